@@ -1,0 +1,52 @@
+// The typed REST v1 client's surface, shared by the CLI, the plugin and the dashboard.
+import type {
+  ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNode,
+} from '../protocol/api-json.js';
+import type { ClusterEvent } from '../protocol/events.js';
+import { UserError } from '../errors.js';
+
+export interface ClientOptions {
+  readonly host: string;
+  readonly port: number;
+  /** PEM text. */
+  readonly caCert: string;
+  readonly cert: string;
+  readonly key: string;
+  /** Per-request timeout, ms (default 30 s). */
+  readonly timeoutMs?: number;
+}
+
+export interface Conditional {
+  /** X-If-Configuration-Matches */
+  readonly ifConfigurationMatches?: string;
+}
+
+export interface ControlClient {
+  version(): Promise<{ flocker: string }>;
+  listDatasets(): Promise<{ datasets: ApiDatasetConfig[]; tag: string }>;
+  createDataset(body: ApiCreateDataset, cond?: Conditional): Promise<ApiDatasetConfig>;
+  moveDataset(datasetId: string, primary: string, cond?: Conditional): Promise<ApiDatasetConfig>;
+  deleteDataset(datasetId: string, cond?: Conditional): Promise<ApiDatasetConfig>;
+  stateDatasets(): Promise<ApiDatasetState[]>;
+  stateNodes(): Promise<ApiNode[]>;
+  /** Resolves undefined on 404. */
+  nodeByEra(era: string): Promise<{ uuid: string } | undefined>;
+  listLeases(): Promise<ApiLease[]>;
+  acquireLease(datasetId: string, nodeUuid: string, expires: number | null): Promise<ApiLease>;
+  releaseLease(datasetId: string): Promise<ApiLease>;
+  convergence(): Promise<ApiConvergenceRow[]>;
+  /** GET /v1/events: yields the snapshot, then every change, until the signal aborts or the stream ends. */
+  events(signal?: AbortSignal): AsyncIterable<ClusterEvent>;
+  close(): void;
+}
+
+/**
+ * The API answered with an error status: carries Flocker's description (and schema errors).
+ * Thrown as a user-facing error by the CLI.
+ */
+export class ApiRequestError extends UserError {
+  override readonly name = 'ApiRequestError';
+  constructor(readonly status: number, readonly description: string, readonly errors?: readonly string[]) {
+    super(errors && errors.length > 0 ? `${description} ${errors.join('; ')}` : description);
+  }
+}

@@ -1,0 +1,144 @@
+// agent.yml: the original's keys plus ours (CONTRACT.md). Every error names the file and the key.
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parse as parseYaml, YAMLParseError } from 'yaml';
+import { ConfigError } from '../errors.js';
+
+export const DEFAULT_AGENT_CONFIG = '/etc/flocker/agent.yml';
+
+export type BackendName = 'directory' | 'loopback';
+export const BACKENDS: readonly BackendName[] = ['directory', 'loopback'];
+
+export interface DatasetConfig {
+  readonly backend: BackendName;
+  /** The storage pool, shared by the nodes that can reach it. */
+  readonly rootPath: string;
+  /** Datasets are exposed at MOUNT_ROOT/<dataset_id>. */
+  readonly mountRoot: string;
+  /** loopback only; defaults to the node UUID so a restart keeps its attachments. */
+  readonly computeInstanceId?: string;
+  readonly allocationUnit: number;
+}
+
+export interface AgentConfig {
+  readonly file: string;
+  readonly controlService: { readonly hostname: string; readonly port: number };
+  readonly dataset: DatasetConfig;
+  readonly certificatesDir: string;
+  readonly stateDir: string;
+  readonly plugin: { readonly socket: string; readonly apiPort: number };
+}
+
+type Obj = Record<string, unknown>;
+
+function isObj(v: unknown): v is Obj {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+export function loadAgentConfig(path: string = DEFAULT_AGENT_CONFIG): AgentConfig {
+  const file = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(e);
+    throw new ConfigError(file, undefined, `cannot read configuration (${why})`);
+  }
+  return parseAgentConfig(text, file);
+}
+
+export function parseAgentConfig(text: string, file: string): AgentConfig {
+  let doc: unknown;
+  try {
+    doc = parseYaml(text);
+  } catch (e) {
+    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] ?? e.message : String(e);
+    throw new ConfigError(file, undefined, `malformed YAML: ${msg}`);
+  }
+  if (!isObj(doc)) throw new ConfigError(file, undefined, 'expected a YAML mapping at the top level');
+  const r = new Reader(file);
+
+  const version = doc['version'];
+  if (version !== 1) throw new ConfigError(file, 'version', `must be 1 (got ${JSON.stringify(version ?? null)})`);
+
+  const cs = r.obj(doc, 'control-service', true);
+  const hostname = r.str(cs, 'control-service.hostname', 'hostname', undefined);
+  const port = r.port(cs, 'control-service.port', 'port', 4524);
+
+  const ds = r.obj(doc, 'dataset', true);
+  const known = ['backend', 'root_path', 'mount_root', 'compute_instance_id', 'allocation_unit'];
+  for (const k of Object.keys(ds)) {
+    if (!known.includes(k)) throw new ConfigError(file, `dataset.${k}`, `unknown key (known: ${known.join(', ')})`);
+  }
+  const backend = r.str(ds, 'dataset.backend', 'backend', undefined);
+  if (!BACKENDS.includes(backend as BackendName)) {
+    throw new ConfigError(file, 'dataset.backend', `unknown backend ${JSON.stringify(backend)} (choose ${BACKENDS.join(' or ')})`);
+  }
+  const cid = ds['compute_instance_id'];
+  const dataset: DatasetConfig = {
+    backend: backend as BackendName,
+    rootPath: r.str(ds, 'dataset.root_path', 'root_path', '/var/lib/flocker/pool'),
+    mountRoot: r.str(ds, 'dataset.mount_root', 'mount_root', '/flocker'),
+    allocationUnit: r.int(ds, 'dataset.allocation_unit', 'allocation_unit', 1, 1),
+    ...(cid !== undefined ? { computeInstanceId: r.str(ds, 'dataset.compute_instance_id', 'compute_instance_id', undefined) } : {}),
+  };
+
+  const pl = r.obj(doc, 'plugin', false);
+  const base = dirname(file);
+  return {
+    file,
+    controlService: { hostname, port },
+    dataset: { ...dataset, rootPath: resolve(base, dataset.rootPath), mountRoot: resolve(base, dataset.mountRoot) },
+    certificatesDir: resolve(base, r.str(doc, 'certificates-dir', 'certificates-dir', base)),
+    stateDir: resolve(base, r.str(doc, 'state-dir', 'state-dir', '/var/lib/flocker')),
+    plugin: {
+      socket: resolve(base, r.str(pl, 'plugin.socket', 'socket', '/run/docker/plugins/flocker.sock')),
+      apiPort: r.port(pl, 'plugin.api-port', 'api-port', 4523),
+    },
+  };
+}
+
+class Reader {
+  constructor(private readonly file: string) {}
+
+  obj(parent: Obj, key: string, required: boolean): Obj {
+    const v = parent[key];
+    if (v === undefined || v === null) {
+      if (required) throw new ConfigError(this.file, key, 'required key is missing');
+      return {};
+    }
+    if (!isObj(v)) throw new ConfigError(this.file, key, `must be a mapping, got ${describe(v)}`);
+    return v;
+  }
+
+  str(parent: Obj, path: string, key: string, dflt: string | undefined): string {
+    const v = parent[key];
+    if (v === undefined || v === null) {
+      if (dflt === undefined) throw new ConfigError(this.file, path, 'required key is missing');
+      return dflt;
+    }
+    if (typeof v !== 'string' || v === '') throw new ConfigError(this.file, path, `must be a non-empty string, got ${describe(v)}`);
+    return v;
+  }
+
+  int(parent: Obj, path: string, key: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+    const v = parent[key];
+    if (v === undefined || v === null) return dflt;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
+      throw new ConfigError(this.file, path, `must be an integer from ${min} to ${max}, got ${describe(v)}`);
+    }
+    return v;
+  }
+
+  port(parent: Obj, path: string, key: string, dflt: number): number {
+    return this.int(parent, path, key, dflt, 1, 65535);
+  }
+}
+
+function describe(v: unknown): string {
+  if (Array.isArray(v)) return 'a list';
+  if (typeof v === 'string') return JSON.stringify(v);
+  if (isObj(v)) return 'a mapping';
+  return `${typeof v} ${JSON.stringify(v)}`;
+}

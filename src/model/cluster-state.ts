@@ -1,0 +1,91 @@
+// What the agents last reported. In memory only on the control service; pushed to every agent.
+import type { DatasetId, NodeId } from './ids.js';
+
+export const PHASES = [
+  'pending', 'creating', 'attaching', 'mounting', 'converged', 'moving-out', 'moving-in',
+  'waiting-for-lease', 'deleting', 'error',
+] as const;
+export type Phase = (typeof PHASES)[number];
+
+/** An agent's account of one dataset it acts on or waits on: what it is doing and why. */
+export interface DatasetProgress {
+  readonly datasetId: DatasetId;
+  readonly phase: Phase;
+  /** A sentence a person can act on, e.g. "waiting for node 1a2b3c4d to release its lease". */
+  readonly reason: string;
+  /** Epoch ms when this phase began. */
+  readonly since: number;
+  readonly lastError?: string;
+}
+
+/** A dataset mounted (exposed) on the reporting node. */
+export interface ManifestReport {
+  readonly datasetId: DatasetId;
+  readonly path: string;
+  readonly maximumSize: number | null;
+}
+
+/** A dataset whose storage exists but is exposed nowhere, as seen from the reporting node. */
+export interface NonManifestReport {
+  readonly datasetId: DatasetId;
+  readonly maximumSize: number | null;
+}
+
+export interface NodeReport {
+  readonly manifestations: readonly ManifestReport[];
+  readonly nonManifest: readonly NonManifestReport[];
+  readonly progress: readonly DatasetProgress[];
+}
+
+export interface NodeState {
+  readonly uuid: NodeId;
+  /** The agent's address as seen by the control service. */
+  readonly host: string;
+  /** Kernel boot id of the agent's machine. */
+  readonly era: string;
+  /** Epoch ms of the last message from this node. */
+  readonly lastSeen: number;
+  readonly connected: boolean;
+  /** null until the agent's first report. */
+  readonly report: NodeReport | null;
+}
+
+export interface ClusterState {
+  readonly nodes: Readonly<Record<string, NodeState>>;
+}
+
+export const EMPTY_CLUSTER: ClusterState = { nodes: {} };
+
+/** One row of /v1/state/datasets in model terms. */
+export interface DatasetStateRow {
+  readonly datasetId: DatasetId;
+  readonly primary?: NodeId;
+  readonly path?: string;
+  readonly maximumSize?: number;
+}
+
+/** Mounted datasets (with primary + path) plus datasets that exist but are exposed nowhere. */
+export function stateDatasets(cluster: ClusterState): DatasetStateRow[] {
+  const rows = new Map<string, DatasetStateRow>();
+  const nodes = Object.values(cluster.nodes).sort((a, b) => a.uuid.localeCompare(b.uuid));
+  for (const node of nodes) {
+    for (const m of node.report?.manifestations ?? []) {
+      rows.set(m.datasetId, {
+        datasetId: m.datasetId, primary: node.uuid, path: m.path,
+        ...(m.maximumSize !== null ? { maximumSize: m.maximumSize } : {}),
+      });
+    }
+  }
+  for (const node of nodes) {
+    for (const n of node.report?.nonManifest ?? []) {
+      if (rows.has(n.datasetId)) continue;
+      rows.set(n.datasetId, { datasetId: n.datasetId, ...(n.maximumSize !== null ? { maximumSize: n.maximumSize } : {}) });
+    }
+  }
+  return [...rows.values()];
+}
+
+/** The node (if any) that reports the dataset mounted. */
+export function mountedOn(cluster: ClusterState, datasetId: string): NodeState | undefined {
+  return Object.values(cluster.nodes).find((n) => n.report?.manifestations.some((m) => m.datasetId === datasetId));
+}

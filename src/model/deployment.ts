@@ -1,0 +1,63 @@
+// Pure transforms of the desired configuration. Clocks and ids come in as arguments.
+import type { Dataset, Deployment, Lease } from './configuration.js';
+import type { DatasetId, NodeId } from './ids.js';
+import { err, ok, type Result } from './errors.js';
+
+export interface NewDataset {
+  readonly datasetId: DatasetId;
+  readonly primary: NodeId;
+  readonly maximumSize: number | null;
+  readonly metadata: Readonly<Record<string, string>>;
+}
+
+export function createDataset(d: Deployment, spec: NewDataset): Result<{ deployment: Deployment; dataset: Dataset }> {
+  // Deleted datasets stay in the configuration, so their ids can never be reused.
+  if (d.datasets[spec.datasetId]) return err({ kind: 'dataset-exists', datasetId: spec.datasetId });
+  const dataset: Dataset = { ...spec, deleted: false };
+  return ok({ deployment: { ...d, datasets: { ...d.datasets, [spec.datasetId]: dataset } }, dataset });
+}
+
+export function moveDataset(d: Deployment, id: DatasetId, primary: NodeId): Result<{ deployment: Deployment; dataset: Dataset }> {
+  const current = d.datasets[id];
+  if (!current) return err({ kind: 'dataset-not-found', datasetId: id });
+  if (current.deleted) return err({ kind: 'dataset-deleted', datasetId: id });
+  if (current.primary === primary) return ok({ deployment: d, dataset: current });
+  const dataset: Dataset = { ...current, primary };
+  return ok({ deployment: { ...d, datasets: { ...d.datasets, [id]: dataset } }, dataset });
+}
+
+export function deleteDataset(d: Deployment, id: DatasetId): Result<{ deployment: Deployment; dataset: Dataset }> {
+  const current = d.datasets[id];
+  if (!current) return err({ kind: 'dataset-not-found', datasetId: id });
+  if (current.deleted) return ok({ deployment: d, dataset: current });
+  const dataset: Dataset = { ...current, deleted: true };
+  return ok({ deployment: { ...d, datasets: { ...d.datasets, [id]: dataset } }, dataset });
+}
+
+export function acquireLease(
+  d: Deployment,
+  lease: Lease,
+): Result<{ deployment: Deployment; lease: Lease; created: boolean }> {
+  const current = d.leases[lease.datasetId];
+  if (current && current.nodeId !== lease.nodeId) {
+    return err({ kind: 'lease-held', datasetId: lease.datasetId, holder: current.nodeId });
+  }
+  if (current && current.expiresAt === lease.expiresAt) return ok({ deployment: d, lease: current, created: false });
+  return ok({ deployment: { ...d, leases: { ...d.leases, [lease.datasetId]: lease } }, lease, created: !current });
+}
+
+export function releaseLease(d: Deployment, id: DatasetId): Result<{ deployment: Deployment; lease: Lease }> {
+  const current = d.leases[id];
+  if (!current) return err({ kind: 'lease-not-found', datasetId: id });
+  const { [id]: _released, ...rest } = d.leases;
+  return ok({ deployment: { ...d, leases: rest }, lease: current });
+}
+
+/** Drop leases whose expiry is in the past; returns the same object when nothing expired. */
+export function expireLeases(d: Deployment, nowMs: number): Deployment {
+  const expired = Object.values(d.leases).filter((l) => l.expiresAt !== null && l.expiresAt <= nowMs);
+  if (expired.length === 0) return d;
+  const leases: Record<string, Lease> = { ...d.leases };
+  for (const l of expired) delete leases[l.datasetId];
+  return { ...d, leases };
+}

@@ -1,0 +1,42 @@
+// Branded ids so a node UUID can never be passed where a dataset id is expected.
+export type NodeId = string & { readonly __brand: 'NodeId' };
+export type DatasetId = string & { readonly __brand: 'DatasetId' };
+
+/** Flocker's UUIDv4 pattern (types.yml): version nibble 4, variant 8/9/a/b, hex in either case. */
+export const UUID_V4_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$';
+const UUID_V4 = new RegExp(UUID_V4_PATTERN);
+
+export function isUuidV4(value: string): boolean {
+  return UUID_V4.test(value);
+}
+
+/** Ids are stored and compared lower-case, as the original does. */
+export function asNodeId(value: string): NodeId {
+  return value.toLowerCase() as NodeId;
+}
+
+export function asDatasetId(value: string): DatasetId {
+  return value.toLowerCase() as DatasetId;
+}
+
+export function shortId(id: string): string {
+  return id.slice(0, 8);
+}
+
+export type PrefixResult<T extends string> =
+  | { readonly ok: true; readonly id: T }
+  | { readonly ok: false; readonly reason: 'no-match' | 'ambiguous'; readonly message: string };
+
+/**
+ * Resolve a unique id prefix the way flockerctl does (plain startsWith), with its messages:
+ * "no node uuids matching X" / "X is ambiguous node".
+ */
+export function resolvePrefix<T extends string>(prefix: string, ids: readonly T[], kind: 'node' | 'dataset'): PrefixResult<T> {
+  const wanted = prefix.toLowerCase();
+  const exact = ids.find((id) => id === wanted);
+  if (exact !== undefined) return { ok: true, id: exact };
+  const matches = [...new Set(ids.filter((id) => id.startsWith(wanted)))];
+  if (matches.length === 1) return { ok: true, id: matches[0] as T };
+  if (matches.length === 0) return { ok: false, reason: 'no-match', message: `no ${kind} uuids matching ${prefix}` };
+  return { ok: false, reason: 'ambiguous', message: `${prefix} is ambiguous ${kind}` };
+}

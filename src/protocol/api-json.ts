@@ -1,0 +1,91 @@
+// REST API v1 wire shapes (snake_case, as the original) and conversions from the model.
+import type { Dataset, Lease } from '../model/configuration.js';
+import type { DatasetStateRow, Phase } from '../model/cluster-state.js';
+
+export interface ApiDatasetConfig {
+  dataset_id: string;
+  primary: string;
+  deleted: boolean;
+  metadata: Record<string, string>;
+  /** Present only when not null. */
+  maximum_size?: number;
+}
+
+export interface ApiCreateDataset {
+  primary: string;
+  dataset_id?: string;
+  maximum_size?: number | null;
+  metadata?: Record<string, string>;
+}
+
+export interface ApiDatasetState {
+  dataset_id: string;
+  primary?: string;
+  path?: string;
+  maximum_size?: number;
+}
+
+export interface ApiNode {
+  uuid: string;
+  host: string;
+}
+
+export interface ApiLease {
+  dataset_id: string;
+  node_uuid: string;
+  /** Seconds remaining at response time, or null for never. */
+  expires: number | null;
+}
+
+export interface ApiError {
+  description: string;
+  errors?: string[];
+}
+
+/** GET /v1/convergence row (our addition). */
+export interface ApiConvergenceRow {
+  dataset_id: string;
+  name?: string;
+  desired_node: string;
+  actual_node?: string;
+  phase: Phase;
+  reason: string;
+  /** ISO-8601 time the phase began. */
+  since: string;
+  last_error?: string;
+}
+
+/** Node as carried by the event stream: the REST shape plus liveness. */
+export interface ApiNodeLive extends ApiNode {
+  era: string;
+  connected: boolean;
+  /** ISO-8601. */
+  last_seen: string;
+}
+
+export function datasetToApi(d: Dataset): ApiDatasetConfig {
+  return {
+    dataset_id: d.datasetId,
+    primary: d.primary,
+    deleted: d.deleted,
+    metadata: { ...d.metadata },
+    ...(d.maximumSize !== null ? { maximum_size: d.maximumSize } : {}),
+  };
+}
+
+export function stateToApi(row: DatasetStateRow): ApiDatasetState {
+  return {
+    dataset_id: row.datasetId,
+    ...(row.primary !== undefined ? { primary: row.primary } : {}),
+    ...(row.path !== undefined ? { path: row.path } : {}),
+    ...(row.maximumSize !== undefined ? { maximum_size: row.maximumSize } : {}),
+  };
+}
+
+export function leaseToApi(l: Lease, nowMs: number): ApiLease {
+  return {
+    dataset_id: l.datasetId,
+    node_uuid: l.nodeId,
+    expires: l.expiresAt === null ? null : (l.expiresAt - nowMs) / 1000,
+  };
+}

@@ -1,0 +1,47 @@
+// The agent channel (port 4524): JSON messages, one per WebSocket text frame, over mutual TLS.
+// Both sides push: the agent its state whenever it changes, control the configuration and
+// cluster state whenever either changes.
+import type { Deployment } from '../model/configuration.js';
+import type { ClusterState, NodeReport } from '../model/cluster-state.js';
+
+export const CHANNEL_VERSION = 1;
+export const CHANNEL_PATH = '/v1/agent';
+
+export type AgentMessage =
+  /** First message after connecting. The node UUID comes from the TLS certificate, not from here. */
+  | { readonly type: 'hello'; readonly version: number; readonly era: string }
+  /** Full local state; sent on connect and whenever it differs from the last one sent. */
+  | { readonly type: 'report'; readonly report: NodeReport };
+
+export type ControlMessage =
+  /** Sent after hello and on every change (bursts coalesced, never delayed on a timer). */
+  | {
+      readonly type: 'cluster';
+      readonly generation: number;
+      readonly configuration: Deployment;
+      readonly cluster: ClusterState;
+      /** Control's clock, epoch ms, so agents can judge lease expiry without clock agreement. */
+      readonly now: number;
+    }
+  /** Fatal refusal (e.g. another agent already connected with this node certificate); then close. */
+  | { readonly type: 'refused'; readonly reason: string };
+
+export function parseAgentMessage(text: string): AgentMessage | undefined {
+  try {
+    const m = JSON.parse(text) as { type?: unknown };
+    if (m && (m.type === 'hello' || m.type === 'report')) return m as AgentMessage;
+  } catch {
+    /* fall through */
+  }
+  return undefined;
+}
+
+export function parseControlMessage(text: string): ControlMessage | undefined {
+  try {
+    const m = JSON.parse(text) as { type?: unknown };
+    if (m && (m.type === 'cluster' || m.type === 'refused')) return m as ControlMessage;
+  } catch {
+    /* fall through */
+  }
+  return undefined;
+}

@@ -1,0 +1,20 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isUuidV4, resolvePrefix } from '../../src/model/ids.js';
+
+test('UUIDv4 pattern accepts v4 in either case and refuses other versions', () => {
+  assert.ok(isUuidV4('7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'));
+  assert.ok(isUuidV4('7F5B5C1E-3C2A-4B1D-AE8F-0A1B2C3D4E5F'));
+  assert.not.ok(isUuidV4('7f5b5c1e-3c2a-3b1d-9e8f-0a1b2c3d4e5f'));
+  assert.not.ok(isUuidV4('10.0.0.1'));
+});
+
+test('resolvePrefix finds a unique prefix and names ambiguity and misses like flockerctl', () => {
+  const ids = ['aaaa1111', 'aaaa2222', 'bbbb3333'];
+  assert.equal(resolvePrefix('b', ids, 'node'), { ok: true, id: 'bbbb3333' });
+  assert.equal(resolvePrefix('aaaa', ids, 'node'), { ok: false, reason: 'ambiguous', message: 'aaaa is ambiguous node' });
+  assert.equal(resolvePrefix('c', ids, 'dataset'), { ok: false, reason: 'no-match', message: 'no dataset uuids matching c' });
+  assert.equal(resolvePrefix('AAAA1111', ids, 'node'), { ok: true, id: 'aaaa1111' });
+});
+
+test.run();
