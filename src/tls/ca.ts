@@ -123,7 +123,7 @@ export async function authorityFromPem(certPem: string, keyPem: string, source =
     if (e instanceof UserError) throw e;
     throw new UserError(`${source}: the private key is not a PEM RSA private key`);
   }
-  const signingKey = await crypto.subtle.importKey('pkcs8', pkcs8, SIGNING, false, ['sign']);
+  const signingKey = await crypto.subtle.importKey('pkcs8', new Uint8Array(pkcs8), SIGNING, false, ['sign']);
   const name = cert.subjectName.getField('CN')[0] ?? '';
   const clusterUuid = cert.subjectName.getField('OU')[0];
   if (!clusterUuid) throw new UserError(`${source}: the certificate has no cluster UUID (subject OU); is it a Flocker cluster CA?`);
