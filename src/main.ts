@@ -8,6 +8,7 @@ import { ControlCommand } from './cli/commands/control.js';
 import { CreateCommand } from './cli/commands/create.js';
 import { DashboardCommand } from './cli/commands/dashboard.js';
 import { DestroyCommand } from './cli/commands/destroy.js';
+import { DoctorCommand } from './cli/commands/doctor.js';
 import { ListNodesCommand } from './cli/commands/list-nodes.js';
 import { LsCommand } from './cli/commands/ls.js';
 import { MoveCommand } from './cli/commands/move.js';
@@ -20,7 +21,7 @@ export function buildCli(enableColors: boolean): Cli<BaseContext> {
     ControlCommand, AgentCommand, PluginCommand, DashboardCommand,
     LsCommand, ListNodesCommand, CreateCommand, MoveCommand, DestroyCommand,
     CaInitializeCommand, CaControlCommand, CaNodeCommand, CaApiCommand,
-    ClusterUpCommand, Builtins.HelpCommand, Builtins.VersionCommand,
+    ClusterUpCommand, DoctorCommand, Builtins.HelpCommand, Builtins.VersionCommand,
   ]) cli.register(c);
   return cli;
 }
