@@ -1,0 +1,132 @@
+// Real mutual TLS between a real https server and client, with certificates from the real CA.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer, request, type Server } from 'node:https';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
+import { clientTlsOptions, peerIdentity, readTlsMaterial, refuseOtherPeers, serverTlsOptions, type TlsMaterial } from '../../src/tls/options.js';
+import { makeCerts, type TestCerts } from '../support/certs.js';
+import { UserError } from '../../src/errors.js';
+
+let dir: string;
+let certs: TestCerts;
+let foreign: TestCerts;
+let server: Server;
+let port: number;
+const refusals: string[] = [];
+
+const read = (p: string): string => readFileSync(p, 'utf8');
+const material = (c: TestCerts, pair: { cert: string; key: string }): TlsMaterial => ({ caCert: read(c.caCert), cert: read(pair.cert), key: read(pair.key) });
+
+function get(opts: Record<string, unknown>): Promise<{ status: number; body: string }> {
+  return new Promise((resolveGet, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/who', agent: false, ...opts }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolveGet({ status: res.statusCode ?? 0, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function refused(opts: Record<string, unknown>): Promise<Error & { code?: string }> {
+  try {
+    const r = await get(opts);
+    throw new Error(`expected a refusal, got HTTP ${r.status}`);
+  } catch (e) {
+    return e as Error & { code?: string };
+  }
+}
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'flocker-tls-'));
+  certs = await makeCerts(join(dir, 'a'), { nodes: 1, users: ['user'] });
+  foreign = await makeCerts(join(dir, 'b'), { nodes: 0, users: ['user'] });
+  server = createServer(serverTlsOptions(material(certs, certs.control)), (req, res) => {
+    const id = peerIdentity(req.socket as TLSSocket);
+    res.end(JSON.stringify(id));
+  });
+  refuseOtherPeers(server, 'user-', (reason) => refusals.push(reason));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as AddressInfo).port;
+});
+
+test.after(() => {
+  server?.close();
+  server?.closeAllConnections();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('a user certificate of the cluster gets through, dialling 127.0.0.1 (name checked is control-service)', async () => {
+  const r = await get(clientTlsOptions(material(certs, certs.users['user']!)));
+  assert.is(r.status, 200);
+  const id = JSON.parse(r.body) as { cn: string; kind: string; username: string; clusterUuid: string };
+  assert.equal(id, { cn: 'user-user', kind: 'user', username: 'user', clusterUuid: certs.clusterUuid });
+});
+
+test('no client certificate is refused at the handshake', async () => {
+  const m = material(certs, certs.users['user']!);
+  const e = await refused({ ...clientTlsOptions(m), cert: undefined, key: undefined });
+  assert.ok(e.code, `an error code: ${e.message}`);
+});
+
+test('a node certificate is refused on the user port, before any request is handled', async () => {
+  const before = refusals.length;
+  const e = await refused(clientTlsOptions(material(certs, certs.nodes[0]!)));
+  assert.match(String(e.code ?? e.message), /ECONNRESET|socket hang up|EPIPE/);
+  assert.is(refusals.length, before + 1);
+  assert.match(refusals[refusals.length - 1]!, /API user certificate.*node-/);
+});
+
+test("a user certificate from another cluster's CA is refused", async () => {
+  const m = material(foreign, foreign.users['user']!);
+  const e = await refused({ ...clientTlsOptions(m), ca: read(certs.caCert) });
+  assert.match(String(e.code), /ALERT|ECONNRESET/);
+});
+
+test("the client refuses a server whose certificate another CA signed", async () => {
+  const e = await refused(clientTlsOptions(material(foreign, foreign.users['user']!)));
+  assert.match(String(e.code), /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/);
+});
+
+test('an API user certificate cannot serve (clientAuth only)', async () => {
+  const other = createServer(serverTlsOptions(material(certs, certs.users['user']!)), (_q, s) => s.end('x'));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  try {
+    const e = await refused({ ...clientTlsOptions(material(certs, certs.users['user']!)), port: (other.address() as AddressInfo).port });
+    assert.is(e.code, 'INVALID_PURPOSE');
+  } finally {
+    other.close();
+    other.closeAllConnections();
+  }
+});
+
+test('the client refuses a server that is not the control service (wrong name)', async () => {
+  // A node certificate has no EKU, so it is usable by a server; only its name is wrong.
+  const other = createServer(serverTlsOptions(material(certs, certs.nodes[0]!)), (_q, s) => s.end('x'));
+  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+  try {
+    const e = await refused({ ...clientTlsOptions(material(certs, certs.users['user']!)), port: (other.address() as AddressInfo).port });
+    assert.is(e.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
+  } finally {
+    other.close();
+    other.closeAllConnections();
+  }
+});
+
+test('readTlsMaterial names a missing file and the hint', () => {
+  assert.throws(
+    () => readTlsMaterial(certs.dir, { cert: 'nope.crt', key: 'nope.key' }, 'set --certificates-dir'),
+    (e: unknown) => e instanceof UserError && /nope\.crt \(no such file\); set --certificates-dir$/.test(e.message),
+  );
+  const m = readTlsMaterial(certs.dir, { cert: 'control-service.crt', key: 'control-service.key' });
+  assert.match(m.caCert, /BEGIN CERTIFICATE/);
+});
+
+test.run();
