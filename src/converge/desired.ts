@@ -1,0 +1,59 @@
+// PURE. What this node should make true for each dataset in the configuration.
+import type { Deployment, Lease } from '../model/configuration.js';
+import { DEFAULT_MAXIMUM_SIZE } from '../model/configuration.js';
+import type { DatasetId, NodeId } from '../model/ids.js';
+import type { DesiredDataset, LocalState } from './dataset-state.js';
+
+export interface DesiredInput {
+  readonly nodeId: NodeId;
+  readonly configuration: Deployment;
+  readonly local: LocalState;
+  /** Epoch ms by the control service's clock (leases expire by it). */
+  readonly now: number;
+  readonly mountRoot: string;
+  readonly allocationUnit: number;
+}
+
+export function mountPointFor(mountRoot: string, datasetId: DatasetId): string {
+  return `${mountRoot.replace(/\/+$/, '')}/${datasetId}`;
+}
+
+/** maximum_size (null = Flocker's 75 GiB) rounded up to the backend's allocation unit. */
+export function volumeSize(maximumSize: number | null, allocationUnit: number): number {
+  const bytes = maximumSize ?? DEFAULT_MAXIMUM_SIZE;
+  const unit = Math.max(1, Math.floor(allocationUnit));
+  return Math.ceil(bytes / unit) * unit;
+}
+
+export function activeLease(configuration: Deployment, datasetId: DatasetId, now: number): Lease | undefined {
+  const lease = configuration.leases[datasetId];
+  if (!lease) return undefined;
+  return lease.expiresAt === null || lease.expiresAt > now ? lease : undefined;
+}
+
+/**
+ * Every configured dataset. Datasets found in the pool but unknown to the configuration are the
+ * planner's to treat as non-manifest (let go, never destroy).
+ */
+export function desiredFor(input: DesiredInput): Map<DatasetId, DesiredDataset> {
+  const out = new Map<DatasetId, DesiredDataset>();
+  for (const ds of Object.values(input.configuration.datasets)) {
+    const id = ds.datasetId;
+    const mountPoint = mountPointFor(input.mountRoot, id);
+    const size = volumeSize(ds.maximumSize, input.allocationUnit);
+    // A lease pins the dataset where it is mounted: a move or delete waits until it is released.
+    const lease = activeLease(input.configuration, id, input.now);
+    const heldHere = lease?.nodeId === input.nodeId && input.local.datasets.get(id)?.kind === 'mounted';
+    const wantedHere = ds.primary === input.nodeId && !ds.deleted;
+    if (wantedHere) {
+      out.set(id, { kind: 'mounted', datasetId: id, size, mountPoint });
+    } else if (heldHere) {
+      out.set(id, { kind: 'mounted', datasetId: id, size, mountPoint, holdingLease: { configuredPrimary: ds.primary, deleted: ds.deleted } });
+    } else if (ds.deleted) {
+      out.set(id, { kind: 'deleted', datasetId: id, destroyHere: ds.primary === input.nodeId });
+    } else {
+      out.set(id, { kind: 'non-manifest', datasetId: id, primary: ds.primary });
+    }
+  }
+  return out;
+}

@@ -1,0 +1,193 @@
+// The agent's convergence loop: discover → report → plan → execute → sleep, level-based (every
+// pass reads the world afresh and trusts no event). Time, backoff and error logging live here
+// and nowhere else: the planner is pure and the drivers never retry.
+import type { Logger } from '../log.js';
+import type { ClusterState, DatasetProgress, NodeReport } from '../model/cluster-state.js';
+import type { Deployment } from '../model/configuration.js';
+import type { DatasetId, NodeId } from '../model/ids.js';
+import { errorMessage } from '../errors.js';
+import { actionsOf, IDLE_MS, isNoop, type Change } from './changes.js';
+import { sharedState, type LocalState } from './dataset-state.js';
+import type { ExecResult } from './execute.js';
+import { plan, type Plan } from './plan.js';
+import { stampProgress } from './progress.js';
+
+export const BACKOFF_START_MS = 100;
+export const BACKOFF_FACTOR = 4;
+export const BACKOFF_MAX_MS = 10_000;
+
+export interface Clock {
+  now(): number;
+  /** Calls fn after ms; returns a cancel function. */
+  setTimer(ms: number, fn: () => void): () => void;
+}
+
+export const systemClock: Clock = {
+  now: () => Date.now(),
+  setTimer(ms, fn) {
+    const t = setTimeout(fn, ms);
+    return () => clearTimeout(t);
+  },
+};
+
+/** The latest word from the control service. */
+export interface LoopInputs {
+  readonly configuration: Deployment;
+  readonly cluster: ClusterState;
+  /** Control's clock, epoch ms, advanced by the time since it was received. */
+  readonly now: number;
+}
+
+export interface LoopDeps {
+  readonly nodeId: NodeId;
+  readonly mountRoot: string;
+  readonly allocationUnit: number;
+  readonly needsFilesystem: boolean;
+  discover(): Promise<LocalState>;
+  /** Hand the current report to the channel (which sends it only if it changed). */
+  report(report: NodeReport): void;
+  /** undefined while disconnected or before the first push: then nothing is changed locally. */
+  inputs(): LoopInputs | undefined;
+  execute(change: Change): Promise<ExecResult>;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+type SleepKind = 'idle' | 'poll' | 'backoff';
+
+export class ConvergenceLoop {
+  private local: LocalState | undefined;
+  private progress: DatasetProgress[] = [];
+  private readonly errors = new Map<DatasetId, string>();
+  private backoffMs = 0;
+  private sleepKind: SleepKind = 'idle';
+  private lastWork: string | undefined;
+  private waker: (() => void) | undefined;
+  private pushedDuringPass = false;
+  /** Number of completed passes (for tests and logs). */
+  passes = 0;
+
+  constructor(private readonly deps: LoopDeps) {}
+
+  async run(signal: AbortSignal): Promise<void> {
+    while (!signal.aborted) {
+      let delay: number;
+      this.pushedDuringPass = false;
+      try {
+        delay = await this.pass();
+      } catch (e) {
+        // Our bug, not the storage's: log it with its stack and keep the agent alive.
+        this.deps.log.error({ err: e }, 'convergence pass failed unexpectedly');
+        delay = this.grow();
+      }
+      this.passes++;
+      if (signal.aborted) break;
+      if (this.pushedDuringPass && this.shouldWake()) continue;
+      await this.sleep(delay, signal);
+    }
+  }
+
+  /** Called after every push from control: re-plan on cached local state; wake if there is work. */
+  onInputs(): void {
+    if (!this.waker) {
+      this.pushedDuringPass = true;
+      return;
+    }
+    if (this.shouldWake()) this.waker();
+  }
+
+  private shouldWake(): boolean {
+    const inputs = this.deps.inputs();
+    if (!inputs || !this.local) return false;
+    const p = this.planFor(inputs, this.local);
+    if (!isNoop(p.change)) {
+      // The same work that just failed waits out its backoff; new work starts at once.
+      return !(this.sleepKind === 'backoff' && JSON.stringify(p.change) === this.lastWork);
+    }
+    // Waiting on another node: the push may be the news we wait for, so look now.
+    if (this.sleepKind === 'poll' || p.change.wakeAfterMs < IDLE_MS) return true;
+    this.publish(this.local, p);
+    return false;
+  }
+
+  private async pass(): Promise<number> {
+    let local: LocalState;
+    try {
+      local = await this.deps.discover();
+    } catch (e) {
+      this.deps.log.warn({ err: errorMessage(e) }, 'discovering local state failed; will retry');
+      return this.grow();
+    }
+    this.local = local;
+    const inputs = this.deps.inputs();
+    if (!inputs) {
+      // No fresh configuration: report what is here, change nothing, wait for the push.
+      this.deps.report({ ...sharedState(local), progress: this.progress });
+      this.sleepKind = 'idle';
+      return IDLE_MS;
+    }
+    const p = this.planFor(inputs, local);
+    this.publish(local, p);
+    if (isNoop(p.change)) {
+      this.backoffMs = 0;
+      this.lastWork = undefined;
+      this.sleepKind = p.change.wakeAfterMs < IDLE_MS ? 'poll' : 'idle';
+      return p.change.wakeAfterMs;
+    }
+    this.lastWork = JSON.stringify(p.change);
+    this.deps.log.info({ actions: actionsOf(p.change) }, 'converging');
+    const result = await this.deps.execute(p.change);
+    for (const id of result.succeeded) this.errors.delete(id);
+    for (const f of result.failures) {
+      this.errors.set(f.datasetId, f.message);
+      this.deps.log.warn({ dataset: f.datasetId, action: f.action, error: f.message }, 'action failed; will retry');
+    }
+    // Tell control what the work did now, not after the backoff sleep.
+    try {
+      const after = await this.deps.discover();
+      this.local = after;
+      const latest = this.deps.inputs();
+      if (latest) this.publish(after, this.planFor(latest, after));
+    } catch (e) {
+      this.deps.log.warn({ err: errorMessage(e) }, 'discovering local state failed; will retry');
+    }
+    return this.grow();
+  }
+
+  private planFor(inputs: LoopInputs, local: LocalState): Plan {
+    const d = this.deps;
+    return plan({
+      nodeId: d.nodeId, configuration: inputs.configuration, cluster: inputs.cluster, local,
+      mountRoot: d.mountRoot, now: inputs.now, allocationUnit: d.allocationUnit, needsFilesystem: d.needsFilesystem,
+    });
+  }
+
+  private publish(local: LocalState, p: Plan): void {
+    // An error is kept only while the dataset still needs work here.
+    const active = new Set(p.progress.filter((x) => x.phase !== 'converged').map((x) => x.datasetId));
+    for (const id of [...this.errors.keys()]) if (!active.has(id)) this.errors.delete(id);
+    this.progress = stampProgress(p.progress, this.progress, this.errors, this.deps.clock.now());
+    this.deps.report({ ...sharedState(local), progress: this.progress });
+  }
+
+  /** Unconverged or failing: 100 ms, ×4 each time, capped at 10 s; reset by a converged pass. */
+  private grow(): number {
+    this.backoffMs = this.backoffMs === 0 ? BACKOFF_START_MS : Math.min(BACKOFF_MAX_MS, this.backoffMs * BACKOFF_FACTOR);
+    this.sleepKind = 'backoff';
+    return this.backoffMs;
+  }
+
+  private sleep(ms: number, signal: AbortSignal): Promise<void> {
+    return new Promise((resolve) => {
+      const done = (): void => {
+        cancel();
+        signal.removeEventListener('abort', done);
+        this.waker = undefined;
+        resolve();
+      };
+      const cancel = this.deps.clock.setTimer(ms, done);
+      this.waker = done;
+      signal.addEventListener('abort', done, { once: true });
+    });
+  }
+}
