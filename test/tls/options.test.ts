@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer, request, type Server } from 'node:https';
+import { createServer, request, type RequestOptions, type Server } from "node:https";
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +21,7 @@ const refusals: string[] = [];
 const read = (p: string): string => readFileSync(p, 'utf8');
 const material = (c: TestCerts, pair: { cert: string; key: string }): TlsMaterial => ({ caCert: read(c.caCert), cert: read(pair.cert), key: read(pair.key) });
 
-function get(opts: Record<string, unknown>): Promise<{ status: number; body: string }> {
+function get(opts: RequestOptions): Promise<{ status: number; body: string }> {
   return new Promise((resolveGet, reject) => {
     const req = request({ host: '127.0.0.1', port, path: '/who', agent: false, ...opts }, (res) => {
       let body = '';
@@ -35,7 +35,7 @@ function get(opts: Record<string, unknown>): Promise<{ status: number; body: str
   });
 }
 
-async function refused(opts: Record<string, unknown>): Promise<Error & { code?: string }> {
+async function refused(opts: RequestOptions): Promise<Error & { code?: string }> {
   try {
     const r = await get(opts);
     throw new Error(`expected a refusal, got HTTP ${r.status}`);
