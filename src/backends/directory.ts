@@ -1,0 +1,274 @@
+// The directory backend: a dataset is a directory in a pool that every node can reach (local
+// disk for one host, NFS for several). Layout under root_path:
+//   volumes/dir-<dataset_id>/volume.json   {"dataset_id", "size"}; written before the directory appears
+//   volumes/dir-<dataset_id>/data/         what is exposed at MOUNT_ROOT/<dataset_id>
+//   attached/dir-<dataset_id>              the holder's compute instance id, created exclusively
+//   tmp/                                   staging, so every visible change is one rename or link
+import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { BackendName } from '../config/agent-config.js';
+import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
+import { listMounts as mountTable, mount as sysMount, umount } from '../sys/mounts.js';
+import { BackendError, type StorageBackend, type Volume } from './backend.js';
+import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, roundUp, unlinkIfExists } from './fsutil.js';
+
+export type Exposure = 'bind' | 'symlink';
+
+export interface DirectoryBackendOptions {
+  readonly rootPath: string;
+  readonly computeInstanceId: string;
+  readonly allocationUnit: number;
+  /** Bind mounts need root; symlinks work for anyone. Defaults by the current uid. */
+  readonly exposure?: Exposure;
+}
+
+const PREFIX = 'dir-';
+
+export class DirectoryBackend implements StorageBackend {
+  readonly name: BackendName = 'directory';
+  readonly needsFilesystem = false;
+  readonly exposure: Exposure;
+  private readonly root: string;
+
+  constructor(private readonly opts: DirectoryBackendOptions) {
+    this.root = opts.rootPath;
+    this.exposure = opts.exposure ?? (process.getuid?.() === 0 ? 'bind' : 'symlink');
+  }
+
+  allocationUnit(): number {
+    return this.opts.allocationUnit;
+  }
+
+  computeInstanceId(): string {
+    return this.opts.computeInstanceId;
+  }
+
+  private volDir(volumeId: string): string {
+    return join(this.root, 'volumes', volumeId);
+  }
+
+  private record(volumeId: string): string {
+    return join(this.root, 'attached', volumeId);
+  }
+
+  private async pool(): Promise<void> {
+    await preparePool(this.root, ['volumes', 'attached', 'tmp'], false);
+  }
+
+  private async holder(volumeId: string): Promise<string | null> {
+    try {
+      return (await readFile(this.record(volumeId), 'utf8')).trim();
+    } catch (e) {
+      if (errno(e) === 'ENOENT') return null;
+      throw e;
+    }
+  }
+
+  private async read(volumeId: string): Promise<Volume | null> {
+    if (!volumeId.startsWith(PREFIX) || !isUuidV4(volumeId.slice(PREFIX.length))) return null;
+    let meta: { dataset_id?: unknown; size?: unknown };
+    try {
+      meta = JSON.parse(await readFile(join(this.volDir(volumeId), 'volume.json'), 'utf8')) as typeof meta;
+    } catch (e) {
+      if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR' || e instanceof SyntaxError) return null;
+      throw e;
+    }
+    if (typeof meta.size !== 'number' || typeof meta.dataset_id !== 'string') return null;
+    return { volumeId, datasetId: asDatasetId(meta.dataset_id), size: meta.size, attachedTo: await this.holder(volumeId) };
+  }
+
+  private async get(volumeId: string): Promise<Volume> {
+    await this.pool();
+    const v = await this.read(volumeId);
+    if (!v) throw new BackendError('unknown-volume', volumeId, `no volume ${volumeId} in pool ${this.root}`);
+    return v;
+  }
+
+  async listVolumes(): Promise<readonly Volume[]> {
+    await this.pool();
+    const names = await readdir(join(this.root, 'volumes'));
+    const vols = await Promise.all(names.sort().map((n) => this.read(n)));
+    return vols.filter((v): v is Volume => v !== null);
+  }
+
+  async createVolume(datasetId: DatasetId, size: number): Promise<Volume> {
+    if (!isUuidV4(datasetId)) throw new RangeError(`not a dataset id: ${datasetId}`);
+    const volumeId = PREFIX + datasetId.toLowerCase();
+    const rounded = roundUp(size, this.opts.allocationUnit);
+    await this.pool();
+    const exists = () => new BackendError('already-exists', volumeId, `dataset ${datasetId} already has volume ${volumeId}`);
+    if (await this.read(volumeId)) throw exists();
+    const stage = await mkdtemp(join(this.root, 'tmp', 'create-'));
+    try {
+      await mkdir(join(stage, 'data'));
+      // Containers run as any uid; the data directory is theirs, as on a fresh loopback filesystem.
+      await chmod(join(stage, 'data'), 0o777);
+      await writeFile(join(stage, 'volume.json'), JSON.stringify({ dataset_id: datasetId.toLowerCase(), size: rounded }) + '\n');
+      await rename(stage, this.volDir(volumeId));
+    } catch (e) {
+      await rm(stage, { recursive: true, force: true });
+      if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST') throw exists();
+      throw e;
+    }
+    return { volumeId, datasetId: asDatasetId(datasetId), size: rounded, attachedTo: null };
+  }
+
+  async destroyVolume(volumeId: string): Promise<void> {
+    const v = await this.get(volumeId);
+    if (v.attachedTo !== null) {
+      throw new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${v.attachedTo}; detach it before destroying`);
+    }
+    // Renamed away first so a crash mid-delete never leaves a half-deleted volume that looks real.
+    const grave = join(this.root, 'tmp', `destroy-${volumeId}-${Date.now()}`);
+    try {
+      await rename(this.volDir(volumeId), grave);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') throw new BackendError('unknown-volume', volumeId, `no volume ${volumeId} in pool ${this.root}`);
+      throw e;
+    }
+    await rm(grave, { recursive: true, force: true });
+  }
+
+  async attachVolume(volumeId: string, to: string): Promise<Volume> {
+    if (!isSafeName(to)) throw new RangeError(`not a compute instance id: ${to}`);
+    const v = await this.get(volumeId);
+    const refuse = (holder: string) =>
+      new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${holder}; it must be detached there first`);
+    if (v.attachedTo === to) return v;
+    if (v.attachedTo !== null) throw refuse(v.attachedTo);
+    try {
+      await createExclusive(join(this.root, 'tmp'), this.record(volumeId), to + '\n');
+    } catch (e) {
+      if (errno(e) !== 'EEXIST') throw e;
+      const holder = await this.holder(volumeId);
+      if (holder !== to) throw refuse(holder ?? 'another node');
+    }
+    // A destroy may have raced us between the check and the link: never leave a dangling record.
+    if (!(await this.read(volumeId))) {
+      await unlinkIfExists(this.record(volumeId));
+      throw new BackendError('unknown-volume', volumeId, `volume ${volumeId} was destroyed while attaching`);
+    }
+    return { ...v, attachedTo: to };
+  }
+
+  async detachVolume(volumeId: string): Promise<void> {
+    await this.get(volumeId);
+    if (!(await unlinkIfExists(this.record(volumeId)))) {
+      throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
+    }
+  }
+
+  async devicePath(volumeId: string): Promise<string> {
+    const v = await this.get(volumeId);
+    if (v.attachedTo === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
+    if (v.attachedTo !== this.computeInstanceId()) {
+      throw new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${v.attachedTo}, not here`);
+    }
+    return join(this.volDir(volumeId), 'data');
+  }
+
+  async hasFilesystem(): Promise<boolean> {
+    return true;
+  }
+
+  async createFilesystem(): Promise<void> {}
+
+  async mount(device: string, mountPoint: string): Promise<void> {
+    const st = await stat(device);
+    if (!st.isDirectory()) throw new Error(`cannot expose ${device}: not a directory`);
+    await mkdir(dirname(mountPoint), { recursive: true });
+    const cur = await lstat(mountPoint).catch((e: unknown) => {
+      if (errno(e) === 'ENOENT') return null;
+      throw e;
+    });
+    if (cur?.isSymbolicLink()) {
+      const target = await readlink(mountPoint);
+      if (this.exposure === 'symlink' && target === device) return;
+      if (target !== device && (await exists(mountPoint))) throw new Error(`${mountPoint} already exposes ${target}; unmount it first`);
+      await unlinkIfExists(mountPoint);
+    } else if (cur?.isDirectory()) {
+      const real = await realOrNull(mountPoint);
+      const top = real === null ? undefined : (await mountTable()).filter((m) => m.mountPoint === real).at(-1);
+      if (top) {
+        const now = await stat(mountPoint);
+        if (now.dev === st.dev && now.ino === st.ino) return;
+        throw new Error(`${mountPoint} already has ${top.source} mounted; unmount it first`);
+      }
+      if (this.exposure === 'symlink') await rmdirEmpty(mountPoint);
+    } else if (cur) {
+      throw new Error(`${mountPoint} exists and is not a directory; remove it`);
+    }
+    if (this.exposure === 'symlink') {
+      await symlink(device, mountPoint);
+    } else {
+      await mkdir(mountPoint, { recursive: true });
+      await sysMount(device, mountPoint, { bind: true });
+    }
+  }
+
+  async unmount(mountPoint: string): Promise<void> {
+    await unexpose(mountPoint);
+  }
+
+  async listMounts(mountRoot: string): Promise<ReadonlyMap<string, string>> {
+    const out = new Map<string, string>();
+    const realRoot = await realOrNull(mountRoot);
+    if (realRoot === null) return out;
+    const mounted = new Set((await mountTable()).map((m) => m.mountPoint));
+    let byInode: Map<string, string> | undefined;
+    for (const name of (await readdir(mountRoot)).sort()) {
+      const path = join(mountRoot, name);
+      const st = await lstat(path).catch(() => null);
+      if (st?.isSymbolicLink()) {
+        out.set(path, await readlink(path));
+      } else if (st?.isDirectory() && mounted.has(join(realRoot, name))) {
+        byInode ??= await this.dataInodes();
+        const now = await stat(path);
+        const dev = byInode.get(`${now.dev}:${now.ino}`);
+        if (dev !== undefined) out.set(path, dev);
+      }
+    }
+    return out;
+  }
+
+  /** "dev:ino" of every volume's data directory -> its path, to recognise bind mounts. */
+  private async dataInodes(): Promise<Map<string, string>> {
+    const m = new Map<string, string>();
+    const names = await readdir(join(this.root, 'volumes')).catch(() => [] as string[]);
+    for (const n of names) {
+      const data = join(this.volDir(n), 'data');
+      const st = await stat(data).catch(() => null);
+      if (st) m.set(`${st.dev}:${st.ino}`, data);
+    }
+    return m;
+  }
+}
+
+async function rmdirEmpty(path: string): Promise<void> {
+  try {
+    await rmdir(path);
+  } catch (e) {
+    if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST') throw new Error(`${path} is a non-empty directory; move its contents away`);
+    throw e;
+  }
+}
+
+/** Removes whatever exposes something at `mountPoint`: a symlink, or every mount stacked there. */
+export async function unexpose(mountPoint: string): Promise<void> {
+  const cur = await lstat(mountPoint).catch((e: unknown) => {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
+    throw e;
+  });
+  if (!cur) return;
+  if (cur.isSymbolicLink()) {
+    await unlinkIfExists(mountPoint);
+    return;
+  }
+  const real = await realOrNull(mountPoint);
+  if (real === null) return;
+  for (let i = 0; i < 16; i++) {
+    if (!(await mountTable()).some((m) => m.mountPoint === real)) return;
+    await umount(real);
+  }
+  throw new Error(`${mountPoint} is still mounted after 16 unmounts`);
+}

@@ -1,0 +1,87 @@
+// Small filesystem helpers shared by the backends: errno tests, exclusive creation, pool checks.
+import { access, constants, link, mkdir, mkdtemp, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { BackendError } from './backend.js';
+
+export function errno(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await stat(path);
+    return true;
+  } catch (e) {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return false;
+    throw e;
+  }
+}
+
+/** realpath, or null if the path does not exist. */
+export async function realOrNull(path: string): Promise<string | null> {
+  try {
+    return await realpath(path);
+  } catch (e) {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
+    throw e;
+  }
+}
+
+/**
+ * Creates `path` holding `content`, failing with EEXIST if it exists. Written to a temporary file
+ * in `tmpDir` first and hard-linked into place, so readers never see it half-written and two
+ * writers racing for the same name cannot both win (link is exclusive, also on NFS).
+ */
+export async function createExclusive(tmpDir: string, path: string, content: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpDir, 'x-'));
+  const tmp = join(dir, 'f');
+  try {
+    await writeFile(tmp, content, { flag: 'wx' });
+    await link(tmp, path);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function unlinkIfExists(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+    return true;
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/** Checks the pool is a writable directory and makes its subdirectories. */
+export async function preparePool(root: string, subdirs: readonly string[], createRoot: boolean): Promise<void> {
+  const hint = 'check dataset.root_path in agent.yml';
+  try {
+    if (createRoot) await mkdir(root, { recursive: true });
+    const st = await stat(root);
+    if (!st.isDirectory()) throw new BackendError('pool-unusable', '', `storage pool ${root} is not a directory (${hint})`);
+    await access(root, constants.W_OK | constants.X_OK);
+    for (const d of subdirs) await mkdir(join(root, d), { recursive: true });
+  } catch (e) {
+    if (e instanceof BackendError) throw e;
+    const code = errno(e);
+    if (code === 'ENOENT') {
+      throw new BackendError('pool-unusable', '', `storage pool ${root} does not exist: create it (mkdir -p ${root}) or mount the shared pool there (${hint})`);
+    }
+    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
+      const who = process.getuid?.() ?? '?';
+      throw new BackendError('pool-unusable', '', `storage pool ${root} is not writable by uid ${who} (${code}): fix its permissions or mount it read-write`);
+    }
+    throw new BackendError('pool-unusable', '', `storage pool ${root} is unusable: ${(e as Error).message}`);
+  }
+}
+
+/** A name that is safe as one path component. */
+export function isSafeName(s: string): boolean {
+  return /^[A-Za-z0-9][A-Za-z0-9._:@-]*$/.test(s) && s.length <= 200;
+}
+
+export function roundUp(size: number, unit: number): number {
+  if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`volume size must be a positive integer of bytes, got ${size}`);
+  return Math.ceil(size / unit) * unit;
+}

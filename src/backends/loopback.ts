@@ -1,0 +1,212 @@
+// The loopback backend, laid out on disk as the original's (flocker-api.md §4.7):
+//   unattached/block-<dataset_id>_<size>             a sparse file of exactly <size> bytes
+//   attached/<compute_instance_id>/block-<id>_<size>  the same file while a node holds it
+// The file name is the only metadata. Attaching is a rename out of unattached/, which only one
+// node can win; the loop device is (re)made on demand, so a reboot that drops it heals itself.
+import { chmod, link, mkdir, mkdtemp, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { BackendName } from '../config/agent-config.js';
+import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
+import { hasFilesystem, mkfsExt4 } from '../sys/filesystem.js';
+import { attachLoop, detachLoop, loopsForFile } from '../sys/losetup.js';
+import { listMounts as mountTable, mount as sysMount } from '../sys/mounts.js';
+import { BackendError, type StorageBackend, type Volume } from './backend.js';
+import { unexpose } from './directory.js';
+import { errno, isSafeName, preparePool, realOrNull, roundUp } from './fsutil.js';
+
+export interface LoopbackBackendOptions {
+  readonly rootPath: string;
+  readonly computeInstanceId: string;
+  readonly allocationUnit: number;
+}
+
+const NAME = /^(block-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))_(\d+)$/;
+
+interface Found {
+  readonly volume: Volume;
+  readonly file: string;
+}
+
+export class LoopbackBackend implements StorageBackend {
+  readonly name: BackendName = 'loopback';
+  readonly needsFilesystem = true;
+  private readonly root: string;
+
+  constructor(private readonly opts: LoopbackBackendOptions) {
+    this.root = opts.rootPath;
+  }
+
+  allocationUnit(): number {
+    return this.opts.allocationUnit;
+  }
+
+  computeInstanceId(): string {
+    return this.opts.computeInstanceId;
+  }
+
+  private async scan(): Promise<Found[]> {
+    // The pool is local to the host, so (like the original) it is made if missing.
+    await preparePool(this.root, ['unattached', 'attached', 'tmp'], true);
+    const found: Found[] = [];
+    const add = (dir: string, names: readonly string[], attachedTo: string | null) => {
+      for (const n of names) {
+        const m = NAME.exec(n);
+        if (!m) continue;
+        const volume = { volumeId: m[1] as string, datasetId: asDatasetId(m[2] as string), size: Number(m[3]), attachedTo };
+        found.push({ volume, file: join(dir, n) });
+      }
+    };
+    const unattached = join(this.root, 'unattached');
+    add(unattached, await readdir(unattached), null);
+    const attached = join(this.root, 'attached');
+    for (const inst of await readdir(attached)) {
+      const dir = join(attached, inst);
+      add(dir, await readdir(dir).catch(() => [] as string[]), inst);
+    }
+    return found.sort((a, b) => a.volume.volumeId.localeCompare(b.volume.volumeId));
+  }
+
+  private async find(volumeId: string): Promise<Found> {
+    const f = (await this.scan()).find((x) => x.volume.volumeId === volumeId);
+    if (!f) throw new BackendError('unknown-volume', volumeId, `no volume ${volumeId} in pool ${this.root}`);
+    return f;
+  }
+
+  async listVolumes(): Promise<readonly Volume[]> {
+    return (await this.scan()).map((f) => f.volume);
+  }
+
+  async createVolume(datasetId: DatasetId, size: number): Promise<Volume> {
+    if (!isUuidV4(datasetId)) throw new RangeError(`not a dataset id: ${datasetId}`);
+    const volumeId = `block-${datasetId.toLowerCase()}`;
+    const rounded = roundUp(size, this.opts.allocationUnit);
+    const exists = () => new BackendError('already-exists', volumeId, `dataset ${datasetId} already has volume ${volumeId}`);
+    if ((await this.scan()).some((f) => f.volume.volumeId === volumeId)) throw exists();
+    // Sized in staging, then linked into place: the name (which carries the size) never lies.
+    const stage = await mkdtemp(join(this.root, 'tmp', 'create-'));
+    const tmp = join(stage, 'f');
+    try {
+      await writeFile(tmp, '', { flag: 'wx' });
+      await truncate(tmp, rounded);
+      await link(tmp, join(this.root, 'unattached', `${volumeId}_${rounded}`));
+    } catch (e) {
+      if (errno(e) === 'EEXIST') throw exists();
+      throw e;
+    } finally {
+      await rm(stage, { recursive: true, force: true });
+    }
+    return { volumeId, datasetId: asDatasetId(datasetId), size: rounded, attachedTo: null };
+  }
+
+  async destroyVolume(volumeId: string): Promise<void> {
+    const f = await this.find(volumeId);
+    if (f.volume.attachedTo !== null) {
+      throw new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${f.volume.attachedTo}; detach it before destroying`);
+    }
+    try {
+      await unlink(f.file);
+    } catch (e) {
+      if (errno(e) === 'ENOENT') throw new BackendError('unknown-volume', volumeId, `volume ${volumeId} vanished while destroying`);
+      throw e;
+    }
+  }
+
+  async attachVolume(volumeId: string, to: string): Promise<Volume> {
+    if (!isSafeName(to)) throw new RangeError(`not a compute instance id: ${to}`);
+    const f = await this.find(volumeId);
+    const refuse = (holder: string) =>
+      new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${holder}; it must be detached there first`);
+    let attached: Volume = f.volume;
+    if (f.volume.attachedTo === null) {
+      const dir = join(this.root, 'attached', to);
+      await mkdir(dir, { recursive: true });
+      try {
+        await rename(f.file, join(dir, `${volumeId}_${f.volume.size}`));
+      } catch (e) {
+        if (errno(e) !== 'ENOENT') throw e;
+        // Someone else moved it first: report who.
+        const now = await this.find(volumeId);
+        if (now.volume.attachedTo !== to) throw refuse(now.volume.attachedTo ?? 'another node');
+      }
+      attached = { ...f.volume, attachedTo: to };
+    } else if (f.volume.attachedTo !== to) {
+      throw refuse(f.volume.attachedTo);
+    }
+    if (to === this.computeInstanceId()) await this.devicePath(volumeId);
+    return attached;
+  }
+
+  async detachVolume(volumeId: string): Promise<void> {
+    const f = await this.find(volumeId);
+    if (f.volume.attachedTo === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
+    const table = await mountTable();
+    for (const dev of await loopsForFile(f.file)) {
+      // losetup -d on a mounted device only defers the detach: the file would be handed to
+      // another node while this one still writes to it.
+      const m = table.find((x) => x.source === dev);
+      if (m) throw new Error(`volume ${volumeId} is still mounted at ${m.mountPoint} (${dev}); unmount it before detaching`);
+      await detachLoop(dev);
+    }
+    try {
+      await rename(f.file, join(this.root, 'unattached', `${volumeId}_${f.volume.size}`));
+    } catch (e) {
+      if (errno(e) === 'ENOENT') throw new BackendError('unattached', volumeId, `volume ${volumeId} was detached concurrently`);
+      throw e;
+    }
+  }
+
+  async devicePath(volumeId: string): Promise<string> {
+    const f = await this.find(volumeId);
+    const holder = f.volume.attachedTo;
+    if (holder === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
+    if (holder !== this.computeInstanceId()) {
+      throw new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${holder}, not here`);
+    }
+    const existing = await loopsForFile(f.file);
+    if (existing[0] !== undefined) return existing[0];
+    return attachLoop(f.file);
+  }
+
+  async hasFilesystem(device: string): Promise<boolean> {
+    return hasFilesystem(device);
+  }
+
+  /** Never formats over an existing filesystem, so calling it twice is harmless. */
+  async createFilesystem(device: string): Promise<void> {
+    if (await hasFilesystem(device)) return;
+    await mkfsExt4(device);
+  }
+
+  async mount(device: string, mountPoint: string): Promise<void> {
+    await mkdir(mountPoint, { recursive: true });
+    // As the original: only root may look inside the mount root; each dataset opens itself up.
+    await chmod(dirname(mountPoint), 0o700);
+    const real = (await realOrNull(mountPoint)) ?? mountPoint;
+    const top = (await mountTable()).filter((m) => m.mountPoint === real).at(-1);
+    if (top?.source === device) return;
+    if (top) throw new Error(`${mountPoint} already has ${top.source} mounted; unmount it first`);
+    await sysMount(device, mountPoint, { type: 'ext4' });
+    const entries = await readdir(mountPoint);
+    if (entries.length === 1 && entries[0] === 'lost+found') {
+      // A fresh filesystem: make it usable by whatever uid the container runs as.
+      await rm(join(mountPoint, 'lost+found'), { recursive: true });
+      await chmod(mountPoint, 0o777);
+    }
+  }
+
+  async unmount(mountPoint: string): Promise<void> {
+    await unexpose(mountPoint);
+  }
+
+  async listMounts(mountRoot: string): Promise<ReadonlyMap<string, string>> {
+    const out = new Map<string, string>();
+    const realRoot = await realOrNull(mountRoot);
+    if (realRoot === null) return out;
+    for (const m of await mountTable()) {
+      if (dirname(m.mountPoint) === realRoot && m.source.startsWith('/dev/loop')) {
+        out.set(join(mountRoot, m.mountPoint.slice(realRoot.length + 1)), m.source);
+      }
+    }
+    return out;
+  }
+}

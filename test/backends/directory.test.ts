@@ -1,0 +1,46 @@
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { BackendError } from '../../src/backends/backend.js';
+import { DirectoryBackend, type Exposure } from '../../src/backends/directory.js';
+import { asDatasetId } from '../../src/model/ids.js';
+import { backendContract, cleanupUnder, isSymlink, type ContractNodes } from '../contracts/backend-contract.js';
+
+async function nodes(exposure: Exposure): Promise<ContractNodes> {
+  const dir = await mkdtemp(join(tmpdir(), 'flocker-dir-'));
+  const mk = (id: string) => new DirectoryBackend({ rootPath: join(dir, 'pool'), computeInstanceId: id, allocationUnit: 4096, exposure });
+  const { mkdir } = await import('node:fs/promises');
+  await mkdir(join(dir, 'pool'));
+  const backend = mk('node-a');
+  return {
+    backend,
+    other: mk('node-b'),
+    mountRoot: join(dir, 'a'),
+    otherMountRoot: join(dir, 'b'),
+    reboot: async () => {
+      for (const m of (await backend.listMounts(join(dir, 'a'))).keys()) if (!(await isSymlink(m))) await backend.unmount(m);
+    },
+    cleanup: () => cleanupUnder(dir),
+  };
+}
+
+backendContract('directory (symlink)', () => nodes('symlink'));
+if (process.getuid?.() === 0) backendContract('directory (bind mount)', () => nodes('bind'));
+else console.log('skipping directory (bind mount): needs root');
+
+test('a missing pool is refused with a message naming the path and the fix', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flocker-dir-'));
+  try {
+    const b = new DirectoryBackend({ rootPath: join(dir, 'nope'), computeInstanceId: 'x', allocationUnit: 1 });
+    const e = await b.createVolume(asDatasetId('7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'), 1).catch((x: unknown) => x);
+    assert.ok(e instanceof BackendError && e.code === 'pool-unusable');
+    assert.match(e.message, join(dir, 'nope'));
+    assert.match(e.message, 'mkdir -p');
+  } finally {
+    await cleanupUnder(dir);
+  }
+});
+
+test.run();
