@@ -1,0 +1,86 @@
+// Wait until the cluster state shows a dataset mounted on this node, following the control
+// service's event stream (no fixed polling). On timeout, say what the cluster is waiting for.
+import type { ControlClient } from '../../client/types.js';
+import { UserError, errorMessage } from '../../errors.js';
+import type { ApiConvergenceRow, ApiDatasetState } from '../../protocol/api-json.js';
+import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
+
+export interface WaitOptions {
+  readonly client: ControlClient;
+  readonly datasetId: string;
+  readonly nodeId: string;
+  /** The volume name, for the error. */
+  readonly name: string;
+  /** Epoch ms. */
+  readonly deadline: number;
+}
+
+/** After the event stream drops, reconnect this soon (it is a stream, not a poll). */
+const RECONNECT_MS = 200;
+
+export async function waitMounted(o: WaitOptions): Promise<string> {
+  const started = Date.now();
+  const here = (state: readonly ApiDatasetState[]): string | undefined =>
+    state.find((s) => s.dataset_id === o.datasetId && s.primary === o.nodeId && typeof s.path === 'string' && s.path !== '')?.path;
+
+  // The common case (already mounted here) answers in one request.
+  const now = here(await o.client.stateDatasets());
+  if (now !== undefined) return now;
+
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), Math.max(0, o.deadline - Date.now()));
+  let snap: ClusterSnapshot | undefined;
+  let streamError: string | undefined;
+  try {
+    while (!ac.signal.aborted) {
+      try {
+        for await (const ev of o.client.events(ac.signal)) {
+          snap = applyEvent(snap, ev);
+          const p = snap ? here(snap.state) : undefined;
+          if (p !== undefined) return p;
+        }
+      } catch (e) {
+        if (ac.signal.aborted) break;
+        streamError = errorMessage(e);
+      }
+      await sleep(RECONNECT_MS, ac.signal);
+    }
+  } finally {
+    clearTimeout(timer);
+    ac.abort();
+  }
+  const secs = ((Date.now() - started) / 1000).toFixed(0);
+  throw new UserError(
+    `volume "${o.name}" (dataset ${o.datasetId}) is still not mounted on this node after ${secs} s: ${await explain(o, snap, streamError)}`,
+  );
+}
+
+async function explain(o: WaitOptions, snap: ClusterSnapshot | undefined, streamError: string | undefined): Promise<string> {
+  let rows: readonly ApiConvergenceRow[] | undefined;
+  try {
+    rows = await o.client.convergence();
+  } catch {
+    rows = snap?.convergence;
+  }
+  const row = rows?.find((r) => r.dataset_id === o.datasetId);
+  const node = snap?.nodes.find((n) => n.uuid === o.nodeId);
+  if (snap && (!node || !node.connected)) {
+    return `the flocker agent of this node (${o.nodeId}) is not connected to the control service${row ? `; ${row.phase}: ${row.reason}` : ''}`;
+  }
+  if (row) return `${row.phase}: ${row.reason}${row.last_error ? ` (last error: ${row.last_error})` : ''}`;
+  if (!snap && streamError) return `could not follow the cluster's events: ${streamError}`;
+  return 'no agent has reported any progress on it';
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(done, ms);
+    function done(): void {
+      clearTimeout(t);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
