@@ -1,0 +1,120 @@
+// Explainable convergence: join the desired configuration with what the agents report, one row
+// per dataset, saying what the cluster is doing about it and why. Pure; the clock-dependent
+// `since` memo is kept by the caller (stampSince).
+import type { Deployment } from './configuration.js';
+import type { ClusterState, DatasetProgress, NodeState, Phase } from './cluster-state.js';
+import { shortId, type DatasetId, type NodeId } from './ids.js';
+
+export interface ConvergenceRow {
+  readonly datasetId: DatasetId;
+  readonly name?: string;
+  readonly desiredNode: NodeId;
+  readonly actualNode?: NodeId;
+  readonly phase: Phase;
+  readonly reason: string;
+  /** Epoch ms from the agent's progress; undefined when the phase is inferred here. */
+  readonly since?: number;
+  readonly lastError?: string;
+}
+
+function fromProgress(base: Omit<ConvergenceRow, 'phase' | 'reason'>, p: DatasetProgress): ConvergenceRow {
+  return {
+    ...base, phase: p.phase, reason: p.reason, since: p.since,
+    ...(p.lastError !== undefined ? { lastError: p.lastError } : {}),
+  };
+}
+
+/** Per-dataset index of the reports, so the join is linear in the size of the cluster. */
+interface Index {
+  readonly mounted: Map<string, { node: NodeState; path: string }>;
+  /** Some node (first by uuid) that reports the dataset in any way. */
+  readonly reportedBy: Map<string, NodeId>;
+  /** Progress from connected agents only: stale progress describes nothing happening now. */
+  readonly progress: Map<string, { node: NodeId; p: DatasetProgress }[]>;
+}
+
+function indexReports(nodes: readonly NodeState[]): Index {
+  const ix: Index = { mounted: new Map(), reportedBy: new Map(), progress: new Map() };
+  const seen = (id: string, node: NodeId): void => {
+    if (!ix.reportedBy.has(id)) ix.reportedBy.set(id, node);
+  };
+  for (const n of nodes) {
+    const r = n.report;
+    if (!r) continue;
+    for (const m of r.manifestations) {
+      if (!ix.mounted.has(m.datasetId)) ix.mounted.set(m.datasetId, { node: n, path: m.path });
+      seen(m.datasetId, n.uuid);
+    }
+    for (const m of r.nonManifest) seen(m.datasetId, n.uuid);
+    for (const p of r.progress) {
+      seen(p.datasetId, n.uuid);
+      if (!n.connected) continue;
+      const list = ix.progress.get(p.datasetId) ?? [];
+      list.push({ node: n.uuid, p });
+      ix.progress.set(p.datasetId, list);
+    }
+  }
+  return ix;
+}
+
+export function convergenceRows(deployment: Deployment, cluster: ClusterState): ConvergenceRow[] {
+  const nodes = Object.values(cluster.nodes).sort((a, b) => a.uuid.localeCompare(b.uuid));
+  const ix = indexReports(nodes);
+  const rows: ConvergenceRow[] = [];
+  const datasets = Object.values(deployment.datasets).sort((a, b) => a.datasetId.localeCompare(b.datasetId));
+  for (const d of datasets) {
+    if (d.deleted && !ix.reportedBy.has(d.datasetId)) continue;
+    const mounted = ix.mounted.get(d.datasetId);
+    const name = d.metadata.name;
+    const base = {
+      datasetId: d.datasetId,
+      ...(name !== undefined ? { name } : {}),
+      desiredNode: d.primary,
+      ...(mounted ? { actualNode: mounted.node.uuid } : {}),
+    };
+    const progress = ix.progress.get(d.datasetId) ?? [];
+    const chosen = progress.find((x) => x.p.phase === 'error')
+      ?? progress.find((x) => x.node === d.primary && x.p.phase !== 'converged')
+      ?? progress.find((x) => x.node !== d.primary && x.p.phase !== 'converged');
+    if (chosen) {
+      rows.push(fromProgress(base, chosen.p));
+      continue;
+    }
+    const desiredNode = cluster.nodes[d.primary];
+    if (d.deleted) {
+      const holder = mounted?.node.uuid ?? ix.reportedBy.get(d.datasetId) ?? d.primary;
+      rows.push({ ...base, phase: 'deleting', reason: `waiting for node ${shortId(holder)} to destroy it` });
+    } else if (mounted && mounted.node.uuid === d.primary) {
+      rows.push({ ...base, phase: 'converged', reason: `mounted at ${mounted.path} on node ${shortId(d.primary)}` });
+    } else if (!desiredNode || !desiredNode.connected) {
+      rows.push({ ...base, phase: 'pending', reason: `node ${shortId(d.primary)} is not connected` });
+    } else {
+      rows.push({ ...base, phase: 'pending', reason: `waiting for node ${shortId(d.primary)}'s agent` });
+    }
+  }
+  return rows;
+}
+
+export interface PhaseMemo {
+  readonly phase: Phase;
+  readonly since: number;
+}
+
+/**
+ * Give every row a `since`: the agent's when it reported one, else when we first saw this phase
+ * for this dataset (kept in `memo` across calls). Returns the next memo; rows absent are forgotten.
+ */
+export function stampSince(
+  rows: readonly ConvergenceRow[],
+  memo: ReadonlyMap<string, PhaseMemo>,
+  nowMs: number,
+): { rows: (ConvergenceRow & { since: number })[]; memo: Map<string, PhaseMemo> } {
+  const next = new Map<string, PhaseMemo>();
+  const stamped = rows.map((r) => {
+    const prev = memo.get(r.datasetId);
+    const since = r.since ?? (prev && prev.phase === r.phase ? prev.since : nowMs);
+    next.set(r.datasetId, { phase: r.phase, since });
+    return { ...r, since };
+  });
+  return { rows: stamped, memo: next };
+}

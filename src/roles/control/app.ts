@@ -1,0 +1,59 @@
+// The REST API v1 as a koa app. Errors: ApiError → its status and {"description"}; anything
+// else is our bug → logged, 500 with an opaque incident id (as the original).
+import { randomUUID } from 'node:crypto';
+import Koa from 'koa';
+import Router from '@koa/router';
+import type { Logger } from '../../log.js';
+import { ApiError, METHOD_NOT_ALLOWED, NOT_FOUND } from './api-errors.js';
+import type { ControlHub } from './hub.js';
+import { datasetRoutes } from './api/datasets.js';
+import { leaseRoutes } from './api/leases.js';
+import { stateRoutes } from './api/state.js';
+import { eventRoutes } from './api/events.js';
+
+export interface AppOptions {
+  readonly heartbeatMs?: number;
+}
+
+function isClientHttpError(e: unknown): e is { status: number; message: string; expose: boolean } {
+  const x = e as { status?: unknown; expose?: unknown };
+  return typeof x?.status === 'number' && x.status >= 400 && x.status < 500 && x.expose === true;
+}
+
+export function createApp(hub: ControlHub, log: Logger, opts: AppOptions = {}): Koa {
+  const app = new Koa();
+  // Koa's default handler prints every error to stderr; we log our own.
+  app.silent = true;
+  const router = new Router();
+  datasetRoutes(router, hub);
+  leaseRoutes(router, hub);
+  stateRoutes(router, hub);
+  eventRoutes(router, hub, opts.heartbeatMs);
+
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.body === undefined || ctx.body === null) {
+        if (ctx.status === 405) throw METHOD_NOT_ALLOWED;
+        if (ctx.status === 404) throw NOT_FOUND;
+      }
+    } catch (e) {
+      ctx.type = 'application/json';
+      if (e instanceof ApiError) {
+        ctx.status = e.status;
+        ctx.body = e.body();
+      } else if (isClientHttpError(e)) {
+        ctx.status = e.status;
+        ctx.body = { description: e.message };
+      } else {
+        const incident = randomUUID();
+        log.error({ err: e, incident, method: ctx.method, path: ctx.path }, 'request failed');
+        ctx.status = 500;
+        ctx.body = JSON.stringify(incident);
+      }
+    }
+  });
+  app.use(router.routes());
+  app.use(router.allowedMethods());
+  return app;
+}

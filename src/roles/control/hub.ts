@@ -1,0 +1,267 @@
+// The control service's one source of truth: the persisted Deployment and the in-memory
+// ClusterState. Every mutation goes through here; observers (the REST API's event stream, the
+// agent channel) get one coalesced 'change' per burst, and each section is serialised once per
+// change, not once per request.
+import { createHash } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import type { Deployment } from '../../model/configuration.js';
+import { EMPTY_DEPLOYMENT } from '../../model/configuration.js';
+import { EMPTY_CLUSTER, stateDatasets, type ClusterState, type NodeReport, type NodeState } from '../../model/cluster-state.js';
+import { convergenceRows, stampSince, type PhaseMemo } from '../../model/convergence.js';
+import { expireLeases } from '../../model/deployment.js';
+import type { NodeId } from '../../model/ids.js';
+import { datasetToApi, leaseToApi, stateToApi, type ApiConvergenceRow, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
+import type { ControlMessage } from '../../protocol/channel.js';
+import type { ConfigurationStore } from '../../store/store.js';
+
+export type Section = 'configuration' | 'state' | 'nodes' | 'leases' | 'convergence';
+
+export interface HubOptions {
+  readonly store?: ConfigurationStore;
+  readonly now?: () => number;
+  /** A node silent this long is forgotten (default 120 s, FLOCKER_NODE_TIMEOUT_MS). */
+  readonly nodeTimeoutMs?: number;
+}
+
+export interface HubEvents {
+  change: [sections: ReadonlySet<Section>, generation: number];
+}
+
+function sortedValues<T>(record: Readonly<Record<string, T>>): T[] {
+  return Object.keys(record).sort().map((k) => record[k] as T);
+}
+
+export class ControlHub extends EventEmitter<HubEvents> {
+  private deploymentValue: Deployment;
+  private clusterValue: ClusterState = EMPTY_CLUSTER;
+  /** era → node. Never expires; a node's new era replaces its old one. */
+  private readonly eras = new Map<string, NodeId>();
+  private pending = new Set<Section>();
+  private flushScheduled = false;
+  private generationValue = 0;
+  private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
+  private readonly cache: Partial<Record<'configuration' | 'tag' | 'state' | 'nodes' | 'nodesLive' | 'convergence' | 'cluster', string>> = {};
+  private convergenceJson = '[]';
+  private convergenceAnnounced = '[]';
+  readonly now: () => number;
+  readonly nodeTimeoutMs: number;
+
+  constructor(private readonly opts: HubOptions = {}) {
+    super();
+    this.setMaxListeners(0);
+    this.now = opts.now ?? Date.now;
+    this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 120_000;
+    this.deploymentValue = opts.store ? opts.store.load() : EMPTY_DEPLOYMENT;
+    this.recomputeConvergence();
+    this.convergenceAnnounced = this.convergenceJson;
+  }
+
+  get deployment(): Deployment {
+    return this.deploymentValue;
+  }
+
+  get cluster(): ClusterState {
+    return this.clusterValue;
+  }
+
+  get generation(): number {
+    return this.generationValue;
+  }
+
+  /**
+   * Make `next` the configuration: persisted (committed) before this returns, so the API can
+   * answer. The same object means no change: nothing is written or announced.
+   */
+  commit(next: Deployment): void {
+    const prev = this.deploymentValue;
+    if (next === prev) return;
+    this.opts.store?.save(next);
+    this.deploymentValue = next;
+    delete this.cache.configuration;
+    delete this.cache.tag;
+    delete this.cache.cluster;
+    if (next.datasets !== prev.datasets) this.changed('configuration', 'convergence');
+    if (next.leases !== prev.leases) this.changed('configuration', 'leases');
+  }
+
+  /** Drop leases whose time is up (the original sweeps every second). */
+  sweepLeases(): void {
+    this.commit(expireLeases(this.deploymentValue, this.now()));
+  }
+
+  // ---- cluster state (from the agent channel) ----
+
+  nodeByEra(era: string): NodeId | undefined {
+    return this.eras.get(era);
+  }
+
+  agentHello(uuid: NodeId, era: string, host: string): void {
+    const now = this.now();
+    const old = this.clusterValue.nodes[uuid];
+    for (const [e, n] of this.eras) if (n === uuid && e !== era) this.eras.delete(e);
+    this.eras.set(era, uuid);
+    // A new era is a reboot: what the node said before describes a machine that no longer exists.
+    const report = old && old.era === era ? old.report : null;
+    this.setNode({ uuid, host, era, lastSeen: now, connected: true, report });
+    this.changed('nodes', 'convergence', ...(old?.report && !report ? (['state'] as const) : []));
+  }
+
+  agentReport(uuid: NodeId, report: NodeReport): void {
+    const node = this.clusterValue.nodes[uuid];
+    if (!node) return;
+    this.setNode({ ...node, lastSeen: this.now(), report });
+    this.changed('state', 'nodes', 'convergence');
+  }
+
+  /** Any sign of life (a message, a pong): keeps the node from timing out; announces nothing. */
+  agentSeen(uuid: NodeId): void {
+    const node = this.clusterValue.nodes[uuid];
+    if (!node) return;
+    this.clusterValue = { nodes: { ...this.clusterValue.nodes, [uuid]: { ...node, lastSeen: this.now() } } };
+  }
+
+  agentDisconnected(uuid: NodeId): void {
+    const node = this.clusterValue.nodes[uuid];
+    if (!node || !node.connected) return;
+    this.setNode({ ...node, connected: false });
+    this.changed('nodes', 'convergence');
+  }
+
+  /** Forget nodes silent for longer than the timeout. Returns the forgotten ones. */
+  expireNodes(): NodeId[] {
+    const cutoff = this.now() - this.nodeTimeoutMs;
+    const gone = Object.values(this.clusterValue.nodes).filter((n) => n.lastSeen < cutoff).map((n) => n.uuid);
+    if (gone.length === 0) return gone;
+    const nodes = { ...this.clusterValue.nodes };
+    for (const g of gone) delete nodes[g];
+    this.clusterValue = { nodes };
+    this.invalidateCluster();
+    this.changed('nodes', 'state', 'convergence');
+    return gone;
+  }
+
+  private setNode(node: NodeState): void {
+    this.clusterValue = { nodes: { ...this.clusterValue.nodes, [node.uuid]: node } };
+    this.invalidateCluster();
+  }
+
+  private invalidateCluster(): void {
+    delete this.cache.state;
+    delete this.cache.nodes;
+    delete this.cache.nodesLive;
+    delete this.cache.cluster;
+  }
+
+  // ---- serialised sections, cached until the next change ----
+
+  configurationJson(): string {
+    return (this.cache.configuration ??= JSON.stringify(sortedValues(this.deploymentValue.datasets).map(datasetToApi)));
+  }
+
+  /** X-Configuration-Tag: a hash of the whole persisted configuration (datasets and leases). */
+  tag(): string {
+    return (this.cache.tag ??= createHash('md5')
+      .update(this.configurationJson())
+      .update(JSON.stringify(sortedValues(this.deploymentValue.leases)))
+      .digest('hex'));
+  }
+
+  stateJson(): string {
+    return (this.cache.state ??= JSON.stringify(stateDatasets(this.clusterValue).map(stateToApi)));
+  }
+
+  /** /v1/state/nodes: nodes that have reported state. */
+  nodesJson(): string {
+    return (this.cache.nodes ??= JSON.stringify(sortedValues(this.clusterValue.nodes)
+      .filter((n) => n.report !== null)
+      .map((n): ApiNode => ({ uuid: n.uuid, host: n.host }))));
+  }
+
+  nodesLiveJson(): string {
+    return (this.cache.nodesLive ??= JSON.stringify(sortedValues(this.clusterValue.nodes).map((n): ApiNodeLive => ({
+      uuid: n.uuid, host: n.host, era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
+    }))));
+  }
+
+  /** Leases carry seconds remaining, so they are computed per response. */
+  leases(): ApiLease[] {
+    const now = this.now();
+    return sortedValues(this.deploymentValue.leases).map((l) => leaseToApi(l, now));
+  }
+
+  convergenceJsonText(): string {
+    // A request right after a change, before the coalesced flush, must already see it.
+    if (this.pending.has('convergence')) this.recomputeConvergence();
+    return this.convergenceJson;
+  }
+
+  snapshotJson(): string {
+    return `{"configuration":${this.configurationJson()},"tag":${JSON.stringify(this.tag())},"state":${this.stateJson()},`
+      + `"nodes":${this.nodesLiveJson()},"leases":${JSON.stringify(this.leases())},"convergence":${this.convergenceJsonText()}}`;
+  }
+
+  /** The JSON text of one event's data for `section`. */
+  sectionJson(section: Section): string {
+    switch (section) {
+      case 'configuration': return `{"configuration":${this.configurationJson()},"tag":${JSON.stringify(this.tag())}}`;
+      case 'state': return this.stateJson();
+      case 'nodes': return this.nodesLiveJson();
+      case 'leases': return JSON.stringify(this.leases());
+      case 'convergence': return this.convergenceJsonText();
+    }
+  }
+
+  /** The `cluster` message for agents, serialised once per generation. */
+  clusterMessageJson(): string {
+    if (this.cache.cluster === undefined) {
+      const m: ControlMessage = {
+        type: 'cluster', generation: this.generationValue, configuration: this.deploymentValue, cluster: this.clusterValue, now: 0,
+      };
+      // `now` must be fresh per send; keep a placeholder at the end to splice.
+      const text = JSON.stringify(m);
+      this.cache.cluster = text.slice(0, text.lastIndexOf('"now":0}'));
+    }
+    return `${this.cache.cluster}"now":${this.now()}}`;
+  }
+
+  // ---- change notification ----
+
+  private changed(...sections: Section[]): void {
+    for (const s of sections) this.pending.add(s);
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    // Coalesce a burst (e.g. 50 creates in one tick) into one announcement; never wait on a timer.
+    setImmediate(() => this.flush());
+  }
+
+  private flush(): void {
+    this.flushScheduled = false;
+    const sections = this.pending;
+    this.pending = new Set();
+    if (sections.has('convergence')) {
+      this.recomputeConvergence();
+      if (this.convergenceJson === this.convergenceAnnounced) sections.delete('convergence');
+      this.convergenceAnnounced = this.convergenceJson;
+    }
+    if (sections.size === 0) return;
+    this.generationValue += 1;
+    delete this.cache.cluster;
+    this.emit('change', sections, this.generationValue);
+  }
+
+  private recomputeConvergence(): void {
+    const { rows, memo } = stampSince(convergenceRows(this.deploymentValue, this.clusterValue), this.phaseMemo, this.now());
+    this.phaseMemo = memo;
+    const json = JSON.stringify(rows.map((r): ApiConvergenceRow => ({
+      dataset_id: r.datasetId,
+      ...(r.name !== undefined ? { name: r.name } : {}),
+      desired_node: r.desiredNode,
+      ...(r.actualNode !== undefined ? { actual_node: r.actualNode } : {}),
+      phase: r.phase,
+      reason: r.reason,
+      since: new Date(r.since).toISOString(),
+      ...(r.lastError !== undefined ? { last_error: r.lastError } : {}),
+    })));
+    this.convergenceJson = json;
+  }
+}
