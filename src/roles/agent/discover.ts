@@ -1,0 +1,39 @@
+// IMPURE. Read what this node holds right now, from scratch (level-based: no memory of events).
+import type { StorageBackend } from '../../backends/backend.js';
+import { asDatasetId, type DatasetId } from '../../model/ids.js';
+import type { DiscoveredDataset, LocalState } from '../../converge/dataset-state.js';
+import { mountPointFor } from '../../converge/desired.js';
+
+export async function discoverLocal(backend: StorageBackend, mountRoot: string): Promise<LocalState> {
+  const [volumes, mounts] = await Promise.all([backend.listVolumes(), backend.listMounts(mountRoot)]);
+  const me = backend.computeInstanceId();
+  const datasets = new Map<DatasetId, DiscoveredDataset>();
+  const accounted = new Set<string>();
+  for (const v of volumes) {
+    const id = v.datasetId;
+    // One volume per dataset; should a pool ever hold more, the first listed wins consistently.
+    if (datasets.has(id)) continue;
+    const base = { datasetId: id, volumeId: v.volumeId, size: v.size };
+    if (v.attachedTo === null) {
+      datasets.set(id, { kind: 'non-manifest', ...base });
+    } else if (v.attachedTo !== me) {
+      datasets.set(id, { kind: 'attached-elsewhere', ...base, attachedTo: v.attachedTo });
+    } else {
+      const device = await backend.devicePath(v.volumeId);
+      const mountPoint = mountPointFor(mountRoot, id);
+      if (mounts.get(mountPoint) === device) {
+        accounted.add(mountPoint);
+        datasets.set(id, { kind: 'mounted', ...base, device, mountPoint });
+      } else if (!backend.needsFilesystem || (await backend.hasFilesystem(device))) {
+        datasets.set(id, { kind: 'attached', ...base, device });
+      } else {
+        datasets.set(id, { kind: 'attached-no-filesystem', ...base, device });
+      }
+    }
+  }
+  const strayMounts = [...mounts.keys()]
+    .filter((m) => !accounted.has(m))
+    .sort()
+    .map((mountPoint) => ({ datasetId: asDatasetId(mountPoint.slice(mountPoint.lastIndexOf('/') + 1)), mountPoint }));
+  return { datasets, strayMounts };
+}

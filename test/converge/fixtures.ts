@@ -1,0 +1,56 @@
+// Plain-data builders for planner tests.
+import type { ClusterState, NodeState } from '../../src/model/cluster-state.js';
+import type { Dataset, Deployment, Lease } from '../../src/model/configuration.js';
+import { asDatasetId, asNodeId, type DatasetId, type NodeId } from '../../src/model/ids.js';
+import type { DiscoveredDataset, LocalState } from '../../src/converge/dataset-state.js';
+import type { PlanInput } from '../../src/converge/plan.js';
+
+export const A: NodeId = asNodeId('1a2b3c4d-0000-4000-8000-00000000000a');
+export const B: NodeId = asNodeId('5e6f7a8b-0000-4000-8000-00000000000b');
+export const D1: DatasetId = asDatasetId('d1d1d1d1-0000-4000-8000-000000000001');
+export const D2: DatasetId = asDatasetId('d2d2d2d2-0000-4000-8000-000000000002');
+export const ROOT = '/flocker';
+export const GiB = 1024 ** 3;
+export const NOW = 1_700_000_000_000;
+
+export function dataset(id: DatasetId, primary: NodeId, extra: Partial<Dataset> = {}): Dataset {
+  return { datasetId: id, primary, deleted: false, maximumSize: 10 * GiB, metadata: {}, ...extra };
+}
+
+export function deployment(datasets: Dataset[], leases: Lease[] = []): Deployment {
+  return {
+    datasets: Object.fromEntries(datasets.map((d) => [d.datasetId, d])),
+    leases: Object.fromEntries(leases.map((l) => [l.datasetId, l])),
+  };
+}
+
+export function local(...found: DiscoveredDataset[]): LocalState {
+  return { datasets: new Map(found.map((f) => [f.datasetId, f])), strayMounts: [] };
+}
+
+export const vol = (id: DatasetId) => `dir-${id}`;
+export const dev = (id: DatasetId) => `/pool/volumes/dir-${id}/data`;
+export const mp = (id: DatasetId) => `${ROOT}/${id}`;
+
+export const found = {
+  elsewhere: (id: DatasetId, to: string = B): DiscoveredDataset => ({ kind: 'attached-elsewhere', datasetId: id, volumeId: vol(id), size: 10 * GiB, attachedTo: to }),
+  nonManifest: (id: DatasetId): DiscoveredDataset => ({ kind: 'non-manifest', datasetId: id, volumeId: vol(id), size: 10 * GiB }),
+  noFs: (id: DatasetId): DiscoveredDataset => ({ kind: 'attached-no-filesystem', datasetId: id, volumeId: vol(id), size: 10 * GiB, device: dev(id) }),
+  attached: (id: DatasetId): DiscoveredDataset => ({ kind: 'attached', datasetId: id, volumeId: vol(id), size: 10 * GiB, device: dev(id) }),
+  mounted: (id: DatasetId): DiscoveredDataset => ({ kind: 'mounted', datasetId: id, volumeId: vol(id), size: 10 * GiB, device: dev(id), mountPoint: mp(id) }),
+};
+
+export function clusterWith(mounted: Record<string, DatasetId[]>): ClusterState {
+  const nodes: Record<string, NodeState> = {};
+  for (const [uuid, ids] of Object.entries(mounted)) {
+    nodes[uuid] = {
+      uuid: uuid as NodeId, host: '127.0.0.1', era: 'e', lastSeen: NOW, connected: true,
+      report: { manifestations: ids.map((id) => ({ datasetId: id, path: mp(id), maximumSize: 10 * GiB })), nonManifest: [], progress: [] },
+    };
+  }
+  return { nodes };
+}
+
+export function input(over: Partial<PlanInput> & Pick<PlanInput, 'configuration' | 'local'>): PlanInput {
+  return { nodeId: A, cluster: { nodes: {} }, mountRoot: ROOT, now: NOW, allocationUnit: 1, needsFilesystem: false, ...over };
+}
