@@ -1,0 +1,72 @@
+// Where `flocker cluster up` keeps everything for one local cluster, under one folder (--dir).
+import { join, resolve } from 'node:path';
+
+export interface NodeLayout {
+  /** 1-based, as shown to people: node-1, node-2 ... */
+  readonly index: number;
+  readonly name: string;
+  readonly dir: string;
+  readonly config: string;
+  readonly certsDir: string;
+  readonly mountRoot: string;
+  readonly stateDir: string;
+  readonly pluginSocket: string;
+}
+
+export interface ClusterLayout {
+  readonly dir: string;
+  /** The CA, the control service's, and the `user`/`plugin` API certificates. */
+  readonly certsDir: string;
+  readonly controlDataDir: string;
+  /** What control writes once it listens: {pid, api_port, agent_port}. */
+  readonly controlJson: string;
+  /** The shared storage pool of every node. */
+  readonly pool: string;
+  readonly logsDir: string;
+  readonly clusterJson: string;
+  /** "PID NAME" per line for every process started, while they run. */
+  readonly pidsFile: string;
+  readonly nodes: readonly NodeLayout[];
+}
+
+export function clusterLayout(dir: string, nodes: number): ClusterLayout {
+  const root = resolve(dir);
+  const controlDataDir = join(root, 'control');
+  return {
+    dir: root,
+    certsDir: join(root, 'certs'),
+    controlDataDir,
+    controlJson: join(controlDataDir, 'control.json'),
+    pool: join(root, 'pool'),
+    logsDir: join(root, 'logs'),
+    clusterJson: join(root, 'cluster.json'),
+    pidsFile: join(root, 'pids'),
+    nodes: Array.from({ length: nodes }, (_, i) => nodeLayout(root, i + 1)),
+  };
+}
+
+function nodeLayout(root: string, index: number): NodeLayout {
+  const name = `node-${index}`;
+  const dir = join(root, name);
+  return {
+    index,
+    name,
+    dir,
+    config: join(dir, 'agent.yml'),
+    certsDir: join(dir, 'certs'),
+    mountRoot: join(dir, 'mnt'),
+    stateDir: join(dir, 'state'),
+    pluginSocket: join(dir, 'plugin.sock'),
+  };
+}
+
+/** DIR/cluster.json: how tests, scripts and people find the running cluster. */
+export interface ClusterInfo {
+  readonly api: string;
+  readonly certs_path: string;
+  readonly user: string;
+  readonly nodes: readonly { readonly uuid: string; readonly mount_root: string; readonly name: string; readonly config: string }[];
+  /** Ours, beyond the contract's fields. */
+  readonly agent_port: number;
+  readonly pid: number;
+}

@@ -1,0 +1,99 @@
+// The pure and file-level pieces of `cluster up`: layout, agent.yml, certificates, log tails, event log.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseAgentConfig } from '../../src/config/agent-config.js';
+import { agentYml } from '../../src/roles/cluster/agent-yml.js';
+import { ensureClusterCerts } from '../../src/roles/cluster/certs.js';
+import { describeEvent } from '../../src/roles/cluster/event-log.js';
+import { clusterLayout } from '../../src/roles/cluster/layout.js';
+import { lastMeaningfulLine } from '../../src/roles/cluster/tail.js';
+import type { ClusterSnapshot } from '../../src/protocol/events.js';
+import { identityFromPem } from '../../src/tls/identity.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'flocker-cluster-units-'));
+test.after(() => rmSync(dir, { recursive: true, force: true }));
+
+test('the agent.yml we write is one the agent accepts, with our paths and ports', () => {
+  const layout = clusterLayout(join(dir, 'c'), 2);
+  const n = layout.nodes[1]!;
+  const text = agentYml({
+    controlHost: '127.0.0.1', agentPort: 40001, apiPort: 40000, backend: 'directory', pool: layout.pool,
+    mountRoot: n.mountRoot, certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket,
+  });
+  const cfg = parseAgentConfig(text, n.config);
+  assert.equal(cfg.controlService, { hostname: '127.0.0.1', port: 40001 });
+  assert.is(cfg.dataset.backend, 'directory');
+  assert.is(cfg.dataset.rootPath, layout.pool);
+  assert.is(cfg.dataset.mountRoot, join(layout.dir, 'node-2', 'mnt'));
+  assert.is(cfg.certificatesDir, n.certsDir);
+  assert.is(cfg.stateDir, n.stateDir);
+  assert.equal(cfg.plugin, { socket: n.pluginSocket, apiPort: 40000 });
+});
+
+test('certificates: CA, control, user, plugin and one node cert per node; reused on the next run', async () => {
+  const layout = clusterLayout(join(dir, 'certs-test'), 2);
+  const first = await ensureClusterCerts(layout);
+  assert.is(first.nodeUuids.length, 2);
+  assert.is.not(first.nodeUuids[0], first.nodeUuids[1]);
+  for (const f of ['cluster.crt', 'cluster.key', 'control-service.crt', 'control-service.key', 'user.crt', 'user.key', 'plugin.crt', 'plugin.key']) {
+    assert.ok(statSync(join(layout.certsDir, f)).isFile(), f);
+  }
+  for (const [i, n] of layout.nodes.entries()) {
+    for (const f of ['cluster.crt', 'node.crt', 'node.key', 'plugin.crt', 'plugin.key']) assert.ok(statSync(join(n.certsDir, f)).isFile(), `${n.name}/${f}`);
+    assert.is(statSync(join(n.certsDir, 'node.key')).mode & 0o777, 0o600);
+    assert.is(statSync(join(n.certsDir, 'plugin.key')).mode & 0o777, 0o600);
+    const id = identityFromPem(readFileSync(join(n.certsDir, 'node.crt'), 'utf8'));
+    assert.is(id.cn, `node-${first.nodeUuids[i]}`);
+  }
+  assert.is(identityFromPem(readFileSync(join(layout.certsDir, 'user.crt'), 'utf8')).cn, 'user-user');
+  assert.is(identityFromPem(readFileSync(join(layout.certsDir, 'plugin.crt'), 'utf8')).cn, 'user-plugin');
+
+  const again = await ensureClusterCerts(layout);
+  assert.equal(again.made, []);
+  assert.equal(again.nodeUuids, first.nodeUuids);
+  assert.is(again.clusterUuid, first.clusterUuid);
+
+  const grown = await ensureClusterCerts(clusterLayout(layout.dir, 3));
+  assert.equal(grown.made, ['node-3']);
+  assert.equal(grown.nodeUuids.slice(0, 2), first.nodeUuids);
+});
+
+test('a dead child is summed up by its last log line (pino msg, or a plain line)', () => {
+  assert.is(lastMeaningfulLine('{"level":30,"msg":"starting"}\n{"level":50,"msg":"cannot listen","err":{"message":"EADDRINUSE"}}\n\n'), 'cannot listen: EADDRINUSE');
+  assert.is(lastMeaningfulLine('flocker: /x/agent.yml: version: must be 1\n'), 'flocker: /x/agent.yml: version: must be 1');
+  assert.is(lastMeaningfulLine('\n\n'), undefined);
+  const f = join(dir, 'log');
+  writeFileSync(f, 'x'.repeat(1000));
+  assert.ok((lastMeaningfulLine(readFileSync(f, 'utf8')) ?? '').length < 310);
+});
+
+const node = (uuid: string, connected = true) => ({ uuid, host: '127.0.0.1', era: 'e', connected, last_seen: '2026-01-01T00:00:00Z' });
+const empty: ClusterSnapshot = { configuration: [], tag: 't0', state: [], nodes: [], leases: [], convergence: [] };
+
+test('event log: snapshot summary, then one line per change', () => {
+  let s: ClusterSnapshot | undefined;
+  let r = describeEvent(s, { type: 'snapshot', data: { ...empty, nodes: [node('aaaaaaaa-1')] } });
+  assert.equal(r.lines, ['1 node(s), 0 dataset(s), 0/0 converged']);
+  s = r.after;
+  r = describeEvent(s, { type: 'nodes', data: [node('aaaaaaaa-1', false), node('bbbbbbbb-2')] });
+  assert.equal(r.lines, ['node aaaaaaaa disconnected', 'node bbbbbbbb joined (127.0.0.1)']);
+  s = r.after;
+  const ds = { dataset_id: 'dddddddd-9', primary: 'aaaaaaaa-1', deleted: false, metadata: { name: 'db' } };
+  r = describeEvent(s, { type: 'configuration', data: { configuration: [ds], tag: 't1' } });
+  assert.equal(r.lines, ['dataset dddddddd (db) created on node aaaaaaaa']);
+  s = r.after;
+  r = describeEvent(s, { type: 'configuration', data: { configuration: [{ ...ds, primary: 'bbbbbbbb-2' }], tag: 't2' } });
+  assert.equal(r.lines, ['dataset dddddddd (db) moving from node aaaaaaaa to bbbbbbbb']);
+  s = r.after;
+  const row = { dataset_id: 'dddddddd-9', name: 'db', desired_node: 'bbbbbbbb-2', phase: 'moving-in' as const, reason: 'waiting for node aaaaaaaa to release it', since: 'x' };
+  r = describeEvent(s, { type: 'convergence', data: [row] });
+  assert.equal(r.lines, ['dataset dddddddd (db): moving-in — waiting for node aaaaaaaa to release it']);
+  s = r.after;
+  assert.equal(describeEvent(s, { type: 'convergence', data: [{ ...row, since: 'y' }] }).lines, [], 'same phase and reason: quiet');
+  assert.equal(describeEvent(undefined, { type: 'nodes', data: [] }).lines, [], 'nothing before the snapshot');
+});
+
+test.run();
