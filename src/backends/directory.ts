@@ -153,6 +153,9 @@ export class DirectoryBackend implements StorageBackend {
 
   async detachVolume(volumeId: string): Promise<void> {
     await this.get(volumeId);
+    // Detaching while exposed would let another node expose it too: two writers, one dataset.
+    const at = await exposedAt(join(this.volDir(volumeId), 'data'));
+    if (at !== null) throw new Error(`volume ${volumeId} is still exposed at ${at}; unmount it before detaching`);
     if (!(await unlinkIfExists(this.record(volumeId)))) {
       throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
     }
@@ -198,6 +201,10 @@ export class DirectoryBackend implements StorageBackend {
     } else if (cur) {
       throw new Error(`${mountPoint} exists and is not a directory; remove it`);
     }
+    // Remembered next to the data so detach can refuse while it is still exposed.
+    const marker = join(dirname(device), 'exposed');
+    await writeFile(marker + '.tmp', mountPoint);
+    await rename(marker + '.tmp', marker);
     if (this.exposure === 'symlink') {
       await symlink(device, mountPoint);
     } else {
@@ -242,6 +249,20 @@ export class DirectoryBackend implements StorageBackend {
     }
     return m;
   }
+}
+
+/** Where the data directory is still exposed on this host, per the marker mount() leaves; or null. */
+async function exposedAt(data: string): Promise<string | null> {
+  let mp: string;
+  try {
+    mp = await readFile(join(dirname(data), 'exposed'), 'utf8');
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return null;
+    throw e;
+  }
+  const [a, b] = await Promise.all([stat(mp).catch(() => null), stat(data)]);
+  // A stale marker (unmounted since) no longer resolves to the same directory.
+  return a !== null && a.dev === b.dev && a.ino === b.ino ? mp : null;
 }
 
 async function rmdirEmpty(path: string): Promise<void> {

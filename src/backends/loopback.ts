@@ -155,7 +155,18 @@ export class LoopbackBackend implements StorageBackend {
     }
   }
 
+  /** One losetup per volume at a time in this process, or two racing callers make two devices. */
+  private readonly inFlight = new Map<string, Promise<string>>();
+
   async devicePath(volumeId: string): Promise<string> {
+    const pending = this.inFlight.get(volumeId);
+    if (pending) return pending;
+    const p = this.loopFor(volumeId).finally(() => this.inFlight.delete(volumeId));
+    this.inFlight.set(volumeId, p);
+    return p;
+  }
+
+  private async loopFor(volumeId: string): Promise<string> {
     const f = await this.find(volumeId);
     const holder = f.volume.attachedTo;
     if (holder === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);

@@ -116,6 +116,8 @@ export function backendContract(name: string, make: () => Promise<ContractNodes>
       n.other.attachVolume(v.volumeId, n.other.computeInstanceId()),
     ]);
     assert.is(results.filter((r) => r.status === 'fulfilled').length, 1);
+    const [a, b] = await Promise.all([n.backend.devicePath(v.volumeId), n.backend.devicePath(v.volumeId)].map((p) => p.catch(() => 'x')));
+    assert.is(a, b, 'concurrent devicePath calls agree');
     const lost = results.find((r) => r.status === 'rejected');
     assert.ok(lost?.status === 'rejected' && lost.reason instanceof BackendError && lost.reason.code === 'already-attached');
   });
@@ -129,6 +131,9 @@ export function backendContract(name: string, make: () => Promise<ContractNodes>
     assert.equal([...(await n.backend.listMounts(n.mountRoot))], [[mp, dev]]);
     assert.equal([...(await n.other.listMounts(n.otherMountRoot))], []);
     await writeFile(join(mp, 'hello'), 'world');
+    const busy = await n.backend.detachVolume(v.volumeId).then(() => null, (e: unknown) => e);
+    assert.match(String(busy), 'unmount it', 'a volume exposed here cannot be detached');
+    assert.is((await n.other.listVolumes())[0]?.attachedTo, n.backend.computeInstanceId());
     await n.backend.unmount(mp);
     await n.backend.unmount(mp);
     await n.backend.unmount(join(n.mountRoot, 'never-mounted'));
