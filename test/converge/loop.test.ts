@@ -1,0 +1,174 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { IDLE_MS, POLL_MS, type Change } from '../../src/converge/changes.js';
+import type { LocalState } from '../../src/converge/dataset-state.js';
+import type { ExecResult } from '../../src/converge/execute.js';
+import { ConvergenceLoop, type LoopInputs } from '../../src/converge/loop.js';
+import { silentLogger } from '../../src/log.js';
+import type { NodeReport } from '../../src/model/cluster-state.js';
+import { A, B, D1, dataset, deployment, found, local, ROOT } from './fixtures.js';
+import { ManualClock, settle } from './manual-clock.js';
+
+interface Harness {
+  clock: ManualClock;
+  loop: ConvergenceLoop;
+  reports: NodeReport[];
+  executed: Change[];
+  state: { local: LocalState; inputs: LoopInputs | undefined; fail: string | undefined; discoverFails: boolean };
+  stop(): Promise<void>;
+}
+
+/** A loop over a fake node whose "storage" is a variable: execute moves it one state along. */
+function harness(inputs: LoopInputs | undefined, start: LocalState = local(), discoverFails = false): Harness {
+  const clock = new ManualClock();
+  const reports: NodeReport[] = [];
+  const executed: Change[] = [];
+  const state = { local: start, inputs, fail: undefined as string | undefined, discoverFails };
+  const loop = new ConvergenceLoop({
+    nodeId: A, mountRoot: ROOT, allocationUnit: 1, needsFilesystem: false,
+    discover: async () => {
+      if (state.discoverFails) throw new Error('pool unreachable');
+      return state.local;
+    },
+    report: (r) => reports.push(r),
+    inputs: () => state.inputs,
+    execute: async (c): Promise<ExecResult> => {
+      executed.push(c);
+      if (state.fail) return { succeeded: new Set(), failures: [{ datasetId: D1, action: 'mount', message: state.fail }] };
+      if (c.kind === 'create-volume') state.local = local(found.nonManifest(D1));
+      else if (c.kind === 'sequence') state.local = local(found.mounted(D1));
+      else if (c.kind === 'mount') state.local = local(found.mounted(D1));
+      return { succeeded: new Set([D1]), failures: [] };
+    },
+    clock, log: silentLogger(),
+  });
+  const ac = new AbortController();
+  const done = loop.run(ac.signal);
+  return {
+    clock, loop, reports, executed, state,
+    stop: async () => {
+      ac.abort();
+      await done;
+    },
+  };
+}
+
+const wantOnA: LoopInputs = { configuration: deployment([dataset(D1, A)]), cluster: { nodes: {} }, now: 0 };
+
+test('converges step by step and then sleeps long', async () => {
+  const h = harness(wantOnA);
+  await settle();
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume']);
+  await h.clock.advance(100);
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
+  await h.clock.advance(400);
+  assert.equal(h.clock.requested, [100, 400, IDLE_MS]);
+  const last = h.reports.at(-1)!;
+  assert.is(last.manifestations.length, 1);
+  assert.is(last.progress[0]!.phase, 'converged');
+  await h.stop();
+});
+
+test('failures back off 100 ms ×4 capped at 10 s, and convergence resets the backoff', async () => {
+  const h = harness(wantOnA, local(found.attached(D1)));
+  h.state.fail = 'mount failed: no such device';
+  await settle();
+  for (const ms of [100, 400, 1600, 6400, 10_000, 10_000]) await h.clock.advance(ms);
+  assert.equal(h.clock.requested, [100, 400, 1600, 6400, 10_000, 10_000, 10_000]);
+  h.state.fail = undefined;
+  await h.clock.advance(10_000); // mount succeeds
+  await h.clock.advance(10_000); // converged
+  assert.equal(h.clock.requested.slice(-2), [10_000, IDLE_MS]);
+  h.state.local = local(found.attached(D1)); // someone unmounted it
+  h.state.fail = 'mount failed: again';
+  await h.clock.advance(IDLE_MS);
+  assert.is(h.clock.requested.at(-1), 100);
+  await h.stop();
+});
+
+test('an action error is reported as phase error with lastError until the next success', async () => {
+  const h = harness(wantOnA, local(found.attached(D1)));
+  h.state.fail = 'mount failed: mount: /flocker/x: permission denied';
+  await settle();
+  const failing = h.reports.at(-1)!.progress[0]!;
+  assert.is(failing.phase, 'error');
+  assert.is(failing.lastError, 'mount failed: mount: /flocker/x: permission denied');
+  assert.match(failing.reason, /permission denied/);
+  await h.clock.advance(100);
+  assert.is(h.reports.at(-1)!.progress[0]!.phase, 'error', 'kept while still failing');
+  h.state.fail = undefined;
+  await h.clock.advance(400);
+  const ok = h.reports.at(-1)!.progress[0]!;
+  assert.is(ok.phase, 'converged');
+  assert.is(ok.lastError, undefined);
+  await h.stop();
+});
+
+test('a failing discovery backs off and the loop survives', async () => {
+  const h = harness(wantOnA, local(), true);
+  await settle();
+  await h.clock.advance(100);
+  assert.equal(h.clock.requested, [100, 400]);
+  assert.equal(h.executed, []);
+  h.state.discoverFails = false;
+  await h.clock.advance(400);
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume']);
+  await h.stop();
+});
+
+test('without a configuration from control nothing is changed, only reported', async () => {
+  const h = harness(undefined, local(found.mounted(D1)));
+  await settle();
+  assert.equal(h.executed, []);
+  assert.equal(h.clock.requested, [IDLE_MS]);
+  assert.is(h.reports.at(-1)!.manifestations.length, 1);
+  await h.stop();
+});
+
+test('a push that brings work wakes the loop at once', async () => {
+  const h = harness({ configuration: deployment([]), cluster: { nodes: {} }, now: 0 });
+  await settle();
+  assert.equal(h.clock.requested, [IDLE_MS]);
+  h.state.inputs = wantOnA;
+  h.loop.onInputs();
+  await settle();
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume']);
+  await h.stop();
+});
+
+test('a push without work does not wake an idle loop, but updates the report', async () => {
+  const h = harness(wantOnA, local(found.mounted(D1)));
+  await settle();
+  const before = h.reports.length;
+  const passes = h.loop.passes;
+  // Another node's dataset appears: nothing for us to do.
+  h.state.inputs = { ...wantOnA, configuration: deployment([dataset(D1, A), dataset('d3d3d3d3-0000-4000-8000-000000000003' as never, B)]) };
+  h.loop.onInputs();
+  await settle();
+  assert.is(h.loop.passes, passes);
+  assert.is(h.reports.length, before + 1);
+  await h.stop();
+});
+
+test('a node waiting on another is woken by any push (the news it waits for)', async () => {
+  const h = harness(wantOnA, local(found.elsewhere(D1)));
+  await settle();
+  assert.equal(h.clock.requested, [POLL_MS]);
+  h.state.local = local(found.nonManifest(D1)); // B let go
+  h.loop.onInputs();
+  await settle();
+  assert.equal(h.executed.map((c) => c.kind), ['sequence']);
+  await h.stop();
+});
+
+test('a push during a pass is not lost', async () => {
+  const h = harness({ configuration: deployment([]), cluster: { nodes: {} }, now: 0 });
+  // Push arrives before the first pass has slept.
+  h.state.inputs = wantOnA;
+  h.loop.onInputs();
+  await settle();
+  assert.ok(h.executed.length >= 1);
+  await h.stop();
+});
+
+test.run();
