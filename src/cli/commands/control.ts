@@ -1,14 +1,68 @@
-import { Command } from 'clipanion';
-import { BaseCommand, notYet } from '../base-command.js';
+// `flocker control`: the control service. Thin: the service is src/roles/control/service.ts.
+import { Command, Option } from 'clipanion';
+import { BaseCommand } from '../base-command.js';
+import { UserError } from '../../errors.js';
+
+function port(value: string, flag: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new UserError(`${flag} must be a port number from 0 to 65535, got ${JSON.stringify(value)}`);
+  return n;
+}
 
 export class ControlCommand extends BaseCommand {
   static override paths = [['control']];
   static override usage = Command.Usage({
     category: 'Services',
     description: 'Run the control service: REST API v1 and the agent channel',
+    details: `
+      Keeps the cluster's desired configuration (datasets and leases) in \`DATA_DIR/control.sqlite\`,
+      serves Flocker's REST API v1 over mutual TLS on the API port (clients need a \`user-\`
+      certificate) and the agent channel on the agent port (agents need a \`node-\` certificate).
+
+      Uses \`cluster.crt\`, \`control-service.crt\` and \`control-service.key\` from the certificates
+      directory. Port 0 picks a free port. Once both ports listen, \`DATA_DIR/control.json\` holds
+      \`{"pid", "api_port", "agent_port"}\`. Only one control service may use a data directory.
+
+      Stops cleanly on SIGINT or SIGTERM. Logs are JSON lines on stderr (FLOCKER_LOG_LEVEL).
+    `,
+    examples: [
+      ['Run with the default ports and certificates in /etc/flocker', '$0 control --data-dir /var/lib/flocker'],
+      ['Run on free ports with certificates in the current directory', '$0 control --data-dir ./data --certificates-dir . --api-port 0 --agent-port 0'],
+      ['Listen only on the loopback interface', '$0 control --data-dir ./data --listen 127.0.0.1'],
+    ],
+  });
+
+  dataDir = Option.String('--data-dir', { required: true, description: 'Folder for control.sqlite, control.pid and control.json' });
+  apiPort = Option.String('--api-port', '4523', { description: 'REST API port (default 4523; 0 = any free port)' });
+  agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (default 4524; 0 = any free port)' });
+  listen = Option.String('--listen', '0.0.0.0', { description: 'Address to listen on (default 0.0.0.0)' });
+  certificatesDir = Option.String('--certificates-dir', '/etc/flocker', {
+    description: 'Folder holding cluster.crt, control-service.crt, control-service.key (default /etc/flocker)',
   });
 
   async run(): Promise<number> {
-    return notYet('`flocker control`');
+    const apiPort = port(this.apiPort, '--api-port');
+    const agentPort = port(this.agentPort, '--agent-port');
+    const timeoutEnv = process.env.FLOCKER_NODE_TIMEOUT_MS;
+    const nodeTimeoutMs = timeoutEnv !== undefined && timeoutEnv !== '' ? Number(timeoutEnv) : undefined;
+    if (nodeTimeoutMs !== undefined && !(Number.isFinite(nodeTimeoutMs) && nodeTimeoutMs > 0)) {
+      throw new UserError(`FLOCKER_NODE_TIMEOUT_MS must be a positive number of milliseconds, got ${JSON.stringify(timeoutEnv)}`);
+    }
+    const [{ startControlService }, { createLogger }] = await Promise.all([
+      import('../../roles/control/service.js'),
+      import('../../log.js'),
+    ]);
+    const log = createLogger('control');
+    const service = await startControlService({
+      dataDir: this.dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
+      ...(nodeTimeoutMs !== undefined ? { nodeTimeoutMs } : {}),
+    });
+    const signal = await new Promise<NodeJS.Signals>((resolve) => {
+      process.once('SIGINT', resolve);
+      process.once('SIGTERM', resolve);
+    });
+    log.info({ signal }, 'stopping');
+    await service.stop();
+    return 0;
   }
 }
