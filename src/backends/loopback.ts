@@ -103,6 +103,8 @@ export class LoopbackBackend implements StorageBackend {
     if (f.volume.attachedTo !== null) {
       throw new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${f.volume.attachedTo}; detach it before destroying`);
     }
+    // A stray loop device would keep the deleted file's blocks alive and in use.
+    await this.releaseLoops(volumeId, f.file);
     try {
       await unlink(f.file);
     } catch (e) {
@@ -139,19 +141,23 @@ export class LoopbackBackend implements StorageBackend {
   async detachVolume(volumeId: string): Promise<void> {
     const f = await this.find(volumeId);
     if (f.volume.attachedTo === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
-    const table = await mountTable();
-    for (const dev of await loopsForFile(f.file)) {
-      // losetup -d on a mounted device only defers the detach: the file would be handed to
-      // another node while this one still writes to it.
-      const m = table.find((x) => x.source === dev);
-      if (m) throw new Error(`volume ${volumeId} is still mounted at ${m.mountPoint} (${dev}); unmount it before detaching`);
-      await detachLoop(dev);
-    }
+    await this.releaseLoops(volumeId, f.file);
     try {
       await rename(f.file, join(this.root, 'unattached', `${volumeId}_${f.volume.size}`));
     } catch (e) {
       if (errno(e) === 'ENOENT') throw new BackendError('unattached', volumeId, `volume ${volumeId} was detached concurrently`);
       throw e;
+    }
+  }
+
+  private async releaseLoops(volumeId: string, file: string): Promise<void> {
+    const table = await mountTable();
+    for (const dev of await loopsForFile(file)) {
+      // losetup -d on a mounted device only defers the detach: the file would be handed to
+      // another node while this one still writes to it.
+      const m = table.find((x) => x.source === dev);
+      if (m) throw new Error(`volume ${volumeId} is still mounted at ${m.mountPoint} (${dev}); unmount it before detaching`);
+      await detachLoop(dev);
     }
   }
 

@@ -1,17 +1,18 @@
-import { mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { BackendError } from '../../src/backends/backend.js';
 import { DirectoryBackend, type Exposure } from '../../src/backends/directory.js';
-import { asDatasetId } from '../../src/model/ids.js';
+import { createBackend } from '../../src/backends/index.js';
+import { LoopbackBackend } from '../../src/backends/loopback.js';
+import { asDatasetId, asNodeId } from '../../src/model/ids.js';
 import { backendContract, cleanupUnder, isSymlink, type ContractNodes } from '../contracts/backend-contract.js';
 
 async function nodes(exposure: Exposure): Promise<ContractNodes> {
   const dir = await mkdtemp(join(tmpdir(), 'flocker-dir-'));
   const mk = (id: string) => new DirectoryBackend({ rootPath: join(dir, 'pool'), computeInstanceId: id, allocationUnit: 4096, exposure });
-  const { mkdir } = await import('node:fs/promises');
   await mkdir(join(dir, 'pool'));
   const backend = mk('node-a');
   return {
@@ -41,6 +42,16 @@ test('a missing pool is refused with a message naming the path and the fix', asy
   } finally {
     await cleanupUnder(dir);
   }
+});
+
+test('createBackend picks the backend and defaults the compute instance id to the node UUID', () => {
+  const cfg = { backend: 'directory', rootPath: '/p', mountRoot: '/m', allocationUnit: 1 } as const;
+  const node = asNodeId('7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f');
+  const b = createBackend(cfg, node);
+  assert.instance(b, DirectoryBackend);
+  assert.is(b.computeInstanceId(), node);
+  assert.is(createBackend({ ...cfg, computeInstanceId: 'i-1' }, node).computeInstanceId(), 'i-1');
+  assert.instance(createBackend({ ...cfg, backend: 'loopback' }, node), LoopbackBackend);
 });
 
 test.run();
