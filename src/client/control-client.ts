@@ -1,0 +1,277 @@
+// The REST v1 client over mutual TLS: typed calls, Flocker's error bodies as ApiRequestError,
+// connection failures as one clear line, and the live event stream (GET /v1/events).
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Agent, request, type RequestOptions } from 'node:https';
+import { createSecureContext, type TLSSocket } from 'node:tls';
+import type { ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNode } from '../protocol/api-json.js';
+import type { ClusterEvent } from '../protocol/events.js';
+import { UserError } from '../errors.js';
+import { identityFromPem } from '../tls/identity.js';
+import { clientTlsOptions } from '../tls/options.js';
+import { describeFailure, TIMEOUT_CODE } from './failures.js';
+import { SseParser, toClusterEvent } from './sse.js';
+import { ApiRequestError, type ClientOptions, type Conditional, type ControlClient } from './types.js';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+interface RawResponse {
+  readonly status: number;
+  readonly headers: IncomingHttpHeaders;
+  readonly text: string;
+}
+
+type Method = 'GET' | 'POST' | 'DELETE';
+
+export function createControlClient(opts: ClientOptions): ControlClient {
+  return new HttpsControlClient(opts);
+}
+
+/** Flocker's error body `{"description", "errors"?}`; a 500 carries a bare JSON string (an incident id). */
+export function errorFromResponse(status: number, statusMessage: string | undefined, text: string): ApiRequestError {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    body = undefined;
+  }
+  if (body && typeof body === 'object' && typeof (body as { description?: unknown }).description === 'string') {
+    const { description, errors } = body as { description: string; errors?: unknown };
+    const list = Array.isArray(errors) ? errors.map((x) => String(x)) : undefined;
+    return new ApiRequestError(status, description, list);
+  }
+  if (typeof body === 'string') {
+    return new ApiRequestError(status, `the control service failed with an internal error (HTTP ${status}, incident ${body})`);
+  }
+  const firstLine = text.replace(/<[^>]*>/g, ' ').split('\n').map((l) => l.trim()).find((l) => l !== '');
+  const detail = firstLine ? `: ${firstLine.slice(0, 200)}` : '';
+  return new ApiRequestError(status, `the control service answered HTTP ${status}${statusMessage ? ` ${statusMessage}` : ''}${detail}`);
+}
+
+class HttpsControlClient implements ControlClient {
+  private readonly agent: Agent;
+  private readonly address: string;
+  private readonly ownCn: string | undefined;
+  private readonly timeoutMs: number;
+
+  constructor(private readonly opts: ClientOptions) {
+    const tls = clientTlsOptions({ caCert: opts.caCert, cert: opts.cert, key: opts.key });
+    try {
+      createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key });
+    } catch (e) {
+      throw new UserError(`unusable TLS credentials for the control service client: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    this.agent = new Agent({ keepAlive: true, ...tls });
+    this.address = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
+    try {
+      this.ownCn = identityFromPem(opts.cert).cn;
+    } catch {
+      this.ownCn = undefined;
+    }
+    this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  // --- plumbing -------------------------------------------------------------------------------
+
+  private requestOptions(method: Method, path: string, headers: Record<string, string>): RequestOptions {
+    return { host: this.opts.host, port: this.opts.port, method, path, agent: this.agent, headers };
+  }
+
+  /**
+   * One HTTP exchange. A request on a kept-alive socket that the server had just closed is
+   * retried once on a fresh connection (the request never reached the server).
+   */
+  private async exchange(method: Method, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+    try {
+      return await this.attempt(method, path, body, extraHeaders);
+    } catch (e) {
+      if ((e as { staleSocket?: boolean }).staleSocket) return this.attempt(method, path, body, extraHeaders);
+      throw e;
+    }
+  }
+
+  private attempt(method: Method, path: string, body: unknown, extraHeaders: Record<string, string>): Promise<RawResponse> {
+    const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
+    const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
+    if (payload) {
+      headers['Content-Type'] = 'application/json';
+      headers['Content-Length'] = String(payload.length);
+    }
+    return new Promise<RawResponse>((resolve, reject) => {
+      let afterHandshake = false;
+      const req = request(this.requestOptions(method, path, headers));
+      req.on('socket', (s) => {
+        if (req.reusedSocket) afterHandshake = true;
+        else (s as TLSSocket).once('secureConnect', () => (afterHandshake = true));
+      });
+      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: TIMEOUT_CODE })));
+      req.on('error', (e: NodeJS.ErrnoException) => {
+        if (req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+          reject(Object.assign(e, { staleSocket: true }));
+          return;
+        }
+        reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake, timeoutMs: this.timeoutMs }));
+      });
+      req.on('response', (res: IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('error', (e) => reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake: true, timeoutMs: this.timeoutMs })));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
+      });
+      req.end(payload);
+    });
+  }
+
+  /** Parse a 2xx JSON body; anything else becomes ApiRequestError. */
+  private async call<T>(method: Method, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ value: T; headers: IncomingHttpHeaders }> {
+    const r = await this.exchange(method, path, body, headers);
+    if (r.status < 200 || r.status > 299) throw errorFromResponse(r.status, undefined, r.text);
+    try {
+      return { value: JSON.parse(r.text) as T, headers: r.headers };
+    } catch {
+      throw new UserError(`the control service at ${this.address} answered ${method} ${path} with a body that is not JSON`);
+    }
+  }
+
+  private async list<T>(path: string): Promise<T[]> {
+    const { value } = await this.call<unknown>('GET', path);
+    if (!Array.isArray(value)) throw new UserError(`the control service at ${this.address} answered GET ${path} with something other than a list`);
+    return value as T[];
+  }
+
+  private static conditional(cond?: Conditional): Record<string, string> {
+    return cond?.ifConfigurationMatches !== undefined ? { 'X-If-Configuration-Matches': cond.ifConfigurationMatches } : {};
+  }
+
+  // --- REST v1 ---------------------------------------------------------------------------------
+
+  async version(): Promise<{ flocker: string }> {
+    return (await this.call<{ flocker: string }>('GET', '/v1/version')).value;
+  }
+
+  async listDatasets(): Promise<{ datasets: ApiDatasetConfig[]; tag: string }> {
+    const { value, headers } = await this.call<unknown>('GET', '/v1/configuration/datasets');
+    if (!Array.isArray(value)) throw new UserError(`the control service at ${this.address} answered GET /v1/configuration/datasets with something other than a list`);
+    const tag = headers['x-configuration-tag'];
+    return { datasets: value as ApiDatasetConfig[], tag: typeof tag === 'string' ? tag : '' };
+  }
+
+  async createDataset(body: ApiCreateDataset, cond?: Conditional): Promise<ApiDatasetConfig> {
+    return (await this.call<ApiDatasetConfig>('POST', '/v1/configuration/datasets', body, HttpsControlClient.conditional(cond))).value;
+  }
+
+  async moveDataset(datasetId: string, primary: string, cond?: Conditional): Promise<ApiDatasetConfig> {
+    const path = `/v1/configuration/datasets/${encodeURIComponent(datasetId)}`;
+    return (await this.call<ApiDatasetConfig>('POST', path, { primary }, HttpsControlClient.conditional(cond))).value;
+  }
+
+  async deleteDataset(datasetId: string, cond?: Conditional): Promise<ApiDatasetConfig> {
+    const path = `/v1/configuration/datasets/${encodeURIComponent(datasetId)}`;
+    return (await this.call<ApiDatasetConfig>('DELETE', path, undefined, HttpsControlClient.conditional(cond))).value;
+  }
+
+  stateDatasets(): Promise<ApiDatasetState[]> {
+    return this.list<ApiDatasetState>('/v1/state/datasets');
+  }
+
+  stateNodes(): Promise<ApiNode[]> {
+    return this.list<ApiNode>('/v1/state/nodes');
+  }
+
+  async nodeByEra(era: string): Promise<{ uuid: string } | undefined> {
+    try {
+      return (await this.call<{ uuid: string }>('GET', `/v1/state/nodes/by_era/${encodeURIComponent(era)}`)).value;
+    } catch (e) {
+      if (e instanceof ApiRequestError && e.status === 404) return undefined;
+      throw e;
+    }
+  }
+
+  listLeases(): Promise<ApiLease[]> {
+    return this.list<ApiLease>('/v1/configuration/leases');
+  }
+
+  async acquireLease(datasetId: string, nodeUuid: string, expires: number | null): Promise<ApiLease> {
+    return (await this.call<ApiLease>('POST', '/v1/configuration/leases', { dataset_id: datasetId, node_uuid: nodeUuid, expires })).value;
+  }
+
+  async releaseLease(datasetId: string): Promise<ApiLease> {
+    return (await this.call<ApiLease>('DELETE', `/v1/configuration/leases/${encodeURIComponent(datasetId)}`)).value;
+  }
+
+  convergence(): Promise<ApiConvergenceRow[]> {
+    return this.list<ApiConvergenceRow>('/v1/convergence');
+  }
+
+  // --- GET /v1/events ----------------------------------------------------------------------------
+
+  async *events(signal?: AbortSignal): AsyncGenerator<ClusterEvent, void, undefined> {
+    if (signal?.aborted) return;
+    const opened = await this.openStream(signal);
+    if (!opened) return;
+    const { req, res } = opened;
+    const onAbort = (): void => {
+      req.destroy();
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const parser = new SseParser();
+    res.setEncoding('utf8');
+    try {
+      for await (const chunk of res as AsyncIterable<string>) {
+        for (const m of parser.push(chunk)) {
+          const e = toClusterEvent(m);
+          if (e) yield e;
+        }
+      }
+    } catch (e) {
+      if (signal?.aborted) return;
+      throw describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake: true, timeoutMs: this.timeoutMs });
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+      parser.end();
+      req.destroy();
+    }
+  }
+
+  /** The response of GET /v1/events once its headers say 200; undefined if aborted meanwhile. */
+  private openStream(signal?: AbortSignal): Promise<{ req: ReturnType<typeof request>; res: IncomingMessage } | undefined> {
+    return new Promise((resolve, reject) => {
+      let afterHandshake = false;
+      const req = request(this.requestOptions('GET', '/v1/events', { Accept: 'text/event-stream' }));
+      const onAbort = (): void => {
+        req.destroy();
+        resolve(undefined);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      req.on('socket', (s) => {
+        if (req.reusedSocket) afterHandshake = true;
+        else (s as TLSSocket).once('secureConnect', () => (afterHandshake = true));
+      });
+      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: TIMEOUT_CODE })));
+      req.on('error', (e) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (signal?.aborted) resolve(undefined);
+        else reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake, timeoutMs: this.timeoutMs }));
+      });
+      req.on('response', (res: IncomingMessage) => {
+        signal?.removeEventListener('abort', onAbort);
+        if (res.statusCode !== 200) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () => {
+            req.destroy();
+            reject(errorFromResponse(res.statusCode ?? 0, res.statusMessage, Buffer.concat(chunks).toString('utf8')));
+          });
+          res.on('error', (e) => reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake: true, timeoutMs: this.timeoutMs })));
+          return;
+        }
+        req.setTimeout(0); // a quiet stream is normal; the request timeout covered the opening only
+        resolve({ req, res });
+      });
+      req.end();
+    });
+  }
+
+  close(): void {
+    this.agent.destroy();
+  }
+}

@@ -1,0 +1,42 @@
+// The operator CLI's and dashboard's way in: a certificates folder holding cluster.crt,
+// USER.crt and USER.key (flockerctl's --certs-path/--user convention).
+import { readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { UserError } from '../errors.js';
+import { createControlClient } from './control-client.js';
+import type { ControlClient } from './types.js';
+
+export interface CertsDirOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly certsPath: string;
+  readonly user: string;
+  readonly timeoutMs?: number;
+}
+
+export function clientFromCertsDir(o: CertsDirOptions): ControlClient {
+  const dir = resolve(o.certsPath);
+  const read = (name: string): string => {
+    const path = join(dir, name);
+    try {
+      return readFileSync(path, 'utf8');
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code ?? String(e);
+      throw new UserError(
+        `cannot read ${path} (${why}): point --certs-path at the folder holding cluster.crt, ${o.user}.crt and ${o.user}.key, and choose the user with --user`,
+      );
+    }
+  };
+  const caCert = read('cluster.crt');
+  const cert = read(`${o.user}.crt`);
+  const key = read(`${o.user}.key`);
+  try {
+    return createControlClient({ host: o.host, port: o.port, caCert, cert, key, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+  } catch (e) {
+    if (e instanceof UserError) {
+      throw new UserError(`${join(dir, `${o.user}.crt`)} / ${o.user}.key / cluster.crt: ${e.message}`);
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,93 @@
+// A streaming Server-Sent Events parser (the WHATWG event-stream format, the parts we use):
+// `event:`/`data:`/`id:` fields, a blank line ends a message, `:` lines are comments (our
+// server's heartbeats). Chunks may split lines anywhere; CR, LF and CRLF all end a line.
+import type { ClusterEvent, ClusterEventType } from '../protocol/events.js';
+
+export interface SseMessage {
+  readonly event: string;
+  readonly data: string;
+  readonly id?: string;
+}
+
+export class SseParser {
+  private buffer = '';
+  private event = '';
+  private data: string[] = [];
+  private id: string | undefined;
+  /** A chunk ended in CR: a following LF belongs to the same line end. */
+  private skipLf = false;
+
+  /** Feed decoded text; returns the messages it completed. */
+  push(chunk: string): SseMessage[] {
+    let text = chunk;
+    if (this.skipLf && text.startsWith('\n')) text = text.slice(1);
+    this.skipLf = false;
+    this.buffer += text;
+    const out: SseMessage[] = [];
+    let start = 0;
+    for (let i = 0; i < this.buffer.length; i++) {
+      const c = this.buffer[i];
+      if (c !== '\n' && c !== '\r') continue;
+      this.line(this.buffer.slice(start, i), out);
+      if (c === '\r') {
+        if (i + 1 < this.buffer.length) {
+          if (this.buffer[i + 1] === '\n') i++;
+        } else {
+          this.skipLf = true;
+        }
+      }
+      start = i + 1;
+    }
+    this.buffer = this.buffer.slice(start);
+    return out;
+  }
+
+  /** The stream ended: per the format, an unterminated message is dropped. */
+  end(): void {
+    this.buffer = '';
+    this.reset();
+  }
+
+  private reset(): void {
+    this.event = '';
+    this.data = [];
+    this.id = undefined;
+  }
+
+  private line(line: string, out: SseMessage[]): void {
+    if (line === '') {
+      if (this.data.length > 0) {
+        out.push({ event: this.event || 'message', data: this.data.join('\n'), ...(this.id !== undefined ? { id: this.id } : {}) });
+      }
+      this.reset();
+      return;
+    }
+    if (line.startsWith(':')) return;
+    const colon = line.indexOf(':');
+    const field = colon < 0 ? line : line.slice(0, colon);
+    let value = colon < 0 ? '' : line.slice(colon + 1);
+    if (value.startsWith(' ')) value = value.slice(1);
+    if (field === 'event') this.event = value;
+    else if (field === 'data') this.data.push(value);
+    else if (field === 'id') this.id = value;
+    // `retry` and unknown fields: ignored.
+  }
+}
+
+const EVENT_TYPES: ReadonlySet<string> = new Set<ClusterEventType>(['snapshot', 'configuration', 'state', 'nodes', 'leases', 'convergence']);
+
+/**
+ * A ClusterEvent from a message, or undefined for event types we don't know (a newer server
+ * may add some) and data that isn't JSON.
+ */
+export function toClusterEvent(m: SseMessage): ClusterEvent | undefined {
+  if (!EVENT_TYPES.has(m.event)) return undefined;
+  let data: unknown;
+  try {
+    data = JSON.parse(m.data);
+  } catch {
+    return undefined;
+  }
+  if (data === null || typeof data !== 'object') return undefined;
+  return { type: m.event, data } as ClusterEvent;
+}

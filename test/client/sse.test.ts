@@ -1,0 +1,48 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { SseParser, toClusterEvent, type SseMessage } from '../../src/client/sse.js';
+
+function parseAll(chunks: string[]): SseMessage[] {
+  const p = new SseParser();
+  return chunks.flatMap((c) => p.push(c));
+}
+
+test('event and data lines, blank line dispatches, comments (heartbeats) ignored', () => {
+  const msgs = parseAll([': hello\n\nevent: state\ndata: [1,2]\n\n: ping\n\nevent: nodes\ndata: []\n\n']);
+  assert.equal(msgs, [{ event: 'state', data: '[1,2]' }, { event: 'nodes', data: '[]' }]);
+});
+
+test('chunks split anywhere, including inside CRLF', () => {
+  const text = 'event: leases\r\ndata: {"a":\r\ndata: 1}\r\n\r\nevent: nodes\rdata: []\r\r';
+  const whole = parseAll([text]);
+  assert.equal(whole, [{ event: 'leases', data: '{"a":\n1}' }, { event: 'nodes', data: '[]' }]);
+  for (let cut = 1; cut < text.length; cut++) {
+    assert.equal(parseAll([text.slice(0, cut), text.slice(cut)]), whole, `cut at ${cut}`);
+  }
+  assert.equal(parseAll(text.split('')), whole);
+});
+
+test('default event type, id, no-space values, unknown fields, data-less messages', () => {
+  assert.equal(parseAll(['data:x\nid: 7\nretry: 10\nfoo: bar\n\n']), [{ event: 'message', data: 'x', id: '7' }]);
+  assert.equal(parseAll(['event: state\n\n']), []);
+  assert.equal(parseAll(['data\n\n']), [{ event: 'message', data: '' }]);
+});
+
+test('an unterminated message at the end is dropped', () => {
+  const p = new SseParser();
+  assert.equal(p.push('event: state\ndata: []\n'), []);
+  p.end();
+  assert.equal(p.push('\n'), []);
+});
+
+test('toClusterEvent keeps known types with JSON data, skips the rest', () => {
+  assert.equal(toClusterEvent({ event: 'state', data: '[]' }), { type: 'state', data: [] });
+  assert.equal(toClusterEvent({ event: 'configuration', data: '{"configuration":[],"tag":"t"}' }), {
+    type: 'configuration', data: { configuration: [], tag: 't' },
+  });
+  assert.is(toClusterEvent({ event: 'future-thing', data: '{}' }), undefined);
+  assert.is(toClusterEvent({ event: 'state', data: 'not json' }), undefined);
+  assert.is(toClusterEvent({ event: 'state', data: '3' }), undefined);
+});
+
+test.run();
