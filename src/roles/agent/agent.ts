@@ -1,0 +1,137 @@
+// Composition root of `flocker agent`: the only place that builds real I/O for the agent.
+// config → node identity (node.crt) → backend → channel client → convergence loop.
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { StorageBackend } from '../../backends/backend.js';
+import { createBackend } from '../../backends/index.js';
+import type { AgentConfig } from '../../config/agent-config.js';
+import { ConvergenceLoop, systemClock } from '../../converge/loop.js';
+import { execute } from '../../converge/execute.js';
+import { errorMessage, UserError } from '../../errors.js';
+import type { Logger } from '../../log.js';
+import { asNodeId, type NodeId } from '../../model/ids.js';
+import { readNodeUuid } from '../../tls/identity.js';
+import { clientTlsOptions, readTlsMaterial } from '../../tls/options.js';
+import { ChannelClient } from './channel-client.js';
+import { discoverLocal } from './discover.js';
+
+export interface AgentRunOptions {
+  readonly log: Logger;
+  /** Stops the agent cleanly: the current pass finishes, mounts stay unless unmountOnExit. */
+  readonly signal: AbortSignal;
+  /** For `flocker cluster up`: on stop, unmount and detach everything this node holds (data kept). */
+  readonly unmountOnExit?: boolean;
+  /** Called once the agent is connected and has its first configuration (for tests and logs). */
+  readonly onReady?: (nodeId: NodeId) => void;
+}
+
+/** Kernel boot id: a new era on every reboot, so control drops what we said before it. */
+export async function readEra(): Promise<string> {
+  try {
+    return (await readFile('/proc/sys/kernel/random/boot_id', 'utf8')).trim();
+  } catch {
+    return randomUUID();
+  }
+}
+
+/** Startup checks with one clear line each: the pool must exist and be writable. */
+export async function checkPool(config: AgentConfig): Promise<void> {
+  const pool = config.dataset.rootPath;
+  const where = `(dataset.root_path in ${config.file})`;
+  try {
+    if (!(await stat(pool)).isDirectory()) throw new UserError(`storage pool ${pool} is not a directory ${where}`);
+    await access(pool, constants.W_OK | constants.X_OK);
+  } catch (e) {
+    if (e instanceof UserError) throw e;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`storage pool ${pool} does not exist ${where}; create it or point root_path elsewhere`);
+    if (code === 'EACCES' || code === 'EROFS') throw new UserError(`storage pool ${pool} is not writable by this user ${where}`);
+    throw new UserError(`storage pool ${pool} is unusable ${where}: ${errorMessage(e)}`);
+  }
+}
+
+export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise<void> {
+  const certs = config.certificatesDir;
+  const hint = `set certificates-dir in ${config.file}`;
+  const nodeId = asNodeId(readNodeUuid(join(certs, 'node.crt')));
+  const tls = clientTlsOptions(readTlsMaterial(certs, { cert: 'node.crt', key: 'node.key' }, hint));
+  await checkPool(config);
+  const backend = createBackend(config.dataset, nodeId);
+  try {
+    await backend.listVolumes();
+    await mkdir(config.dataset.mountRoot, { recursive: true });
+  } catch (e) {
+    throw new UserError(`the ${backend.name} backend cannot use its storage (${config.file}): ${errorMessage(e)}`);
+  }
+  const log = o.log.child({ node: nodeId });
+  const era = await readEra();
+
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  o.signal.addEventListener('abort', onAbort, { once: true });
+  let refused: string | undefined;
+
+  // Declared before the channel so its callbacks can reach it; they fire only after start().
+  let loop: ConvergenceLoop | undefined;
+  const channel = new ChannelClient({
+    host: config.controlService.hostname, port: config.controlService.port, tls, era, log,
+    onCluster: () => loop?.onInputs(),
+    onRefused: (reason) => {
+      refused = reason;
+      stop.abort();
+    },
+  });
+  loop = new ConvergenceLoop({
+    nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,
+    discover: () => discoverLocal(backend, config.dataset.mountRoot),
+    report: (r) => channel.setReport(r),
+    inputs: () => channel.inputs(),
+    execute: (c) => execute(c, backend),
+    clock: systemClock, log,
+  });
+  log.info({ control: channel.url, backend: backend.name, pool: config.dataset.rootPath, mountRoot: config.dataset.mountRoot }, 'agent starting');
+  channel.start();
+  void channel.firstPush.then(() => {
+    log.info('received the configuration; converging');
+    o.onReady?.(nodeId);
+  });
+  try {
+    await loop.run(stop.signal);
+  } finally {
+    o.signal.removeEventListener('abort', onAbort);
+    channel.stop();
+    if (o.unmountOnExit) await releaseLocalStorage(backend, config.dataset.mountRoot, log);
+    log.info('agent stopped');
+  }
+  if (refused !== undefined) throw new UserError(`the control service refused this agent: ${refused}`);
+}
+
+/**
+ * Unmount and detach everything this node holds; the data stays in the pool. For `cluster up`
+ * shutdown, so a local cluster leaves no mounts or loop devices behind. Never destroys.
+ */
+export async function releaseLocalStorage(backend: StorageBackend, mountRoot: string, log: Logger): Promise<void> {
+  let local;
+  try {
+    local = await discoverLocal(backend, mountRoot);
+  } catch (e) {
+    log.warn({ err: errorMessage(e) }, 'could not list local storage to release it');
+    return;
+  }
+  const attempt = async (what: string, f: () => Promise<void>): Promise<void> => {
+    try {
+      await f();
+    } catch (e) {
+      log.warn({ err: errorMessage(e) }, `${what} failed on exit`);
+    }
+  };
+  for (const s of local.strayMounts) await attempt(`unmount ${s.mountPoint}`, () => backend.unmount(s.mountPoint));
+  await Promise.all([...local.datasets.values()].map(async (d) => {
+    if (d.kind === 'mounted') await attempt(`unmount ${d.mountPoint}`, () => backend.unmount(d.mountPoint));
+    if (d.kind === 'mounted' || d.kind === 'attached' || d.kind === 'attached-no-filesystem') {
+      await attempt(`detach ${d.volumeId}`, () => backend.detachVolume(d.volumeId));
+    }
+  }));
+}

@@ -1,0 +1,184 @@
+// The agent's end of the channel: a WebSocket over mutual TLS to the control service. Says hello
+// (with the boot id as era) and the latest report on every connect, re-sends the report whenever
+// it changes, keeps the latest cluster push, and reconnects with capped, jittered backoff.
+import type { ConnectionOptions } from 'node:tls';
+import WebSocket from 'ws';
+import type { Logger } from '../../log.js';
+import type { NodeReport } from '../../model/cluster-state.js';
+import { CHANNEL_PATH, CHANNEL_VERSION, parseControlMessage, type AgentMessage, type ControlMessage } from '../../protocol/channel.js';
+import type { LoopInputs } from '../../converge/loop.js';
+
+export type ClusterMessage = Extract<ControlMessage, { type: 'cluster' }>;
+
+export const RECONNECT_START_MS = 250;
+export const RECONNECT_MAX_MS = 5_000;
+/** Control pings at least every 30 s; this much silence means the connection is dead. */
+export const SILENCE_LIMIT_MS = 75_000;
+
+export interface ChannelClientOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: ConnectionOptions;
+  readonly era: string;
+  readonly log: Logger;
+  /** Every cluster push (after it is stored, so inputs() already returns it). */
+  onCluster(): void;
+  /** Control refused us for good (e.g. another agent uses this node certificate). */
+  onRefused(reason: string): void;
+  readonly random?: () => number;
+  readonly now?: () => number;
+}
+
+export class ChannelClient {
+  private ws: WebSocket | undefined;
+  private open = false;
+  private stopped = false;
+  private latest: { message: ClusterMessage; receivedAt: number } | undefined;
+  private report: NodeReport | undefined;
+  private sentReport: string | undefined;
+  private delayMs = 0;
+  private loggedDelay = 0;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private silenceTimer: NodeJS.Timeout | undefined;
+  private readonly now: () => number;
+  private readonly random: () => number;
+  /** Resolved once the first cluster push arrives (tests and startup logging). */
+  readonly firstPush: Promise<void>;
+  private resolveFirstPush!: () => void;
+
+  constructor(private readonly o: ChannelClientOptions) {
+    this.now = o.now ?? Date.now;
+    this.random = o.random ?? Math.random;
+    this.firstPush = new Promise((r) => (this.resolveFirstPush = r));
+  }
+
+  get url(): string {
+    const host = this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host;
+    return `wss://${host}:${this.o.port}${CHANNEL_PATH}`;
+  }
+
+  get connected(): boolean {
+    return this.open;
+  }
+
+  start(): void {
+    this.connect();
+  }
+
+  /**
+   * The latest configuration and cluster state, with control's clock carried forward. Undefined
+   * while disconnected: without fresh word from control the agent changes nothing.
+   */
+  inputs(): LoopInputs | undefined {
+    if (!this.open || !this.latest) return undefined;
+    const { message, receivedAt } = this.latest;
+    return { configuration: message.configuration, cluster: message.cluster, now: message.now + (this.now() - receivedAt) };
+  }
+
+  /** The current local report; sent now if connected and different from the last one sent. */
+  setReport(report: NodeReport): void {
+    this.report = report;
+    this.flushReport();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.silenceTimer);
+    this.open = false;
+    this.ws?.removeAllListeners();
+    this.ws?.on('error', () => undefined);
+    this.ws?.terminate();
+    this.ws = undefined;
+  }
+
+  private flushReport(): void {
+    if (!this.open || !this.report) return;
+    const text = JSON.stringify({ type: 'report', report: this.report } satisfies AgentMessage);
+    if (text === this.sentReport) return;
+    this.send(text);
+    this.sentReport = text;
+  }
+
+  private send(text: string): void {
+    this.ws?.send(text, (e) => {
+      if (e) this.o.log.debug({ err: e.message }, 'send failed; the connection is going away');
+    });
+  }
+
+  private connect(): void {
+    if (this.stopped) return;
+    const ws = new WebSocket(this.url, { ...this.o.tls, handshakeTimeout: 10_000, maxPayload: 256 * 1024 * 1024 });
+    this.ws = ws;
+    let failure: string | undefined;
+    ws.on('open', () => {
+      this.open = true;
+      this.sentReport = undefined;
+      if (this.delayMs > 0) this.o.log.info({ url: this.url }, 'connected to the control service');
+      this.delayMs = 0;
+      this.loggedDelay = 0;
+      this.send(JSON.stringify({ type: 'hello', version: CHANNEL_VERSION, era: this.o.era } satisfies AgentMessage));
+      this.flushReport();
+      this.heard();
+    });
+    ws.on('ping', () => this.heard());
+    ws.on('message', (data, isBinary) => {
+      this.heard();
+      if (isBinary) return;
+      const m = parseControlMessage(data.toString());
+      if (!m) {
+        this.o.log.warn('ignored a malformed message from the control service');
+        return;
+      }
+      if (m.type === 'refused') {
+        this.stop();
+        this.o.onRefused(m.reason);
+        return;
+      }
+      this.latest = { message: m, receivedAt: this.now() };
+      this.resolveFirstPush();
+      this.o.onCluster();
+    });
+    ws.on('unexpected-response', (_req, res) => {
+      failure = `HTTP ${res.statusCode} on ${CHANNEL_PATH}`;
+      ws.terminate();
+    });
+    ws.on('error', (e) => {
+      failure = e.message;
+    });
+    ws.on('close', (code, reason) => {
+      if (this.ws !== ws) return;
+      const wasOpen = this.open;
+      this.open = false;
+      this.ws = undefined;
+      clearTimeout(this.silenceTimer);
+      if (this.stopped) return;
+      if (wasOpen) {
+        this.o.log.warn({ code, reason: reason.toString() || undefined }, 'lost the connection to the control service; keeping local state as it is');
+        // Wake the loop so it stops acting on a configuration it can no longer trust.
+        this.o.onCluster();
+      }
+      this.scheduleReconnect(failure ?? (wasOpen ? 'connection closed' : `closed (${code})`));
+    });
+  }
+
+  private heard(): void {
+    clearTimeout(this.silenceTimer);
+    this.silenceTimer = setTimeout(() => {
+      this.o.log.warn(`no word from the control service for ${SILENCE_LIMIT_MS / 1000} s; reconnecting`);
+      this.ws?.terminate();
+    }, SILENCE_LIMIT_MS);
+    this.silenceTimer.unref();
+  }
+
+  private scheduleReconnect(why: string): void {
+    this.delayMs = this.delayMs === 0 ? RECONNECT_START_MS : Math.min(RECONNECT_MAX_MS, this.delayMs * 2);
+    // Log once per backoff step, not once per attempt.
+    if (this.delayMs !== this.loggedDelay) {
+      this.loggedDelay = this.delayMs;
+      this.o.log.warn({ url: this.url, error: why }, `control service unreachable; retrying every ${(this.delayMs / 1000).toFixed(2)} s or so`);
+    }
+    const jittered = this.delayMs * (0.8 + 0.4 * this.random());
+    this.retryTimer = setTimeout(() => this.connect(), jittered);
+  }
+}
