@@ -191,7 +191,8 @@ export class LoopbackBackend implements StorageBackend {
   /** Never formats over an existing filesystem, so calling it twice is harmless. */
   async createFilesystem(device: string): Promise<void> {
     if (await hasFilesystem(device)) return;
-    await mkfsExt4(device);
+    // Our devices are sparse files that have never been written, so they read as zeros.
+    await mkfsExt4(device, { zeroed: true });
   }
 
   async mount(device: string, mountPoint: string): Promise<void> {
@@ -202,7 +203,9 @@ export class LoopbackBackend implements StorageBackend {
     const top = (await mountTable()).filter((m) => m.mountPoint === real).at(-1);
     if (top?.source === device) return;
     if (top) throw new Error(`${mountPoint} already has ${top.source} mounted; unmount it first`);
-    await sysMount(device, mountPoint, { type: 'ext4' });
+    // The kernel would otherwise zero every inode table in the background, filling the sparse
+    // file (about 1.5% of its size); the file already reads as zeros, so that work is wasted.
+    await sysMount(device, mountPoint, { type: 'ext4', options: 'noinit_itable' });
     const entries = await readdir(mountPoint);
     if (entries.length === 1 && entries[0] === 'lost+found') {
       // A fresh filesystem: make it usable by whatever uid the container runs as.

@@ -48,10 +48,11 @@ export async function mountAt(path: string): Promise<MountEntry | undefined> {
   return all.filter((m) => m.mountPoint === path).at(-1);
 }
 
-export async function mount(source: string, target: string, opts: { type?: string; bind?: boolean } = {}): Promise<void> {
+export async function mount(source: string, target: string, opts: { type?: string; bind?: boolean; options?: string } = {}): Promise<void> {
   const args: string[] = [];
   if (opts.bind) args.push('--bind');
   if (opts.type) args.push('-t', opts.type);
+  if (opts.options) args.push('-o', opts.options);
   await run('mount', [...args, source, target]);
 }
 

@@ -9,12 +9,13 @@ import { asDatasetId } from '../../src/model/ids.js';
 import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { backendContract, cleanupUnder, type ContractNodes } from '../contracts/backend-contract.js';
 
-async function nodes(): Promise<ContractNodes> {
+async function nodes(): Promise<ContractNodes & { poolRoot: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'flocker-loop-'));
   const mk = (id: string) => new LoopbackBackend({ rootPath: join(dir, 'pool'), computeInstanceId: id, allocationUnit: 1024 * 1024 });
   const backend = mk('node-a');
   return {
     backend,
+    poolRoot: join(dir, 'pool'),
     other: mk('node-b'),
     mountRoot: join(dir, 'a'),
     otherMountRoot: join(dir, 'b'),
@@ -53,6 +54,24 @@ test('loopback: a fresh filesystem is open to all, its size is enforced, and a m
     assert.instance(busy, Error);
     assert.match(String(busy), 'still mounted');
     assert.is(await n.backend.devicePath(v.volumeId), dev, 'refused detach left the device alone');
+  } finally {
+    await n.cleanup();
+  }
+});
+
+test('loopback: a big volume stays sparse through mkfs and mount', async () => {
+  if (!root) return;
+  const n = await nodes();
+  try {
+    const d = asDatasetId(randomUUID());
+    const v = await n.backend.createVolume(d, 20 * 1024 ** 3);
+    await n.backend.attachVolume(v.volumeId, n.backend.computeInstanceId());
+    const dev = await n.backend.devicePath(v.volumeId);
+    await n.backend.createFilesystem(dev);
+    await n.backend.mount(dev, join(n.mountRoot, d));
+    const file = join(n.poolRoot, 'attached', n.backend.computeInstanceId(), `${v.volumeId}_${v.size}`);
+    const used = (await stat(file)).blocks * 512;
+    assert.ok(used < 64 * 1024 * 1024, `20 GiB volume uses ${used} bytes of disk`);
   } finally {
     await n.cleanup();
   }
