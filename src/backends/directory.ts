@@ -10,7 +10,7 @@ import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { listMounts as mountTable, mount as sysMount, umount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
-import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, roundUp, unlinkIfExists } from './fsutil.js';
+import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, sweepStaging, roundUp, unlinkIfExists } from './fsutil.js';
 
 export type Exposure = 'bind' | 'symlink';
 
@@ -29,6 +29,7 @@ export class DirectoryBackend implements StorageBackend {
   readonly needsFilesystem = false;
   readonly exposure: Exposure;
   private readonly root: string;
+  private swept = false;
 
   constructor(private readonly opts: DirectoryBackendOptions) {
     this.root = opts.rootPath;
@@ -53,6 +54,10 @@ export class DirectoryBackend implements StorageBackend {
 
   private async pool(): Promise<void> {
     await preparePool(this.root, ['volumes', 'attached', 'tmp'], false);
+    if (!this.swept) {
+      this.swept = true;
+      await sweepStaging(join(this.root, 'tmp'));
+    }
   }
 
   private async holder(volumeId: string): Promise<string | null> {

@@ -1,5 +1,5 @@
 // Small filesystem helpers shared by the backends: errno tests, exclusive creation, pool checks.
-import { access, constants, link, mkdir, mkdtemp, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, constants, link, mkdir, mkdtemp, readdir, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BackendError } from './backend.js';
 
@@ -84,4 +84,17 @@ export function isSafeName(s: string): boolean {
 export function roundUp(size: number, unit: number): number {
   if (!Number.isSafeInteger(size) || size <= 0) throw new RangeError(`volume size must be a positive integer of bytes, got ${size}`);
   return Math.ceil(size / unit) * unit;
+}
+
+/**
+ * Removes staging left in `tmpDir` by a crash (a half-created or half-destroyed volume). Only old
+ * entries: another node may be staging something right now.
+ */
+export async function sweepStaging(tmpDir: string, olderThanMs = 3600_000): Promise<void> {
+  const names = await readdir(tmpDir).catch(() => [] as string[]);
+  for (const n of names) {
+    const p = join(tmpDir, n);
+    const st = await stat(p).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > olderThanMs) await rm(p, { recursive: true, force: true }).catch(() => undefined);
+  }
 }

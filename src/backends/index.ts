@@ -1,15 +1,22 @@
 // The one place that turns agent.yml's `dataset.backend` into a StorageBackend.
 import type { DatasetConfig } from '../config/agent-config.js';
 import type { NodeId } from '../model/ids.js';
+import { UserError } from '../errors.js';
 import type { StorageBackend } from './backend.js';
+import { isSafeName } from './fsutil.js';
 import { DirectoryBackend } from './directory.js';
 import { LoopbackBackend } from './loopback.js';
 
 export function createBackend(config: DatasetConfig, nodeId: NodeId): StorageBackend {
+  const id = config.computeInstanceId ?? nodeId;
+  // It names a directory in the pool, so it must be one plain path component.
+  if (!isSafeName(id)) {
+    throw new UserError(`dataset.compute_instance_id ${JSON.stringify(id)} must be letters, digits and . _ : @ - (starting with a letter or digit)`);
+  }
   const opts = {
     rootPath: config.rootPath,
     // The node UUID survives restarts, so a restarted agent still owns its attachments.
-    computeInstanceId: config.computeInstanceId ?? nodeId,
+    computeInstanceId: id,
     allocationUnit: config.allocationUnit,
   };
   switch (config.backend) {

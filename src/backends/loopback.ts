@@ -12,7 +12,7 @@ import { attachLoop, detachLoop, loopsForFile } from '../sys/losetup.js';
 import { listMounts as mountTable, mount as sysMount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
 import { unexpose } from './directory.js';
-import { errno, isSafeName, preparePool, realOrNull, roundUp } from './fsutil.js';
+import { errno, isSafeName, preparePool, realOrNull, roundUp, sweepStaging } from './fsutil.js';
 
 export interface LoopbackBackendOptions {
   readonly rootPath: string;
@@ -31,6 +31,7 @@ export class LoopbackBackend implements StorageBackend {
   readonly name: BackendName = 'loopback';
   readonly needsFilesystem = true;
   private readonly root: string;
+  private swept = false;
 
   constructor(private readonly opts: LoopbackBackendOptions) {
     this.root = opts.rootPath;
@@ -47,6 +48,10 @@ export class LoopbackBackend implements StorageBackend {
   private async scan(): Promise<Found[]> {
     // The pool is local to the host, so (like the original) it is made if missing.
     await preparePool(this.root, ['unattached', 'attached', 'tmp'], true);
+    if (!this.swept) {
+      this.swept = true;
+      await sweepStaging(join(this.root, 'tmp'));
+    }
     const found: Found[] = [];
     const add = (dir: string, names: readonly string[], attachedTo: string | null) => {
       for (const n of names) {

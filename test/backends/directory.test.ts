@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -7,6 +7,7 @@ import { BackendError } from '../../src/backends/backend.js';
 import { DirectoryBackend, type Exposure } from '../../src/backends/directory.js';
 import { createBackend } from '../../src/backends/index.js';
 import { LoopbackBackend } from '../../src/backends/loopback.js';
+import { UserError } from '../../src/errors.js';
 import { asDatasetId, asNodeId } from '../../src/model/ids.js';
 import { backendContract, cleanupUnder, isSymlink, type ContractNodes } from '../contracts/backend-contract.js';
 
@@ -39,6 +40,20 @@ test('a missing pool is refused with a message naming the path and the fix', asy
     assert.ok(e instanceof BackendError && e.code === 'pool-unusable');
     assert.match(e.message, join(dir, 'nope'));
     assert.match(e.message, 'mkdir -p');
+  } finally {
+    await cleanupUnder(dir);
+  }
+});
+
+test('a pool that is a file is refused; an unsafe compute instance id is a user error', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flocker-dir-'));
+  try {
+    await writeFile(join(dir, 'file'), '');
+    const b = new DirectoryBackend({ rootPath: join(dir, 'file'), computeInstanceId: 'x', allocationUnit: 1 });
+    const e = await b.listVolumes().catch((x: unknown) => x);
+    assert.ok(e instanceof BackendError && e.code === 'pool-unusable' && /not a directory/.test(e.message), String(e));
+    const cfg = { backend: 'directory', rootPath: dir, mountRoot: dir, allocationUnit: 1, computeInstanceId: '../x' } as const;
+    assert.throws(() => createBackend(cfg, asNodeId('n')), (x: unknown) => x instanceof UserError && /compute_instance_id/.test(x.message));
   } finally {
     await cleanupUnder(dir);
   }
