@@ -8,7 +8,7 @@ import type { ClusterEvent } from '../protocol/events.js';
 import { UserError } from '../errors.js';
 import { identityFromPem } from '../tls/identity.js';
 import { clientTlsOptions } from '../tls/options.js';
-import { describeFailure, TIMEOUT_CODE } from './failures.js';
+import { describeFailure, ownCertificateProblem, TIMEOUT_CODE } from './failures.js';
 import { SseParser, toClusterEvent } from './sse.js';
 import { ApiRequestError, type ClientOptions, type Conditional, type ControlClient } from './types.js';
 
@@ -51,6 +51,7 @@ class HttpsControlClient implements ControlClient {
   private readonly agent: Agent;
   private readonly address: string;
   private readonly ownCn: string | undefined;
+  private readonly ownProblem: string | undefined;
   private readonly timeoutMs: number;
 
   constructor(private readonly opts: ClientOptions) {
@@ -67,7 +68,16 @@ class HttpsControlClient implements ControlClient {
     } catch {
       this.ownCn = undefined;
     }
+    this.ownProblem = ownCertificateProblem(opts.caCert, opts.cert);
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  }
+
+  private failure(e: unknown, afterHandshake: boolean): UserError {
+    return describeFailure(e, {
+      address: this.address, afterHandshake, timeoutMs: this.timeoutMs,
+      ...(this.ownCn !== undefined ? { ownCn: this.ownCn } : {}),
+      ...(this.ownProblem !== undefined ? { ownProblem: this.ownProblem } : {}),
+    });
   }
 
   // --- plumbing -------------------------------------------------------------------------------
@@ -109,12 +119,12 @@ class HttpsControlClient implements ControlClient {
           reject(Object.assign(e, { staleSocket: true }));
           return;
         }
-        reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake, timeoutMs: this.timeoutMs }));
+        reject(this.failure(e, afterHandshake));
       });
       req.on('response', (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('error', (e) => reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake: true, timeoutMs: this.timeoutMs })));
+        res.on('error', (e) => reject(this.failure(e, true)));
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, text: Buffer.concat(chunks).toString('utf8') }));
       });
       req.end(payload);
@@ -224,7 +234,7 @@ class HttpsControlClient implements ControlClient {
       }
     } catch (e) {
       if (signal?.aborted) return;
-      throw describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake: true, timeoutMs: this.timeoutMs });
+      throw this.failure(e, true);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       parser.end();
@@ -250,7 +260,7 @@ class HttpsControlClient implements ControlClient {
       req.on('error', (e) => {
         signal?.removeEventListener('abort', onAbort);
         if (signal?.aborted) resolve(undefined);
-        else reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake, timeoutMs: this.timeoutMs }));
+        else reject(this.failure(e, afterHandshake));
       });
       req.on('response', (res: IncomingMessage) => {
         signal?.removeEventListener('abort', onAbort);
@@ -261,7 +271,7 @@ class HttpsControlClient implements ControlClient {
             req.destroy();
             reject(errorFromResponse(res.statusCode ?? 0, res.statusMessage, Buffer.concat(chunks).toString('utf8')));
           });
-          res.on('error', (e) => reject(describeFailure(e, { address: this.address, ownCn: this.ownCn, afterHandshake: true, timeoutMs: this.timeoutMs })));
+          res.on('error', (e) => reject(this.failure(e, true)));
           return;
         }
         req.setTimeout(0); // a quiet stream is normal; the request timeout covered the opening only

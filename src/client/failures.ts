@@ -1,13 +1,17 @@
 // Turn a failed connection to the control service into one line that says what is wrong and
 // whose move it is. Node reports TLS trouble by OpenSSL code: verification codes when we refuse
 // the server, ERR_SSL_*_ALERT_* when the server refuses us.
+import { X509Certificate } from 'node:crypto';
 import { UnreachableError, UserError } from '../errors.js';
+import { identityFromPeer } from '../tls/identity.js';
 
 export interface FailureContext {
   /** host:port */
   readonly address: string;
   /** CN of our client certificate, if readable. */
   readonly ownCn?: string;
+  /** What we already know to be wrong with our own certificate, if anything (see ownCertificateProblem). */
+  readonly ownProblem?: string;
   /** The TLS handshake had completed (from our side) when the failure happened. */
   readonly afterHandshake: boolean;
   readonly timeoutMs: number;
@@ -66,19 +70,17 @@ export function describeFailure(err: unknown, ctx: FailureContext): UserError {
     return new UserError(`the server at ${ctx.address} presented a certificate that may not serve (an API user certificate?), not the control service's`);
   }
   if (/^ERR_SSL_.*ALERT/.test(code)) {
-    return new UserError(`the control service at ${ctx.address} rejected our certificate${own}: ${alertReason(code, message)}`);
+    return new UserError(`the control service at ${ctx.address} rejected our certificate: ${ctx.ownProblem ?? `${alertReason(code, message)}${own}`}`);
   }
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'EPROTO' || /wrong version number|packet length too long/.test(message)) {
     return new UserError(`the server at ${ctx.address} does not speak TLS (is that the REST API port, 4523 by default?)`);
   }
   if (code === 'ECONNRESET' || code === 'EPIPE' || /socket hang up/.test(message)) {
-    if (ctx.afterHandshake && ctx.ownCn !== undefined && !ctx.ownCn.startsWith('user-')) {
-      return new UserError(
-        `the control service at ${ctx.address} rejected our certificate: the REST API accepts only API user certificates (CN user-NAME, made with \`flocker ca create-api-certificate\`)${own}`,
-      );
+    if (ctx.afterHandshake && ctx.ownProblem) {
+      return new UserError(`the control service at ${ctx.address} rejected our certificate: ${ctx.ownProblem}`);
     }
     if (ctx.afterHandshake) {
-      return new UserError(`the control service at ${ctx.address} closed the connection before answering (it may have refused our certificate${own}, or stopped)`);
+      return new UserError(`the control service at ${ctx.address} closed the connection before answering: it refused our certificate${ctx.ownCn ? ` (CN ${ctx.ownCn})` : ''} or stopped`);
     }
     return new UnreachableError(WHAT, ctx.address, 'the connection was reset during the TLS handshake');
   }
@@ -86,4 +88,32 @@ export function describeFailure(err: unknown, ctx: FailureContext): UserError {
     return new UserError(`TLS with the control service at ${ctx.address} failed: ${message}`);
   }
   return new UnreachableError(WHAT, ctx.address, code ? `${code}: ${message}` : message);
+}
+
+/**
+ * What is wrong with our client certificate for the REST API, judged locally: not an API user
+ * certificate, or not signed by the CA we trust (certificates mixed from two clusters). The
+ * server just closes the connection in these cases, so this is what lets us say why.
+ */
+export function ownCertificateProblem(caCertPem: string, certPem: string): string | undefined {
+  let cert: X509Certificate;
+  let cn: string | undefined;
+  try {
+    cert = new X509Certificate(certPem);
+    cn = identityFromPeer(cert.toLegacyObject())?.cn;
+  } catch {
+    return 'our certificate is not a PEM X.509 certificate';
+  }
+  if (cn === undefined || !cn.startsWith('user-')) {
+    return `the REST API accepts only API user certificates (CN user-NAME, made with \`flocker ca create-api-certificate\`); ours is CN ${cn ?? '(none)'}`;
+  }
+  try {
+    const ca = new X509Certificate(caCertPem);
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) {
+      return `our certificate (CN ${cn}) is not signed by the cluster.crt we were given: are they from the same cluster?`;
+    }
+  } catch {
+    return undefined; // a bad CA file fails on its own, with its own message
+  }
+  return undefined;
 }
