@@ -13,6 +13,8 @@ export const RELEASE = join(ROOT, 'release', 'flocker');
 const DIST = join(ROOT, 'dist');
 const BUNDLE = join(DIST, 'flocker.cjs');
 const STAMP = join(DIST, 'build-stamp.txt');
+/** The node running the build is the runtime we ship (here /usr/bin/node, Node 20). */
+const NODE_BASE = process.execPath;
 const SENTINEL = 'NODE_SEA_FUSE_fce680ab2cc467b6e072b8b5df1996b2';
 
 function files(dir: string): string[] {
@@ -24,7 +26,7 @@ function files(dir: string): string[] {
 }
 
 /** Hash of everything that goes into the binary: our sources, the lockfile, the build, the base node. */
-export function inputsFingerprint(nodeBinary = '/usr/bin/node'): string {
+export function inputsFingerprint(nodeBinary = NODE_BASE): string {
   const h = createHash('sha256');
   const inputs = [
     ...files(join(ROOT, 'src')),
@@ -125,8 +127,15 @@ async function buildLocked(opts: { force?: boolean }): Promise<void> {
 
   await step('bundle src/main.ts -> dist/flocker.cjs (esbuild, patched)', () => bundle());
   const base = join(DIST, 'node-base');
-  await step('strip a copy of /usr/bin/node', () => {
-    execFileSync('strip', ['-o', base, '/usr/bin/node'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  await step(`strip a copy of ${NODE_BASE}`, () => {
+    try {
+      execFileSync('strip', ['-o', base, NODE_BASE], { stdio: ['ignore', 'ignore', 'pipe'] });
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+      // No binutils: an unstripped base works the same, only 12 MB bigger (BUILD-NOTES.md).
+      process.stdout.write('(strip not installed: using an unstripped copy) ');
+      copyFileSync(NODE_BASE, base);
+    }
   });
   const seaConfig = join(DIST, 'sea-config.json');
   await step('make the SEA blob (node --experimental-sea-config)', () => {

@@ -1,14 +1,58 @@
-import { Command } from 'clipanion';
-import { BaseCommand, notYet } from '../base-command.js';
+import { Command, Option } from 'clipanion';
+import { BaseCommand } from '../base-command.js';
+import { UserError } from '../../errors.js';
+import { BACKENDS, type BackendName } from '../../config/agent-config.js';
+
+function intOption(name: string, text: string, min: number, max: number): number {
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(n) || n < min || n > max) {
+    throw new UserError(`${name} must be an integer from ${min} to ${max}, got ${JSON.stringify(text)}`);
+  }
+  return n;
+}
 
 export class ClusterUpCommand extends BaseCommand {
   static override paths = [['cluster', 'up']];
   static override usage = Command.Usage({
     category: 'Local cluster',
     description: 'Bring up a whole local cluster (control, agents, dashboard) in one command',
+    details: `
+      Makes certificates in DIR/certs (kept for the next run), starts \`flocker control\` and one
+      \`flocker agent\` per node (and a Docker plugin per node with --plugins) as child processes,
+      and writes DIR/cluster.json once every node has reported. Shows the dashboard when stdout is
+      a terminal, otherwise a live log of convergence. Ctrl-C stops everything and unmounts what
+      the agents exposed. Port 0 picks free ports. Logs of every process are in DIR/logs.
+    `,
+    examples: [
+      ['Three nodes on the directory backend, with the dashboard', 'flocker cluster up'],
+      ['Two loopback nodes (root), on free ports, printing a log', 'flocker cluster up --nodes 2 --backend loopback --api-port 0 --agent-port 0 --no-dashboard'],
+    ],
   });
 
+  dir = Option.String('--dir', './.flocker', { description: 'Folder for certificates, pool, node folders and logs' });
+  nodes = Option.String('--nodes', '3', { description: 'Number of nodes (agents)' });
+  backend = Option.String('--backend', 'directory', { description: 'Storage backend: directory or loopback (needs root)' });
+  apiPort = Option.String('--api-port', '4523', { description: 'REST API port (0: any free port)' });
+  agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (0: any free port)' });
+  dashboard = Option.Boolean('--dashboard', true, { description: 'Show the dashboard when stdout is a terminal (--no-dashboard: a text log)' });
+  plugins = Option.Boolean('--plugins', false, { description: 'Also run a Docker volume plugin per node (socket DIR/node-N/plugin.sock)' });
+
   async run(): Promise<number> {
-    return notYet('`flocker cluster up`');
+    const nodes = intOption('--nodes', this.nodes, 1, 64);
+    const apiPort = intOption('--api-port', this.apiPort, 0, 65535);
+    const agentPort = intOption('--agent-port', this.agentPort, 0, 65535);
+    if (!BACKENDS.includes(this.backend as BackendName)) {
+      throw new UserError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(this.backend)}`);
+    }
+    const backend = this.backend as BackendName;
+    if (backend === 'loopback' && process.getuid?.() !== 0) {
+      throw new UserError('--backend loopback attaches loop devices and mounts filesystems: run as root, or use --backend directory');
+    }
+    const stdout = this.context.stdout as NodeJS.WriteStream;
+    const { runClusterUp } = await import('../../roles/cluster/run.js');
+    return runClusterUp(
+      { dir: this.dir, nodes, backend, apiPort, agentPort, plugins: this.plugins },
+      { stdout, stderr: this.context.stderr, dashboard: this.dashboard && stdout.isTTY === true },
+    );
   }
 }

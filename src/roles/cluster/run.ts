@@ -1,0 +1,105 @@
+// `flocker cluster up` from start to finish: start the cluster, show it (dashboard or text
+// log), and stop it cleanly on Ctrl-C/SIGTERM, on the dashboard quitting, or when a child dies.
+import type { ControlClient } from '../../client/types.js';
+import { errorMessage } from '../../errors.js';
+import type { ClusterSnapshot } from '../../protocol/events.js';
+import { describeEvent } from './event-log.js';
+import { describeDeath, Interrupted, startLocalCluster, type LocalCluster, type UpOptions } from './up.js';
+
+export interface RunIo {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Show the Ink dashboard (stdout is a terminal and --no-dashboard was not given). */
+  readonly dashboard: boolean;
+}
+
+type Ending = { kind: 'signal'; signal: string } | { kind: 'death'; line: string } | { kind: 'dashboard-quit' };
+
+const stamp = (): string => new Date().toISOString().slice(11, 19);
+const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
+  new Promise((r) => {
+    const t = setTimeout(r, ms);
+    signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
+  });
+
+/** Follow the event stream and print what changes; reconnects until `signal` aborts. */
+async function followEvents(client: ControlClient, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
+  let snapshot: ClusterSnapshot | undefined;
+  let failures = 0;
+  while (!signal.aborted) {
+    try {
+      for await (const e of client.events(signal)) {
+        failures = 0;
+        const { lines, after } = describeEvent(snapshot, e);
+        snapshot = after;
+        for (const l of lines) out.write(`[${stamp()}] ${l}\n`);
+      }
+    } catch (e) {
+      if (signal.aborted) return;
+      if (failures++ === 0) out.write(`[${stamp()}] event stream lost (${errorMessage(e)}); reconnecting\n`);
+    }
+    await sleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)), signal);
+  }
+}
+
+async function showDashboard(client: ControlClient): Promise<void> {
+  const { runDashboard } = await import('../../ui/run.js');
+  await runDashboard({ client, title: 'flocker cluster up — q to stop the cluster' });
+}
+
+export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): Promise<number> {
+  const say = (l: string): void => { io.stdout.write(`cluster up: ${l}\n`); };
+  const startAbort = new AbortController();
+  let resolveEnding!: (e: Ending) => void;
+  const ending = new Promise<Ending>((r) => { resolveEnding = r; });
+  const onSignal = (signal: NodeJS.Signals): void => {
+    startAbort.abort();
+    resolveEnding({ kind: 'signal', signal });
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  // A second Ctrl-C while stopping must not kill us before the cleanup is done; it is ignored.
+
+  let cluster: LocalCluster;
+  try {
+    cluster = await startLocalCluster({ ...opts, signal: startAbort.signal }, say);
+  } catch (e) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    if (e instanceof Interrupted) {
+      say('interrupted while starting; everything started was stopped');
+      return 0;
+    }
+    throw e;
+  }
+  void cluster.unexpectedExit.then((d) => resolveEnding({ kind: 'death', line: describeDeath(d) }));
+
+  const viewAbort = new AbortController();
+  const client = cluster.client as ControlClient;
+  if (io.dashboard) {
+    void showDashboard(client).then(
+      () => resolveEnding({ kind: 'dashboard-quit' }),
+      (e: unknown) => {
+        say(`dashboard failed (${errorMessage(e)}); printing a log instead`);
+        void followEvents(client, io.stdout, viewAbort.signal);
+      },
+    );
+  } else {
+    say('following the cluster (Ctrl-C stops it)');
+    void followEvents(client, io.stdout, viewAbort.signal);
+  }
+
+  const end = await ending;
+  viewAbort.abort();
+  if (end.kind === 'death') io.stderr.write(`flocker: cluster up: ${end.line}\n`);
+  say(end.kind === 'signal' ? `${end.signal}: stopping plugins, agents and control` : 'stopping plugins, agents and control');
+  const report = await cluster.stop();
+  if (report.unmounted.length + report.detached.length > 0) {
+    say(`unmounted ${report.unmounted.length} dataset(s), detached ${report.detached.length} loop device(s)`);
+  }
+  for (const p of report.problems) io.stderr.write(`flocker: cluster up: cleanup: ${p}\n`);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  say('stopped');
+  return end.kind === 'death' || report.problems.length > 0 ? 1 : 0;
+}

@@ -1,0 +1,229 @@
+// A whole local cluster in one process tree: certificates, control, N agents (and plugins),
+// then DIR/cluster.json once every node has reported. Stops in the reverse order and leaves
+// nothing mounted or attached.
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BackendName } from '../../config/agent-config.js';
+import type { ControlClient } from '../../client/types.js';
+import { clientFromCertsDir } from '../../client/from-certs-dir.js';
+import { errorMessage, UserError } from '../../errors.js';
+import { agentYml } from './agent-yml.js';
+import { ensureClusterCerts, API_USER } from './certs.js';
+import { spawnSelf, stopChild, type Child } from './children.js';
+import { releaseHostResources, type CleanupReport } from './cleanup.js';
+import { clusterLayout, type ClusterInfo, type ClusterLayout } from './layout.js';
+import { tailOf } from './tail.js';
+
+export interface UpOptions {
+  readonly dir: string;
+  readonly nodes: number;
+  readonly backend: BackendName;
+  readonly apiPort: number;
+  readonly agentPort: number;
+  readonly plugins: boolean;
+  /** How long control and the nodes may take to come up (default 60 s). */
+  readonly startTimeoutMs?: number;
+  /** Aborting (Ctrl-C while starting) stops what was started and rejects with UserError. */
+  readonly signal?: AbortSignal;
+}
+
+export type Progress = (line: string) => void;
+
+export interface ChildDeath {
+  readonly child: Child;
+  readonly code: number | null;
+  readonly signal: NodeJS.Signals | null;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const short = (uuid: string): string => uuid.slice(0, 8);
+
+export class LocalCluster {
+  private stopping = false;
+  private readonly children: Child[] = [];
+  /** Resolves when a child ends without being asked to. */
+  readonly unexpectedExit: Promise<ChildDeath>;
+  private reportDeath!: (d: ChildDeath) => void;
+  info: ClusterInfo | undefined;
+  client: ControlClient | undefined;
+
+  constructor(readonly layout: ClusterLayout, private readonly progress: Progress) {
+    this.unexpectedExit = new Promise((r) => { this.reportDeath = r; });
+  }
+
+  adopt(child: Child): Child {
+    this.children.push(child);
+    // So a test harness (or a person) can find the processes even if we are killed with -9.
+    appendFileSync(this.layout.pidsFile, `${child.proc.pid ?? '?'} ${child.name}\n`);
+    void child.exited.then(({ code, signal }) => {
+      if (!this.stopping) this.reportDeath({ child, code, signal });
+    });
+    return child;
+  }
+
+  get isStopping(): boolean {
+    return this.stopping;
+  }
+
+  /** Plugins and agents first (they depend on control), then the host resources, then control. */
+  async stop(): Promise<CleanupReport> {
+    this.stopping = true;
+    this.client?.close();
+    rmSync(this.layout.clusterJson, { force: true });
+    const byKind = (prefix: string): Child[] => this.children.filter((c) => c.name.startsWith(prefix));
+    await Promise.all(byKind('plugin').map((c) => stopChild(c)));
+    await Promise.all(byKind('agent').map((c) => stopChild(c)));
+    const report = await releaseHostResources(this.layout.nodes.map((n) => n.mountRoot), this.layout.pool);
+    await Promise.all(byKind('control').map((c) => stopChild(c)));
+    rmSync(this.layout.pidsFile, { force: true });
+    return report;
+  }
+}
+
+function describeDeath(d: ChildDeath): string {
+  const how = d.signal ? `was killed by ${d.signal}` : `exited with code ${d.code}`;
+  const last = tailOf(d.child.logFile);
+  return `${d.child.name} ${how}${last ? `: ${last}` : ''} (log: ${d.child.logFile})`;
+}
+
+export { describeDeath };
+
+/** Race `p` against a child dying and a deadline. */
+export class Interrupted extends UserError {
+  override readonly name = 'Interrupted';
+  constructor() {
+    super('interrupted while starting');
+  }
+}
+
+/** Race `p` against a child dying, a deadline and an abort. */
+async function guarded<T>(
+  cluster: LocalCluster, what: string, deadline: number, signal: AbortSignal | undefined, work: (stop: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const done = new AbortController();
+  const p = work(done.signal);
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new UserError(`timed out waiting for ${what}`)), Math.max(0, deadline - Date.now()));
+  });
+  const aborted = new Promise<never>((_, reject) => {
+    onAbort = () => reject(new Interrupted());
+    if (signal?.aborted) onAbort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  const death = cluster.unexpectedExit.then((d) => { throw new UserError(describeDeath(d)); });
+  try {
+    return await Promise.race([p, timeout, death, aborted]);
+  } finally {
+    done.abort(); // the losing waiter stops polling
+    clearTimeout(timer);
+    if (onAbort) signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function waitForControlJson(path: string, pid: number | undefined, stop: AbortSignal): Promise<{ api_port: number; agent_port: number }> {
+  while (!stop.aborted) {
+    if (existsSync(path)) {
+      try {
+        const j = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number; api_port?: number; agent_port?: number };
+        if (typeof j.api_port === 'number' && typeof j.agent_port === 'number' && (pid === undefined || j.pid === pid)) {
+          return { api_port: j.api_port, agent_port: j.agent_port };
+        }
+      } catch {
+        // being written; read again
+      }
+    }
+    await sleep(100);
+  }
+  throw new Error('abandoned');
+}
+
+async function waitForNodes(
+  client: ControlClient, uuids: readonly string[], names: readonly string[], progress: Progress, stop: AbortSignal,
+): Promise<void> {
+  const seen = new Set<string>();
+  while (!stop.aborted) {
+    try {
+      for (const n of await client.stateNodes()) {
+        const i = uuids.indexOf(n.uuid);
+        if (i >= 0 && !seen.has(n.uuid)) {
+          seen.add(n.uuid);
+          progress(`${names[i]} (${short(n.uuid)}) reported to control (${seen.size}/${uuids.length})`);
+        }
+      }
+    } catch {
+      // control may still be settling; the deadline and child watch bound this loop
+    }
+    if (seen.size === uuids.length) return;
+    await sleep(200);
+  }
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+export async function startLocalCluster(opts: UpOptions, progress: Progress): Promise<LocalCluster> {
+  const layout = clusterLayout(opts.dir, opts.nodes);
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
+  for (const d of [layout.dir, layout.pool, layout.logsDir, layout.controlDataDir]) mkdirSync(d, { recursive: true });
+  for (const n of layout.nodes) for (const d of [n.dir, n.mountRoot, n.stateDir]) mkdirSync(d, { recursive: true });
+  rmSync(layout.clusterJson, { force: true });
+
+  const certsStarted = Date.now();
+  const certs = await ensureClusterCerts(layout);
+  progress(certs.made.length === 0
+    ? `certificates: reused ${layout.certsDir}`
+    : `certificates: made ${certs.made.join(', ')} in ${layout.certsDir} (${Date.now() - certsStarted} ms)`);
+
+  const cluster = new LocalCluster(layout, progress);
+  rmSync(layout.pidsFile, { force: true });
+  try {
+    rmSync(layout.controlJson, { force: true });
+    const control = cluster.adopt(spawnSelf('control', [
+      'control', '--data-dir', layout.controlDataDir, '--certificates-dir', layout.certsDir, '--listen', '127.0.0.1',
+      '--api-port', String(opts.apiPort), '--agent-port', String(opts.agentPort),
+    ], join(layout.logsDir, 'control.log')));
+    progress(`control: starting (pid ${control.proc.pid}, log ${control.logFile})`);
+    const ports = await guarded(cluster, 'control to listen', deadline, opts.signal, (stop) => waitForControlJson(layout.controlJson, control.proc.pid, stop));
+    progress(`control: REST API on https://127.0.0.1:${ports.api_port}, agents on port ${ports.agent_port}`);
+
+    for (const [i, node] of layout.nodes.entries()) {
+      writeFileSync(node.config, agentYml({
+        controlHost: '127.0.0.1', agentPort: ports.agent_port, apiPort: ports.api_port, backend: opts.backend,
+        pool: layout.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
+        pluginSocket: node.pluginSocket,
+      }));
+      const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config], join(layout.logsDir, `${node.name}-agent.log`)));
+      progress(`${node.name} (${short(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend)`);
+      if (opts.plugins) {
+        const plugin = cluster.adopt(spawnSelf(`plugin ${node.name}`, ['plugin', '--config', node.config, '--socket', node.pluginSocket],
+          join(layout.logsDir, `${node.name}-plugin.log`)));
+        progress(`${node.name}: Docker plugin starting on ${node.pluginSocket} (pid ${plugin.proc.pid})`);
+      }
+    }
+
+    const client = clientFromCertsDir({ host: '127.0.0.1', port: ports.api_port, certsPath: layout.certsDir, user: API_USER });
+    cluster.client = client;
+    await guarded(cluster, 'every node to report to control', deadline, opts.signal,
+      (stop) => waitForNodes(client, certs.nodeUuids, layout.nodes.map((n) => n.name), progress, stop));
+
+    const info: ClusterInfo = {
+      api: `https://127.0.0.1:${ports.api_port}`,
+      certs_path: layout.certsDir,
+      user: API_USER,
+      nodes: layout.nodes.map((n, i) => ({ uuid: certs.nodeUuids[i] ?? '', mount_root: n.mountRoot, name: n.name, config: n.config })),
+      agent_port: ports.agent_port,
+      pid: process.pid,
+    };
+    writeAtomic(layout.clusterJson, `${JSON.stringify(info, null, 2)}\n`);
+    cluster.info = info;
+    progress(`cluster ready: ${layout.clusterJson}`);
+    return cluster;
+  } catch (e) {
+    await cluster.stop().catch(() => undefined);
+    throw e instanceof UserError ? e : new UserError(`cluster up failed: ${errorMessage(e)}`);
+  }
+}
