@@ -1,0 +1,111 @@
+// End to end: a real control service and two real agents sharing a directory pool.
+// create → reported with a path; move → same data on the new node, never exposed on both;
+// a lease holds a move until released; delete → destroyed.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { makeTestBed, until, type TestBed } from './harness.js';
+
+let bed: TestBed;
+
+test.before(async () => {
+  bed = await makeTestBed(await mkdtemp(join(tmpdir(), 'flocker-agent-e2e-')));
+  await bed.startControl();
+  bed.startAgent(0);
+  bed.startAgent(1);
+  await until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 30_000);
+});
+
+test.after(async () => {
+  await bed.cleanup();
+  await rm(bed.dir, { recursive: true, force: true });
+});
+
+const stateOf = async (id: string) => (await bed.client.stateDatasets()).find((d) => d.dataset_id === id);
+const exposedOn = (id: string): number[] =>
+  bed.nodes.flatMap((n, i) => (existsSync(join(n.mountRoot, id, 'hello.txt')) ? [i] : []));
+
+/** Watches both mount roots while `during` runs; fails if the file is ever visible on both. */
+async function neverOnBoth(id: string, during: () => Promise<void>): Promise<number> {
+  let worst = 0;
+  let samples = 0;
+  let running = true;
+  const watcher = (async () => {
+    while (running) {
+      worst = Math.max(worst, exposedOn(id).length);
+      samples++;
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  try {
+    await during();
+  } finally {
+    running = false;
+    await watcher;
+  }
+  assert.ok(worst <= 1, 'dataset exposed on two nodes at once');
+  return samples;
+}
+
+let datasetId = '';
+
+test('create: the dataset is mounted on its primary and reported with a path', async () => {
+  const [n0] = bed.nodes;
+  const created = await bed.client.createDataset({ primary: n0!.uuid, maximum_size: 67_108_864, metadata: { name: 'e2e' } });
+  datasetId = created.dataset_id;
+  const s = await until('state to show the dataset mounted', async () => {
+    const st = await stateOf(datasetId);
+    return st?.path ? st : undefined;
+  });
+  assert.is(s.primary, n0!.uuid);
+  assert.is(s.path, join(n0!.mountRoot, datasetId));
+  writeFileSync(join(s.path!, 'hello.txt'), 'precious data');
+  const row = await until('convergence row', async () => (await bed.client.convergence()).find((r) => r.dataset_id === datasetId && r.phase === 'converged'));
+  assert.is(row.desired_node, n0!.uuid);
+});
+
+test('move: the data arrives intact on the new node and is never exposed on both', async () => {
+  const [, n1] = bed.nodes;
+  const samples = await neverOnBoth(datasetId, async () => {
+    await bed.client.moveDataset(datasetId, n1!.uuid);
+    await until('state to show the dataset on node 1', async () => {
+      const st = await stateOf(datasetId);
+      return st?.primary === n1!.uuid && st.path ? st : undefined;
+    });
+  });
+  assert.ok(samples > 10, `watcher sampled ${samples} times`);
+  assert.is(readFileSync(join(n1!.mountRoot, datasetId, 'hello.txt'), 'utf8'), 'precious data');
+  assert.equal(exposedOn(datasetId), [1]);
+});
+
+test('a lease held by the current node holds a move until it is released', async () => {
+  const [n0, n1] = bed.nodes;
+  await bed.client.acquireLease(datasetId, n1!.uuid, null);
+  await bed.client.moveDataset(datasetId, n0!.uuid);
+  const row = await until('the convergence row to say a lease holds it', async () =>
+    (await bed.client.convergence()).find((r) => r.dataset_id === datasetId && r.phase === 'waiting-for-lease'));
+  assert.match(row.reason, /lease/);
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(exposedOn(datasetId), [1], 'still on the leasing node');
+  await neverOnBoth(datasetId, async () => {
+    await bed.client.releaseLease(datasetId);
+    await until('state to show the dataset back on node 0', async () => {
+      const st = await stateOf(datasetId);
+      return st?.primary === n0!.uuid && st.path ? st : undefined;
+    });
+  });
+  assert.is(readFileSync(join(n0!.mountRoot, datasetId, 'hello.txt'), 'utf8'), 'precious data');
+});
+
+test('delete: the dataset is unmounted and destroyed', async () => {
+  await bed.client.deleteDataset(datasetId);
+  await until('the dataset to leave the state', async () => ((await stateOf(datasetId)) ? undefined : true));
+  await until('the volume to leave the pool', () => (readdirSync(join(bed.pool, 'volumes')).length === 0 ? true : undefined));
+  assert.equal(exposedOn(datasetId), []);
+  assert.not.ok(existsSync(join(bed.nodes[0]!.mountRoot, datasetId, 'hello.txt')));
+});
+
+test.run();

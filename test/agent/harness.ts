@@ -1,0 +1,148 @@
+// Real processes for agent end-to-end tests: `flocker control` and `flocker agent`
+// (node --import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { unexpose } from '../../src/backends/directory.js';
+import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
+import type { ControlClient } from '../../src/client/types.js';
+import { makeCerts, type TestCerts } from '../support/certs.js';
+
+export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Proc {
+  child: ChildProcess;
+  log(): string;
+  exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after 10 s; resolves the exit code. */
+  stop(): Promise<number | null>;
+  kill9(): Promise<void>;
+}
+
+export function flocker(args: string[], env: Record<string, string> = {}): Proc {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], {
+    cwd: ROOT, env: { ...process.env, FLOCKER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
+  child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
+  const exited = new Promise<number | null>((r) => child.once('exit', (code, sig) => r(code ?? (sig ? -1 : null))));
+  let done = false;
+  void exited.then(() => { done = true; });
+  return {
+    child, log: () => out, exited,
+    async stop() {
+      if (done) return exited;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(t);
+      return code;
+    },
+    async kill9() {
+      if (!done) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 25): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastErr: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined && v !== false) return v;
+    } catch (e) {
+      lastErr = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface AgentNode {
+  uuid: string;
+  config: string;
+  mountRoot: string;
+  proc?: Proc;
+}
+
+export interface TestBed {
+  dir: string;
+  certs: TestCerts;
+  pool: string;
+  apiPort: number;
+  agentPort: number;
+  control?: Proc;
+  nodes: AgentNode[];
+  client: ControlClient;
+  startControl(): Promise<void>;
+  startAgent(i: number): Proc;
+  cleanup(): Promise<void>;
+}
+
+export async function makeTestBed(dir: string, nodes = 2): Promise<TestBed> {
+  const certs = await makeCerts(join(dir, 'certs'), { nodes });
+  const pool = join(dir, 'pool');
+  mkdirSync(pool);
+  const apiPort = await freePort();
+  const agentPort = await freePort();
+  const agentNodes: AgentNode[] = certs.nodes.map((n, i) => {
+    const mountRoot = join(dir, `mnt${i}`);
+    const config = join(dir, `agent${i}.yml`);
+    writeFileSync(config, [
+      'version: 1',
+      `control-service: {hostname: 127.0.0.1, port: ${agentPort}}`,
+      `dataset: {backend: directory, root_path: ${pool}, mount_root: ${mountRoot}}`,
+      `certificates-dir: ${n.certificatesDir}`,
+      `state-dir: ${join(dir, `state${i}`)}`,
+      '',
+    ].join('\n'));
+    return { uuid: n.uuid, config, mountRoot };
+  });
+  const bed: TestBed = {
+    dir, certs, pool, apiPort, agentPort, nodes: agentNodes,
+    client: clientFromCertsDir({ host: '127.0.0.1', port: apiPort, certsPath: certs.dir, user: 'user' }),
+    async startControl() {
+      const dataDir = join(dir, 'control');
+      const info = join(dataDir, 'control.json');
+      const p = flocker(['control', '--data-dir', dataDir, '--certificates-dir', certs.dir, '--api-port', String(apiPort), '--agent-port', String(agentPort), '--listen', '127.0.0.1']);
+      bed.control = p;
+      await until('control to listen', () => {
+        if (p.child.exitCode !== null) throw new Error(`control exited:\n${p.log()}`);
+        if (!existsSync(info)) return undefined;
+        const j = JSON.parse(readFileSync(info, 'utf8')) as { pid: number };
+        return j.pid === p.child.pid ? true : undefined;
+      }, 20_000);
+    },
+    startAgent(i: number) {
+      const p = flocker(['agent', '--config', agentNodes[i]!.config]);
+      agentNodes[i]!.proc = p;
+      return p;
+    },
+    async cleanup() {
+      await Promise.all(agentNodes.map((n) => n.proc?.kill9()));
+      await bed.control?.kill9();
+      bed.client.close();
+      for (const n of agentNodes) {
+        if (!existsSync(n.mountRoot)) continue;
+        for (const name of readdirSync(n.mountRoot)) await unexpose(join(n.mountRoot, name)).catch(() => undefined);
+      }
+    },
+  };
+  return bed;
+}
