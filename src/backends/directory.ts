@@ -5,7 +5,7 @@
 //   attached/dir-<dataset_id>              the holder's compute instance id, created exclusively
 //   tmp/                                   staging, so every visible change is one rename or link
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { listMounts as mountTable, mount as sysMount, umount } from '../sys/mounts.js';
@@ -182,8 +182,11 @@ export class DirectoryBackend implements StorageBackend {
   async createFilesystem(): Promise<void> {}
 
   async mount(device: string, mountPoint: string): Promise<void> {
+    // Only a volume attached here may be exposed: that is what makes attachment exclusive.
+    const volumeId = basename(dirname(device));
+    if (device !== join(this.volDir(volumeId), 'data')) throw new Error(`cannot expose ${device}: not a volume of pool ${this.root}`);
+    if ((await this.devicePath(volumeId)) !== device) throw new Error(`cannot expose ${device}: not attached here`);
     const st = await stat(device);
-    if (!st.isDirectory()) throw new Error(`cannot expose ${device}: not a directory`);
     await mkdir(dirname(mountPoint), { recursive: true });
     const cur = await lstat(mountPoint).catch((e: unknown) => {
       if (errno(e) === 'ENOENT') return null;

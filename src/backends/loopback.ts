@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { hasFilesystem, mkfsExt4 } from '../sys/filesystem.js';
-import { attachLoop, detachLoop, loopsForFile } from '../sys/losetup.js';
+import { attachLoop, detachLoop, listLoops, loopsForFile } from '../sys/losetup.js';
 import { listMounts as mountTable, mount as sysMount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
 import { unexpose } from './directory.js';
@@ -201,6 +201,13 @@ export class LoopbackBackend implements StorageBackend {
   }
 
   async mount(device: string, mountPoint: string): Promise<void> {
+    // Only a device backed by a file attached here may be mounted: a stale device path (the
+    // loop device since reused for another file) must never expose someone else's volume.
+    const mine = join((await realOrNull(this.root)) ?? this.root, 'attached', this.computeInstanceId()) + '/';
+    const backing = (await listLoops()).find((l) => l.device === device)?.backingFile;
+    if (backing === undefined || !backing.startsWith(mine)) {
+      throw new Error(`cannot mount ${device}: it is not the loop device of a volume attached here (backed by ${backing ?? 'nothing'})`);
+    }
     await mkdir(mountPoint, { recursive: true });
     // As the original: only root may look inside the mount root; each dataset opens itself up.
     await chmod(dirname(mountPoint), 0o700);

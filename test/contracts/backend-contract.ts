@@ -151,7 +151,12 @@ export function backendContract(name: string, make: () => Promise<ContractNodes>
     await writeFile(join(mp, 'sub', 'blob'), bytes);
     await n.backend.unmount(mp);
     await n.backend.detachVolume(v.volumeId);
+    const dev = await n.backend.attachVolume(v.volumeId, n.backend.computeInstanceId()).then(() => n.backend.devicePath(v.volumeId));
+    await n.backend.detachVolume(v.volumeId);
     const mp2 = await expose(n.other, n.otherMountRoot, v.volumeId, d);
+    // This node still knows the device path, but must not be able to expose what it gave away.
+    const stolen = await n.backend.mount(dev, join(n.mountRoot, 'stolen')).then(() => null, (e: unknown) => e);
+    assert.instance(stolen, Error, 'exposing a volume attached elsewhere is refused');
     assert.ok(Buffer.compare(await readFile(join(mp2, 'sub', 'blob')), bytes) === 0, 'bytes identical after the move');
     await rejects(n.backend.attachVolume(v.volumeId, n.backend.computeInstanceId()), 'already-attached');
     await n.other.unmount(mp2);
