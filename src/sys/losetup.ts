@@ -1,5 +1,5 @@
-// Loop devices via util-linux losetup. Devices are found by their backing file's inode
-// (losetup --associated), so a file that was renamed while attached is still recognised.
+// Loop devices: made and removed with util-linux losetup, listed from sysfs (losetup as fallback).
+import { readdir, readFile, realpath } from 'node:fs/promises';
 import { run } from './run.js';
 
 export interface LoopDevice {
@@ -30,11 +30,38 @@ export async function detachLoop(device: string): Promise<void> {
   await run('losetup', ['--detach', device]);
 }
 
+/**
+ * Every attached loop device. Read from sysfs when it is there: the agent asks on every
+ * iteration for every volume, and a file read is far cheaper than spawning losetup.
+ */
 export async function listLoops(): Promise<LoopDevice[]> {
+  const fromSys = await listLoopsSysfs();
+  if (fromSys) return fromSys;
   return parse(await run('losetup', ['--list', '--all', '--json', '-O', 'NAME,BACK-FILE']));
+}
+
+async function listLoopsSysfs(): Promise<LoopDevice[] | null> {
+  let names: string[];
+  try {
+    names = (await readdir('/sys/block')).filter((n) => /^loop\d+$/.test(n));
+  } catch {
+    return null;
+  }
+  const out: LoopDevice[] = [];
+  for (const n of names) {
+    try {
+      // The kernel reports the file's current path, so a rename while attached is followed.
+      const backing = (await readFile(`/sys/block/${n}/loop/backing_file`, 'utf8')).replace(/\n$/, '');
+      out.push({ device: `/dev/${n}`, backingFile: backing });
+    } catch {
+      // Not attached (no loop/ directory) or detached while we looked.
+    }
+  }
+  return out.sort((a, b) => a.device.localeCompare(b.device, 'en', { numeric: true }));
 }
 
 /** Every loop device backed by `file` (normally zero or one). */
 export async function loopsForFile(file: string): Promise<string[]> {
-  return parse(await run('losetup', ['--list', '--json', '-O', 'NAME', '--associated', file])).map((d) => d.device);
+  const real = await realpath(file);
+  return (await listLoops()).filter((l) => l.backingFile === real).map((l) => l.device);
 }
