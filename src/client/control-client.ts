@@ -5,14 +5,15 @@ import { Agent, request, type RequestOptions } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNode } from '../protocol/api-json.js';
 import type { ClusterEvent } from '../protocol/events.js';
-import { UserError } from '../errors.js';
+import { errorMessage, UnreachableError, UserError } from '../errors.js';
 import { identityFromPem } from '../tls/identity.js';
 import { clientTlsOptions } from '../tls/options.js';
-import { describeFailure, ownCertificateProblem, TIMEOUT_CODE } from './failures.js';
+import { describeFailure, ownCertificateProblem, STREAM_IDLE_CODE, TIMEOUT_CODE } from './failures.js';
 import { SseParser, toClusterEvent } from './sse.js';
 import { ApiRequestError, type ClientOptions, type Conditional, type ControlClient } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_EVENTS_IDLE_MS = 60_000;
 
 interface RawResponse {
   readonly status: number;
@@ -234,7 +235,8 @@ class HttpsControlClient implements ControlClient {
       }
     } catch (e) {
       if (signal?.aborted) return;
-      throw this.failure(e, true);
+      if (opened.idle.error) throw this.failure(opened.idle.error, true);
+      throw new UnreachableError('the control service', this.address, `the event stream was cut (${errorMessage(e)})`);
     } finally {
       signal?.removeEventListener('abort', onAbort);
       parser.end();
@@ -243,7 +245,9 @@ class HttpsControlClient implements ControlClient {
   }
 
   /** The response of GET /v1/events once its headers say 200; undefined if aborted meanwhile. */
-  private openStream(signal?: AbortSignal): Promise<{ req: ReturnType<typeof request>; res: IncomingMessage } | undefined> {
+  private openStream(
+    signal?: AbortSignal,
+  ): Promise<{ req: ReturnType<typeof request>; res: IncomingMessage; idle: { error?: Error } } | undefined> {
     return new Promise((resolve, reject) => {
       let afterHandshake = false;
       const req = request(this.requestOptions('GET', '/v1/events', { Accept: 'text/event-stream' }));
@@ -274,8 +278,16 @@ class HttpsControlClient implements ControlClient {
           res.on('error', (e) => reject(this.failure(e, true)));
           return;
         }
-        req.setTimeout(0); // a quiet stream is normal; the request timeout covered the opening only
-        resolve({ req, res });
+        // From here silence is judged by the heartbeats, not by the request timeout.
+        const idleMs = this.opts.eventsIdleTimeoutMs ?? DEFAULT_EVENTS_IDLE_MS;
+        // The response stream reports only "aborted" after destroy(), so the cause is kept here.
+        const idle: { error?: Error } = {};
+        req.setTimeout(idleMs, () => {
+          const seconds = Math.round(idleMs / 100) / 10;
+          idle.error = Object.assign(new Error(`nothing received for ${seconds} s`), { code: STREAM_IDLE_CODE });
+          req.destroy(idle.error);
+        });
+        resolve({ req, res, idle });
       });
       req.end();
     });

@@ -19,6 +19,8 @@ export interface FailureContext {
 
 /** Raised by our own request timer. */
 export const TIMEOUT_CODE = 'FLOCKER_TIMEOUT';
+/** Raised when the event stream stays silent (no events, no heartbeats) too long. */
+export const STREAM_IDLE_CODE = 'FLOCKER_STREAM_IDLE';
 
 const WHAT = 'the control service';
 
@@ -55,6 +57,7 @@ export function describeFailure(err: unknown, ctx: FailureContext): UserError {
   const own = ctx.ownCn ? ` (ours is CN ${ctx.ownCn})` : '';
 
   if (code === TIMEOUT_CODE) return new UnreachableError(WHAT, ctx.address, `no answer within ${Math.round(ctx.timeoutMs / 100) / 10} s`);
+  if (code === STREAM_IDLE_CODE) return new UnreachableError(WHAT, ctx.address, `the event stream went silent (${message})`);
   const unreachable = UNREACHABLE[code];
   if (unreachable) return new UnreachableError(WHAT, ctx.address, unreachable);
 

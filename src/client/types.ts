@@ -14,6 +14,11 @@ export interface ClientOptions {
   readonly key: string;
   /** Per-request timeout, ms (default 30 s). */
   readonly timeoutMs?: number;
+  /**
+   * events(): fail when the stream stays silent this long, ms (default 60 s; the control
+   * service sends a heartbeat every 15 s), so a vanished peer is noticed and the caller can reconnect.
+   */
+  readonly eventsIdleTimeoutMs?: number;
 }
 
 export interface Conditional {

@@ -28,7 +28,7 @@ let port: number;
 let secureConnections = 0;
 let seen: Seen[] = [];
 let eventsClosed = 0;
-let eventsMode: 'stream' | 'end' | 'refuse' = 'stream';
+let eventsMode: 'stream' | 'end' | 'refuse' | 'silent' | 'cut' = 'stream';
 const read = (p: string): string => readFileSync(p, 'utf8');
 
 const N = '7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f';
@@ -72,6 +72,17 @@ function route(req: IncomingMessage, res: ServerResponse, body: string): void {
   if (key === 'GET /slow') return; // never answers
   if (key === 'GET /v1/events') {
     if (eventsMode === 'refuse') return json(res, 403, { description: 'Events are off.' });
+    if (eventsMode === 'silent') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write(`event: state\ndata: []\n\n`);
+      return; // and then nothing, like a peer that vanished
+    }
+    if (eventsMode === 'cut') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write(`event: state\ndata: []\n\n`);
+      setTimeout(() => res.socket?.destroy(), 30); // the control service died
+      return;
+    }
     res.writeHead(200, { 'Content-Type': 'text/event-stream', 'Cache-Control': 'no-cache' });
     res.write(': heartbeat\n\n');
     const snapshot = { configuration: [], tag: 't0', state: [], nodes: [], leases: [], convergence: [] };
@@ -232,6 +243,35 @@ test('events: an error status is an ApiRequestError; an aborted signal yields no
   for await (const x of client.events(ac.signal)) got.push(x);
   assert.equal(got, []);
   eventsMode = 'stream';
+});
+
+test('events: a stream that goes silent (no heartbeats) fails with UnreachableError so the caller can reconnect', async () => {
+  eventsMode = 'silent';
+  const c = createControlClient(opts(certs, certs.users['user']!, { eventsIdleTimeoutMs: 300 }));
+  const got: ClusterEvent[] = [];
+  const t0 = Date.now();
+  const e = await failure((async () => {
+    for await (const x of c.events()) got.push(x);
+  })());
+  c.close();
+  eventsMode = 'stream';
+  assert.equal(got, [{ type: 'state', data: [] }]);
+  assert.instance(e, UnreachableError, `${e.name}: ${e.message} ${String((e as { code?: string }).code)}`);
+  assert.match(e.message, /event stream went silent \(nothing received for 0\.3 s\)/);
+  assert.ok(Date.now() - t0 < 3000);
+});
+
+test('events: a stream cut mid-way fails with UnreachableError', async () => {
+  eventsMode = 'cut';
+  const got: ClusterEvent[] = [];
+  const e = await failure((async () => {
+    for await (const x of client.events()) got.push(x);
+  })());
+  eventsMode = 'stream';
+  assert.equal(got, [{ type: 'state', data: [] }]);
+  assert.instance(e, UnreachableError);
+  assert.match(e.message, /^cannot reach the control service at 127\.0\.0\.1:\d+: the event stream was cut/);
+  assert.equal(await client.version(), { flocker: '1.15.0' }, 'the client still works');
 });
 
 test('nothing listening: UnreachableError naming the address', async () => {
