@@ -1,5 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { UserError } from '../../src/errors.js';
 import { silentLogger } from '../../src/log.js';
 import { NOT_AVAILABLE, NOT_FOUND, PROFILE_KEY, VolumeDriver } from '../../src/roles/plugin/handlers.js';
 import { MountCounts } from '../../src/roles/plugin/mount-counts.js';
@@ -257,6 +258,11 @@ test('a control service that is down gives a clear Err naming it', async () => {
     const r = await call(p);
     assert.match(String(r.Err), /^cannot reach the control service at 127\.0\.0\.1:4523/);
   }
+});
+
+test('our own sentences are never mistaken for network failures', () => {
+  const e = new UserError('volume "v" is still not mounted on this node after 100 s: error: losetup timed out (TLS certificate?)');
+  assert.is(errText(e, 'ctl:4523', silentLogger()), e.message);
 });
 
 test('a missing Name is an Err, not a crash', async () => {

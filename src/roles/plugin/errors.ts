@@ -23,10 +23,11 @@ function networkCode(e: unknown): string | undefined {
 
 export function errText(e: unknown, controlAddress: string, log: Logger): string {
   if (e instanceof ApiRequestError) return `the control service refused (${e.status}): ${e.message}`;
-  if (e instanceof UnreachableError) return e.message;
+  // Our own sentences (and the client's one-line connection failures) pass through as they are;
+  // only raw errors are searched for a network cause.
+  if (e instanceof UnreachableError || e instanceof UserError) return e.message;
   const code = networkCode(e);
   if (code !== undefined) return `cannot reach the control service at ${controlAddress}: ${code}`;
-  if (e instanceof UserError) return e.message;
   log.error({ err: e }, 'unexpected error in a plugin request');
   return `internal error in the flocker plugin (a bug; see its log): ${errorMessage(e)}`;
 }

@@ -123,11 +123,12 @@ export class VolumeDriver {
     const name = volumeName(req);
     const id = typeof req.ID === 'string' && req.ID !== '' ? req.ID : undefined;
     const deadline = Date.now() + this.d.mountTimeoutMs;
-    const ds = await this.lookup(name);
     const me = this.d.nodeId;
 
-    await this.serial(name, async () => {
-      const lease = (await this.d.client.listLeases()).find((l) => l.dataset_id === ds.dataset_id);
+    const ds = await this.serial(name, async () => {
+      // One round trip for both: a Mount sits on the path of every `docker run`.
+      const [ds, leases] = await Promise.all([this.lookup(name), this.d.client.listLeases()]);
+      const lease = leases.find((l) => l.dataset_id === ds.dataset_id);
       if (lease && lease.node_uuid !== me) throw inUseElsewhere(name, lease.node_uuid);
       if (!lease || lease.expires !== null) {
         try {
@@ -141,6 +142,7 @@ export class VolumeDriver {
         }
       }
       this.d.counts.add(name, ds.dataset_id, id);
+      return ds;
     });
 
     try {
