@@ -31,6 +31,9 @@ export interface TestCluster {
   client: ControlClient;
   /** Everything `cluster up` printed so far (stdout and stderr). */
   output(): string;
+  /** The `cluster up` process, and its exit code once it ends (for tests of cluster up itself). */
+  pid: number;
+  exited: Promise<number | null>;
   stop(): Promise<void>;
 }
 
@@ -130,6 +133,8 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
       nodes: info.nodes.map((n) => ({ uuid: n.uuid, mount_root: n.mount_root, config: n.config })),
       client,
       output: () => out,
+      pid: proc.pid ?? -1,
+      exited,
       stop: async () => {
         client.close();
         await stop();

@@ -1,0 +1,37 @@
+// `flocker cluster up` when a child dies: one line, everything stopped, non-zero exit.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startCluster, type TestCluster } from '../support/cluster.js';
+
+function childPids(c: TestCluster): { pid: number; name: string }[] {
+  return readFileSync(join(c.dir, 'pids'), 'utf8').trim().split('\n').map((l) => {
+    const [pid, ...name] = l.split(' ');
+    return { pid: Number(pid), name: name.join(' ') };
+  });
+}
+
+const alive = (pid: number): boolean => {
+  try { process.kill(pid, 0); return true; } catch { return false; }
+};
+
+test('an agent dying brings the cluster down with one line naming it and a non-zero exit', async () => {
+  const c = await startCluster({ nodes: 1 });
+  try {
+    const pids = childPids(c);
+    const agent = pids.find((p) => p.name.startsWith('agent'));
+    assert.ok(agent, JSON.stringify(pids));
+    process.kill(agent!.pid, 'SIGKILL');
+    const code = await c.exited;
+    assert.is(code, 1, c.output());
+    const lines = c.output().split('\n').filter((l) => l.startsWith('flocker: '));
+    assert.is(lines.length, 1, c.output());
+    assert.match(lines[0]!, /agent node-1 was killed by SIGKILL/);
+    for (const p of pids) assert.not.ok(alive(p.pid), `${p.name} still running`);
+  } finally {
+    await c.stop();
+  }
+});
+
+test.run();
