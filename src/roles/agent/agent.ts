@@ -13,9 +13,9 @@ import { errorMessage, UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { readNodeUuid } from '../../tls/identity.js';
-import { clientTlsOptions, readTlsMaterial } from '../../tls/options.js';
 import { ChannelClient } from './channel-client.js';
 import { discoverLocal } from './discover.js';
+import { agentTlsOptions } from './tls.js';
 
 export interface AgentRunOptions {
   readonly log: Logger;
@@ -56,7 +56,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const certs = config.certificatesDir;
   const hint = `set certificates-dir in ${config.file}`;
   const nodeId = asNodeId(readNodeUuid(join(certs, 'node.crt')));
-  const tls = clientTlsOptions(readTlsMaterial(certs, { cert: 'node.crt', key: 'node.key' }, hint));
+  const tls = agentTlsOptions(certs, hint);
   await checkPool(config);
   const backend = createBackend(config.dataset, nodeId);
   try {
