@@ -156,6 +156,22 @@ it('two containers on one host share a volume; the lease lasts until the last on
   assert.not.ok(await leased(), 'released by the last unmount');
 });
 
+it('a plugin restart remembers running containers: their later unmount still releases the lease', async () => {
+  const v = vol('restart');
+  const c = `c${run}-restart`;
+  volumes.push(v);
+  containers.push(c);
+  await docker(['run', '-d', '--name', c, '-v', `${v}:/data`, '--volume-driver', A, image, 'sleep', '120']);
+  const id = (await byName(v))!.dataset_id;
+  const leased = async (): Promise<boolean> => (await cluster!.client.listLeases()).some((l) => l.dataset_id === id);
+  assert.ok(await leased());
+  await pa!.stop();
+  pa = await startPlugin(cluster!.nodes[0]!.config, sockA, ['--mount-timeout', '30']);
+  assert.ok(await leased(), 'a restart does not drop the lease of a running container');
+  await docker(['rm', '-f', c]);
+  assert.not.ok(await leased(), 'the restarted plugin knew this was the last mount');
+});
+
 it('docker volume rm deletes the dataset and the name is reusable at once', async () => {
   const v = vol('reuse');
   volumes.push(v);
