@@ -174,7 +174,7 @@ test('expired leases are swept', async () => {
   const D = 'dddddddd-1111-4111-8111-111111111111';
   await h.call('POST', '/v1/configuration/leases', { dataset_id: D, node_uuid: N1, expires: 0.05 });
   await new Promise((r) => setTimeout(r, 100));
-  h.hub.sweepLeases();
+  await h.hub.sweepLeases();
   assert.equal((await h.call('GET', '/v1/configuration/leases')).json, []);
 });
 

@@ -31,8 +31,18 @@ function sortedValues<T>(record: Readonly<Record<string, T>>): T[] {
   return Object.keys(record).sort().map((k) => record[k] as T);
 }
 
+interface Waiter {
+  resolve(): void;
+  reject(e: unknown): void;
+}
+
 export class ControlHub extends EventEmitter<HubEvents> {
-  private deploymentValue: Deployment;
+  /** What requests build on: committed changes plus those waiting for the next group commit. */
+  private working: Deployment;
+  /** What is on disk; every view (GET, events, agent pushes) shows only this. */
+  private committedValue: Deployment;
+  private waiters: Waiter[] = [];
+  private persistScheduled = false;
   private clusterValue: ClusterState = EMPTY_CLUSTER;
   /** era → node. Never expires; a node's new era replaces its old one. */
   private readonly eras = new Map<string, NodeId>();
@@ -40,7 +50,9 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private flushScheduled = false;
   private generationValue = 0;
   private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
-  private readonly cache: Partial<Record<'configuration' | 'tag' | 'state' | 'nodes' | 'nodesLive' | 'convergence' | 'cluster', string>> = {};
+  private readonly cache: Partial<Record<'state' | 'nodes' | 'nodesLive' | 'cluster', string>> = {};
+  private readonly configJsonOf = new WeakMap<Deployment, string>();
+  private readonly tagOf = new WeakMap<Deployment, string>();
   private convergenceJson = '[]';
   private convergenceAnnounced = '[]';
   readonly now: () => number;
@@ -51,13 +63,20 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.setMaxListeners(0);
     this.now = opts.now ?? Date.now;
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 120_000;
-    this.deploymentValue = opts.store ? opts.store.load() : EMPTY_DEPLOYMENT;
+    this.working = opts.store ? opts.store.load() : EMPTY_DEPLOYMENT;
+    this.committedValue = this.working;
     this.recomputeConvergence();
     this.convergenceAnnounced = this.convergenceJson;
   }
 
+  /** The configuration new changes apply to (includes changes not yet committed). */
   get deployment(): Deployment {
-    return this.deploymentValue;
+    return this.working;
+  }
+
+  /** The configuration on disk. */
+  get committed(): Deployment {
+    return this.committedValue;
   }
 
   get cluster(): ClusterState {
@@ -69,24 +88,47 @@ export class ControlHub extends EventEmitter<HubEvents> {
   }
 
   /**
-   * Make `next` the configuration: persisted (committed) before this returns, so the API can
-   * answer. The same object means no change: nothing is written or announced.
+   * Make `next` the configuration. Resolves once it is committed to disk, so the API can then
+   * answer. Changes arriving in the same turn of the event loop share one transaction (group
+   * commit): one fsync for a burst of concurrent requests instead of one each.
    */
-  commit(next: Deployment): void {
-    const prev = this.deploymentValue;
-    if (next === prev) return;
-    this.opts.store?.save(next);
-    this.deploymentValue = next;
-    delete this.cache.configuration;
-    delete this.cache.tag;
-    delete this.cache.cluster;
-    if (next.datasets !== prev.datasets) this.changed('configuration', 'convergence');
-    if (next.leases !== prev.leases) this.changed('configuration', 'leases');
+  commit(next: Deployment): Promise<void> {
+    if (next === this.working && next === this.committedValue) return Promise.resolve();
+    this.working = next;
+    return new Promise<void>((resolve, reject) => {
+      this.waiters.push({ resolve, reject });
+      if (this.persistScheduled) return;
+      this.persistScheduled = true;
+      setImmediate(() => this.persist());
+    });
+  }
+
+  private persist(): void {
+    this.persistScheduled = false;
+    const target = this.working;
+    const waiters = this.waiters;
+    this.waiters = [];
+    const prev = this.committedValue;
+    if (target !== prev) {
+      try {
+        this.opts.store?.save(target);
+      } catch (e) {
+        // Nothing of this batch is on disk: forget it, so later requests don't build on it.
+        this.working = prev;
+        for (const w of waiters) w.reject(e);
+        return;
+      }
+      this.committedValue = target;
+      delete this.cache.cluster;
+      if (target.datasets !== prev.datasets) this.changed('configuration', 'convergence');
+      if (target.leases !== prev.leases) this.changed('configuration', 'leases');
+    }
+    for (const w of waiters) w.resolve();
   }
 
   /** Drop leases whose time is up (the original sweeps every second). */
-  sweepLeases(): void {
-    this.commit(expireLeases(this.deploymentValue, this.now()));
+  sweepLeases(): Promise<void> {
+    return this.commit(expireLeases(this.working, this.now()));
   }
 
   // ---- cluster state (from the agent channel) ----
@@ -154,16 +196,27 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   // ---- serialised sections, cached until the next change ----
 
-  configurationJson(): string {
-    return (this.cache.configuration ??= JSON.stringify(sortedValues(this.deploymentValue.datasets).map(datasetToApi)));
+  configurationJson(d: Deployment = this.committedValue): string {
+    let json = this.configJsonOf.get(d);
+    if (json === undefined) {
+      json = JSON.stringify(sortedValues(d.datasets).map(datasetToApi));
+      this.configJsonOf.set(d, json);
+    }
+    return json;
   }
 
-  /** X-Configuration-Tag: a hash of the whole persisted configuration (datasets and leases). */
-  tag(): string {
-    return (this.cache.tag ??= createHash('md5')
-      .update(this.configurationJson())
-      .update(JSON.stringify(sortedValues(this.deploymentValue.leases)))
-      .digest('hex'));
+  /**
+   * X-Configuration-Tag: a hash of a whole configuration (datasets and leases). Conditional
+   * requests compare against the working configuration's tag, so two requests holding the same
+   * tag can't both pass while the first waits for its commit.
+   */
+  tag(d: Deployment = this.committedValue): string {
+    let tag = this.tagOf.get(d);
+    if (tag === undefined) {
+      tag = createHash('md5').update(this.configurationJson(d)).update(JSON.stringify(sortedValues(d.leases))).digest('hex');
+      this.tagOf.set(d, tag);
+    }
+    return tag;
   }
 
   stateJson(): string {
@@ -186,7 +239,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   /** Leases carry seconds remaining, so they are computed per response. */
   leases(): ApiLease[] {
     const now = this.now();
-    return sortedValues(this.deploymentValue.leases).map((l) => leaseToApi(l, now));
+    return sortedValues(this.committedValue.leases).map((l) => leaseToApi(l, now));
   }
 
   convergenceJsonText(): string {
@@ -215,7 +268,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   clusterMessageJson(): string {
     if (this.cache.cluster === undefined) {
       const m: ControlMessage = {
-        type: 'cluster', generation: this.generationValue, configuration: this.deploymentValue, cluster: this.clusterValue, now: 0,
+        type: 'cluster', generation: this.generationValue, configuration: this.committedValue, cluster: this.clusterValue, now: 0,
       };
       // `now` must be fresh per send; keep a placeholder at the end to splice.
       const text = JSON.stringify(m);
@@ -250,7 +303,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   }
 
   private recomputeConvergence(): void {
-    const { rows, memo } = stampSince(convergenceRows(this.deploymentValue, this.clusterValue), this.phaseMemo, this.now());
+    const { rows, memo } = stampSince(convergenceRows(this.committedValue, this.clusterValue), this.phaseMemo, this.now());
     this.phaseMemo = memo;
     const json = JSON.stringify(rows.map((r): ApiConvergenceRow => ({
       dataset_id: r.datasetId,

@@ -68,11 +68,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   for (const s of [api, agents]) s.on('tlsClientError', (e) => o.log.debug({ err: e.message }, 'TLS handshake failed'));
   const channel = new AgentChannel(agents, hub, o.log);
   const tick = setInterval(() => {
-    try {
-      hub.sweepLeases();
-    } catch (e) {
-      o.log.error({ err: e }, 'could not persist expired leases');
-    }
+    hub.sweepLeases().catch((e: unknown) => o.log.error({ err: e }, 'could not persist expired leases'));
     channel.expireSilentNodes();
   }, 1000);
 

@@ -37,7 +37,7 @@ export function datasetRoutes(router: Router, hub: ControlHub): void {
       metadata: body.metadata ?? {},
     });
     if (!r.ok) throw modelErrorToApi(r.error);
-    hub.commit(r.value.deployment);
+    await hub.commit(r.value.deployment);
     sendJson(ctx, datasetToApi(r.value.dataset), 201);
   });
 
@@ -50,17 +50,17 @@ export function datasetRoutes(router: Router, hub: ControlHub): void {
     if (!current) throw DATASET_NOT_FOUND;
     const r = moveDataset(hub.deployment, current.datasetId, body.primary !== undefined ? asNodeId(body.primary) : current.primary);
     if (!r.ok) throw modelErrorToApi(r.error);
-    hub.commit(r.value.deployment);
+    await hub.commit(r.value.deployment);
     sendJson(ctx, datasetToApi(r.value.dataset));
   });
 
-  router.delete('/v1/configuration/datasets/:dataset_id', (ctx) => {
+  router.delete('/v1/configuration/datasets/:dataset_id', async (ctx) => {
     checkTag(ctx, hub);
     const current = hub.deployment.datasets[ctx.params.dataset_id ?? ''];
     if (!current) throw DATASET_NOT_FOUND;
     const r = deleteDataset(hub.deployment, current.datasetId);
     if (!r.ok) throw modelErrorToApi(r.error);
-    hub.commit(r.value.deployment);
+    await hub.commit(r.value.deployment);
     sendJson(ctx, datasetToApi(r.value.dataset));
   });
 }

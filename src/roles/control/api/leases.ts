@@ -24,18 +24,18 @@ export function leaseRoutes(router: Router, hub: ControlHub): void {
       expiresAt: body.expires === null ? null : now + body.expires * 1000,
     });
     if (!r.ok) throw modelErrorToApi(r.error);
-    hub.commit(r.value.deployment);
+    await hub.commit(r.value.deployment);
     // Echo the requested duration: recomputing it from the stored instant could drift in the last digit.
     const out: ApiLease = { dataset_id: r.value.lease.datasetId, node_uuid: r.value.lease.nodeId, expires: body.expires };
     sendJson(ctx, out, r.value.created ? 201 : 200);
   });
 
-  router.delete('/v1/configuration/leases/:dataset_id', (ctx) => {
+  router.delete('/v1/configuration/leases/:dataset_id', async (ctx) => {
     const id = ctx.params.dataset_id ?? '';
     if (!hub.deployment.leases[asDatasetId(id)]) throw LEASE_NOT_FOUND;
     const r = releaseLease(hub.deployment, asDatasetId(id));
     if (!r.ok) throw modelErrorToApi(r.error);
-    hub.commit(r.value.deployment);
+    await hub.commit(r.value.deployment);
     sendJson(ctx, leaseToApi(r.value.lease, hub.now()));
   });
 }

@@ -20,7 +20,7 @@ export function sendJson(ctx: Context, value: unknown, status = 200): void {
 export function checkTag(ctx: Context, hub: ControlHub): void {
   const sent = ctx.get('x-if-configuration-matches');
   if (ctx.headers['x-if-configuration-matches'] === undefined) return;
-  const current = hub.tag();
+  const current = hub.tag(hub.deployment);
   if (sent.split(',').some((v) => v.trim() === current)) return;
   throw tagMismatch(sent, current);
 }
