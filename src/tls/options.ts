@@ -3,6 +3,7 @@
 // and admit only the expected CN prefix (`user-` on the REST API, `node-` on the agent port).
 // Client: trust only cluster.crt and check the name `control-service` instead of the dialled
 // host, as Flocker's own clients do, so dialling 127.0.0.1 or any alias works.
+import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
@@ -88,5 +89,42 @@ export function readTlsMaterial(dir: string, names: { cert: string; key: string;
       throw new UserError(`cannot read ${path} (${why})${hint ? `; ${hint}` : ''}`);
     }
   };
-  return { caCert: read(names.ca ?? 'cluster.crt'), cert: read(names.cert), key: read(names.key) };
+  const caName = names.ca ?? 'cluster.crt';
+  const m = { caCert: read(caName), cert: read(names.cert), key: read(names.key) };
+  const problem = materialProblem(m);
+  if (problem) {
+    const at = (n: string): string => resolve(dir, n);
+    const text = problem === 'ca' ? `${at(caName)} is not a PEM certificate`
+      : problem === 'cert' ? `${at(names.cert)} is not a PEM certificate`
+      : problem === 'key' ? `${at(names.key)} is not a private key in PEM form`
+      : problem === 'mismatch' ? `${at(names.key)} is not the key of ${at(names.cert)}`
+      : `${at(names.cert)} is not signed by ${at(caName)}: are they from different clusters?`;
+    throw new UserError(`${text}${hint ? `; ${hint}` : ''}`);
+  }
+  return m;
+}
+
+/** Catch the mistakes that would otherwise surface as baffling handshake failures. */
+function materialProblem(m: TlsMaterial): 'ca' | 'cert' | 'key' | 'mismatch' | 'foreign' | undefined {
+  let ca: X509Certificate;
+  let cert: X509Certificate;
+  try {
+    ca = new X509Certificate(m.caCert);
+  } catch {
+    return 'ca';
+  }
+  try {
+    cert = new X509Certificate(m.cert);
+  } catch {
+    return 'cert';
+  }
+  let key: KeyObject;
+  try {
+    key = createPrivateKey(m.key);
+  } catch {
+    return 'key';
+  }
+  if (!cert.checkPrivateKey(key)) return 'mismatch';
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'foreign';
+  return undefined;
 }

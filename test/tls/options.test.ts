@@ -129,4 +129,14 @@ test('readTlsMaterial names a missing file and the hint', () => {
   assert.match(m.caCert, /BEGIN CERTIFICATE/);
 });
 
+test('readTlsMaterial refuses a key of another certificate, a certificate of another cluster, and garbage', () => {
+  const refuses = (names: { cert: string; key: string; ca?: string }, re: RegExp): void => {
+    assert.throws(() => readTlsMaterial(dir, names), (e: unknown) => e instanceof UserError && re.test(e.message));
+  };
+  refuses({ cert: 'a/control-service.crt', key: 'a/user.key', ca: 'a/cluster.crt' }, /a\/user\.key is not the key of .*a\/control-service\.crt$/);
+  refuses({ cert: 'b/user.crt', key: 'b/user.key', ca: 'a/cluster.crt' }, /b\/user\.crt is not signed by .*a\/cluster\.crt: are they from different clusters\?$/);
+  refuses({ cert: 'a/user.key', key: 'a/user.key', ca: 'a/cluster.crt' }, /a\/user\.key is not a PEM certificate$/);
+  refuses({ cert: 'a/user.crt', key: 'a/user.crt', ca: 'a/cluster.crt' }, /a\/user\.crt is not a private key in PEM form$/);
+});
+
 test.run();
