@@ -17,9 +17,15 @@ export class SseParser {
   /** A chunk ended in CR: a following LF belongs to the same line end. */
   private skipLf = false;
 
+  private started = false;
+
   /** Feed decoded text; returns the messages it completed. */
   push(chunk: string): SseMessage[] {
     let text = chunk;
+    if (!this.started && text !== '') {
+      this.started = true;
+      if (text.startsWith('\uFEFF')) text = text.slice(1); // the format allows one leading BOM
+    }
     if (this.skipLf && text.startsWith('\n')) text = text.slice(1);
     this.skipLf = false;
     this.buffer += text;

@@ -28,6 +28,10 @@ test('default event type, id, no-space values, unknown fields, data-less message
   assert.equal(parseAll(['data\n\n']), [{ event: 'message', data: '' }]);
 });
 
+test('a leading byte order mark is skipped', () => {
+  assert.equal(parseAll(['', '\uFEFFevent: nodes\ndata: []\n\n']), [{ event: 'nodes', data: '[]' }]);
+});
+
 test('an unterminated message at the end is dropped', () => {
   const p = new SseParser();
   assert.equal(p.push('event: state\ndata: []\n'), []);

@@ -3,6 +3,7 @@ import 'reflect-metadata'; // before @peculiar/x509, as src/tls/ca.ts does
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import * as x509 from '@peculiar/x509';
+import { spawnSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -187,6 +188,24 @@ test('--help explains and gives examples', async () => {
     assert.is(r.code, 0);
     assert.match(r.out, /Examples/);
     assert.match(r.out, /--outputpath/);
+  }
+});
+
+test('as a real process: exit status 1 and one line on stderr for a missing CA, 0 and files on success', () => {
+  const empty = mkdtempSync(join(tmpdir(), 'flocker-ca-proc-'));
+  try {
+    const run = (...args: string[]) =>
+      spawnSync(process.execPath, ['--import', 'tsx', join(process.cwd(), 'src/main.ts'), ...args], { encoding: 'utf8', cwd: process.cwd() });
+    const bad = run('ca', 'create-node-certificate', '-i', empty, '-o', empty);
+    assert.is(bad.status, 1);
+    assert.is(bad.stdout, '');
+    assert.is(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+    assert.match(bad.stderr, /^flocker: Unable to load certificate authority file /);
+    const good = run('ca', 'initialize', 'proc', '-o', empty, ...FAST);
+    assert.is(good.status, 0, good.stderr);
+    assert.equal(readdirSync(empty).sort(), ['cluster.crt', 'cluster.key']);
+  } finally {
+    rmSync(empty, { recursive: true, force: true });
   }
 });
 
