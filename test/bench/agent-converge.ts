@@ -1,0 +1,108 @@
+// Agent convergence figures (printed, never asserted):
+//  - create → reported with a path, p50 (real control + 2 real agents, directory backend)
+//  - move → reported on the new node, p50
+//  - a configuration change reaching 100 simulated agents (WebSocket clients with node certs)
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import WebSocket from 'ws';
+import { CHANNEL_PATH, CHANNEL_VERSION, parseControlMessage } from '../../src/protocol/channel.js';
+import { agentTlsOptions } from '../../src/roles/agent/tls.js';
+import { makeTestBed, until, type TestBed } from '../agent/harness.js';
+
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
+const SIM_AGENTS = Number(process.env.BENCH_SIM_AGENTS ?? 100);
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
+}
+const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
+
+async function createAndMove(bed: TestBed): Promise<void> {
+  const [n0, n1] = bed.nodes;
+  const creates: number[] = [];
+  const moves: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    let t = performance.now();
+    const ds = await bed.client.createDataset({ primary: n0!.uuid, maximum_size: 67_108_864 });
+    await until('created', async () => (await bed.client.stateDatasets()).find((d) => d.dataset_id === ds.dataset_id && d.primary === n0!.uuid && d.path), 30_000, 5);
+    creates.push(performance.now() - t);
+    t = performance.now();
+    await bed.client.moveDataset(ds.dataset_id, n1!.uuid);
+    await until('moved', async () => (await bed.client.stateDatasets()).find((d) => d.dataset_id === ds.dataset_id && d.primary === n1!.uuid && d.path), 30_000, 5);
+    moves.push(performance.now() - t);
+  }
+  console.log(`create → reported with a path (directory backend, ${ROUNDS} rounds): p50 ${fmt(pct(creates, 50))}, p90 ${fmt(pct(creates, 90))}, max ${fmt(Math.max(...creates))}`);
+  console.log(`move → reported on the new node (directory backend, ${ROUNDS} rounds): p50 ${fmt(pct(moves, 50))}, p90 ${fmt(pct(moves, 90))}, max ${fmt(Math.max(...moves))}`);
+}
+
+async function fanOut(bed: TestBed): Promise<void> {
+  const sockets: WebSocket[] = [];
+  let watch: ((i: number, text: string) => void) | undefined;
+  try {
+    await Promise.all(bed.certs.nodes.slice(2, 2 + SIM_AGENTS).map((n, i) => new Promise<void>((resolve, reject) => {
+      const ws = new WebSocket(`wss://127.0.0.1:${bed.agentPort}${CHANNEL_PATH}`, agentTlsOptions(n.certificatesDir, 'bench'));
+      sockets.push(ws);
+      let first = true;
+      ws.on('open', () => {
+        ws.send(JSON.stringify({ type: 'hello', version: CHANNEL_VERSION, era: `bench-${i}` }));
+        ws.send(JSON.stringify({ type: 'report', report: { manifestations: [], nonManifest: [], progress: [] } }));
+      });
+      ws.on('message', (data) => {
+        const text = data.toString();
+        if (first) {
+          first = false;
+          resolve();
+        }
+        watch?.(i, text);
+      });
+      ws.on('error', reject);
+    })));
+    const times: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const got = new Map<number, number>();
+      let t0 = 0;
+      let target = '';
+      const all = new Promise<void>((resolve) => {
+        watch = (i, text) => {
+          if (got.has(i) || !target || !text.includes(target)) return;
+          const m = parseControlMessage(text);
+          if (m?.type === 'cluster' && m.configuration.datasets[target]) {
+            got.set(i, performance.now() - t0);
+            if (got.size === sockets.length) resolve();
+          }
+        };
+      });
+      t0 = performance.now();
+      const primary = bed.nodes[0]!.uuid;
+      const created = bed.client.createDataset({ primary, maximum_size: 67_108_864 });
+      target = (await created).dataset_id;
+      await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))]);
+      const worst = Math.max(...got.values());
+      times.push(worst);
+      console.log(`  round ${round + 1}: ${got.size}/${sockets.length} agents had the change; slowest ${fmt(worst)}, p50 ${fmt(pct([...got.values()], 50))}`);
+    }
+    console.log(`config change → all ${sockets.length} simulated agents (API call included): p50 ${fmt(pct(times, 50))}, max ${fmt(Math.max(...times))} (target < 1000 ms)`);
+  } finally {
+    watch = undefined;
+    for (const ws of sockets) ws.terminate();
+  }
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'flocker-bench-agent-'));
+console.log(`making certificates for ${SIM_AGENTS} nodes…`);
+const bed = await makeTestBed(dir, 2 + SIM_AGENTS);
+// Only the first two nodes run real agents; the rest are simulated by WebSocket clients.
+bed.nodes.splice(2);
+try {
+  await bed.startControl();
+  bed.startAgent(0);
+  bed.startAgent(1);
+  await until('both agents to report', async () => ((await bed.client.stateNodes()).length >= 2 ? true : undefined), 60_000);
+  await createAndMove(bed);
+  await fanOut(bed);
+} finally {
+  await bed.cleanup();
+  await rm(dir, { recursive: true, force: true });
+}
