@@ -78,6 +78,12 @@ export const PATCHES: readonly Patch[] = [
 /** Optional requires that a SEA cannot load (its require only serves builtins). */
 export const STUBBED = ['supports-color', 'react-devtools-core'] as const;
 
+/**
+ * ws's optional native speed-ups. ws requires them inside try/catch and falls back to its own
+ * JavaScript when the require throws, so these stubs throw (an empty object would be used).
+ */
+export const STUBBED_ABSENT = ['bufferutil', 'utf-8-validate'] as const;
+
 export function patchPlugin(patches: readonly Patch[] = PATCHES): Plugin {
   return {
     name: 'flocker-patches',
@@ -86,6 +92,12 @@ export function patchPlugin(patches: readonly Patch[] = PATCHES): Plugin {
       const stubFilter = new RegExp(`^(${STUBBED.map((s) => s.replace(/[-/]/g, '\\$&')).join('|')})$`);
       build.onResolve({ filter: stubFilter }, (args) => ({ path: args.path, namespace: 'flocker-stub' }));
       build.onLoad({ filter: /.*/, namespace: 'flocker-stub' }, () => ({ contents: 'module.exports = {};', loader: 'js' }));
+      const absentFilter = new RegExp(`^(${STUBBED_ABSENT.map((s) => s.replace(/[-/]/g, '\\$&')).join('|')})$`);
+      build.onResolve({ filter: absentFilter }, (args) => ({ path: args.path, namespace: 'flocker-absent' }));
+      build.onLoad({ filter: /.*/, namespace: 'flocker-absent' }, (args) => ({
+        contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not bundled`)}), { code: 'MODULE_NOT_FOUND' });`,
+        loader: 'js',
+      }));
 
       for (const patch of patches) {
         const suffix = `node_modules/${patch.file}`;

@@ -1,8 +1,8 @@
 // The shipped artefact: release/flocker, run with no Node and no PATH, as on a bare host.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isFresh, RELEASE, ROOT } from '../../build/build.js';
@@ -70,5 +70,33 @@ for (const role of ['control', 'agent', 'plugin', 'dashboard', 'cluster up', 'ca
     assert.ok(r.stdout.includes(`flocker ${role}`), r.stdout);
   });
 }
+
+test('cluster up from the binary: control, an agent and a plugin run as the same executable', async () => {
+  const dir = join(cwd, 'cluster');
+  const proc = spawn(RELEASE, ['cluster', 'up', '--dir', dir, '--nodes', '1', '--plugins', '--api-port', '0', '--agent-port', '0', '--no-dashboard'],
+    { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  proc.stdout.on('data', (c: Buffer) => { out += c.toString(); });
+  proc.stderr.on('data', (c: Buffer) => { out += c.toString(); });
+  const exited = new Promise<number | null>((r) => proc.once('exit', (code) => r(code)));
+  try {
+    const deadline = Date.now() + 45_000;
+    while (!existsSync(join(dir, 'cluster.json'))) {
+      assert.ok(proc.exitCode === null, `cluster up exited early:\n${out}`);
+      assert.ok(Date.now() < deadline, `cluster up not ready in 45 s:\n${out}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    proc.kill('SIGTERM');
+    assert.is(await exited, 0, out);
+    const logs = readdirSync(join(dir, 'logs')).map((f) => readFileSync(join(dir, 'logs', f), 'utf8')).join('\n');
+    assert.not.match(logs, /single-executable|ExperimentalWarning/, 'a role required a non-builtin module inside the SEA');
+  } finally {
+    // SIGTERM, not SIGKILL: cluster up must get to stop its children.
+    if (proc.exitCode === null) {
+      proc.kill('SIGTERM');
+      await Promise.race([exited, new Promise((r) => setTimeout(r, 20_000))]);
+    }
+  }
+});
 
 test.run();

@@ -1,7 +1,7 @@
 // A whole local cluster in one process tree: certificates, control, N agents (and plugins),
 // then DIR/cluster.json once every node has reported. Stops in the reverse order and leaves
 // nothing mounted or attached.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from '../../config/agent-config.js';
 import type { ControlClient } from '../../client/types.js';
@@ -160,6 +160,13 @@ async function waitForNodes(
   }
 }
 
+async function waitForSockets(paths: readonly string[], stop: AbortSignal): Promise<void> {
+  while (!stop.aborted) {
+    if (paths.every((p) => { try { return statSync(p).isSocket(); } catch { return false; } })) return;
+    await sleep(100);
+  }
+}
+
 function writeAtomic(path: string, text: string): void {
   writeFileSync(`${path}.tmp`, text);
   renameSync(`${path}.tmp`, path);
@@ -209,6 +216,12 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
     cluster.client = client;
     await guarded(cluster, 'every node to report to control', deadline, opts.signal,
       (stop) => waitForNodes(client, certs.nodeUuids, layout.nodes.map((n) => n.name), progress, stop));
+
+    if (opts.plugins) {
+      await guarded(cluster, 'the Docker plugins to listen', deadline, opts.signal,
+        (stop) => waitForSockets(layout.nodes.map((n) => n.pluginSocket), stop));
+      progress(`Docker plugins listening (${layout.nodes.length})`);
+    }
 
     const info: ClusterInfo = {
       api: `https://127.0.0.1:${ports.api_port}`,
