@@ -229,6 +229,7 @@ class HttpsControlClient implements ControlClient {
     try {
       for await (const chunk of res as AsyncIterable<string>) {
         for (const m of parser.push(chunk)) {
+          if (signal?.aborted) return; // nothing more after an abort, even from the same chunk
           const e = toClusterEvent(m);
           if (e) yield e;
         }

@@ -28,7 +28,7 @@ let port: number;
 let secureConnections = 0;
 let seen: Seen[] = [];
 let eventsClosed = 0;
-let eventsMode: 'stream' | 'end' | 'refuse' | 'silent' | 'cut' = 'stream';
+let eventsMode: 'stream' | 'end' | 'refuse' | 'silent' | 'cut' | 'burst' = 'stream';
 const read = (p: string): string => readFileSync(p, 'utf8');
 
 const N = '7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f';
@@ -76,6 +76,11 @@ function route(req: IncomingMessage, res: ServerResponse, body: string): void {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
       res.write(`event: state\ndata: []\n\n`);
       return; // and then nothing, like a peer that vanished
+    }
+    if (eventsMode === 'burst') {
+      res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+      res.write('event: state\ndata: []\n\nevent: nodes\ndata: []\n\nevent: leases\ndata: []\n\n');
+      return;
     }
     if (eventsMode === 'cut') {
       res.writeHead(200, { 'Content-Type': 'text/event-stream' });
@@ -259,6 +264,18 @@ test('events: a stream that goes silent (no heartbeats) fails with UnreachableEr
   assert.instance(e, UnreachableError, `${e.name}: ${e.message} ${String((e as { code?: string }).code)}`);
   assert.match(e.message, /event stream went silent \(nothing received for 0\.3 s\)/);
   assert.ok(Date.now() - t0 < 3000);
+});
+
+test('events: nothing is yielded after an abort, even events that arrived in the same chunk', async () => {
+  eventsMode = 'burst';
+  const ac = new AbortController();
+  const got: string[] = [];
+  for await (const e of client.events(ac.signal)) {
+    got.push(e.type);
+    ac.abort();
+  }
+  eventsMode = 'stream';
+  assert.equal(got, ['state']);
 });
 
 test('events: a stream cut mid-way fails with UnreachableError', async () => {

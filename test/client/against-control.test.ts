@@ -1,0 +1,168 @@
+// The client against the real control service (a `flocker control` process, real TLS, real
+// SQLite): every ControlClient call, its error mapping, and the live event stream.
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createControlClient } from '../../src/client/control-client.js';
+import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
+import { ApiRequestError, type ControlClient } from '../../src/client/types.js';
+import { UnreachableError } from '../../src/errors.js';
+import type { ClusterEvent } from '../../src/protocol/events.js';
+import { makeCerts, type TestCerts } from '../support/certs.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const N1 = '7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f';
+const N2 = '0b3f7c9a-1d2e-4f50-8a6b-7c8d9e0f1a2b';
+
+let dir: string;
+let certs: TestCerts;
+let child: ChildProcess | undefined;
+let exited: Promise<unknown>;
+let port: number;
+let client: ControlClient;
+
+async function failure(p: Promise<unknown>): Promise<Error> {
+  try {
+    await p;
+  } catch (e) {
+    return e as Error;
+  }
+  throw new Error('expected a failure');
+}
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'flocker-client-e2e-'));
+  certs = await makeCerts(join(dir, 'certs'), { nodes: 1 });
+  const data = join(dir, 'data');
+  const c = spawn(process.execPath, [
+    '--import', 'tsx', join(root, 'src/main.ts'), 'control', '--data-dir', data, '--certificates-dir', certs.dir,
+    '--api-port', '0', '--agent-port', '0', '--listen', '127.0.0.1',
+  ], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  child = c;
+  let err = '';
+  c.stderr!.on('data', (b: Buffer) => (err += b.toString()));
+  exited = new Promise((r) => c.once('exit', r));
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    const info = join(data, 'control.json');
+    if (existsSync(info)) {
+      const j = JSON.parse(readFileSync(info, 'utf8')) as { pid: number; api_port: number };
+      if (j.pid === c.pid) {
+        port = j.api_port;
+        break;
+      }
+    }
+    if (c.exitCode !== null || Date.now() > deadline) throw new Error(`control did not start:\n${err}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  client = clientFromCertsDir({ host: '127.0.0.1', port, certsPath: certs.dir, user: 'user' });
+});
+
+test.after(async () => {
+  client?.close();
+  if (child && child.exitCode === null) {
+    child.kill('SIGKILL');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+test('version', async () => {
+  const v = await client.version();
+  assert.type(v.flocker, 'string');
+});
+
+test('datasets: tag, conditional create (412 on a stale tag), move, delete, 404 and 405', async () => {
+  const first = await client.listDatasets();
+  assert.ok(first.tag.length > 0, 'X-Configuration-Tag read from the header');
+  const created = await client.createDataset({ primary: N1, metadata: { name: 'db' }, maximum_size: 67108864 }, { ifConfigurationMatches: first.tag });
+  assert.is(created.primary, N1);
+  assert.equal(created.metadata, { name: 'db' });
+  const stale = await failure(client.createDataset({ primary: N1 }, { ifConfigurationMatches: first.tag }));
+  assert.instance(stale, ApiRequestError);
+  assert.is((stale as ApiRequestError).status, 412);
+  assert.match(stale.message, /^Tag doesn't match\. Required: /);
+  const after = await client.listDatasets();
+  assert.is.not(after.tag, first.tag);
+  assert.ok(after.datasets.some((d) => d.dataset_id === created.dataset_id));
+  const moved = await client.moveDataset(created.dataset_id, N2, { ifConfigurationMatches: after.tag });
+  assert.is(moved.primary, N2);
+  const deleted = await client.deleteDataset(created.dataset_id);
+  assert.is(deleted.deleted, true);
+  const gone = await failure(client.moveDataset(created.dataset_id, N1));
+  assert.is((gone as ApiRequestError).status, 405);
+  assert.is(gone.message, 'The dataset has been deleted.');
+  const unknown = await failure(client.deleteDataset('11111111-2222-4333-8444-555555555555'));
+  assert.is((unknown as ApiRequestError).status, 404);
+  assert.is(unknown.message, 'Dataset not found.');
+});
+
+test('a body the schema refuses: 400 with the schema errors', async () => {
+  const e = await failure(client.createDataset({ primary: 'not-a-uuid' }));
+  assert.instance(e, ApiRequestError);
+  assert.is((e as ApiRequestError).status, 400);
+  assert.is((e as ApiRequestError).description, "The provided JSON doesn't match the required schema.");
+  assert.ok(((e as ApiRequestError).errors ?? []).length > 0);
+});
+
+test('leases: acquire, held by another node (409), list, release, release again (404)', async () => {
+  const d = '22222222-3333-4444-8555-666666666666';
+  const lease = await client.acquireLease(d, N1, null);
+  assert.equal(lease, { dataset_id: d, node_uuid: N1, expires: null });
+  const held = await failure(client.acquireLease(d, N2, 10));
+  assert.is((held as ApiRequestError).status, 409);
+  assert.is(held.message, 'Lease already held.');
+  assert.ok((await client.listLeases()).some((l) => l.dataset_id === d));
+  assert.is((await client.releaseLease(d)).node_uuid, N1);
+  const again = await failure(client.releaseLease(d));
+  assert.is((again as ApiRequestError).status, 404);
+});
+
+test('state, nodes, convergence, nodeByEra (undefined for an unknown era)', async () => {
+  assert.ok(Array.isArray(await client.stateDatasets()));
+  assert.ok(Array.isArray(await client.stateNodes()));
+  assert.ok(Array.isArray(await client.convergence()));
+  assert.is(await client.nodeByEra('33333333-4444-4555-8666-777777777777'), undefined);
+});
+
+test('events: the snapshot, then the change a create makes, then a clean stop', async () => {
+  const ac = new AbortController();
+  const seen: ClusterEvent[] = [];
+  let createdId: string | undefined;
+  const timer = setTimeout(() => ac.abort(), 10_000);
+  for await (const e of client.events(ac.signal)) {
+    seen.push(e);
+    if (e.type === 'snapshot') {
+      createdId = (await client.createDataset({ primary: N1, metadata: { name: 'live' } })).dataset_id;
+    }
+    if (e.type === 'configuration' && e.data.configuration.some((d) => d.dataset_id === createdId)) ac.abort();
+  }
+  clearTimeout(timer);
+  assert.is(seen[0]?.type, 'snapshot');
+  const last = seen[seen.length - 1]!;
+  assert.is(last.type, 'configuration', `events seen: ${seen.map((e) => e.type).join(', ')}`);
+});
+
+test('a node certificate on the REST API: one line saying it needs an API user certificate', async () => {
+  const node = certs.nodes[0]!;
+  const c = createControlClient({
+    host: '127.0.0.1', port, caCert: readFileSync(certs.caCert, 'utf8'), cert: readFileSync(node.cert, 'utf8'), key: readFileSync(node.key, 'utf8'),
+  });
+  const e = await failure(c.version());
+  c.close();
+  assert.match(e.message, `the control service at 127.0.0.1:${port} rejected our certificate: the REST API accepts only API user certificates`);
+});
+
+test('once the control service is gone: UnreachableError, connection refused', async () => {
+  child!.kill('SIGTERM');
+  await exited;
+  const e = await failure(client.version());
+  assert.instance(e, UnreachableError);
+  assert.match(e.message, /connection refused/);
+});
+
+test.run();
