@@ -1,0 +1,131 @@
+// The agent's channel client against a real mutual-TLS WebSocket server (a stand-in for control).
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { silentLogger } from '../../src/log.js';
+import type { NodeReport } from '../../src/model/cluster-state.js';
+import { CHANNEL_PATH, type ControlMessage } from '../../src/protocol/channel.js';
+import { ChannelClient } from '../../src/roles/agent/channel-client.js';
+import { agentTlsOptions } from '../../src/roles/agent/tls.js';
+import { readTlsMaterial, serverTlsOptions } from '../../src/tls/options.js';
+import { makeCerts, type TestCerts } from '../support/certs.js';
+import { until } from './harness.js';
+
+let dir = '';
+let certs: TestCerts;
+let server: Server;
+let wss: WebSocketServer;
+let port = 0;
+const received: { ws: WebSocket; text: string }[] = [];
+const sockets: WebSocket[] = [];
+
+const cluster = (now: number): ControlMessage => ({
+  type: 'cluster', generation: 1, configuration: { datasets: {}, leases: {} }, cluster: { nodes: {} }, now,
+});
+const report = (n: number): NodeReport => ({ manifestations: [], nonManifest: [{ datasetId: `0000000${n}-0000-4000-8000-000000000000` as never, maximumSize: null }], progress: [] });
+
+test.before(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flocker-channel-'));
+  certs = await makeCerts(dir, { nodes: 1 });
+  server = createServer(serverTlsOptions(readTlsMaterial(dir, { cert: 'control-service.crt', key: 'control-service.key' })));
+  wss = new WebSocketServer({ server, path: CHANNEL_PATH });
+  wss.on('connection', (ws) => {
+    sockets.push(ws);
+    ws.on('message', (d) => received.push({ ws, text: d.toString() }));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  port = (server.address() as { port: number }).port;
+});
+
+test.after(async () => {
+  for (const ws of sockets) ws.terminate();
+  wss.close();
+  server.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+function client(events: { pushes: number; refused?: string }) {
+  return new ChannelClient({
+    host: '127.0.0.1', port, tls: agentTlsOptions(certs.nodes[0]!.certificatesDir, 'test'), era: 'boot-1', log: silentLogger(),
+    onCluster: () => { events.pushes++; },
+    onRefused: (r) => { events.refused = r; },
+  });
+}
+
+test('says hello with the era, then the report; re-sends the report only when it changes', async () => {
+  received.length = 0;
+  const ev = { pushes: 0 };
+  const c = client(ev);
+  c.setReport(report(1));
+  c.start();
+  await until('hello and report', () => (received.length >= 2 ? true : undefined), 10_000);
+  assert.equal(JSON.parse(received[0]!.text), { type: 'hello', version: 1, era: 'boot-1' });
+  assert.equal(JSON.parse(received[1]!.text), { type: 'report', report: report(1) });
+  c.setReport(report(1));
+  c.setReport(report(2));
+  await until('second report', () => (received.length >= 3 ? true : undefined));
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is(received.length, 3);
+  assert.equal(JSON.parse(received[2]!.text).report, report(2));
+  c.stop();
+});
+
+test('keeps the latest push with control\'s clock; has no inputs while disconnected; reconnects and re-sends', async () => {
+  received.length = 0;
+  const ev = { pushes: 0 };
+  const c = client(ev);
+  c.setReport(report(3));
+  c.start();
+  assert.is(c.inputs(), undefined);
+  await until('connected', () => (received.length >= 2 ? true : undefined), 10_000);
+  const ws = received[0]!.ws;
+  ws.send(JSON.stringify(cluster(5_000)));
+  await until('push', () => (ev.pushes >= 1 ? true : undefined));
+  const inputs = c.inputs();
+  assert.ok(inputs);
+  assert.ok(inputs.now >= 5_000 && inputs.now < 6_000, `now ${inputs.now}`);
+  // Control goes away: no inputs (so no action), then the client comes back by itself.
+  received.length = 0;
+  ws.terminate();
+  await until('disconnected', () => (c.connected ? undefined : true));
+  assert.is(c.inputs(), undefined);
+  await until('reconnected with hello and the same report', () => (received.length >= 2 ? true : undefined), 10_000);
+  assert.is(JSON.parse(received[0]!.text).type, 'hello');
+  assert.equal(JSON.parse(received[1]!.text).report, report(3));
+  c.stop();
+});
+
+test('a refusal stops the client and is reported once', async () => {
+  received.length = 0;
+  const ev: { pushes: number; refused?: string } = { pushes: 0 };
+  const c = client(ev);
+  c.start();
+  await until('connected', () => (received.length >= 1 ? true : undefined), 10_000);
+  received[0]!.ws.send(JSON.stringify({ type: 'refused', reason: 'node x is already connected' }));
+  await until('refused', () => ev.refused);
+  assert.is(ev.refused, 'node x is already connected');
+  await new Promise((r) => setTimeout(r, 600));
+  assert.is(c.connected, false);
+  assert.is(received.filter((m) => JSON.parse(m.text).type === 'hello').length, 1, 'did not reconnect');
+});
+
+test('does not trust a server whose certificate is not from the cluster CA', async () => {
+  const other = await makeCerts(join(dir, 'other'), { nodes: 1 });
+  const ev = { pushes: 0 };
+  const c = new ChannelClient({
+    host: '127.0.0.1', port, tls: agentTlsOptions(other.nodes[0]!.certificatesDir, 'test'), era: 'e', log: silentLogger(),
+    onCluster: () => { ev.pushes++; }, onRefused: () => undefined,
+  });
+  received.length = 0;
+  c.start();
+  await new Promise((r) => setTimeout(r, 800));
+  assert.is(c.connected, false);
+  assert.is(received.length, 0);
+  c.stop();
+});
+
+test.run();
