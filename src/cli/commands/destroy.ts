@@ -1,14 +1,54 @@
-import { Command } from 'clipanion';
-import { BaseCommand, notYet } from '../base-command.js';
+import { Command, Option } from 'clipanion';
+import { ConnectedCommand } from '../connection.js';
+import { followUntil, parseTimeout, printJson, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
+import { datasetIdsForPrefix } from '../format/prefix.js';
 
-export class DestroyCommand extends BaseCommand {
+export class DestroyCommand extends ConnectedCommand {
   static override paths = [['destroy']];
   static override usage = Command.Usage({
     category: 'Operate',
     description: 'Mark a dataset deleted; its node destroys the data',
+    details: `
+      \`--dataset\` takes a unique prefix of a dataset id (see \`flocker ls\`). The dataset is marked
+      deleted in the configuration at once and its node unmounts and destroys the data shortly
+      after; the id is never reused. With \`--wait\`, follow the cluster until the data is gone and
+      exit non-zero on an error or after \`--timeout\`.
+    `,
+    examples: [
+      ['Destroy the dataset whose id starts with 5f0e', '$0 destroy --dataset 5f0e'],
+      ['Destroy and wait until the data is gone', '$0 destroy -d 5f0e --wait'],
+    ],
   });
 
+  dataset = Option.String('-d,--dataset', { description: 'Dataset id (or unique prefix)' });
+  json = Option.Boolean('--json', false, { description: 'Print the deleted dataset as JSON' });
+  wait = Option.Boolean('--wait', false, { description: 'Follow the cluster until the data is destroyed' });
+  timeout = Option.String('--timeout', '120', { description: 'With --wait: give up after this long (120, 90s, 2m)' });
+
   async run(): Promise<number> {
-    return notYet('`flocker destroy`');
+    const datasetPrefix = requireFlag(this.dataset, '--dataset');
+    const timeoutMs = parseTimeout(this.timeout);
+    return withClient(this.connection(), async (c) => {
+      const config = await c.listDatasets();
+      const datasetId = resolveOrThrow(datasetPrefix, datasetIdsForPrefix(config.datasets, datasetPrefix), 'dataset');
+      const deleted = await c.deleteDataset(datasetId);
+      const out = this.context.stdout;
+      if (this.json && !this.wait) {
+        printJson(out, deleted);
+        return 0;
+      }
+      if (!this.json) {
+        out.write(this.wait
+          ? `marked dataset ${datasetId} as deleted, waiting for its data to be destroyed\n`
+          : 'marked dataset as deleted. poll list manually to see it disappear.\n');
+      }
+      if (!this.wait) return 0;
+      const v = await followUntil(c, { kind: 'gone', datasetId }, {
+        timeoutMs, progress: (l) => { if (!this.json) out.write(`${l}\n`); },
+      });
+      if (this.json) printJson(out, { ...deleted, result: v.kind, message: v.line });
+      else (v.kind === 'done' ? out : this.context.stderr).write(`${v.kind === 'done' ? '' : 'flocker: '}${v.line}\n`);
+      return v.kind === 'done' ? 0 : 1;
+    });
   }
 }

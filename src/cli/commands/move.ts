@@ -1,14 +1,58 @@
-import { Command } from 'clipanion';
-import { BaseCommand, notYet } from '../base-command.js';
+import { Command, Option } from 'clipanion';
+import { ConnectedCommand } from '../connection.js';
+import { followUntil, parseTimeout, printJson, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
+import { datasetIdsForPrefix } from '../format/prefix.js';
 
-export class MoveCommand extends BaseCommand {
+export class MoveCommand extends ConnectedCommand {
   static override paths = [['move']];
   static override usage = Command.Usage({
     category: 'Operate',
     description: 'Move a dataset to another node',
+    details: `
+      Both \`--dataset\` and \`--destination\` take unique prefixes of ids (see \`flocker ls\` and
+      \`flocker list-nodes\`). The control service records the move at once; the nodes hand the
+      data over shortly after (a lease on the dataset holds the move back until released). With
+      \`--wait\`, follow the cluster until the dataset is attached on the destination (or say why
+      not) and exit non-zero on an error or after \`--timeout\`.
+    `,
+    examples: [
+      ['Move the dataset starting with 5f0e to the node starting with 9c8d', '$0 move --dataset 5f0e --destination 9c8d'],
+      ['Move and wait until it arrives', '$0 move -d 5f0e -t 9c8d --wait --timeout 5m'],
+    ],
   });
 
+  dataset = Option.String('-d,--dataset', { description: 'Dataset id (or unique prefix)' });
+  destination = Option.String('-t,--destination', { description: 'Node uuid (or unique prefix) to move it to' });
+  json = Option.Boolean('--json', false, { description: 'Print the updated dataset as JSON' });
+  wait = Option.Boolean('--wait', false, { description: 'Follow the cluster until the dataset is attached on the destination' });
+  timeout = Option.String('--timeout', '120', { description: 'With --wait: give up after this long (120, 90s, 2m)' });
+
   async run(): Promise<number> {
-    return notYet('`flocker move`');
+    const datasetPrefix = requireFlag(this.dataset, '--dataset');
+    const nodePrefix = requireFlag(this.destination, '--destination');
+    const timeoutMs = parseTimeout(this.timeout);
+    return withClient(this.connection(), async (c) => {
+      const [nodes, config] = await Promise.all([c.stateNodes(), c.listDatasets()]);
+      const primary = resolveOrThrow(nodePrefix, nodes.map((n) => n.uuid), 'node');
+      const datasetId = resolveOrThrow(datasetPrefix, datasetIdsForPrefix(config.datasets, datasetPrefix), 'dataset');
+      const moved = await c.moveDataset(datasetId, primary);
+      const out = this.context.stdout;
+      if (this.json && !this.wait) {
+        printJson(out, moved);
+        return 0;
+      }
+      if (!this.json) {
+        out.write(this.wait
+          ? `initiated move of dataset ${datasetId} to ${primary}, waiting for it to arrive\n`
+          : 'initiated move of dataset, please check state to observe it actually move.\n');
+      }
+      if (!this.wait) return 0;
+      const v = await followUntil(c, { kind: 'on-node', datasetId, node: primary }, {
+        timeoutMs, progress: (l) => { if (!this.json) out.write(`${l}\n`); },
+      });
+      if (this.json) printJson(out, { ...moved, result: v.kind, message: v.line });
+      else (v.kind === 'done' ? out : this.context.stderr).write(`${v.kind === 'done' ? '' : 'flocker: '}${v.line}\n`);
+      return v.kind === 'done' ? 0 : 1;
+    });
   }
 }

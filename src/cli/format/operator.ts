@@ -1,0 +1,92 @@
+// What the operator commands (ls, create, move, destroy, list-nodes) share: connecting, resolving
+// id prefixes with flockerctl's messages, JSON output and following the event stream for --wait.
+import type { Writable } from 'node:stream';
+import type { ControlClient } from '../../client/types.js';
+import { resolvePrefix } from '../../model/ids.js';
+import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
+import { UserError, errorMessage } from '../../errors.js';
+import type { ConnectionSettings } from '../connection.js';
+import { judgeWait, type WaitGoal, type WaitVerdict } from './wait.js';
+
+export async function connectClient(s: ConnectionSettings): Promise<ControlClient> {
+  // Lazy: TLS and the client are only loaded by the commands that talk to the control service.
+  const { clientFromCertsDir } = await import('../../client/from-certs-dir.js');
+  return clientFromCertsDir({ host: s.host, port: s.port, certsPath: s.certsPath, user: s.user });
+}
+
+/** Run fn with a connected client, always closing it. */
+export async function withClient<T>(s: ConnectionSettings, fn: (c: ControlClient) => Promise<T>): Promise<T> {
+  const client = await connectClient(s);
+  try {
+    return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+export function requireFlag(value: string | undefined, flag: string): string {
+  if (value === undefined || value.trim() === '') throw new UserError(`must specify ${flag}`);
+  return value.trim();
+}
+
+/** A unique prefix, or flockerctl's "no node uuids matching X" / "X is ambiguous node". */
+export function resolveOrThrow(prefix: string, ids: readonly string[], kind: 'node' | 'dataset'): string {
+  const r = resolvePrefix(prefix, ids.map((i) => i.toLowerCase()), kind);
+  if (!r.ok) throw new UserError(r.message);
+  return r.id;
+}
+
+export function printJson(out: Writable, value: unknown): void {
+  out.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** "120", "90s", "2m" -> ms. */
+export function parseTimeout(text: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*$/.exec(text);
+  if (!m) throw new UserError(`--timeout must be a duration like 120, 90s or 2m, got ${JSON.stringify(text)}`);
+  const n = Number(m[1]);
+  const ms = m[2] === 'ms' ? n : m[2] === 'm' ? n * 60_000 : n * 1000;
+  if (ms <= 0) throw new UserError('--timeout must be positive');
+  return ms;
+}
+
+/**
+ * Follow GET /v1/events until the goal is met, fails, or the deadline passes; print each new
+ * progress line. A dropped stream is followed again (the control service may be restarting).
+ */
+export async function followUntil(
+  client: ControlClient, goal: WaitGoal, o: { timeoutMs: number; progress: (line: string) => void },
+): Promise<WaitVerdict> {
+  const deadline = Date.now() + o.timeoutMs;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), o.timeoutMs);
+  let last = '';
+  let lastProblem = '';
+  try {
+    while (!abort.signal.aborted) {
+      let snap: ClusterSnapshot | undefined;
+      try {
+        for await (const e of client.events(abort.signal)) {
+          snap = applyEvent(snap, e);
+          if (!snap) continue;
+          const v = judgeWait(snap, goal);
+          if (v.kind !== 'waiting') return v;
+          if (v.line !== last) o.progress(v.line);
+          last = v.line;
+        }
+        lastProblem = 'the event stream ended';
+      } catch (e) {
+        if (abort.signal.aborted) break;
+        lastProblem = errorMessage(e);
+      }
+      if (Date.now() + 1000 >= deadline) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+  } finally {
+    clearTimeout(timer);
+    abort.abort();
+  }
+  const secs = Math.round(o.timeoutMs / 1000);
+  const why = last || lastProblem || 'no progress reported';
+  return { kind: 'failed', line: `timed out after ${secs}s; last seen: ${why}` };
+}

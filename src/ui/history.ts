@@ -1,0 +1,123 @@
+// PURE. What the dashboard remembers between snapshots: a log of changes (derived by diffing
+// successive snapshots) and, per dataset, the phases it has been seen in.
+import type { ClusterSnapshot } from '../protocol/events.js';
+import type { ApiConvergenceRow, ApiDatasetConfig } from '../protocol/api-json.js';
+import { shortId } from '../model/ids.js';
+
+export type LogLevel = 'info' | 'warn' | 'error';
+
+export interface LogEntry {
+  /** Epoch ms. */
+  readonly at: number;
+  readonly level: LogLevel;
+  readonly text: string;
+}
+
+export interface PhaseSeen {
+  readonly phase: string;
+  readonly reason: string;
+  /** Epoch ms when we first saw it. */
+  readonly at: number;
+}
+
+export interface FeedHistory {
+  readonly log: readonly LogEntry[];
+  readonly phases: Readonly<Record<string, readonly PhaseSeen[]>>;
+  readonly lastError: Readonly<Record<string, string>>;
+}
+
+export const EMPTY_HISTORY: FeedHistory = { log: [], phases: {}, lastError: {} };
+export const LOG_LIMIT = 200;
+const PHASES_PER_DATASET = 20;
+
+/** Name metadata, or the short id. */
+export function datasetLabel(d: { dataset_id: string; metadata?: Readonly<Record<string, string>> } | undefined, id: string): string {
+  const name = d?.metadata?.['name'];
+  return name !== undefined && name !== '' ? name : shortId(id);
+}
+
+/** A message that is not a diff (connection lost, action requested): appended as is. */
+export function addLog(h: FeedHistory, entry: LogEntry): FeedHistory {
+  return { ...h, log: [...h.log, entry].slice(-LOG_LIMIT) };
+}
+
+export function advanceHistory(
+  h: FeedHistory, before: ClusterSnapshot | undefined, after: ClusterSnapshot, now: number,
+): FeedHistory {
+  const entries: LogEntry[] = [];
+  const log = (level: LogLevel, text: string): void => { entries.push({ at: now, level, text }); };
+  if (before) diffSnapshots(before, after, log);
+  else log('info', `connected: ${after.nodes.length} node(s), ${after.configuration.filter((d) => !d.deleted).length} dataset(s)`);
+
+  const phases: Record<string, readonly PhaseSeen[]> = { ...h.phases };
+  const lastError: Record<string, string> = { ...h.lastError };
+  for (const row of after.convergence) {
+    const seen = phases[row.dataset_id] ?? [];
+    const prev = seen[seen.length - 1];
+    if (!prev || prev.phase !== row.phase || prev.reason !== row.reason) {
+      phases[row.dataset_id] = [...seen, { phase: row.phase, reason: row.reason, at: now }].slice(-PHASES_PER_DATASET);
+    }
+    if (row.last_error) lastError[row.dataset_id] = row.last_error;
+    else if (row.phase === 'error') lastError[row.dataset_id] = row.reason;
+  }
+  return { log: [...h.log, ...entries].slice(-LOG_LIMIT), phases, lastError };
+}
+
+function diffSnapshots(a: ClusterSnapshot, b: ClusterSnapshot, log: (l: LogLevel, t: string) => void): void {
+  const configA = new Map(a.configuration.map((d) => [d.dataset_id, d]));
+  const configB = new Map(b.configuration.map((d) => [d.dataset_id, d]));
+  const label = (id: string): string => datasetLabel(configB.get(id) ?? configA.get(id), id);
+
+  const nodesA = new Map(a.nodes.map((n) => [n.uuid, n]));
+  for (const n of b.nodes) {
+    const was = nodesA.get(n.uuid);
+    if (!was) log('info', `node ${shortId(n.uuid)} (${n.host}) joined`);
+    else if (was.connected && !n.connected) log('warn', `node ${shortId(n.uuid)} (${n.host}) disconnected`);
+    else if (!was.connected && n.connected) log('info', `node ${shortId(n.uuid)} (${n.host}) reconnected`);
+  }
+  const nodesB = new Set(b.nodes.map((n) => n.uuid));
+  for (const n of a.nodes) if (!nodesB.has(n.uuid)) log('warn', `node ${shortId(n.uuid)} (${n.host}) is gone`);
+
+  for (const d of b.configuration) diffDataset(configA.get(d.dataset_id), d, label(d.dataset_id), log);
+
+  const stateA = new Map(a.state.map((s) => [s.dataset_id, s]));
+  const stateB = new Map(b.state.map((s) => [s.dataset_id, s]));
+  for (const s of b.state) {
+    const was = stateA.get(s.dataset_id);
+    if (s.primary !== undefined && was?.primary !== s.primary) {
+      log('info', `dataset ${label(s.dataset_id)} ${was ? 'moved' : 'attached'} to ${shortId(s.primary)}`);
+    }
+  }
+  for (const s of a.state) {
+    if (!stateB.has(s.dataset_id) && configB.get(s.dataset_id)?.deleted) log('info', `dataset ${label(s.dataset_id)} destroyed`);
+  }
+
+  const convA = new Map(a.convergence.map((c) => [c.dataset_id, c]));
+  for (const c of b.convergence) diffPhase(convA.get(c.dataset_id), c, label(c.dataset_id), log);
+
+  const leasesA = new Map(a.leases.map((l) => [l.dataset_id, l]));
+  const leasesB = new Map(b.leases.map((l) => [l.dataset_id, l]));
+  for (const l of b.leases) {
+    if (leasesA.get(l.dataset_id)?.node_uuid !== l.node_uuid) log('info', `lease on ${label(l.dataset_id)} taken by ${shortId(l.node_uuid)}`);
+  }
+  for (const l of a.leases) if (!leasesB.has(l.dataset_id)) log('info', `lease on ${label(l.dataset_id)} released`);
+}
+
+function diffDataset(was: ApiDatasetConfig | undefined, d: ApiDatasetConfig, label: string, log: (l: LogLevel, t: string) => void): void {
+  if (!was) {
+    if (!d.deleted) log('info', `dataset ${label} created on ${shortId(d.primary)}`);
+    return;
+  }
+  if (!was.deleted && d.deleted) log('info', `dataset ${label} marked deleted`);
+  else if (was.primary !== d.primary && !d.deleted) log('info', `dataset ${label} moving to ${shortId(d.primary)}`);
+}
+
+function diffPhase(was: ApiConvergenceRow | undefined, c: ApiConvergenceRow, label: string, log: (l: LogLevel, t: string) => void): void {
+  if (c.phase === 'error' && (was?.phase !== 'error' || was.reason !== c.reason)) {
+    log('error', `dataset ${label}: ${c.last_error ?? c.reason}`);
+  } else if (c.phase === 'converged' && was && was.phase !== 'converged') {
+    log('info', `dataset ${label} converged on ${shortId(c.actual_node ?? c.desired_node)}`);
+  } else if (c.phase === 'waiting-for-lease' && was?.phase !== 'waiting-for-lease') {
+    log('warn', `dataset ${label}: ${c.reason}`);
+  }
+}

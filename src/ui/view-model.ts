@@ -1,0 +1,199 @@
+// PURE. (snapshot, now, history) -> what the dashboard shows: rows, counts, a summary line and
+// how many rows of each section fit the terminal.
+import type { ClusterSnapshot } from '../protocol/events.js';
+import { shortId } from '../model/ids.js';
+import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from './history.js';
+import { ago, plural, shortSize } from './format.js';
+
+export interface NodeRow {
+  readonly uuid: string;
+  readonly short: string;
+  readonly host: string;
+  readonly connected: boolean;
+  /** "connected" or "last seen 12s ago". */
+  readonly status: string;
+  /** Datasets mounted there now. */
+  readonly datasets: number;
+}
+
+export interface DatasetRow {
+  readonly id: string;
+  readonly label: string;
+  readonly size: string;
+  readonly desired: string;
+  readonly desiredShort: string;
+  readonly actual?: string;
+  readonly actualShort: string;
+  readonly phase: string;
+  readonly reason: string;
+  readonly moving: boolean;
+  readonly deleted: boolean;
+  readonly error: boolean;
+  readonly metadata: Readonly<Record<string, string>>;
+  readonly path?: string;
+  /** "4s" since the current phase began, when known. */
+  readonly since: string;
+  readonly lastError?: string;
+  readonly history: readonly PhaseSeen[];
+}
+
+export interface LeaseRow {
+  readonly datasetId: string;
+  readonly label: string;
+  readonly node: string;
+  readonly expires: string;
+}
+
+export interface Counts {
+  readonly total: number;
+  readonly converged: number;
+  readonly moving: number;
+  readonly pending: number;
+  readonly deleting: number;
+  readonly error: number;
+}
+
+export interface ViewModel {
+  readonly summary: string;
+  readonly counts: Counts;
+  readonly nodes: readonly NodeRow[];
+  /** After the filter. */
+  readonly datasets: readonly DatasetRow[];
+  /** Before the filter. */
+  readonly datasetCount: number;
+  readonly leases: readonly LeaseRow[];
+  readonly log: readonly LogEntry[];
+}
+
+export function buildViewModel(
+  snap: ClusterSnapshot | undefined, now: number, history: FeedHistory, filter = '',
+): ViewModel {
+  if (!snap) {
+    return { summary: 'waiting for the cluster…', counts: countRows([]), nodes: [], datasets: [], datasetCount: 0, leases: [], log: history.log };
+  }
+  const config = new Map(snap.configuration.map((d) => [d.dataset_id, d]));
+  const all = datasetRows(snap, now, history);
+  const counts = countRows(all);
+  const f = filter.trim().toLowerCase();
+  const datasets = f === '' ? all : all.filter((r) => matches(r, f));
+  const nodes: NodeRow[] = [...snap.nodes]
+    .sort((a, b) => a.host.localeCompare(b.host) || a.uuid.localeCompare(b.uuid))
+    .map((n) => ({
+      uuid: n.uuid,
+      short: shortId(n.uuid),
+      host: n.host,
+      connected: n.connected,
+      status: n.connected ? 'connected' : `last seen ${ago(now - Date.parse(n.last_seen))} ago`,
+      datasets: snap.state.filter((s) => s.primary === n.uuid).length,
+    }));
+  const leases: LeaseRow[] = snap.leases.map((l) => ({
+    datasetId: l.dataset_id,
+    label: datasetLabel(config.get(l.dataset_id), l.dataset_id),
+    node: shortId(l.node_uuid),
+    expires: l.expires === null ? 'never' : `${Math.max(0, Math.round(l.expires))}s`,
+  }));
+  return { summary: summarize(counts, snap.nodes.length), counts, nodes, datasets, datasetCount: all.length, leases, log: history.log };
+}
+
+function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): DatasetRow[] {
+  const state = new Map(snap.state.map((s) => [s.dataset_id, s]));
+  const conv = new Map(snap.convergence.map((c) => [c.dataset_id, c]));
+  const rows: DatasetRow[] = [];
+  for (const d of snap.configuration) {
+    const s = state.get(d.dataset_id);
+    const c = conv.get(d.dataset_id);
+    // A deleted dataset stays in the configuration forever; show it only while it is going away.
+    if (d.deleted && !s && (!c || c.phase !== 'deleting')) continue;
+    const actual = s?.primary ?? c?.actual_node;
+    const phase = c?.phase ?? derivePhase(d.deleted, s !== undefined, actual, d.primary);
+    const moving = phase === 'moving-out' || phase === 'moving-in' || phase === 'moving'
+      || (!d.deleted && actual !== undefined && actual !== d.primary);
+    const sinceMs = c ? Date.parse(c.since) : NaN;
+    const lastError = c?.last_error ?? history.lastError[d.dataset_id];
+    rows.push({
+      id: d.dataset_id,
+      label: datasetLabel(d, d.dataset_id),
+      size: shortSize(d.maximum_size),
+      desired: d.primary,
+      desiredShort: shortId(d.primary),
+      ...(actual !== undefined ? { actual } : {}),
+      actualShort: actual !== undefined ? shortId(actual) : '-',
+      phase,
+      reason: c?.reason ?? '',
+      moving,
+      deleted: d.deleted,
+      error: phase === 'error',
+      metadata: d.metadata,
+      ...(s?.path !== undefined ? { path: s.path } : {}),
+      since: Number.isNaN(sinceMs) ? '' : ago(now - sinceMs),
+      ...(lastError !== undefined ? { lastError } : {}),
+      history: history.phases[d.dataset_id] ?? [],
+    });
+  }
+  return rows.sort((a, b) => a.label.localeCompare(b.label) || a.id.localeCompare(b.id));
+}
+
+function derivePhase(deleted: boolean, inState: boolean, actual: string | undefined, desired: string): string {
+  if (deleted) return 'deleting';
+  if (!inState) return 'pending';
+  if (actual === desired) return 'converged';
+  return actual === undefined ? 'pending' : 'moving';
+}
+
+function matches(r: DatasetRow, f: string): boolean {
+  return [r.label, r.id, r.desired, r.actual ?? '', r.phase, ...Object.values(r.metadata)]
+    .some((t) => t.toLowerCase().includes(f));
+}
+
+export function countRows(rows: readonly DatasetRow[]): Counts {
+  const live = rows.filter((r) => !r.deleted);
+  return {
+    total: live.length,
+    converged: live.filter((r) => r.phase === 'converged').length,
+    moving: live.filter((r) => r.moving && !r.error).length,
+    error: rows.filter((r) => r.error).length,
+    deleting: rows.filter((r) => r.deleted).length,
+    pending: live.filter((r) => r.phase !== 'converged' && !r.moving && !r.error).length,
+  };
+}
+
+/** "12/14 converged, 1 moving, 1 error · 3 nodes". */
+export function summarize(c: Counts, nodes: number): string {
+  const parts = [`${c.converged}/${c.total} converged`];
+  if (c.moving > 0) parts.push(`${c.moving} moving`);
+  if (c.pending > 0) parts.push(`${c.pending} pending`);
+  if (c.deleting > 0) parts.push(`${c.deleting} deleting`);
+  if (c.error > 0) parts.push(plural(c.error, 'error'));
+  return `${parts.join(', ')} · ${plural(nodes, 'node')}`;
+}
+
+export interface Layout {
+  readonly nodeRows: number;
+  readonly datasetRows: number;
+  readonly logRows: number;
+  readonly showLeases: boolean;
+}
+
+/**
+ * Split the terminal's height between the sections. The frame is kept one line shorter than the
+ * terminal: Ink clears the whole screen (a flicker) when a frame fills it.
+ */
+export function layoutFor(rows: number, nodes: number, leases: number): Layout {
+  const height = Math.max(12, rows) - 1;
+  // header, nodes title, datasets header, log title, footer
+  const fixed = 5 + (leases > 0 ? 1 : 0);
+  const free = height - fixed;
+  const nodeRows = Math.min(Math.max(nodes, 1), Math.max(1, Math.floor(free / 5)));
+  const logRows = Math.max(2, Math.floor(free / 4));
+  const datasetRows = Math.max(1, free - nodeRows - logRows);
+  return { nodeRows, datasetRows, logRows, showLeases: leases > 0 };
+}
+
+/** The first row to show so that `selected` is visible in a window of `size` rows. */
+export function scrollTop(selected: number, size: number, count: number, previousTop: number): number {
+  if (count <= size) return 0;
+  let top = Math.min(previousTop, count - size);
+  if (selected < top) top = selected;
+  if (selected >= top + size) top = selected - size + 1;
+  return Math.max(0, top);
+}
