@@ -1,6 +1,6 @@
-// After the agents stop: leave nothing of the cluster attached to the host. Agents keep their
-// datasets exposed across restarts by design, so `cluster up`, which owns the whole cluster,
-// takes the exposures down itself when it ends.
+// After the agents stop: leave nothing of the cluster attached to the host. Agents run with
+// --unmount-on-exit, so this normally finds nothing; it is the safety net for an agent that
+// was killed or failed while unmounting, since `cluster up` owns the whole cluster.
 import { listLoops, detachLoop } from '../../sys/losetup.js';
 import { listMounts, umount } from '../../sys/mounts.js';
 import { errorMessage } from '../../errors.js';

@@ -203,7 +203,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
         pool: layout.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
         pluginSocket: node.pluginSocket,
       }));
-      const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config], join(layout.logsDir, `${node.name}-agent.log`)));
+      const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config, '--unmount-on-exit'], join(layout.logsDir, `${node.name}-agent.log`)));
       progress(`${node.name} (${short(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend)`);
       if (opts.plugins) {
         const plugin = cluster.adopt(spawnSelf(`plugin ${node.name}`, ['plugin', '--config', node.config, '--socket', node.pluginSocket],
