@@ -9,7 +9,7 @@ import { datasetToApi } from '../../../protocol/api-json.js';
 import { DATASET_DELETED, DATASET_ID_COLLISION, DATASET_NOT_FOUND, LEASE_HELD, LEASE_NOT_FOUND, type ApiError } from '../api-errors.js';
 import { readJsonBody } from '../body.js';
 import { checkCreateDataset, checkUpdateDataset } from '../schemas.js';
-import { checkTag, sendJson, sendJsonText } from './shared.js';
+import { cachedJsonSender, checkTag, sendJson } from './shared.js';
 
 export function modelErrorToApi(e: ModelError): ApiError {
   switch (e.kind) {
@@ -22,9 +22,10 @@ export function modelErrorToApi(e: ModelError): ApiError {
 }
 
 export function datasetRoutes(router: Router, hub: ControlHub): void {
+  const list = cachedJsonSender();
   router.get('/v1/configuration/datasets', (ctx) => {
     ctx.set('X-Configuration-Tag', hub.tag());
-    sendJsonText(ctx, hub.configurationJson());
+    list(ctx, hub.configurationJson());
   });
 
   router.post('/v1/configuration/datasets', async (ctx) => {
