@@ -49,15 +49,22 @@ export async function makeCerts(
   const keyOpts = { keyBits: TEST_KEY_BITS };
   const ca = await createAuthority('test-cluster', keyOpts);
   const caFiles = writeIssued(root, 'cluster', ca);
-  const control = writeIssued(root, 'control-service', await issueControlCertificate(ca, opts.controlHost ?? '127.0.0.1', keyOpts));
+  const userNames = opts.users ?? ['user'];
+  // Key generation runs on libuv's thread pool: issue everything at once.
+  const [controlIssued, userIssued, pluginIssued, nodeIssued] = await Promise.all([
+    issueControlCertificate(ca, opts.controlHost ?? '127.0.0.1', keyOpts),
+    Promise.all(userNames.map((name) => issueUserCertificate(ca, name, keyOpts))),
+    userNames.includes('plugin') ? undefined : issueUserCertificate(ca, 'plugin', keyOpts),
+    Promise.all(Array.from({ length: opts.nodes ?? 1 }, () => issueNodeCertificate(ca, keyOpts))),
+  ]);
+  const control = writeIssued(root, 'control-service', controlIssued);
   const users: Record<string, CertPair> = {};
-  for (const name of opts.users ?? ['user']) {
-    users[name] = writeIssued(root, name, await issueUserCertificate(ca, name, keyOpts));
-  }
-  const plugin = users['plugin'] ?? writeIssued(root, 'plugin', await issueUserCertificate(ca, 'plugin', keyOpts));
+  userNames.forEach((name, i) => {
+    users[name] = writeIssued(root, name, userIssued[i]!);
+  });
+  const plugin = users['plugin'] ?? writeIssued(root, 'plugin', pluginIssued!);
   const nodes: TestNodeCerts[] = [];
-  for (let i = 0; i < (opts.nodes ?? 1); i++) {
-    const issued = await issueNodeCertificate(ca, keyOpts);
+  for (const issued of nodeIssued) {
     const certificatesDir = join(root, 'nodes', issued.uuid);
     mkdirSync(certificatesDir, { recursive: true });
     const files = writeIssued(certificatesDir, 'node', issued);
