@@ -225,4 +225,34 @@ test('changes persist: a new store on the same directory sees them', async () =>
   h = await startApp();
 });
 
+test('events: snapshot, a change, heartbeats; the subscription ends when the client goes', async () => {
+  const hb = await startApp({ heartbeatMs: 50 });
+  try {
+    const ac = new AbortController();
+    const res = await fetch(`${hb.base}/v1/events`, { signal: ac.signal });
+    assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
+    const reader = res.body!.getReader();
+    let text = '';
+    const readUntil = async (re: RegExp): Promise<void> => {
+      while (!re.test(text)) {
+        const { value, done } = await reader.read();
+        if (done) throw new Error('stream ended');
+        text += new TextDecoder().decode(value);
+      }
+    };
+    await readUntil(/^event: snapshot\ndata: .*\n\n/m);
+    assert.ok(text.startsWith('event: snapshot\n'), 'snapshot comes first');
+    assert.is(hb.hub.listenerCount('change'), 1);
+    await hb.call('POST', '/v1/configuration/datasets', { primary: N1, metadata: { name: 'sse' } });
+    await readUntil(/event: configuration\ndata: \{"configuration":\[\{[^\n]*"sse"/);
+    await readUntil(/event: convergence\ndata: \[/);
+    await readUntil(/^: heartbeat$/m);
+    ac.abort();
+    for (let i = 0; i < 50 && hb.hub.listenerCount('change') > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.is(hb.hub.listenerCount('change'), 0, 'listener removed on disconnect');
+  } finally {
+    await hb.close();
+  }
+});
+
 test.run();

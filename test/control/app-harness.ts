@@ -19,11 +19,11 @@ export interface AppHarness {
   close(): Promise<void>;
 }
 
-export async function startApp(opts: { now?: () => number; dir?: string } = {}): Promise<AppHarness> {
+export async function startApp(opts: { now?: () => number; dir?: string; heartbeatMs?: number } = {}): Promise<AppHarness> {
   const dir = opts.dir ?? mkdtempSync(join(tmpdir(), 'flocker-api-'));
   const store = openStore(dir);
   const hub = new ControlHub({ store, ...(opts.now ? { now: opts.now } : {}) });
-  const server = createServer(createApp(hub, silentLogger()).callback());
+  const server = createServer(createApp(hub, silentLogger(), opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}).callback());
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   return {

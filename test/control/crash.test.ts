@@ -46,7 +46,7 @@ test('kill -9 mid-write loses no acknowledged create; the database opens after e
   const data = join(dir, 'data');
   const acked = new Set<string>();
   const t0 = Date.now();
-  for (let round = 0; round < 3; round++) {
+  for (let round = 0; round < 2; round++) {
     const c = await startControl(data, certs.dir);
     running.push(c);
     const stop = { now: false };
