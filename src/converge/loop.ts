@@ -51,6 +51,8 @@ export interface LoopDeps {
   execute(change: Change): Promise<ExecResult>;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Spreads idle wake-ups ±20 % so many agents don't rediscover in step; none in tests. */
+  readonly random?: () => number;
 }
 
 type SleepKind = 'idle' | 'poll' | 'backoff';
@@ -132,7 +134,7 @@ export class ConvergenceLoop {
       this.backoffMs = 0;
       this.lastWork = undefined;
       this.sleepKind = p.change.wakeAfterMs < IDLE_MS ? 'poll' : 'idle';
-      return p.change.wakeAfterMs;
+      return this.sleepKind === 'idle' && this.deps.random ? IDLE_MS * (0.8 + 0.4 * this.deps.random()) : p.change.wakeAfterMs;
     }
     this.lastWork = JSON.stringify(p.change);
     this.deps.log.info({ actions: actionsOf(p.change) }, 'converging');

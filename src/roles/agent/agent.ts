@@ -89,7 +89,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     report: (r) => channel.setReport(r),
     inputs: () => channel.inputs(),
     execute: (c) => execute(c, backend),
-    clock: systemClock, log,
+    clock: systemClock, log, random: Math.random,
   });
   log.info({ control: channel.url, backend: backend.name, pool: config.dataset.rootPath, mountRoot: config.dataset.mountRoot }, 'agent starting');
   channel.start();

@@ -19,12 +19,14 @@ export async function discoverLocal(backend: StorageBackend, mountRoot: string):
     } else if (v.attachedTo !== me) {
       datasets.set(id, { kind: 'attached-elsewhere', ...base, attachedTo: v.attachedTo });
     } else {
-      const device = await backend.devicePath(v.volumeId);
+      // One unreadable volume must not blind the agent to all others: it is planned as
+      // 'attached', so the mount step runs, fails, and reports why against this dataset alone.
+      const device = await backend.devicePath(v.volumeId).catch(() => '');
       const mountPoint = mountPointFor(mountRoot, id);
-      if (mounts.get(mountPoint) === device) {
+      if (device !== '' && mounts.get(mountPoint) === device) {
         accounted.add(mountPoint);
         datasets.set(id, { kind: 'mounted', ...base, device, mountPoint });
-      } else if (!backend.needsFilesystem || (await backend.hasFilesystem(device))) {
+      } else if (device === '' || !backend.needsFilesystem || (await hasFilesystemOrAssume(backend, device))) {
         datasets.set(id, { kind: 'attached', ...base, device });
       } else {
         datasets.set(id, { kind: 'attached-no-filesystem', ...base, device });
@@ -36,4 +38,13 @@ export async function discoverLocal(backend: StorageBackend, mountRoot: string):
     .sort()
     .map((mountPoint) => ({ datasetId: asDatasetId(mountPoint.slice(mountPoint.lastIndexOf('/') + 1)), mountPoint }));
   return { datasets, strayMounts };
+}
+
+/** If the check fails, assume a filesystem: a wrong "no" could lead to mkfs over data. */
+async function hasFilesystemOrAssume(backend: StorageBackend, device: string): Promise<boolean> {
+  try {
+    return await backend.hasFilesystem(device);
+  } catch {
+    return true;
+  }
 }
