@@ -252,6 +252,19 @@ test('events: snapshot first, then configuration, leases and convergence changes
   }
 });
 
+test('a connection that never says hello is closed, freeing the node for its real agent', async () => {
+  const node = certs.nodes[1]!;
+  const silent = await connectAgent(node);
+  const t = Date.now();
+  await silent.closed;
+  assert.ok(Date.now() - t < 5000, 'closed within the hello timeout');
+  const real = await connectAgent(node);
+  real.ws.send(JSON.stringify({ type: 'hello', version: 1, era: 'e3' }));
+  assert.is((await real.next((m) => m.type === 'cluster')).type, 'cluster');
+  real.ws.close();
+  await real.closed;
+});
+
 test('a second control service on the same data directory is refused with one clear line', async () => {
   const second = spawnControl(join(dir, 'data'), certs.dir);
   const code = await second.exited;

@@ -77,6 +77,13 @@ export class AgentChannel {
     const agent: Agent = { ws, node, greeted: false };
     this.agents.set(node, agent);
     this.log.info({ node, host }, 'agent connected');
+    // A connection that never says hello would hold the node's slot and refuse the real agent.
+    const helloTimer = setTimeout(() => {
+      if (agent.greeted) return;
+      this.log.warn({ node, host }, 'agent sent no hello in time; closing');
+      ws.terminate();
+    }, Math.min(30_000, this.hub.nodeTimeoutMs));
+    helloTimer.unref();
     ws.on('pong', () => this.hub.agentSeen(node));
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
@@ -98,6 +105,7 @@ export class AgentChannel {
     });
     ws.on('error', (e) => this.log.warn({ node, err: e.message }, 'agent connection error'));
     ws.on('close', () => {
+      clearTimeout(helloTimer);
       if (this.agents.get(node) !== agent) return;
       this.agents.delete(node);
       this.log.info({ node }, 'agent disconnected');
