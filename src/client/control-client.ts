@@ -92,11 +92,16 @@ class HttpsControlClient implements ControlClient {
    * retried once on a fresh connection (the request never reached the server).
    */
   private async exchange(method: Method, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+    const stale = (e: unknown): boolean => (e as { staleSocket?: boolean }).staleSocket === true;
     try {
       return await this.attempt(method, path, body, extraHeaders);
     } catch (e) {
-      if ((e as { staleSocket?: boolean }).staleSocket) return this.attempt(method, path, body, extraHeaders);
-      throw e;
+      if (!stale(e)) throw e;
+    }
+    try {
+      return await this.attempt(method, path, body, extraHeaders);
+    } catch (e) {
+      throw stale(e) ? this.failure(e, true) : e;
     }
   }
 

@@ -28,6 +28,9 @@ let port: number;
 let secureConnections = 0;
 let seen: Seen[] = [];
 let eventsClosed = 0;
+let dropReused = false;
+let dropped = 0;
+const requestsOnSocket = new WeakMap<object, number>();
 let eventsMode: 'stream' | 'end' | 'refuse' | 'silent' | 'cut' | 'burst' = 'stream';
 const read = (p: string): string => readFileSync(p, 'utf8');
 
@@ -137,6 +140,13 @@ test.before(async () => {
     req.setEncoding('utf8');
     req.on('data', (c: string) => (body += c));
     req.on('end', () => {
+      const n = (requestsOnSocket.get(req.socket) ?? 0) + 1;
+      requestsOnSocket.set(req.socket, n);
+      if (dropReused && n > 1) {
+        dropped++;
+        req.socket.destroy(); // as if the server had just closed this idle kept-alive connection
+        return;
+      }
       seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers, body });
       route(req, res, body);
     });
@@ -174,6 +184,19 @@ test('typed calls send the right requests and parse answers; one kept-alive conn
   assert.equal(JSON.parse(post.body), { primary: N, metadata: { name: 'x' } });
   assert.equal(JSON.parse(seen.find((s) => s.url === `/v1/configuration/datasets/${D}`)!.body), { primary: N });
   assert.is(seen.find((s) => s.url === `/v1/configuration/datasets/${D}`)!.headers['x-if-configuration-matches'], undefined);
+});
+
+test('a kept-alive connection the server dropped is retried once on a fresh one', async () => {
+  await client.version();
+  dropReused = true;
+  const before = dropped;
+  try {
+    assert.equal(await client.version(), { flocker: '1.15.0' });
+    assert.equal(await client.version(), { flocker: '1.15.0' });
+  } finally {
+    dropReused = false;
+  }
+  assert.ok(dropped - before >= 1, 'a reused connection was dropped and the call still succeeded');
 });
 
 test('error statuses become ApiRequestError with Flocker descriptions', async () => {
