@@ -96,10 +96,17 @@ export async function run(): Promise<void> {
       // Warm both (JIT, TLS sessions).
       await load('warm', tls, service.apiPort, 50, GET_CONCURRENCY, 'GET', '/v1/state/datasets');
       await load('warm', tls, barePort, 50, GET_CONCURRENCY, 'GET', '/');
-      const ours = await load('flocker control', tls, service.apiPort, GETS, GET_CONCURRENCY, 'GET', '/v1/state/datasets');
-      const floor = await load('bare https', tls, barePort, GETS, GET_CONCURRENCY, 'GET', '/');
+      // Alternate short rounds so a noisy neighbour hurts both sides alike; keep each side's best.
+      const best = (a: Awaited<ReturnType<typeof load>> | undefined, b: Awaited<ReturnType<typeof load>>) => (a && a.rps >= b.rps ? a : b);
+      let ours: Awaited<ReturnType<typeof load>> | undefined;
+      let floor: Awaited<ReturnType<typeof load>> | undefined;
+      for (let round = 0; round < 4; round++) {
+        ours = best(ours, await load('flocker control', tls, service.apiPort, GETS / 4, GET_CONCURRENCY, 'GET', '/v1/state/datasets'));
+        floor = best(floor, await load('bare https', tls, barePort, GETS / 4, GET_CONCURRENCY, 'GET', '/'));
+      }
+      if (!ours || !floor) throw new Error('no rounds ran');
       bare.close();
-      console.log(`GET /v1/state/datasets, ${DATASETS} datasets (${(bytes.length / 1024).toFixed(0)} KiB), ${GETS} requests, ${GET_CONCURRENCY} keep-alive clients, mutual TLS:`);
+      console.log(`GET /v1/state/datasets, ${DATASETS} datasets (${(bytes.length / 1024).toFixed(0)} KiB), best of 4 alternating rounds of ${GETS / 4} requests, ${GET_CONCURRENCY} keep-alive clients, mutual TLS:`);
       for (const r of [ours, floor]) {
         console.log(`  ${r.label.padEnd(16)} ${r.rps.toFixed(0).padStart(6)} req/s   p50 ${r.p50.toFixed(2)} ms   p99 ${r.p99.toFixed(2)} ms   ${r.bytes} bytes`);
       }
