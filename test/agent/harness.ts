@@ -6,6 +6,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unexpose } from '../../src/backends/directory.js';
+import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import type { ControlClient } from '../../src/client/types.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
@@ -95,7 +96,7 @@ export interface TestBed {
   cleanup(): Promise<void>;
 }
 
-export async function makeTestBed(dir: string, nodes = 2): Promise<TestBed> {
+export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' | 'loopback' = 'directory'): Promise<TestBed> {
   const certs = await makeCerts(join(dir, 'certs'), { nodes });
   const pool = join(dir, 'pool');
   mkdirSync(pool);
@@ -107,7 +108,7 @@ export async function makeTestBed(dir: string, nodes = 2): Promise<TestBed> {
     writeFileSync(config, [
       'version: 1',
       `control-service: {hostname: 127.0.0.1, port: ${agentPort}}`,
-      `dataset: {backend: directory, root_path: ${pool}, mount_root: ${mountRoot}}`,
+      `dataset: {backend: ${backend}, root_path: ${pool}, mount_root: ${mountRoot}}`,
       `certificates-dir: ${n.certificatesDir}`,
       `state-dir: ${join(dir, `state${i}`)}`,
       '',
@@ -141,6 +142,11 @@ export async function makeTestBed(dir: string, nodes = 2): Promise<TestBed> {
       for (const n of agentNodes) {
         if (!existsSync(n.mountRoot)) continue;
         for (const name of readdirSync(n.mountRoot)) await unexpose(join(n.mountRoot, name)).catch(() => undefined);
+      }
+      if (backend === 'loopback') {
+        for (const l of await listLoops().catch(() => [])) {
+          if (l.backingFile.startsWith(pool + '/')) await detachLoop(l.device).catch(() => undefined);
+        }
       }
     },
   };
