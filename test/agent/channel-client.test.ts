@@ -96,6 +96,9 @@ test('keeps the latest push with control\'s clock; has no inputs while disconnec
   await until('reconnected with hello and the same report', () => (received.length >= 2 ? true : undefined), 10_000);
   assert.is(JSON.parse(received[0]!.text).type, 'hello');
   assert.equal(JSON.parse(received[1]!.text).report, report(3));
+  assert.is(c.inputs(), undefined, 'the old push is not trusted after a reconnect');
+  received[0]!.ws.send(JSON.stringify(cluster(9_000)));
+  await until('fresh push', () => c.inputs());
   c.stop();
 });
 

@@ -151,6 +151,8 @@ export class ChannelClient {
       const wasOpen = this.open;
       this.open = false;
       this.ws = undefined;
+      // A reconnect must bring a fresh push before the agent acts again.
+      this.latest = undefined;
       clearTimeout(this.silenceTimer);
       if (this.stopped) return;
       if (wasOpen) {
