@@ -1,7 +1,7 @@
 // Single owner of the data directory: a pid file taken with O_EXCL. node-sqlite3-wasm's own lock is
 // a `<db>.lock` directory that a crash leaves behind, so only once we own the pid file is it safe
 // to clear that directory.
-import { closeSync, openSync, readFileSync, rmdirSync, unlinkSync, writeSync } from 'node:fs';
+import { linkSync, readFileSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { UserError } from '../errors.js';
 
 export interface PidLock {
@@ -29,10 +29,25 @@ function readPid(path: string): number | undefined {
 }
 
 export function takePidLock(path: string, what = 'the control service'): PidLock {
-  for (let attempt = 0; attempt < 5; attempt++) {
-    let fd: number;
+  // Write the pid to a private file, then link it into place: the lock file appears with its
+  // content, so a rival never reads an empty file and mistakes a fresh lock for a stale one.
+  const tmp = `${path}.${process.pid}.tmp`;
+  writeFileSync(tmp, `${process.pid}\n`, { mode: 0o644 });
+  try {
+    return acquire(path, tmp, what);
+  } finally {
     try {
-      fd = openSync(path, 'wx', 0o644);
+      unlinkSync(tmp);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function acquire(path: string, tmp: string, what: string): PidLock {
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      linkSync(tmp, path);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new UserError(`cannot create ${path}: ${(e as Error).message}`);
@@ -41,7 +56,9 @@ export function takePidLock(path: string, what = 'the control service'): PidLock
       if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
         throw new UserError(`${what} is already running with this data directory (pid ${holder}, ${path})`);
       }
-      // Stale: its owner died without cleaning up.
+      // Stale: its owner died without cleaning up. Re-read just before removing, so a rival that
+      // replaced the stale file a moment ago keeps its fresh lock.
+      if (readPid(path) !== holder) continue;
       try {
         unlinkSync(path);
       } catch {
@@ -49,8 +66,6 @@ export function takePidLock(path: string, what = 'the control service'): PidLock
       }
       continue;
     }
-    writeSync(fd, `${process.pid}\n`);
-    closeSync(fd);
     return {
       path,
       release() {
