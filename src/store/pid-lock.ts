@@ -20,12 +20,17 @@ function isAlive(pid: number): boolean {
   }
 }
 
-function readPid(path: string): number | undefined {
+function readText(path: string): string | undefined {
   try {
-    return Number.parseInt(readFileSync(path, 'utf8').trim(), 10);
+    return readFileSync(path, 'utf8');
   } catch {
     return undefined;
   }
+}
+
+function readPid(path: string): number | undefined {
+  const text = readText(path);
+  return text === undefined ? undefined : Number.parseInt(text.trim(), 10);
 }
 
 export function takePidLock(path: string, what = 'the control service'): PidLock {
@@ -52,13 +57,14 @@ function acquire(path: string, tmp: string, what: string): PidLock {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new UserError(`cannot create ${path}: ${(e as Error).message}`);
       }
-      const holder = readPid(path);
+      const text = readText(path);
+      const holder = text === undefined ? undefined : Number.parseInt(text.trim(), 10);
       if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
         throw new UserError(`${what} is already running with this data directory (pid ${holder}, ${path})`);
       }
       // Stale: its owner died without cleaning up. Re-read just before removing, so a rival that
       // replaced the stale file a moment ago keeps its fresh lock.
-      if (readPid(path) !== holder) continue;
+      if (readText(path) !== text) continue;
       try {
         unlinkSync(path);
       } catch {

@@ -90,6 +90,12 @@ test('a stale pid file and a crash-left sqlite lock directory are cleared', () =
   assert.not.ok(existsSync(join(dir, 'control.pid')), 'pid file released on close');
 });
 
+test('a pid file with garbage in it counts as stale', () => {
+  const dir = tmp();
+  writeFileSync(join(dir, 'control.pid'), 'garbage');
+  openStore(dir).close();
+});
+
 test('a database from a newer flocker is refused, not damaged', () => {
   const dir = tmp();
   openStore(dir).close();
