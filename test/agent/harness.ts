@@ -23,7 +23,10 @@ export interface Proc {
 }
 
 export function flocker(args: string[], env: Record<string, string> = {}): Proc {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], {
+  // FLOCKER_BIN=release/flocker runs the same tests against the built single executable.
+  const bin = process.env.FLOCKER_BIN;
+  const [cmd, argv] = bin ? [bin, args] : [process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args]];
+  const child = spawn(cmd, argv, {
     cwd: ROOT, env: { ...process.env, FLOCKER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
