@@ -32,7 +32,8 @@ export class ControlCommand extends BaseCommand {
     ],
   });
 
-  dataDir = Option.String('--data-dir', { required: true, description: 'Folder for control.sqlite, control.pid and control.json' });
+  // Checked in run(): clipanion reports a missing required option as an unknown command.
+  dataDir = Option.String('--data-dir', { description: 'Folder for control.sqlite, control.pid and control.json (required)' });
   apiPort = Option.String('--api-port', '4523', { description: 'REST API port (default 4523; 0 = any free port)' });
   agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (default 4524; 0 = any free port)' });
   listen = Option.String('--listen', '0.0.0.0', { description: 'Address to listen on (default 0.0.0.0)' });
@@ -41,6 +42,10 @@ export class ControlCommand extends BaseCommand {
   });
 
   async run(): Promise<number> {
+    if (this.dataDir === undefined || this.dataDir === '') {
+      throw new UserError('--data-dir is required: the folder where the control service keeps its configuration (e.g. --data-dir /var/lib/flocker)');
+    }
+    const dataDir = this.dataDir;
     const apiPort = port(this.apiPort, '--api-port');
     const agentPort = port(this.agentPort, '--agent-port');
     const timeoutEnv = process.env.FLOCKER_NODE_TIMEOUT_MS;
@@ -54,7 +59,7 @@ export class ControlCommand extends BaseCommand {
     ]);
     const log = createLogger('control');
     const service = await startControlService({
-      dataDir: this.dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
+      dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
       ...(nodeTimeoutMs !== undefined ? { nodeTimeoutMs } : {}),
     });
     const signal = await new Promise<NodeJS.Signals>((resolve) => {
