@@ -1,7 +1,8 @@
 // End to end: a real control service and two real agents sharing a directory pool.
 // create → reported with a path; move → same data on the new node, never exposed on both;
 // a lease holds a move until released; delete → destroyed.
-import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -106,6 +107,20 @@ test('delete: the dataset is unmounted and destroyed', async () => {
   await until('the volume to leave the pool', () => (readdirSync(join(bed.pool, 'volumes')).length === 0 ? true : undefined));
   assert.equal(exposedOn(datasetId), []);
   assert.not.ok(existsSync(join(bed.nodes[0]!.mountRoot, datasetId, 'hello.txt')));
+});
+
+test('a failing step shows as phase error with a reason a person can act on, until it succeeds', async () => {
+  const [n0] = bed.nodes;
+  const id = randomUUID();
+  // Something a person left where the dataset must appear.
+  writeFileSync(join(n0!.mountRoot, id), 'in the way');
+  await bed.client.createDataset({ primary: n0!.uuid, dataset_id: id });
+  const row = await until('an error row', async () => (await bed.client.convergence()).find((r) => r.dataset_id === id && r.phase === 'error'));
+  assert.match(row.reason, /exists and is not a directory/);
+  assert.is(row.last_error, row.reason);
+  rmSync(join(n0!.mountRoot, id));
+  const ok = await until('convergence after the fix', async () => (await bed.client.convergence()).find((r) => r.dataset_id === id && r.phase === 'converged'), 20_000);
+  assert.is(ok.last_error, undefined);
 });
 
 test.run();
