@@ -23,6 +23,7 @@ export class ControlCommand extends BaseCommand {
       directory. Port 0 picks a free port. Once both ports listen, \`DATA_DIR/control.json\` holds
       \`{"pid", "api_port", "agent_port"}\`. Only one control service may use a data directory.
 
+      A node whose agent has been silent for FLOCKER_NODE_TIMEOUT_MS (default 120000) is forgotten.
       Stops cleanly on SIGINT or SIGTERM. Logs are JSON lines on stderr (FLOCKER_LOG_LEVEL).
     `,
     examples: [
