@@ -178,14 +178,16 @@ export interface Layout {
  * Split the terminal's height between the sections. The frame is kept one line shorter than the
  * terminal: Ink clears the whole screen (a flicker) when a frame fills it.
  */
-export function layoutFor(rows: number, nodes: number, leases: number): Layout {
+export function layoutFor(rows: number, nodes: number, leases: number, datasets = Number.MAX_SAFE_INTEGER): Layout {
   const height = Math.max(12, rows) - 1;
   // header, nodes title, datasets header, log title, footer
   const fixed = 5 + (leases > 0 ? 1 : 0);
   const free = height - fixed;
   const nodeRows = Math.min(Math.max(nodes, 1), Math.max(1, Math.floor(free / 5)));
-  const logRows = Math.max(2, Math.floor(free / 4));
-  const datasetRows = Math.max(1, free - nodeRows - logRows);
+  const minLog = Math.max(2, Math.floor(free / 4));
+  // Rows the datasets do not need go to the event log.
+  const datasetRows = Math.max(1, Math.min(Math.max(1, datasets), free - nodeRows - minLog));
+  const logRows = free - nodeRows - datasetRows;
   return { nodeRows, datasetRows, logRows, showLeases: leases > 0 };
 }
 

@@ -45,6 +45,8 @@ export interface FakeClient extends ControlClient {
   fail(message: string): void;
   readonly calls: string[];
   readonly subscriptions: number;
+  /** Streams currently being followed. */
+  readonly active: number;
 }
 
 export function fakeClient(): FakeClient {
@@ -53,15 +55,18 @@ export function fakeClient(): FakeClient {
   let wake: (() => void) | undefined;
   const calls: string[] = [];
   let subscriptions = 0;
+  let active = 0;
   const config = (id: string, primary: string, deleted: boolean): ApiDatasetConfig => ({ dataset_id: id, primary, deleted, metadata: {} });
   const unused = (): never => { throw new Error('not used by the dashboard'); };
   const client: FakeClient = {
     calls,
     get subscriptions() { return subscriptions; },
+    get active() { return active; },
     push(e) { queue.push(e); wake?.(); },
     fail(message) { failure = new Error(message); wake?.(); },
     async *events(signal?: AbortSignal): AsyncIterable<ClusterEvent> {
       subscriptions += 1;
+      active += 1;
       const onAbort = (): void => wake?.();
       signal?.addEventListener('abort', onAbort);
       try {
@@ -74,6 +79,7 @@ export function fakeClient(): FakeClient {
           wake = undefined;
         }
       } finally {
+        active -= 1;
         signal?.removeEventListener('abort', onAbort);
       }
     },

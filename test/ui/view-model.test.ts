@@ -103,6 +103,10 @@ test('layout fits 24 rows with the frame one line short of the terminal, and gro
   assert.ok(big.datasetRows > small.datasetRows);
   assert.is(big.nodeRows, 3);
   assert.ok(layoutFor(0, 3, 0).datasetRows >= 1);
+  // few datasets: the rows they do not need go to the event log, and the total stays the same
+  const few = layoutFor(24, 3, 1, 2);
+  assert.is(few.datasetRows, 2);
+  assert.is(few.nodeRows + few.datasetRows + few.logRows, small.nodeRows + small.datasetRows + small.logRows);
 });
 
 test('scrollTop keeps the selection visible and moves as little as it can', () => {
