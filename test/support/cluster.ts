@@ -88,7 +88,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
   const dir = mkdtempSync(join(tmpdir(), 'flocker-cluster-'));
   const args = [
     '--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'cluster', 'up', '--no-dashboard', '--dir', dir,
-    '--api-port', '0', '--agent-port', '0', '--nodes', String(opts.nodes ?? 2), '--backend', opts.backend ?? 'directory',
+    '--api-port', '0', '--agent-port', '0', '--exit-with-parent', '--nodes', String(opts.nodes ?? 2), '--backend', opts.backend ?? 'directory',
     ...(opts.plugins ? ['--plugins'] : []),
   ];
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });

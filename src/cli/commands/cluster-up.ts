@@ -36,6 +36,8 @@ export class ClusterUpCommand extends BaseCommand {
   agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (0: any free port)' });
   dashboard = Option.Boolean('--dashboard', true, { description: 'Show the dashboard when stdout is a terminal (--no-dashboard: a text log)' });
   plugins = Option.Boolean('--plugins', false, { description: 'Also run a Docker volume plugin per node (socket DIR/node-N/plugin.sock)' });
+  // For test harnesses: stop the cluster when whoever started us is gone (even if SIGKILLed).
+  exitWithParent = Option.Boolean('--exit-with-parent', false, { hidden: true });
 
   async run(): Promise<number> {
     const nodes = intOption('--nodes', this.nodes, 1, 64);
@@ -52,7 +54,7 @@ export class ClusterUpCommand extends BaseCommand {
     const { runClusterUp } = await import('../../roles/cluster/run.js');
     return runClusterUp(
       { dir: this.dir, nodes, backend, apiPort, agentPort, plugins: this.plugins },
-      { stdout, stderr: this.context.stderr, dashboard: this.dashboard && stdout.isTTY === true },
+      { stdout, stderr: this.context.stderr, dashboard: this.dashboard && stdout.isTTY === true, exitWithParent: this.exitWithParent },
     );
   }
 }

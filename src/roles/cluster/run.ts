@@ -11,6 +11,8 @@ export interface RunIo {
   readonly stderr: NodeJS.WritableStream;
   /** Show the Ink dashboard (stdout is a terminal and --no-dashboard was not given). */
   readonly dashboard: boolean;
+  /** Stop when our parent process goes away (tests: a killed test file must not leak a cluster). */
+  readonly exitWithParent?: boolean;
 }
 
 type Ending = { kind: 'signal'; signal: string } | { kind: 'death'; line: string } | { kind: 'dashboard-quit' };
@@ -48,6 +50,10 @@ async function showDashboard(client: ControlClient): Promise<void> {
 }
 
 export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): Promise<number> {
+  // Whoever reads our output may be gone (a killed test, a closed pipe); the cleanup must still run.
+  const ignore = (): void => undefined;
+  io.stdout.on('error', ignore);
+  io.stderr.on('error', ignore);
   const say = (l: string): void => { io.stdout.write(`cluster up: ${l}\n`); };
   const startAbort = new AbortController();
   let resolveEnding!: (e: Ending) => void;
@@ -59,6 +65,10 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   // A second Ctrl-C while stopping must not kill us before the cleanup is done; it is ignored.
+  const parent = process.ppid;
+  const orphanWatch = io.exitWithParent
+    ? setInterval(() => { if (process.ppid !== parent) onSignal('SIGHUP'); }, 500)
+    : undefined;
 
   let cluster: LocalCluster;
   try {
@@ -66,6 +76,7 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
   } catch (e) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    clearInterval(orphanWatch);
     if (e instanceof Interrupted) {
       say('interrupted while starting; everything started was stopped');
       return 0;
@@ -100,6 +111,7 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
   for (const p of report.problems) io.stderr.write(`flocker: cluster up: cleanup: ${p}\n`);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  clearInterval(orphanWatch);
   say('stopped');
   return end.kind === 'death' || report.problems.length > 0 ? 1 : 0;
 }
