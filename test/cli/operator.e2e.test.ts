@@ -149,4 +149,18 @@ test('a real process: unreachable control service and wrong certificates say exa
   }
 });
 
+test('dashboard --once prints a plain snapshot of the real cluster; without a terminal it says so', async () => {
+  const once = await flocker('dashboard', '--once');
+  assert.is(once.code, 0, once.err);
+  assert.match(once.out, /\d+\/\d+ converged/);
+  for (const n of cluster.nodes) assert.match(once.out, n.uuid.slice(0, 8));
+  assert.not.match(once.out, '\u001B[');
+  oneLine(await flocker('dashboard'), 'needs a terminal');
+  const port = await freePort();
+  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'dashboard', '--once', '--control-port', String(port), '--certs-path', cluster.certsPath], { encoding: 'utf8', timeout: 30_000 });
+  assert.is.not(r.status, 0);
+  assert.match(r.stderr, `cannot reach the control service at 127.0.0.1:${port}`);
+  assert.is(r.stderr.trim().split('\n').length, 1, r.stderr);
+});
+
 test.run();
