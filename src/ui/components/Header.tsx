@@ -9,7 +9,8 @@ function statusText(s: FeedStatus, now: number): { text: string; color: string }
     case 'live': return { text: '● live', color: 'green' };
     case 'reconnecting': {
       const secs = Math.max(0, Math.ceil((s.retryAt - now) / 1000));
-      return { text: `reconnecting${secs > 0 ? ` in ${secs}s` : '…'} (${s.reason})`, color: 'red' };
+      // The reason is in the event log; the header stays short so the summary keeps its room.
+      return { text: `reconnecting${secs > 0 ? ` in ${secs}s` : '…'} (attempt ${s.attempt})`, color: 'red' };
     }
   }
 }
