@@ -16,6 +16,8 @@ export interface DashboardOptions {
   stdout?: NodeJS.WriteStream;
   /** Print one plain-text snapshot and return. */
   once?: boolean;
+  /** With once: print the snapshot and its counts as JSON instead of text. */
+  json?: boolean;
   title?: string;
 }
 
@@ -25,8 +27,13 @@ export async function runDashboard(o: DashboardOptions): Promise<number> {
   const stdout = o.stdout ?? process.stdout;
   const stdin = o.stdin ?? process.stdin;
   const title = o.title ?? 'flocker';
-  if (o.once) {
+  if (o.once || o.json) {
     const snap = await firstSnapshot(o.client);
+    if (o.json) {
+      const vm = buildViewModel(snap, Date.now(), EMPTY_HISTORY);
+      stdout.write(`${JSON.stringify({ summary: vm.summary, counts: vm.counts, snapshot: snap }, null, 2)}\n`);
+      return 0;
+    }
     stdout.write(`${snapshotText(snap, title, stdout.columns || 100)}\n`);
     return 0;
   }

@@ -156,6 +156,8 @@ test('dashboard --once prints a plain snapshot of the real cluster; without a te
   for (const n of cluster.nodes) assert.match(once.out, n.uuid.slice(0, 8));
   assert.not.match(once.out, '\u001B[');
   oneLine(await flocker('dashboard'), 'needs a terminal');
+  const json = JSON.parse((await flocker('dashboard', '--json')).out) as { counts: { total: number }; snapshot: { nodes: unknown[] } };
+  assert.is(json.snapshot.nodes.length, 2);
   const port = await freePort();
   const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'dashboard', '--once', '--control-port', String(port), '--certs-path', cluster.certsPath], { encoding: 'utf8', timeout: 30_000 });
   assert.is.not(r.status, 0);

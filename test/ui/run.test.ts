@@ -56,6 +56,17 @@ test('--once prints a plain-text snapshot and returns 0, even when stdout is not
   for (const s of ['1/3 converged', 'web-db', 'cache', 'logs', 'moving-out', '10.0.0.2']) assert.match(out, s);
 });
 
+test('--json prints the snapshot and its counts as JSON', async () => {
+  const c = fakeClient();
+  let out = '';
+  const stdout = Object.assign(new Writable({ write(chunk, _e, cb) { out += String(chunk); cb(); } }), { isTTY: true }) as unknown as NodeJS.WriteStream;
+  c.push({ type: 'snapshot', data: sampleSnapshot() });
+  assert.is(await runDashboard({ client: c, stdout, json: true }), 0);
+  const parsed = JSON.parse(out) as { summary: string; counts: { converged: number; error: number }; snapshot: { nodes: unknown[] } };
+  assert.is(parsed.summary, '1/3 converged, 1 moving, 1 error · 3 nodes');
+  assert.equal([parsed.counts.converged, parsed.counts.error, parsed.snapshot.nodes.length], [1, 1, 3]);
+});
+
 test('without --once a non-terminal stdout gets a clear message, not a crash', async () => {
   const stdout = Object.assign(new Writable({ write(_c, _e, cb) { cb(); } }), { isTTY: false }) as unknown as NodeJS.WriteStream;
   try {

@@ -21,10 +21,12 @@ export class DashboardCommand extends ConnectedCommand {
     examples: [
       ['Watch the cluster whose certificates are in ./certs', '$0 dashboard --certs-path ./certs'],
       ['Print one snapshot and exit', '$0 dashboard --once'],
+      ['The same snapshot as JSON, for scripts', '$0 dashboard --json'],
     ],
   });
 
   once = Option.Boolean('--once', false, { description: 'Print one plain-text snapshot and exit' });
+  json = Option.Boolean('--json', false, { description: 'Print one snapshot (with convergence counts) as JSON and exit' });
   title = Option.String('--title', { description: 'Title shown in the header (default flocker)', hidden: true });
 
   async run(): Promise<number> {
@@ -36,6 +38,7 @@ export class DashboardCommand extends ConnectedCommand {
       stdout: this.context.stdout as NodeJS.WriteStream,
       stdin: this.context.stdin as NodeJS.ReadStream,
       once: this.once,
+      json: this.json,
       ...(this.title !== undefined ? { title: this.title } : {}),
     }));
   }
