@@ -64,6 +64,7 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  process.on('SIGHUP', onSignal); // the terminal closed: still stop the cluster, not just us
   // A second Ctrl-C while stopping must not kill us before the cleanup is done; it is ignored.
   const parent = process.ppid;
   const orphanWatch = io.exitWithParent
@@ -76,6 +77,7 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
   } catch (e) {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    process.off('SIGHUP', onSignal);
     clearInterval(orphanWatch);
     if (e instanceof Interrupted) {
       say('interrupted while starting; everything started was stopped');
@@ -111,6 +113,7 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
   for (const p of report.problems) io.stderr.write(`flocker: cluster up: cleanup: ${p}\n`);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  process.off('SIGHUP', onSignal);
   clearInterval(orphanWatch);
   say('stopped');
   return end.kind === 'death' || report.problems.length > 0 ? 1 : 0;
