@@ -39,13 +39,39 @@ export async function main(argv: readonly string[], context: BaseContext = Cli.d
   } catch (e) {
     const text = e instanceof Error ? e.message : String(e);
     const first = text.startsWith('Command not found')
-      ? `unknown command: ${argv.filter((a) => !a.startsWith('-')).join(' ')}`
+      ? notFound(cli, argv)
       : (text.split('\n').find((l) => l.trim() !== '') ?? 'invalid command line').trim();
-    context.stderr.write(`flocker: ${first} (see 'flocker --help')\n`);
+    const hint = knownPath(cli, argv);
+    context.stderr.write(`flocker: ${first}${first.includes('--help') ? '' : ` (see 'flocker ${hint ? `${hint} ` : ''}--help')`}\n`);
     return 2;
   }
   // Cli#run accepts an already-processed command at runtime; its typings only admit argv.
   return cli.run(command as unknown as string[], context);
+}
+
+/**
+ * clipanion says "Command not found" both for an unknown command and for a known command with
+ * a missing required option; name the command in the second case so the user knows where to look.
+ */
+function commandPaths(cli: Cli<BaseContext>): string[] {
+  return cli.definitions().map((d) => d.path.replace(/^flocker /, '').split(' ').filter((w) => !/^[<[-]/.test(w)).join(' '));
+}
+
+function knownPath(cli: Cli<BaseContext>, argv: readonly string[]): string | undefined {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  return commandPaths(cli)
+    .filter((p) => p !== '' && words.slice(0, p.split(' ').length).join(' ') === p)
+    .sort((a, b) => b.length - a.length)[0];
+}
+
+function notFound(cli: Cli<BaseContext>, argv: readonly string[]): string {
+  const words = argv.filter((a) => !a.startsWith('-'));
+  const paths = commandPaths(cli);
+  const known = knownPath(cli, argv);
+  if (known) return `missing or invalid options for 'flocker ${known}'; run 'flocker ${known} --help'`;
+  const group = paths.filter((p) => p.startsWith(`${words[0] ?? ''} `));
+  if (group.length > 0) return `'flocker ${words[0]}' needs a subcommand: ${group.map((p) => p.split(' ')[1]).join(', ')}`;
+  return `unknown command: ${words.join(' ')}`;
 }
 
 const isEntry = typeof require !== 'undefined' ? require.main === module : process.argv[1]?.endsWith('main.ts');
