@@ -27,7 +27,8 @@ test('dashboard in a terminal, q stops everything', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'flocker-tty-'));
   const session = `flocker-tty-${process.pid}`;
   const status = join(dir, 'exit-status');
-  const cmd = `${process.execPath} --import tsx src/main.ts cluster up --dir ${dir}/c --nodes 1 --api-port 0 --agent-port 0; echo $? > ${status}; sleep 60`;
+  // CI=true on purpose: the dashboard must be live in a terminal even inside a CI job.
+  const cmd = `CI=true ${process.execPath} --import tsx src/main.ts cluster up --dir ${dir}/c --nodes 1 --api-port 0 --agent-port 0; echo $? > ${status}; sleep 60`;
   spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '110', '-y', '30', '-c', process.cwd(), cmd]);
   const screen = (): string => tmux('capture-pane', '-p', '-t', session);
   try {
