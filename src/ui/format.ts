@@ -1,18 +1,6 @@
 // PURE. Small text formatters for the dashboard's narrow columns.
 
-/** "512M", "10G", "1.5T"; "-" when unset. */
-export function shortSize(bytes: number | undefined | null): string {
-  if (bytes === undefined || bytes === null) return '-';
-  const units = ['B', 'K', 'M', 'G', 'T', 'P'];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i += 1;
-  }
-  const text = v >= 100 || Number.isInteger(v) ? v.toFixed(0) : v.toFixed(1).replace(/\.0$/, '');
-  return `${text}${units[i]}`;
-}
+export { formatSizeShort as shortSize } from '../model/size.js';
 
 /** "4s", "3m", "2h", "5d". */
 export function ago(ms: number): string {
