@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
+let sessions = 0;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const tmux = (...args: string[]): string => spawnSync('tmux', args, { encoding: 'utf8' }).stdout ?? '';
@@ -19,13 +20,9 @@ async function waitFor(what: string, ok: () => boolean, ms: number, screen: () =
   }
 }
 
-test('dashboard in a terminal, q stops everything', async () => {
-  if (!hasTmux) {
-    console.log('skipped: tmux is not installed');
-    return;
-  }
+async function dashboardSession(end: (o: { dir: string; session: string }) => void): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'flocker-tty-'));
-  const session = `flocker-tty-${process.pid}`;
+  const session = `flocker-tty-${process.pid}-${++sessions}`;
   const status = join(dir, 'exit-status');
   // CI=true on purpose: the dashboard must be live in a terminal even inside a CI job.
   const cmd = `CI=true ${process.execPath} --import tsx src/main.ts cluster up --dir ${dir}/c --nodes 1 --api-port 0 --agent-port 0; echo $? > ${status}; sleep 60`;
@@ -35,7 +32,7 @@ test('dashboard in a terminal, q stops everything', async () => {
     await waitFor('the dashboard', () => /NODES \(1\)/.test(screen()) && /connected/.test(screen()), 50_000, screen);
     assert.ok(existsSync(join(dir, 'c', 'cluster.json')));
     assert.match(screen(), /q to stop the cluster/);
-    tmux('send-keys', '-t', session, 'q');
+    end({ dir: join(dir, 'c'), session });
     await waitFor('cluster up to exit', () => existsSync(status), 30_000, screen);
     assert.is(readFileSync(status, 'utf8').trim(), '0', screen());
     assert.match(screen(), /cluster up: stopped/);
@@ -50,6 +47,22 @@ test('dashboard in a terminal, q stops everything', async () => {
     }
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+test('dashboard in a terminal, q stops everything', async () => {
+  if (!hasTmux) {
+    console.log('skipped: tmux is not installed');
+    return;
+  }
+  await dashboardSession(({ session }) => tmux('send-keys', '-t', session, 'q'));
+});
+
+test('SIGTERM while the dashboard is up closes it and stops everything', async () => {
+  if (!hasTmux) return;
+  await dashboardSession(({ dir }) => {
+    const info = JSON.parse(readFileSync(join(dir, 'cluster.json'), 'utf8')) as { pid: number };
+    process.kill(info.pid, 'SIGTERM');
+  });
 });
 
 test.run();

@@ -55,10 +55,20 @@ function forgetCiEnvironment(): void {
   }
 }
 
-async function showDashboard(client: ControlClient): Promise<void> {
+async function showDashboard(client: ControlClient, stdout: NodeJS.WriteStream): Promise<void> {
   forgetCiEnvironment();
   const { runDashboard } = await import('../../ui/run.js');
-  await runDashboard({ client, title: 'flocker cluster up — q to stop the cluster' });
+  await runDashboard({ client, stdout, title: 'flocker cluster up — q to stop the cluster' });
+}
+
+/**
+ * End the dashboard when the cluster ends for another reason (a signal, a dead child): Ink
+ * keeps one instance per stdout, and render() on the same stdout reaches it, so unmounting
+ * that hands the terminal back (raw mode off, cursor shown) before we print the shutdown.
+ */
+async function closeDashboard(stdout: NodeJS.WriteStream): Promise<void> {
+  const [{ render, Text }, React] = await Promise.all([import('ink'), import('react')]);
+  render(React.createElement(Text, null, ''), { stdout, patchConsole: false }).unmount();
 }
 
 export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): Promise<number> {
@@ -101,10 +111,13 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
 
   const viewAbort = new AbortController();
   const client = cluster.client as ControlClient;
+  let dashboardDone: Promise<void> | undefined;
+  const tty = io.stdout as NodeJS.WriteStream;
   if (io.dashboard) {
-    void showDashboard(client).then(
+    dashboardDone = showDashboard(client, tty).then(
       () => resolveEnding({ kind: 'dashboard-quit' }),
       (e: unknown) => {
+        dashboardDone = undefined;
         say(`dashboard failed (${errorMessage(e)}); printing a log instead`);
         void followEvents(client, io.stdout, viewAbort.signal);
       },
@@ -116,6 +129,10 @@ export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): 
 
   const end = await ending;
   viewAbort.abort();
+  if (dashboardDone && end.kind !== 'dashboard-quit') {
+    await closeDashboard(tty).catch(() => undefined);
+    await Promise.race([dashboardDone, new Promise((r) => setTimeout(r, 2000))]);
+  }
   if (end.kind === 'death') io.stderr.write(`flocker: cluster up: ${end.line}\n`);
   say(end.kind === 'signal' ? `${end.signal}: stopping plugins, agents and control` : 'stopping plugins, agents and control');
   const report = await cluster.stop();
