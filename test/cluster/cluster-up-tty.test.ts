@@ -28,9 +28,11 @@ async function dashboardSession(end: (o: { dir: string; session: string }) => vo
   const cmd = `CI=true ${process.execPath} --import tsx src/main.ts cluster up --dir ${dir}/c --nodes 1 --api-port 0 --agent-port 0; echo $? > ${status}; sleep 60`;
   spawnSync('tmux', ['new-session', '-d', '-s', session, '-x', '110', '-y', '30', '-c', process.cwd(), cmd]);
   const screen = (): string => tmux('capture-pane', '-p', '-t', session);
+  let upPid: number | undefined;
   try {
     await waitFor('the dashboard', () => /NODES \(1\)/.test(screen()) && /connected/.test(screen()), 50_000, screen);
     assert.ok(existsSync(join(dir, 'c', 'cluster.json')));
+    upPid = (JSON.parse(readFileSync(join(dir, 'c', 'cluster.json'), 'utf8')) as { pid: number }).pid;
     assert.match(screen(), /q to stop the cluster/);
     end({ dir: join(dir, 'c'), session });
     await waitFor('cluster up to exit', () => existsSync(status), 30_000, screen);
@@ -39,6 +41,9 @@ async function dashboardSession(end: (o: { dir: string; session: string }) => vo
     assert.not.ok(existsSync(join(dir, 'c', 'pids')), 'every child was stopped');
   } finally {
     tmux('kill-session', '-t', session);
+    if (upPid !== undefined) {
+      try { process.kill(upPid, 'SIGKILL'); } catch { /* it ended, as it should */ }
+    }
     const pids = join(dir, 'c', 'pids');
     if (existsSync(pids)) {
       for (const l of readFileSync(pids, 'utf8').trim().split('\n')) {
