@@ -1,6 +1,7 @@
 // `flocker cluster up` end to end: real control and agent processes, real TLS, a real pool.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startCluster, type TestCluster } from '../support/cluster.js';
@@ -51,6 +52,12 @@ test('two nodes come up, cluster.json describes them, a dataset converges, SIGTE
     await eventually('the dataset to be exposed on node-1', () => (existsSync(path) ? true : undefined));
     writeFileSync(join(path, 'hello.txt'), 'hi');
     await eventually('the convergence log line', () => (/dataset \w+ \(e2e\): converged/.test(c.output()) ? true : undefined));
+
+    const second = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'cluster', 'up', '--dir', c.dir, '--no-dashboard', '--api-port', '0', '--agent-port', '0'],
+      { encoding: 'utf8', timeout: 30_000 });
+    assert.is(second.status, 1, second.stderr);
+    assert.match(second.stderr, /a cluster is already running in/);
+    assert.ok(existsSync(join(c.dir, 'cluster.json')), 'the second cluster up left the first alone');
 
     const pids = childPids(c);
     assert.is(pids.length, 3, 'control and two agents');

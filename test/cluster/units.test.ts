@@ -10,6 +10,9 @@ import { ensureClusterCerts } from '../../src/roles/cluster/certs.js';
 import { describeEvent } from '../../src/roles/cluster/event-log.js';
 import { clusterLayout } from '../../src/roles/cluster/layout.js';
 import { lastMeaningfulLine } from '../../src/roles/cluster/tail.js';
+import { lockClusterDir } from '../../src/roles/cluster/lock.js';
+import { UserError } from '../../src/errors.js';
+import { existsSync } from 'node:fs';
 import type { ClusterSnapshot } from '../../src/protocol/events.js';
 import { identityFromPem } from '../../src/tls/identity.js';
 
@@ -94,6 +97,17 @@ test('event log: snapshot summary, then one line per change', () => {
   s = r.after;
   assert.equal(describeEvent(s, { type: 'convergence', data: [{ ...row, since: 'y' }] }).lines, [], 'same phase and reason: quiet');
   assert.equal(describeEvent(undefined, { type: 'nodes', data: [] }).lines, [], 'nothing before the snapshot');
+});
+
+test('one cluster up per folder: a live owner refuses, a dead one is taken over', () => {
+  const lockFile = join(dir, 'cluster.lock');
+  writeFileSync(lockFile, `${process.ppid}\n`); // a live process that is not us
+  assert.throws(() => lockClusterDir(lockFile, dir), (e: unknown) => e instanceof UserError && e.message.includes(`pid ${process.ppid}`));
+  writeFileSync(lockFile, '2147483646\n'); // no such process
+  const lock = lockClusterDir(lockFile, dir);
+  assert.is(readFileSync(lockFile, 'utf8').trim(), String(process.pid));
+  lock.release();
+  assert.not.ok(existsSync(lockFile));
 });
 
 test.run();

@@ -26,6 +26,8 @@ export interface ClusterLayout {
   readonly clusterJson: string;
   /** "PID NAME" per line for every process started, while they run. */
   readonly pidsFile: string;
+  /** Held by the one `cluster up` using this folder. */
+  readonly lockFile: string;
   readonly nodes: readonly NodeLayout[];
 }
 
@@ -41,6 +43,7 @@ export function clusterLayout(dir: string, nodes: number): ClusterLayout {
     logsDir: join(root, 'logs'),
     clusterJson: join(root, 'cluster.json'),
     pidsFile: join(root, 'pids'),
+    lockFile: join(root, 'cluster.lock'),
     nodes: Array.from({ length: nodes }, (_, i) => nodeLayout(root, i + 1)),
   };
 }

@@ -8,7 +8,8 @@ import type { ControlClient } from '../../client/types.js';
 import { clientFromCertsDir } from '../../client/from-certs-dir.js';
 import { errorMessage, UserError } from '../../errors.js';
 import { agentYml } from './agent-yml.js';
-import { ensureClusterCerts, API_USER } from './certs.js';
+import { ensureClusterCerts, API_USER, type ClusterCerts } from './certs.js';
+import { lockClusterDir, type ClusterLock } from './lock.js';
 import { spawnSelf, stopChild, type Child } from './children.js';
 import { releaseHostResources, type CleanupReport } from './cleanup.js';
 import { clusterLayout, type ClusterInfo, type ClusterLayout } from './layout.js';
@@ -47,7 +48,7 @@ export class LocalCluster {
   info: ClusterInfo | undefined;
   client: ControlClient | undefined;
 
-  constructor(readonly layout: ClusterLayout, private readonly progress: Progress) {
+  constructor(readonly layout: ClusterLayout, private readonly progress: Progress, private readonly lock: ClusterLock) {
     this.unexpectedExit = new Promise((r) => { this.reportDeath = r; });
   }
 
@@ -76,6 +77,7 @@ export class LocalCluster {
     const report = await releaseHostResources(this.layout.nodes.map((n) => n.mountRoot), this.layout.pool);
     await Promise.all(byKind('control').map((c) => stopChild(c)));
     rmSync(this.layout.pidsFile, { force: true });
+    this.lock.release();
     return report;
   }
 }
@@ -175,17 +177,24 @@ function writeAtomic(path: string, text: string): void {
 export async function startLocalCluster(opts: UpOptions, progress: Progress): Promise<LocalCluster> {
   const layout = clusterLayout(opts.dir, opts.nodes);
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
-  for (const d of [layout.dir, layout.pool, layout.logsDir, layout.controlDataDir]) mkdirSync(d, { recursive: true });
-  for (const n of layout.nodes) for (const d of [n.dir, n.mountRoot, n.stateDir]) mkdirSync(d, { recursive: true });
-  rmSync(layout.clusterJson, { force: true });
+  mkdirSync(layout.dir, { recursive: true });
+  const lock = lockClusterDir(layout.lockFile, layout.dir);
+  let certs: ClusterCerts;
+  try {
+    for (const d of [layout.pool, layout.logsDir, layout.controlDataDir]) mkdirSync(d, { recursive: true });
+    for (const n of layout.nodes) for (const d of [n.dir, n.mountRoot, n.stateDir]) mkdirSync(d, { recursive: true });
+    rmSync(layout.clusterJson, { force: true });
+    const certsStarted = Date.now();
+    certs = await ensureClusterCerts(layout);
+    progress(certs.made.length === 0
+      ? `certificates: reused ${layout.certsDir}`
+      : `certificates: made ${certs.made.join(', ')} in ${layout.certsDir} (${Date.now() - certsStarted} ms)`);
+  } catch (e) {
+    lock.release();
+    throw e;
+  }
 
-  const certsStarted = Date.now();
-  const certs = await ensureClusterCerts(layout);
-  progress(certs.made.length === 0
-    ? `certificates: reused ${layout.certsDir}`
-    : `certificates: made ${certs.made.join(', ')} in ${layout.certsDir} (${Date.now() - certsStarted} ms)`);
-
-  const cluster = new LocalCluster(layout, progress);
+  const cluster = new LocalCluster(layout, progress, lock);
   rmSync(layout.pidsFile, { force: true });
   try {
     rmSync(layout.controlJson, { force: true });
