@@ -109,12 +109,26 @@ async function checkInk(): Promise<string> {
   return `rendered a ${frame.split('\n').length}-line frame (yoga layout)`;
 }
 
+/** `cluster up` starts every role as this same program: check that re-running ourselves works. */
+async function checkSelfSpawn(): Promise<string> {
+  const [{ selfCommand }, { execFile }, { VERSION }] = await Promise.all([
+    import('../../roles/cluster/children.js'), import('node:child_process'), import('../../version.js'),
+  ]);
+  const { command, prefix } = selfCommand();
+  const out = await new Promise<string>((ok, fail) => {
+    execFile(command, [...prefix, '--version'], { timeout: 20_000 }, (err, stdout) => (err ? fail(err) : ok(stdout)));
+  });
+  if (out.trim() !== VERSION) throw new Error(`${command} --version printed ${JSON.stringify(out.trim())}, expected ${VERSION}`);
+  return `${[command, ...prefix].join(' ')} --version → ${VERSION}`;
+}
+
 export async function runChecks(): Promise<CheckResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'flocker-doctor-'));
   const checks: [string, () => Promise<string>][] = [
     ['sqlite', () => checkSqlite(dir)],
     ['mutual-tls', checkMutualTls],
     ['ink', checkInk],
+    ['self-spawn', checkSelfSpawn],
   ];
   const results: CheckResult[] = [];
   try {
