@@ -28,10 +28,10 @@ export interface Child {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Start `flocker ARGS...`, its stdout and stderr appended to logFile. */
+/** Start `flocker ARGS...`, its stdout and stderr in logFile (this run's only, so its last line is news). */
 export function spawnSelf(name: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Child {
   const { command, prefix } = selfCommand();
-  const fd = openSync(logFile, 'a');
+  const fd = openSync(logFile, 'w');
   let proc: ChildProcess;
   try {
     // detached: a terminal's Ctrl-C reaches only us, so we decide the order in which things stop.

@@ -48,7 +48,7 @@ export class LocalCluster {
   info: ClusterInfo | undefined;
   client: ControlClient | undefined;
 
-  constructor(readonly layout: ClusterLayout, private readonly progress: Progress, private readonly lock: ClusterLock) {
+  constructor(readonly layout: ClusterLayout, private readonly lock: ClusterLock) {
     this.unexpectedExit = new Promise((r) => { this.reportDeath = r; });
   }
 
@@ -60,10 +60,6 @@ export class LocalCluster {
       if (!this.stopping) this.reportDeath({ child, code, signal });
     });
     return child;
-  }
-
-  get isStopping(): boolean {
-    return this.stopping;
   }
 
   /** Plugins and agents first (they depend on control), then the host resources, then control. */
@@ -82,15 +78,13 @@ export class LocalCluster {
   }
 }
 
-function describeDeath(d: ChildDeath): string {
+/** One line: which child, how it ended, the last thing it logged. */
+export function describeDeath(d: ChildDeath): string {
   const how = d.signal ? `was killed by ${d.signal}` : `exited with code ${d.code}`;
   const last = tailOf(d.child.logFile);
   return `${d.child.name} ${how}${last ? `: ${last}` : ''} (log: ${d.child.logFile})`;
 }
 
-export { describeDeath };
-
-/** Race `p` against a child dying and a deadline. */
 export class Interrupted extends UserError {
   override readonly name = 'Interrupted';
   constructor() {
@@ -194,7 +188,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
     throw e;
   }
 
-  const cluster = new LocalCluster(layout, progress, lock);
+  const cluster = new LocalCluster(layout, lock);
   rmSync(layout.pidsFile, { force: true });
   try {
     rmSync(layout.controlJson, { force: true });
@@ -215,6 +209,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config, '--unmount-on-exit'], join(layout.logsDir, `${node.name}-agent.log`)));
       progress(`${node.name} (${short(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend)`);
       if (opts.plugins) {
+        rmSync(node.pluginSocket, { force: true }); // a stale socket must not pass for a listening plugin
         const plugin = cluster.adopt(spawnSelf(`plugin ${node.name}`, ['plugin', '--config', node.config, '--socket', node.pluginSocket],
           join(layout.logsDir, `${node.name}-plugin.log`)));
         progress(`${node.name}: Docker plugin starting on ${node.pluginSocket} (pid ${plugin.proc.pid})`);
