@@ -35,8 +35,9 @@ if (!env.available) {
 }
 const image = env.image;
 const run = randomBytes(3).toString('hex');
-const A = `fbench${run}a`;
-const B = `fbench${run}b`;
+// Stable driver names: dockerd retries every driver it has ever seen (see test/plugin/docker-e2e).
+const A = 'flockerbencha';
+const B = 'flockerbenchb';
 const local = `bl${run}`;
 const ours = `bf${run}`;
 const moved: string[] = [];

@@ -1,6 +1,6 @@
 // The plugin under a real Docker engine, against a real two-node cluster (control + 2 agents,
 // directory backend). One engine plays both hosts: each node's plugin is its own driver
-// (a unique socket in /run/docker/plugins), so "the other node" is the other driver.
+// (a socket in /run/docker/plugins), so "the other node" is the other driver.
 import { randomBytes } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,8 +12,10 @@ import { docker, dockerTry, ensureDocker } from '../support/docker.js';
 import { pluginCall, startPlugin, type PluginProcess } from './support.js';
 
 const run = randomBytes(3).toString('hex');
-const A = `ftest${run}a`; // driver of node 1 ("this host")
-const B = `ftest${run}b`; // driver of node 2 ("the other host")
+// Stable driver names: dockerd remembers every driver it has seen and retries dead ones for 15 s
+// on each `docker volume ls`, so a new name per run would slow every later run down.
+const A = 'flockertesta'; // driver of node 1 ("this host")
+const B = 'flockertestb'; // driver of node 2 ("the other host")
 const sockA = `/run/docker/plugins/${A}.sock`;
 const sockB = `/run/docker/plugins/${B}.sock`;
 const vol = (n: string): string => `v${run}-${n}`;
