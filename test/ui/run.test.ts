@@ -1,3 +1,4 @@
+import '../support/live-terminal.js';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { PassThrough, Writable } from 'node:stream';

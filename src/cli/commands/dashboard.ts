@@ -1,6 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { ConnectedCommand } from '../connection.js';
 import { withClient } from '../format/operator.js';
+import { loadDashboard } from '../../ui/load.js';
 
 export class DashboardCommand extends ConnectedCommand {
   static override paths = [['dashboard']];
@@ -32,7 +33,7 @@ export class DashboardCommand extends ConnectedCommand {
   async run(): Promise<number> {
     const connection = this.connection();
     // Ink and React are loaded only here, so no other command pays for them (or breaks on them).
-    const { runDashboard } = await import('../../ui/run.js');
+    const { runDashboard } = await loadDashboard(this.context.stdout as NodeJS.WriteStream);
     return withClient(connection, (client) => runDashboard({
       client,
       stdout: this.context.stdout as NodeJS.WriteStream,

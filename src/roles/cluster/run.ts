@@ -5,6 +5,7 @@ import { errorMessage } from '../../errors.js';
 import type { ClusterSnapshot } from '../../protocol/events.js';
 import { describeEvent } from './event-log.js';
 import { describeDeath, Interrupted, startLocalCluster, type LocalCluster, type UpOptions } from './up.js';
+import { loadDashboard } from '../../ui/load.js';
 
 export interface RunIo {
   readonly stdout: NodeJS.WritableStream;
@@ -44,20 +45,8 @@ async function followEvents(client: ControlClient, out: NodeJS.WritableStream, s
   }
 }
 
-/**
- * Ink reads is-in-ci once, when it is first imported, and then draws only the final frame.
- * Here stdout is a terminal and a person asked for the live dashboard, so a CI variable
- * inherited from the environment must not blank it; Ink is not loaded yet at this point.
- */
-function forgetCiEnvironment(): void {
-  for (const k of Object.keys(process.env)) {
-    if (k === 'CI' || k === 'CONTINUOUS_INTEGRATION' || k.startsWith('CI_')) delete process.env[k];
-  }
-}
-
 async function showDashboard(client: ControlClient, stdout: NodeJS.WriteStream): Promise<void> {
-  forgetCiEnvironment();
-  const { runDashboard } = await import('../../ui/run.js');
+  const { runDashboard } = await loadDashboard(stdout);
   await runDashboard({ client, stdout, title: 'flocker cluster up — q to stop the cluster' });
 }
 
