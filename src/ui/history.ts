@@ -24,9 +24,11 @@ export interface FeedHistory {
   readonly log: readonly LogEntry[];
   readonly phases: Readonly<Record<string, readonly PhaseSeen[]>>;
   readonly lastError: Readonly<Record<string, string>>;
+  /** The node each dataset was last seen mounted on: a hand-over passes through "mounted nowhere". */
+  readonly lastHolder: Readonly<Record<string, string>>;
 }
 
-export const EMPTY_HISTORY: FeedHistory = { log: [], phases: {}, lastError: {} };
+export const EMPTY_HISTORY: FeedHistory = { log: [], phases: {}, lastError: {}, lastHolder: {} };
 export const LOG_LIMIT = 200;
 const PHASES_PER_DATASET = 20;
 
@@ -46,7 +48,7 @@ export function advanceHistory(
 ): FeedHistory {
   const entries: LogEntry[] = [];
   const log = (level: LogLevel, text: string): void => { entries.push({ at: now, level, text }); };
-  if (before) diffSnapshots(before, after, log);
+  if (before) diffSnapshots(before, after, h.lastHolder, log);
   else log('info', `connected: ${after.nodes.length} node(s), ${after.configuration.filter((d) => !d.deleted).length} dataset(s)`);
 
   const phases: Record<string, readonly PhaseSeen[]> = { ...h.phases };
@@ -60,10 +62,14 @@ export function advanceHistory(
     if (row.last_error) lastError[row.dataset_id] = row.last_error;
     else if (row.phase === 'error') lastError[row.dataset_id] = row.reason;
   }
-  return { log: [...h.log, ...entries].slice(-LOG_LIMIT), phases, lastError };
+  const lastHolder: Record<string, string> = { ...h.lastHolder };
+  for (const st of after.state) if (st.primary !== undefined) lastHolder[st.dataset_id] = st.primary;
+  return { log: [...h.log, ...entries].slice(-LOG_LIMIT), phases, lastError, lastHolder };
 }
 
-function diffSnapshots(a: ClusterSnapshot, b: ClusterSnapshot, log: (l: LogLevel, t: string) => void): void {
+function diffSnapshots(
+  a: ClusterSnapshot, b: ClusterSnapshot, lastHolder: Readonly<Record<string, string>>, log: (l: LogLevel, t: string) => void,
+): void {
   const configA = new Map(a.configuration.map((d) => [d.dataset_id, d]));
   const configB = new Map(b.configuration.map((d) => [d.dataset_id, d]));
   const label = (id: string): string => datasetLabel(configB.get(id) ?? configA.get(id), id);
@@ -85,7 +91,9 @@ function diffSnapshots(a: ClusterSnapshot, b: ClusterSnapshot, log: (l: LogLevel
   for (const s of b.state) {
     const was = stateA.get(s.dataset_id);
     if (s.primary !== undefined && was?.primary !== s.primary) {
-      log('info', `dataset ${label(s.dataset_id)} ${was ? 'moved' : 'attached'} to ${shortId(s.primary)}`);
+      const before = was?.primary ?? lastHolder[s.dataset_id];
+      const verb = before !== undefined && before !== s.primary ? 'moved to' : 'mounted on';
+      log('info', `dataset ${label(s.dataset_id)} ${verb} ${shortId(s.primary)}`);
     }
   }
   for (const s of a.state) {

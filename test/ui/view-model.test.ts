@@ -87,6 +87,25 @@ test('history: diffing snapshots names moves, disconnects, deletions, errors and
   assert.is(h2.lastError[D3], 'losetup failed: no free loop device');
 });
 
+test('history: a first mount is "mounted on"; a hand-over through "mounted nowhere" is still a move', () => {
+  const a = sampleSnapshot();
+  const D9 = 'ffff0000-0000-4000-8000-000000000000';
+  a.configuration.push({ dataset_id: D9, primary: N1, deleted: false, metadata: { name: 'fresh' } });
+  const mounted = sampleSnapshot();
+  mounted.configuration = a.configuration;
+  mounted.state = [...a.state, { dataset_id: D9, primary: N1, path: '/flocker/x' }];
+  const nowhere = { ...mounted, state: [...a.state, { dataset_id: D9 }] };
+  const moved = { ...mounted, state: [...a.state, { dataset_id: D9, primary: N2, path: '/flocker/x' }] };
+  let h = advanceHistory(EMPTY_HISTORY, undefined, a, 1);
+  h = advanceHistory(h, a, mounted, 2);
+  h = advanceHistory(h, mounted, nowhere, 3);
+  h = advanceHistory(h, nowhere, moved, 4);
+  const texts = h.log.map((l) => l.text);
+  assert.ok(texts.includes('dataset fresh mounted on 11111111'), JSON.stringify(texts));
+  assert.ok(texts.includes('dataset fresh moved to 22222222'), JSON.stringify(texts));
+  assert.not.ok(texts.includes('dataset fresh moved to 11111111'), JSON.stringify(texts));
+});
+
 test('history: an unchanged snapshot adds nothing', () => {
   const a = sampleSnapshot();
   const h1 = advanceHistory(EMPTY_HISTORY, undefined, a, 1);
