@@ -1,0 +1,59 @@
+// The folder rules of our architecture, checked on the import lines so a shortcut can't creep in:
+// roles don't import each other, the model is pure, drivers never call the planner, only the
+// CLI knows the command line.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+
+const SRC = resolve(fileURLToPath(new URL('../../src', import.meta.url)));
+// Static and lazy imports alike: a lazy import still couples the folders.
+const IMPORT = /(?:^\s*(?:import|export)\b[^'"]*?from\s+|^\s*import\s+|import\()\s*['"]([^'"]+)['"]/gm;
+
+interface Edge { readonly from: string; readonly to: string }
+
+function sources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const p = join(dir, name);
+    if (statSync(p).isDirectory()) return sources(p);
+    return /\.tsx?$/.test(name) ? [p] : [];
+  });
+}
+
+const edges: Edge[] = sources(SRC).flatMap((file) =>
+  [...readFileSync(file, 'utf8').matchAll(IMPORT)].map((m) => {
+    const spec = m[1]!;
+    const to = spec.startsWith('.') ? relative(SRC, resolve(dirname(file), spec)) : spec;
+    return { from: relative(SRC, file), to };
+  }));
+
+const violations = (rule: (e: Edge) => boolean): string[] => edges.filter(rule).map((e) => `${e.from} -> ${e.to}`);
+
+test('the walk sees imports (it would catch a violation)', () => {
+  assert.ok(edges.some((e) => e.from === 'main.ts' && e.to === 'cli/commands/control.js'));
+  assert.ok(edges.some((e) => e.from.startsWith('roles/control/') && e.to === 'koa'));
+});
+
+test('roles do not import each other', () => {
+  const role = (p: string): string | undefined => /^roles\/([^/]+)\//.exec(p)?.[1];
+  assert.equal(violations((e) => role(e.from) !== undefined && role(e.to) !== undefined && role(e.from) !== role(e.to)), []);
+});
+
+test('the model is pure: no node:* modules, no packages, nothing outside src/model', () => {
+  assert.equal(violations((e) => e.from.startsWith('model/') && !e.to.startsWith('model/')), []);
+});
+
+test('backends and sys never reach the planner, the roles or the UI', () => {
+  assert.equal(violations((e) => /^(backends|sys)\//.test(e.from) && /^(converge|roles|ui|cli)\//.test(e.to)), []);
+});
+
+test('only main.ts and the CLI import the CLI', () => {
+  assert.equal(violations((e) => e.to.startsWith('cli/') && !e.from.startsWith('cli/') && e.from !== 'main.ts'), []);
+});
+
+test('the UI reaches the cluster only through the client and the wire shapes', () => {
+  assert.equal(violations((e) => e.from.startsWith('ui/') && /^(roles|sys|backends|store|converge|cli)\//.test(e.to)), []);
+});
+
+test.run();
