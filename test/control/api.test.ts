@@ -85,6 +85,14 @@ test('create: schema violations are 400 with the schema description', async () =
   assert.is(((await h.call('GET', '/v1/configuration/datasets')).json as unknown[]).length, 1);
 });
 
+test('a bad size gets one error that names the limit, not one per schema alternative', async () => {
+  const r = await h.call('POST', '/v1/configuration/datasets', { primary: N1, maximum_size: 10 * 1024 * 1024 });
+  assert.is(r.status, 400);
+  assert.equal((r.json as { errors: string[] }).errors, ['maximum_size: must be >= 67108864']);
+  const t = await h.call('POST', '/v1/configuration/datasets', { primary: N1, maximum_size: '1G' });
+  assert.equal((t.json as { errors: string[] }).errors, ['maximum_size: must be an integer or null']);
+});
+
 test('malformed, empty and oversized bodies', async () => {
   for (const body of ['{', '', 'nope']) {
     const r = await h.call('POST', '/v1/configuration/datasets', body);

@@ -14,9 +14,9 @@ const createDataset = {
   properties: {
     primary: uuid,
     dataset_id: uuid,
-    maximum_size: {
-      anyOf: [{ type: 'integer', minimum: MINIMUM_MAXIMUM_SIZE, multipleOf: 1024 }, { type: 'null' }],
-    },
+    // One union type rather than anyOf: numeric keywords skip null, and a bad size then gets one
+    // clear error instead of one per alternative.
+    maximum_size: { type: ['integer', 'null'], minimum: MINIMUM_MAXIMUM_SIZE, multipleOf: 1024 },
     metadata: {
       type: 'object',
       maxProperties: 16,
@@ -50,6 +50,10 @@ function describe(e: ErrorObject): string {
   const where = e.instancePath === '' ? 'body' : e.instancePath.slice(1).replaceAll('/', '.');
   if (e.keyword === 'additionalProperties') {
     return `${where}: additional properties are not allowed ('${String(e.params.additionalProperty)}' was unexpected)`;
+  }
+  if (e.keyword === 'type') {
+    const types = String(e.params.type).split(',');
+    return `${where}: must be ${types.map((t) => (t === 'null' ? 'null' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`)).join(' or ')}`;
   }
   if (e.keyword === 'propertyNames') return `${where}: property name '${String(e.params.propertyName)}' is invalid`;
   return `${where}: ${e.message ?? e.keyword}`;
