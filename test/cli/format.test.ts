@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatSizeGiB, parseSize } from '../../src/cli/format/size.js';
+import { formatSizeGiB, parseSize, parseDatasetSize } from '../../src/cli/format/size.js';
 import { formatMetadata, parseMetadata } from '../../src/cli/format/metadata.js';
 import { renderTable } from '../../src/cli/format/table.js';
 import { LS_HEADERS, lsRows, lsTableRow, nodeTableRow } from '../../src/cli/format/datasets.js';
@@ -117,6 +117,14 @@ test('--timeout accepts seconds, s and m suffixes', () => {
   assert.is(parseTimeout('90s'), 90_000);
   assert.is(parseTimeout('2m'), 120_000);
   throwsUser(() => parseTimeout('soon'), '--timeout must be a duration');
+});
+
+test('dataset sizes: under 64M is refused in words, decimals are rounded up to whole KiB', () => {
+  assert.throws(() => parseDatasetSize('10M'), /too small: a dataset must be at least 64M/);
+  assert.is(parseDatasetSize('64M'), 67108864);
+  const b = parseDatasetSize('1.3G');
+  assert.is(b % 1024, 0);
+  assert.ok(b >= 1.3 * 2 ** 30 && b - 1.3 * 2 ** 30 < 1024);
 });
 
 test.run();

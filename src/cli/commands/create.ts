@@ -3,7 +3,7 @@ import type { ApiCreateDataset } from '../../protocol/api-json.js';
 import { ConnectedCommand } from '../connection.js';
 import { parseMetadata } from '../format/metadata.js';
 import { followUntil, parseTimeout, printJson, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
-import { parseSize } from '../format/size.js';
+import { parseDatasetSize } from '../format/size.js';
 
 export class CreateCommand extends ConnectedCommand {
   static override paths = [['create']];
@@ -27,7 +27,7 @@ export class CreateCommand extends ConnectedCommand {
   });
 
   node = Option.String('-n,--node', { description: 'Node uuid (or unique prefix) to create it on' });
-  size = Option.String('-s,--size', { description: 'Maximum size, e.g. 10G, 512M, 1.5T' });
+  size = Option.String('-s,--size', { description: 'Maximum size, at least 64M, e.g. 10G, 512M, 1.5T (rounded up to whole KiB)' });
   metadata = Option.String('-m,--metadata', { description: 'Metadata, e.g. "name=web-db,tier=db"' });
   json = Option.Boolean('--json', false, { description: 'Print the created dataset as JSON' });
   wait = Option.Boolean('--wait', false, { description: 'Follow the cluster until the dataset is attached' });
@@ -37,7 +37,7 @@ export class CreateCommand extends ConnectedCommand {
     const nodePrefix = requireFlag(this.node, '--node');
     const body: ApiCreateDataset = {
       primary: '',
-      ...(this.size !== undefined ? { maximum_size: parseSize(this.size) } : {}),
+      ...(this.size !== undefined ? { maximum_size: parseDatasetSize(this.size) } : {}),
       ...(this.metadata !== undefined ? { metadata: parseMetadata(this.metadata) } : {}),
     };
     const timeoutMs = parseTimeout(this.timeout);

@@ -1,6 +1,7 @@
 // Sizes as flockerctl reads and prints them: binary units, a bare number is bytes.
 import { UserError } from '../../errors.js';
 import { formatSizeShort, parseSizeText } from '../../model/size.js';
+import { MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
 
 /** "10G", "1.5gib", "512M", "1073741824" -> bytes (an integer). */
 export function parseSize(text: string): number {
@@ -10,6 +11,19 @@ export function parseSize(text: string): number {
     throw new UserError(`malformed size specification ${JSON.stringify(text)}: use a number with an optional unit k, m, g or t (binary), e.g. 10G`);
   }
   throw new UserError(`size ${JSON.stringify(text)} must be a positive number of bytes`);
+}
+
+/**
+ * A dataset's maximum size from the command line: at least 64 MiB (the API's floor, said here in
+ * words rather than as a schema error), rounded up to whole KiB as the API requires — so "1.3G"
+ * works and never gets less room than asked for.
+ */
+export function parseDatasetSize(text: string): number {
+  const bytes = Math.ceil(parseSize(text) / 1024) * 1024;
+  if (bytes < MINIMUM_MAXIMUM_SIZE) {
+    throw new UserError(`size ${JSON.stringify(text)} is too small: a dataset must be at least 64M (${MINIMUM_MAXIMUM_SIZE} bytes)`);
+  }
+  return bytes;
 }
 
 /** flockerctl's SIZE column: GiB with two decimals, or "<no quota>". */
