@@ -57,6 +57,11 @@ export interface LoopDeps {
 
 type SleepKind = 'idle' | 'poll' | 'backoff';
 
+function holdsFreeVolume(local: LocalState): boolean {
+  for (const d of local.datasets.values()) if (d.kind === 'non-manifest') return true;
+  return false;
+}
+
 export class ConvergenceLoop {
   private local: LocalState | undefined;
   private progress: DatasetProgress[] = [];
@@ -108,6 +113,12 @@ export class ConvergenceLoop {
     }
     // Waiting on another node: the push may be the news we wait for, so look now.
     if (this.sleepKind === 'poll' || p.change.wakeAfterMs < IDLE_MS) return true;
+    // A volume free in the pool is any node's to attach or destroy, and we report it from a cache
+    // that only a pass refreshes: without this, a node that let a volume go keeps reporting it for
+    // a whole idle sleep after another node took it or destroyed it (a deleted dataset stays in
+    // the state). A push is the news that others acted; rediscovery is cheap, and an unchanged
+    // report is not re-sent, so this cannot feed on itself.
+    if (holdsFreeVolume(this.local)) return true;
     this.publish(this.local, p);
     return false;
   }

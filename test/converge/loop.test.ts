@@ -161,6 +161,23 @@ test('a node waiting on another is woken by any push (the news it waits for)', a
   await h.stop();
 });
 
+test('a node reporting a volume free in the pool looks again on a push: another node may have taken or destroyed it', async () => {
+  // B is D1's primary and A just let D1 go: A sees the volume free, has nothing to do, sleeps long.
+  const onB: LoopInputs = { configuration: deployment([dataset(D1, B)]), cluster: { nodes: {} }, now: 0 };
+  const h = harness(onB, local(found.nonManifest(D1)));
+  await settle();
+  assert.equal(h.clock.requested, [IDLE_MS]);
+  assert.equal(h.reports.at(-1)?.nonManifest.map((n) => n.datasetId), [D1]);
+  // D1 is deleted and B destroys it; the push saying so must not leave A reporting it for a minute.
+  h.state.local = local();
+  h.state.inputs = { ...onB, configuration: deployment([dataset(D1, B, { deleted: true })]) };
+  h.loop.onInputs();
+  await settle();
+  assert.equal(h.executed, []);
+  assert.equal(h.reports.at(-1)?.nonManifest, []);
+  await h.stop();
+});
+
 test('a push during a pass is not lost', async () => {
   const h = harness({ configuration: deployment([]), cluster: { nodes: {} }, now: 0 });
   // Push arrives before the first pass has slept.
