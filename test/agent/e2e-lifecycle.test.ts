@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeTestBed, until, type TestBed } from './harness.js';
+import { makeTestBed, type TestBed } from './harness.js';
 
 let bed: TestBed;
 
@@ -17,7 +17,7 @@ test.before(async () => {
   await bed.startControl();
   bed.startAgent(0);
   bed.startAgent(1);
-  await until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 30_000);
+  await bed.until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 30_000);
 });
 
 test.after(async () => {
@@ -57,14 +57,14 @@ test('create: the dataset is mounted on its primary and reported with a path', a
   const [n0] = bed.nodes;
   const created = await bed.client.createDataset({ primary: n0!.uuid, maximum_size: 67_108_864, metadata: { name: 'e2e' } });
   datasetId = created.dataset_id;
-  const s = await until('state to show the dataset mounted', async () => {
+  const s = await bed.until('state to show the dataset mounted', async () => {
     const st = await stateOf(datasetId);
     return st?.path ? st : undefined;
   });
   assert.is(s.primary, n0!.uuid);
   assert.is(s.path, join(n0!.mountRoot, datasetId));
   writeFileSync(join(s.path!, 'hello.txt'), 'precious data');
-  const row = await until('convergence row', async () => (await bed.client.convergence()).find((r) => r.dataset_id === datasetId && r.phase === 'converged'));
+  const row = await bed.until('convergence row', async () => (await bed.client.convergence()).find((r) => r.dataset_id === datasetId && r.phase === 'converged'));
   assert.is(row.desired_node, n0!.uuid);
 });
 
@@ -72,7 +72,7 @@ test('move: the data arrives intact on the new node and is never exposed on both
   const [, n1] = bed.nodes;
   const samples = await neverOnBoth(datasetId, async () => {
     await bed.client.moveDataset(datasetId, n1!.uuid);
-    await until('state to show the dataset on node 1', async () => {
+    await bed.until('state to show the dataset on node 1', async () => {
       const st = await stateOf(datasetId);
       return st?.primary === n1!.uuid && st.path ? st : undefined;
     });
@@ -86,14 +86,14 @@ test('a lease held by the current node holds a move until it is released', async
   const [n0, n1] = bed.nodes;
   await bed.client.acquireLease(datasetId, n1!.uuid, null);
   await bed.client.moveDataset(datasetId, n0!.uuid);
-  const row = await until('the convergence row to say a lease holds it', async () =>
+  const row = await bed.until('the convergence row to say a lease holds it', async () =>
     (await bed.client.convergence()).find((r) => r.dataset_id === datasetId && r.phase === 'waiting-for-lease'));
   assert.match(row.reason, /lease/);
   await new Promise((r) => setTimeout(r, 1500));
   assert.equal(exposedOn(datasetId), [1], 'still on the leasing node');
   await neverOnBoth(datasetId, async () => {
     await bed.client.releaseLease(datasetId);
-    await until('state to show the dataset back on node 0', async () => {
+    await bed.until('state to show the dataset back on node 0', async () => {
       const st = await stateOf(datasetId);
       return st?.primary === n0!.uuid && st.path ? st : undefined;
     });
@@ -103,8 +103,8 @@ test('a lease held by the current node holds a move until it is released', async
 
 test('delete: the dataset is unmounted and destroyed', async () => {
   await bed.client.deleteDataset(datasetId);
-  await until('the dataset to leave the state', async () => ((await stateOf(datasetId)) ? undefined : true));
-  await until('the volume to leave the pool', () => (readdirSync(join(bed.pool, 'volumes')).length === 0 ? true : undefined));
+  await bed.until('the dataset to leave the state', async () => ((await stateOf(datasetId)) ? undefined : true));
+  await bed.until('the volume to leave the pool', () => (readdirSync(join(bed.pool, 'volumes')).length === 0 ? true : undefined));
   assert.equal(exposedOn(datasetId), []);
   assert.not.ok(existsSync(join(bed.nodes[0]!.mountRoot, datasetId, 'hello.txt')));
 });
@@ -115,11 +115,11 @@ test('a failing step shows as phase error with a reason a person can act on, unt
   // Something a person left where the dataset must appear.
   writeFileSync(join(n0!.mountRoot, id), 'in the way');
   await bed.client.createDataset({ primary: n0!.uuid, dataset_id: id });
-  const row = await until('an error row', async () => (await bed.client.convergence()).find((r) => r.dataset_id === id && r.phase === 'error'));
+  const row = await bed.until('an error row', async () => (await bed.client.convergence()).find((r) => r.dataset_id === id && r.phase === 'error'));
   assert.match(row.reason, /exists and is not a directory/);
   assert.is(row.last_error, row.reason);
   rmSync(join(n0!.mountRoot, id));
-  const ok = await until('convergence after the fix', async () => (await bed.client.convergence()).find((r) => r.dataset_id === id && r.phase === 'converged'), 20_000);
+  const ok = await bed.until('convergence after the fix', async () => (await bed.client.convergence()).find((r) => r.dataset_id === id && r.phase === 'converged'), 20_000);
   assert.is(ok.last_error, undefined);
 });
 

@@ -96,7 +96,32 @@ export interface TestBed {
   client: ControlClient;
   startControl(): Promise<void>;
   startAgent(i: number): Proc;
+  /** Everything that explains a stuck wait: state and convergence rows, pool and mount roots, logs. */
+  diagnose(): Promise<string>;
+  /** `until`, but a timeout carries diagnose() so a failure under load explains itself. */
+  until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs?: number): Promise<T>;
   cleanup(): Promise<void>;
+}
+
+/** `ls -R`-like listing of a directory, for diagnostics; never throws. */
+function listTree(dir: string, depth = 2): string[] {
+  if (!existsSync(dir)) return [`${dir}: absent`];
+  const out: string[] = [];
+  const walk = (d: string, prefix: string, left: number): void => {
+    let names: string[];
+    try {
+      names = readdirSync(d).sort();
+    } catch (e) {
+      out.push(`${prefix}(${String(e)})`);
+      return;
+    }
+    for (const n of names) {
+      out.push(`${prefix}${n}`);
+      if (left > 0) walk(join(d, n), `${prefix}${n}/`, left - 1);
+    }
+  };
+  walk(dir, '  ', depth);
+  return [`${dir}:`, ...out];
 }
 
 export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' | 'loopback' = 'directory'): Promise<TestBed> {
@@ -137,6 +162,31 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
       const p = flocker(['agent', '--config', agentNodes[i]!.config]);
       agentNodes[i]!.proc = p;
       return p;
+    },
+    async diagnose() {
+      const parts: string[] = [`--- diagnostics at ${new Date().toISOString()}`];
+      const rows = async (what: string, f: () => Promise<unknown>): Promise<void> => {
+        try {
+          parts.push(`${what}: ${JSON.stringify(await f(), null, 1)}`);
+        } catch (e) {
+          parts.push(`${what}: (failed: ${String(e)})`);
+        }
+      };
+      await rows('state/datasets', () => bed.client.stateDatasets());
+      await rows('state/nodes', () => bed.client.stateNodes());
+      await rows('configuration/datasets', () => bed.client.listDatasets());
+      await rows('convergence', () => bed.client.convergence());
+      parts.push(...listTree(pool), ...agentNodes.flatMap((n) => listTree(n.mountRoot, 0)));
+      parts.push(`--- control log:\n${bed.control?.log() ?? '(not started)'}`);
+      agentNodes.forEach((n, i) => parts.push(`--- agent ${i} (${n.uuid}) log:\n${n.proc?.log() ?? '(not started)'}`));
+      return parts.join('\n');
+    },
+    async until(what, f, timeoutMs) {
+      try {
+        return await until(what, f, timeoutMs);
+      } catch (e) {
+        throw new Error(`${String(e instanceof Error ? e.message : e)}\n${await bed.diagnose()}`);
+      }
     },
     async cleanup() {
       await Promise.all(agentNodes.map((n) => n.proc?.kill9()));
