@@ -82,8 +82,11 @@ export function convergenceRows(deployment: Deployment, cluster: ClusterState): 
     }
     const desiredNode = cluster.nodes[d.primary];
     if (d.deleted) {
-      const holder = mounted?.node.uuid ?? ix.reportedBy.get(d.datasetId) ?? d.primary;
-      rows.push({ ...base, phase: 'deleting', reason: `waiting for node ${shortId(holder)} to destroy it` });
+      // Whoever has it mounted lets go first; the configured primary is the one that destroys it.
+      const reason = mounted && mounted.node.uuid !== d.primary
+        ? `waiting for node ${shortId(mounted.node.uuid)} to release it, then node ${shortId(d.primary)} destroys it`
+        : `waiting for node ${shortId(d.primary)} to destroy it`;
+      rows.push({ ...base, phase: 'deleting', reason });
     } else if (mounted && mounted.node.uuid === d.primary) {
       rows.push({ ...base, phase: 'converged', reason: `mounted at ${mounted.path} on node ${shortId(d.primary)}` });
     } else if (!desiredNode || !desiredNode.connected) {

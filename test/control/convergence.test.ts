@@ -75,8 +75,11 @@ test('progress from a disconnected node is ignored', () => {
 });
 
 test('deleted datasets: deleting while some node reports them, then gone', () => {
+  // Reported free by B, but the configured primary A is the node that destroys it.
   const r = one(config({ deleted: true }), cluster(node(B, { nonManifest: true })));
-  assert.equal([r.phase, r.reason], ['deleting', 'waiting for node bbbbbbbb to destroy it']);
+  assert.equal([r.phase, r.reason], ['deleting', 'waiting for node aaaaaaaa to destroy it']);
+  const held = one(config({ deleted: true }), cluster(node(B, { mounted: true })));
+  assert.equal([held.phase, held.reason], ['deleting', 'waiting for node bbbbbbbb to release it, then node aaaaaaaa destroys it']);
   assert.equal(convergenceRows(config({ deleted: true }), cluster(node(A))), []);
   assert.equal(convergenceRows(config({ deleted: true }), cluster()), []);
 });
