@@ -89,7 +89,7 @@ export class ConvergenceLoop {
       }
       this.passes++;
       if (signal.aborted) break;
-      if (this.pushedDuringPass && this.shouldWake()) continue;
+      if (delay === 0 || (this.pushedDuringPass && this.shouldWake())) continue;
       await this.sleep(delay, signal);
     }
   }
@@ -156,13 +156,25 @@ export class ConvergenceLoop {
       this.deps.log.warn({ dataset: f.datasetId, action: f.action, error: f.message }, 'action failed; will retry');
     }
     // Tell control what the work did now, not after the backoff sleep.
+    let next: Plan | undefined;
     try {
       const after = await this.deps.discover();
       this.local = after;
       const latest = this.deps.inputs();
-      if (latest) this.publish(after, this.planFor(latest, after));
+      if (latest) {
+        next = this.planFor(latest, after);
+        this.publish(after, next);
+      }
     } catch (e) {
       this.deps.log.warn({ err: errorMessage(e) }, 'discovering local state failed; will retry');
+    }
+    // Work that succeeded and moved things along goes on at once (create → attach → mount is
+    // several passes, and each sleep would add to what a user waits for). Backoff is for failures
+    // and for work that succeeds without changing what the next pass wants to do.
+    if (result.failures.length === 0 && next && (isNoop(next.change) || JSON.stringify(next.change) !== this.lastWork)) {
+      this.backoffMs = 0;
+      this.sleepKind = 'backoff';
+      return 0;
     }
     return this.grow();
   }
@@ -183,7 +195,7 @@ export class ConvergenceLoop {
     this.deps.report({ ...sharedState(local), progress: this.progress });
   }
 
-  /** Unconverged or failing: 100 ms, ×4 each time, capped at 10 s; reset by a converged pass. */
+  /** Failing or not advancing: 100 ms, ×4 each time, capped at 10 s; reset by progress or convergence. */
   private grow(): number {
     this.backoffMs = this.backoffMs === 0 ? BACKOFF_START_MS : Math.min(BACKOFF_MAX_MS, this.backoffMs * BACKOFF_FACTOR);
     this.sleepKind = 'backoff';

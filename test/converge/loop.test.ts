@@ -14,7 +14,7 @@ interface Harness {
   loop: ConvergenceLoop;
   reports: NodeReport[];
   executed: Change[];
-  state: { local: LocalState; inputs: LoopInputs | undefined; fail: string | undefined; discoverFails: boolean };
+  state: { local: LocalState; inputs: LoopInputs | undefined; fail: string | undefined; discoverFails: boolean; noEffect: boolean };
   stop(): Promise<void>;
 }
 
@@ -23,7 +23,7 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
   const clock = new ManualClock();
   const reports: NodeReport[] = [];
   const executed: Change[] = [];
-  const state = { local: start, inputs, fail: undefined as string | undefined, discoverFails };
+  const state = { local: start, inputs, fail: undefined as string | undefined, discoverFails, noEffect: false };
   const loop = new ConvergenceLoop({
     nodeId: A, mountRoot: ROOT, allocationUnit: 1, needsFilesystem: false,
     discover: async () => {
@@ -35,6 +35,7 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
     execute: async (c): Promise<ExecResult> => {
       executed.push(c);
       if (state.fail) return { succeeded: new Set(), failures: [{ datasetId: D1, action: 'mount', message: state.fail }] };
+      if (state.noEffect) return { succeeded: new Set([D1]), failures: [] };
       if (c.kind === 'create-volume') state.local = local(found.nonManifest(D1));
       else if (c.kind === 'sequence') state.local = local(found.mounted(D1));
       else if (c.kind === 'mount') state.local = local(found.mounted(D1));
@@ -55,14 +56,12 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
 
 const wantOnA: LoopInputs = { configuration: deployment([dataset(D1, A)]), cluster: { nodes: {} }, now: 0 };
 
-test('converges step by step and then sleeps long', async () => {
+test('converges step by step without sleeping between steps that advance, then sleeps long', async () => {
   const h = harness(wantOnA);
   await settle();
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume']);
-  await h.clock.advance(100);
+  // Each step that succeeds and advances is followed by the next at once; then the long sleep.
   assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
-  await h.clock.advance(400);
-  assert.equal(h.clock.requested, [100, 400, IDLE_MS]);
+  assert.equal(h.clock.requested, [IDLE_MS]);
   const last = h.reports.at(-1)!;
   assert.is(last.manifestations.length, 1);
   assert.is(last.progress[0]!.phase, 'converged');
@@ -76,13 +75,23 @@ test('failures back off 100 ms ×4 capped at 10 s, and convergence resets the ba
   for (const ms of [100, 400, 1600, 6400, 10_000, 10_000]) await h.clock.advance(ms);
   assert.equal(h.clock.requested, [100, 400, 1600, 6400, 10_000, 10_000, 10_000]);
   h.state.fail = undefined;
-  await h.clock.advance(10_000); // mount succeeds
-  await h.clock.advance(10_000); // converged
+  await h.clock.advance(10_000); // mount succeeds, and the next pass finds it converged at once
   assert.equal(h.clock.requested.slice(-2), [10_000, IDLE_MS]);
   h.state.local = local(found.attached(D1)); // someone unmounted it
   h.state.fail = 'mount failed: again';
   await h.clock.advance(IDLE_MS);
   assert.is(h.clock.requested.at(-1), 100);
+  await h.stop();
+});
+
+test('work that succeeds without advancing backs off like a failure', async () => {
+  const h = harness(wantOnA, local(found.attached(D1)));
+  // The mount "succeeds" but nothing changes (say, something unmounts it at once).
+  h.state.noEffect = true;
+  await settle();
+  await h.clock.advance(100);
+  await h.clock.advance(400);
+  assert.equal(h.clock.requested.slice(0, 3), [100, 400, 1600]);
   await h.stop();
 });
 
@@ -112,7 +121,7 @@ test('a failing discovery backs off and the loop survives', async () => {
   assert.equal(h.executed, []);
   h.state.discoverFails = false;
   await h.clock.advance(400);
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume']);
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
   await h.stop();
 });
 
@@ -132,7 +141,7 @@ test('a push that brings work wakes the loop at once', async () => {
   h.state.inputs = wantOnA;
   h.loop.onInputs();
   await settle();
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume']);
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
   await h.stop();
 });
 
