@@ -1,8 +1,8 @@
 // The operator CLI's and dashboard's way in: a certificates folder holding cluster.crt,
 // USER.crt and USER.key (flockerctl's --certs-path/--user convention).
-import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { readTextOrExplain } from '../read-text.js';
 import { createControlClient } from './control-client.js';
 import type { ControlClient } from './types.js';
 
@@ -16,18 +16,11 @@ export interface CertsDirOptions {
 
 export function clientFromCertsDir(o: CertsDirOptions): ControlClient {
   const dir = resolve(o.certsPath);
-  const read = (name: string): string => {
-    const path = join(dir, name);
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code ?? String(e);
-      throw new UserError(
-        `cannot read ${path} (${why}): point --certs-path at the folder holding cluster.crt, ${o.user}.crt and ${o.user}.key, and choose the user with --user`,
-      );
-    }
-  };
+  const read = (name: string): string => readTextOrExplain(
+    join(dir, name),
+    `point --certs-path at the folder holding cluster.crt, ${o.user}.crt and ${o.user}.key, and choose the user with --user`,
+    ':',
+  );
   const caCert = read('cluster.crt');
   const cert = read(`${o.user}.crt`);
   const key = read(`${o.user}.key`);

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
+import { fsReason } from '../read-text.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/flocker/agent.yml';
 
@@ -41,9 +42,7 @@ export function loadAgentConfig(path: string = DEFAULT_AGENT_CONFIG): AgentConfi
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : String(e);
-    throw new ConfigError(file, undefined, `cannot read configuration (${why})`);
+    throw new ConfigError(file, undefined, `cannot read configuration (${fsReason(e)})`);
   }
   return parseAgentConfig(text, file);
 }

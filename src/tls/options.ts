@@ -4,13 +4,13 @@
 // Client: trust only cluster.crt and check the name `control-service` instead of the dialled
 // host, as Flocker's own clients do, so dialling 127.0.0.1 or any alias works.
 import { createPrivateKey, type KeyObject, X509Certificate } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import {
   checkServerIdentity as tlsCheckServerIdentity, type ConnectionOptions, type PeerCertificate, type Server,
   type TLSSocket, type TlsOptions,
 } from 'node:tls';
 import { UserError } from '../errors.js';
+import { readTextOrExplain } from '../read-text.js';
 import { CONTROL_COMMON_NAME } from './ca.js';
 import { identityFromPeer, type Identity } from './identity.js';
 
@@ -79,16 +79,7 @@ export function peerIdentity(socket: TLSSocket): Identity | undefined {
  * line naming it. `hint` says how to point elsewhere (e.g. "set --certificates-dir").
  */
 export function readTlsMaterial(dir: string, names: { cert: string; key: string; ca?: string }, hint?: string): TlsMaterial {
-  const read = (name: string): string => {
-    const path = resolve(dir, name);
-    try {
-      return readFileSync(path, 'utf8');
-    } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a directory' : code ?? String(e);
-      throw new UserError(`cannot read ${path} (${why})${hint ? `; ${hint}` : ''}`);
-    }
-  };
+  const read = (name: string): string => readTextOrExplain(resolve(dir, name), hint);
   const caName = names.ca ?? 'cluster.crt';
   const m = { caCert: read(caName), cert: read(names.cert), key: read(names.key) };
   const problem = materialProblem(m);

@@ -4,18 +4,7 @@ import * as assert from 'uvu/assert';
 import { spawn } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, type TestCluster } from '../support/cluster.js';
-
-function childPids(c: TestCluster): { pid: number; name: string }[] {
-  return readFileSync(join(c.dir, 'pids'), 'utf8').trim().split('\n').map((l) => {
-    const [pid, ...name] = l.split(' ');
-    return { pid: Number(pid), name: name.join(' ') };
-  });
-}
-
-const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-};
+import { alive, childPids, startCluster } from '../support/cluster.js';
 
 test('an agent dying brings the cluster down with one line naming it and a non-zero exit', async () => {
   const c = await startCluster({ nodes: 1 });

@@ -4,7 +4,7 @@ import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startCluster, type TestCluster } from '../support/cluster.js';
+import { alive, childPids, mountsUnder, startCluster } from '../support/cluster.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -17,22 +17,6 @@ async function eventually<T>(what: string, fn: () => Promise<T | undefined> | T 
     await sleep(150);
   }
 }
-
-function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '')
-    .filter((p) => p.startsWith(`${dir}/`));
-}
-
-function childPids(c: TestCluster): { pid: number; name: string }[] {
-  return readFileSync(join(c.dir, 'pids'), 'utf8').trim().split('\n').map((l) => {
-    const [pid, ...name] = l.split(' ');
-    return { pid: Number(pid), name: name.join(' ') };
-  });
-}
-
-const alive = (pid: number): boolean => {
-  try { process.kill(pid, 0); return true; } catch { return false; }
-};
 
 test('two nodes come up, cluster.json describes them, a dataset converges, SIGTERM stops everything', async () => {
   const c = await startCluster({ nodes: 2 });

@@ -145,3 +145,25 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
     throw e;
   }
 }
+
+/** The children `cluster up` is running, from DIR/pids ("PID NAME" per line). */
+export function childPids(c: TestCluster): { pid: number; name: string }[] {
+  return readFileSync(join(c.dir, 'pids'), 'utf8').trim().split('\n').map((l) => {
+    const [pid, ...name] = l.split(' ');
+    return { pid: Number(pid), name: name.join(' ') };
+  });
+}
+
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Mount points below `dir`, from this process's mount table. */
+export function mountsUnder(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(`${dir}/`));
+}

@@ -6,6 +6,7 @@ import type { ClusterSnapshot } from '../../protocol/events.js';
 import { describeEvent } from './event-log.js';
 import { describeDeath, Interrupted, startLocalCluster, type LocalCluster, type UpOptions } from './up.js';
 import { loadDashboard } from '../../ui/load.js';
+import { abortableSleep } from '../../abortable-sleep.js';
 
 export interface RunIo {
   readonly stdout: NodeJS.WritableStream;
@@ -19,11 +20,6 @@ export interface RunIo {
 type Ending = { kind: 'signal'; signal: string } | { kind: 'death'; line: string } | { kind: 'dashboard-quit' };
 
 const stamp = (): string => new Date().toISOString().slice(11, 19);
-const sleep = (ms: number, signal: AbortSignal): Promise<void> =>
-  new Promise((r) => {
-    const t = setTimeout(r, ms);
-    signal.addEventListener('abort', () => { clearTimeout(t); r(); }, { once: true });
-  });
 
 /** Follow the event stream and print what changes; reconnects until `signal` aborts. */
 async function followEvents(client: ControlClient, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
@@ -41,7 +37,7 @@ async function followEvents(client: ControlClient, out: NodeJS.WritableStream, s
       if (signal.aborted) return;
       if (failures++ === 0) out.write(`[${stamp()}] event stream lost (${errorMessage(e)}); reconnecting\n`);
     }
-    await sleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)), signal);
+    await abortableSleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)), signal);
   }
 }
 

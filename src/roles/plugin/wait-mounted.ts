@@ -4,6 +4,7 @@ import type { ControlClient } from '../../client/types.js';
 import { UserError, errorMessage } from '../../errors.js';
 import type { ApiConvergenceRow, ApiDatasetState } from '../../protocol/api-json.js';
 import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
+import { abortableSleep } from '../../abortable-sleep.js';
 
 export interface WaitOptions {
   readonly client: ControlClient;
@@ -43,7 +44,7 @@ export async function waitMounted(o: WaitOptions): Promise<string> {
         if (ac.signal.aborted) break;
         streamError = errorMessage(e);
       }
-      await sleep(RECONNECT_MS, ac.signal);
+      await abortableSleep(RECONNECT_MS, ac.signal);
     }
   } finally {
     clearTimeout(timer);
@@ -72,15 +73,3 @@ async function explain(o: WaitOptions, snap: ClusterSnapshot | undefined, stream
   return 'no agent has reported any progress on it';
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}

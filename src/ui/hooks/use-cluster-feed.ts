@@ -6,6 +6,7 @@ import type { ControlClient } from '../../client/types.js';
 import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
 import { errorMessage } from '../../errors.js';
 import { addLog, advanceHistory, EMPTY_HISTORY, type FeedHistory, type LogLevel } from '../history.js';
+import { abortableSleep } from '../../abortable-sleep.js';
 
 export type FeedStatus =
   | { readonly kind: 'connecting' }
@@ -81,19 +82,8 @@ async function follow(client: ControlClient, signal: AbortSignal, backoff: Backo
       status: { kind: 'reconnecting', reason, retryAt, attempt },
       history: addLog(s.history, { at: Date.now(), level: 'warn', text: `connection lost (${reason}); reconnecting in ${Math.ceil(wait / 1000)}s` }),
     }));
-    await sleep(wait, signal);
+    await abortableSleep(wait, signal);
     delay = Math.min(backoff.maxMs, delay * 2);
   }
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const t = setTimeout(done, ms);
-    function done(): void {
-      clearTimeout(t);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
