@@ -1,5 +1,5 @@
 import { Command } from 'clipanion';
-import { errorMessage, isUserError, UserError } from '../errors.js';
+import { errorMessage, isUserError } from '../errors.js';
 
 /**
  * Every flocker command: implement run(). A UserError becomes one line on stderr and its exit
@@ -21,9 +21,4 @@ export abstract class BaseCommand extends Command {
       return 70;
     }
   }
-}
-
-/** For a command whose issue has not landed: say so honestly and fail. */
-export function notYet(what: string): never {
-  throw new UserError(`${what} is not implemented yet`, 3);
 }
