@@ -19,6 +19,13 @@ import { identityFromPem } from '../../src/tls/identity.js';
 const dir = mkdtempSync(join(tmpdir(), 'flocker-cluster-units-'));
 test.after(() => rmSync(dir, { recursive: true, force: true }));
 
+test('plugin sockets: in each node folder by default, or named flocker-node-N in --plugin-dir', () => {
+  assert.equal(clusterLayout(join(dir, 'c'), 2).nodes.map((n) => n.pluginSocket),
+    [join(dir, 'c', 'node-1', 'plugin.sock'), join(dir, 'c', 'node-2', 'plugin.sock')]);
+  assert.equal(clusterLayout(join(dir, 'c'), 2, '/run/docker/plugins').nodes.map((n) => n.pluginSocket),
+    ['/run/docker/plugins/flocker-node-1.sock', '/run/docker/plugins/flocker-node-2.sock']);
+});
+
 test('the agent.yml we write is one the agent accepts, with our paths and ports', () => {
   const layout = clusterLayout(join(dir, 'c'), 2);
   const n = layout.nodes[1]!;

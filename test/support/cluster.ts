@@ -41,6 +41,8 @@ export interface StartClusterOptions {
   nodes?: number;
   backend?: 'directory' | 'loopback';
   plugins?: boolean;
+  /** With plugins: where their sockets go (`--plugin-dir`). */
+  pluginDir?: string;
   /** Default 60 s. */
   timeoutMs?: number;
 }
@@ -90,6 +92,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
     '--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'cluster', 'up', '--no-dashboard', '--dir', dir,
     '--api-port', '0', '--agent-port', '0', '--exit-with-parent', '--nodes', String(opts.nodes ?? 2), '--backend', opts.backend ?? 'directory',
     ...(opts.plugins ? ['--plugins'] : []),
+    ...(opts.pluginDir !== undefined ? ['--plugin-dir', opts.pluginDir] : []),
   ];
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
   const entry = { proc, dir };

@@ -26,6 +26,7 @@ export class ClusterUpCommand extends BaseCommand {
     examples: [
       ['Three nodes on the directory backend, with the dashboard', 'flocker cluster up'],
       ['Two loopback nodes (root), on free ports, printing a log', 'flocker cluster up --nodes 2 --backend loopback --api-port 0 --agent-port 0 --no-dashboard'],
+      ['Docker plugins Docker can find: drivers flocker-node-1, flocker-node-2 (root)', 'flocker cluster up --nodes 2 --plugins --plugin-dir /run/docker/plugins'],
     ],
   });
 
@@ -36,6 +37,9 @@ export class ClusterUpCommand extends BaseCommand {
   agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (0: any free port)' });
   dashboard = Option.Boolean('--dashboard', true, { description: 'Show the dashboard when stdout is a terminal (--no-dashboard: a text log)' });
   plugins = Option.Boolean('--plugins', false, { description: 'Also run a Docker volume plugin per node (socket DIR/node-N/plugin.sock)' });
+  pluginDir = Option.String('--plugin-dir', {
+    description: 'With --plugins: put the sockets here as flocker-node-N.sock (e.g. /run/docker/plugins, where Docker finds drivers)',
+  });
   // For test harnesses: stop the cluster when whoever started us is gone (even if SIGKILLed).
   exitWithParent = Option.Boolean('--exit-with-parent', false, { hidden: true });
 
@@ -50,10 +54,13 @@ export class ClusterUpCommand extends BaseCommand {
     if (backend === 'loopback' && process.getuid?.() !== 0) {
       throw new UserError('--backend loopback attaches loop devices and mounts filesystems: run as root, or use --backend directory');
     }
+    if (this.pluginDir !== undefined && !this.plugins) {
+      throw new UserError('--plugin-dir says where the Docker plugins listen; add --plugins to run them');
+    }
     const stdout = this.context.stdout as NodeJS.WriteStream;
     const { runClusterUp } = await import('../../roles/cluster/run.js');
     return runClusterUp(
-      { dir: this.dir, nodes, backend, apiPort, agentPort, plugins: this.plugins },
+      { dir: this.dir, nodes, backend, apiPort, agentPort, plugins: this.plugins, ...(this.pluginDir !== undefined ? { pluginDir: this.pluginDir } : {}) },
       { stdout, stderr: this.context.stderr, dashboard: this.dashboard && stdout.isTTY === true, exitWithParent: this.exitWithParent },
     );
   }

@@ -31,7 +31,11 @@ export interface ClusterLayout {
   readonly nodes: readonly NodeLayout[];
 }
 
-export function clusterLayout(dir: string, nodes: number): ClusterLayout {
+/**
+ * `pluginDir` (optional) puts the plugin sockets where Docker looks for them, named
+ * flocker-node-N.sock so each node's plugin is the volume driver `flocker-node-N`.
+ */
+export function clusterLayout(dir: string, nodes: number, pluginDir?: string): ClusterLayout {
   const root = resolve(dir);
   const controlDataDir = join(root, 'control');
   return {
@@ -44,11 +48,11 @@ export function clusterLayout(dir: string, nodes: number): ClusterLayout {
     clusterJson: join(root, 'cluster.json'),
     pidsFile: join(root, 'pids'),
     lockFile: join(root, 'cluster.lock'),
-    nodes: Array.from({ length: nodes }, (_, i) => nodeLayout(root, i + 1)),
+    nodes: Array.from({ length: nodes }, (_, i) => nodeLayout(root, i + 1, pluginDir === undefined ? undefined : resolve(pluginDir))),
   };
 }
 
-function nodeLayout(root: string, index: number): NodeLayout {
+function nodeLayout(root: string, index: number, pluginDir: string | undefined): NodeLayout {
   const name = `node-${index}`;
   const dir = join(root, name);
   return {
@@ -59,7 +63,7 @@ function nodeLayout(root: string, index: number): NodeLayout {
     certsDir: join(dir, 'certs'),
     mountRoot: join(dir, 'mnt'),
     stateDir: join(dir, 'state'),
-    pluginSocket: join(dir, 'plugin.sock'),
+    pluginSocket: pluginDir === undefined ? join(dir, 'plugin.sock') : join(pluginDir, `flocker-${name}.sock`),
   };
 }
 

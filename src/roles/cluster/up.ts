@@ -22,6 +22,8 @@ export interface UpOptions {
   readonly apiPort: number;
   readonly agentPort: number;
   readonly plugins: boolean;
+  /** Where the plugin sockets go (default: each node's folder). */
+  readonly pluginDir?: string;
   /** How long control and the nodes may take to come up (default 60 s). */
   readonly startTimeoutMs?: number;
   /** Aborting (Ctrl-C while starting) stops what was started and rejects with UserError. */
@@ -169,7 +171,7 @@ function writeAtomic(path: string, text: string): void {
 }
 
 export async function startLocalCluster(opts: UpOptions, progress: Progress): Promise<LocalCluster> {
-  const layout = clusterLayout(opts.dir, opts.nodes);
+  const layout = clusterLayout(opts.dir, opts.nodes, opts.pluginDir);
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   mkdirSync(layout.dir, { recursive: true });
   const lock = lockClusterDir(layout.lockFile, layout.dir);
