@@ -52,7 +52,7 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   try {
     doc = parseYaml(text);
   } catch (e) {
-    const msg = e instanceof YAMLParseError ? e.message.split('\n')[0] ?? e.message : String(e);
+    const msg = e instanceof YAMLParseError ? (e.message.split('\n')[0] ?? e.message).replace(/:\s*$/, '') : String(e);
     throw new ConfigError(file, undefined, `malformed YAML: ${msg}`);
   }
   if (!isObj(doc)) throw new ConfigError(file, undefined, 'expected a YAML mapping at the top level');
