@@ -117,7 +117,7 @@ test('bad size or metadata and API errors are one line and a non-zero exit', asy
   const a = cluster.nodes[0]!;
   oneLine(await flocker('create', '-n', a.uuid, '--size', '10Q'), 'malformed size specification "10Q"');
   oneLine(await flocker('create', '-n', a.uuid, '--metadata', 'oops'), 'malformed metadata specification "oops"');
-  oneLine(await flocker('create', '-n', a.uuid, '--size', '1M'), 'maximum_size');
+  oneLine(await flocker('create', '-n', a.uuid, '--size', '1M'), 'size "1M" is too small: a dataset must be at least 64M');
   // moving a deleted dataset: the API refuses, and says why
   oneLine(await flocker('move', '-d', 'abcd0000-0000-4000-8000-000000000001', '-t', a.uuid), /deleted/i);
 });
