@@ -9,13 +9,14 @@ import { closeSync, constants, existsSync, fchmodSync, openSync, readFileSync, u
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { CONTROL_COMMON_NAME } from './identity.js';
 
 const crypto = webcrypto as unknown as Crypto;
 x509.cryptoProvider.set(crypto);
 
 export const CA_CERT_FILE = 'cluster.crt';
 export const CA_KEY_FILE = 'cluster.key';
-export const CONTROL_COMMON_NAME = 'control-service';
+export { CONTROL_COMMON_NAME };
 export const NODE_PREFIX = 'node-';
 export const USER_PREFIX = 'user-';
 

@@ -6,6 +6,9 @@ import { resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { UserError } from '../errors.js';
 
+/** The name every control certificate carries, and the one clients check (whatever host they dialled). */
+export const CONTROL_COMMON_NAME = 'control-service';
+
 export type PeerKind = 'node' | 'user' | 'control' | 'other';
 
 export interface Identity {

@@ -11,8 +11,7 @@ import {
 } from 'node:tls';
 import { UserError } from '../errors.js';
 import { readTextOrExplain } from '../read-text.js';
-import { CONTROL_COMMON_NAME } from './ca.js';
-import { identityFromPeer, type Identity } from './identity.js';
+import { CONTROL_COMMON_NAME, identityFromPeer, type Identity } from './identity.js';
 
 /** PEM text of the cluster CA, our certificate and our key. */
 export interface TlsMaterial {
