@@ -77,19 +77,12 @@ export class VolumeDriver {
     if (opts['profile']) metadata[PROFILE_KEY] = opts['profile'];
     const body: ApiCreateDataset = { primary: this.d.nodeId, maximum_size: maximumSize, metadata };
 
-    for (let attempt = 0; attempt < TAG_ATTEMPTS; attempt++) {
-      const { datasets, tag } = await this.d.client.listDatasets();
+    return this.underTag('create', name, async (datasets, tag) => {
       if (findByName(datasets, name)) return { Err: '' }; // creating an existing name is a no-op
-      try {
-        const created = await this.d.client.createDataset(body, { ifConfigurationMatches: tag });
-        this.d.log.info({ name, dataset_id: created.dataset_id, maximum_size: maximumSize }, 'volume created');
-        return { Err: '' };
-      } catch (e) {
-        if (!(e instanceof ApiRequestError && e.status === 412)) throw e;
-        await pause(attempt);
-      }
-    }
-    throw new UserError(`could not create volume "${name}": the cluster configuration kept changing; try again`);
+      const created = await this.d.client.createDataset(body, { ifConfigurationMatches: tag });
+      this.d.log.info({ name, dataset_id: created.dataset_id, maximum_size: maximumSize }, 'volume created');
+      return { Err: '' };
+    });
   }
 
   async remove(req: DockerRequest): Promise<DockerReply> {
@@ -97,8 +90,7 @@ export class VolumeDriver {
     if (this.d.counts.count(name) > 0) {
       throw new UserError(`volume "${name}" is still mounted by ${this.d.counts.count(name)} container(s) on this node; cannot remove it`);
     }
-    for (let attempt = 0; attempt < TAG_ATTEMPTS; attempt++) {
-      const { datasets, tag } = await this.d.client.listDatasets();
+    return this.underTag('remove', name, async (datasets, tag) => {
       const ds = findByName(datasets, name);
       if (!ds) return { Err: '' }; // already gone: removing is idempotent
       const lease = (await this.d.client.listLeases()).find((l) => l.dataset_id === ds.dataset_id);
@@ -106,17 +98,11 @@ export class VolumeDriver {
         const where = lease.node_uuid === this.d.nodeId ? 'this node' : `node ${lease.node_uuid}`;
         throw new UserError(`volume "${name}" is in use on ${where} (it holds a lease on dataset ${ds.dataset_id}); cannot remove it`);
       }
-      try {
-        // The tag also covers leases, so a lease taken since our look is caught as a 412.
-        await this.d.client.deleteDataset(ds.dataset_id, { ifConfigurationMatches: tag });
-        this.d.log.info({ name, dataset_id: ds.dataset_id }, 'volume removed');
-        return { Err: '' };
-      } catch (e) {
-        if (!(e instanceof ApiRequestError && e.status === 412)) throw e;
-        await pause(attempt);
-      }
-    }
-    throw new UserError(`could not remove volume "${name}": the cluster configuration kept changing; try again`);
+      // The tag also covers leases, so a lease taken since our look is caught as a 412.
+      await this.d.client.deleteDataset(ds.dataset_id, { ifConfigurationMatches: tag });
+      this.d.log.info({ name, dataset_id: ds.dataset_id }, 'volume removed');
+      return { Err: '' };
+    });
   }
 
   async mount(req: DockerRequest): Promise<DockerReply> {
@@ -196,6 +182,27 @@ export class VolumeDriver {
     }
     volumes.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
     return { Err: '', Volumes: volumes };
+  }
+
+  /**
+   * Run `write` against a fresh listing and its configuration tag; when the conditional write
+   * loses a race (412), look again and retry.
+   */
+  private async underTag(
+    verb: string,
+    name: string,
+    write: (datasets: ApiDatasetConfig[], tag: string) => Promise<DockerReply>,
+  ): Promise<DockerReply> {
+    for (let attempt = 0; attempt < TAG_ATTEMPTS; attempt++) {
+      const { datasets, tag } = await this.d.client.listDatasets();
+      try {
+        return await write(datasets, tag);
+      } catch (e) {
+        if (!(e instanceof ApiRequestError && e.status === 412)) throw e;
+        await pause(attempt);
+      }
+    }
+    throw new UserError(`could not ${verb} volume "${name}": the cluster configuration kept changing; try again`);
   }
 
   private async lookup(name: string): Promise<ApiDatasetConfig> {
