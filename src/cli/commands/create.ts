@@ -2,7 +2,7 @@ import { Command, Option } from 'clipanion';
 import type { ApiCreateDataset } from '../../protocol/api-json.js';
 import { ConnectedCommand } from '../connection.js';
 import { parseMetadata } from '../format/metadata.js';
-import { followUntil, parseTimeout, printJson, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
+import { parseTimeout, reportChange, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
 import { parseDatasetSize } from '../format/size.js';
 
 export class CreateCommand extends ConnectedCommand {
@@ -45,23 +45,13 @@ export class CreateCommand extends ConnectedCommand {
       const nodes = await c.stateNodes();
       const primary = resolveOrThrow(nodePrefix, nodes.map((n) => n.uuid), 'node');
       const created = await c.createDataset({ ...body, primary });
-      const out = this.context.stdout;
-      if (this.json && !this.wait) {
-        printJson(out, created);
-        return 0;
-      }
-      if (!this.json) {
-        out.write(this.wait
-          ? `created dataset ${created.dataset_id} in configuration, waiting for it to be attached\n`
-          : `created dataset ${created.dataset_id} in configuration, manually poll state with 'flocker ls' to see it show up.\n`);
-      }
-      if (!this.wait) return 0;
-      const v = await followUntil(c, { kind: 'on-node', datasetId: created.dataset_id, node: primary }, {
-        timeoutMs, progress: (l) => { if (!this.json) out.write(`${l}\n`); },
+      return reportChange(c, {
+        out: this.context.stdout, err: this.context.stderr, json: this.json, wait: this.wait, timeoutMs,
+        record: created,
+        goal: { kind: 'on-node', datasetId: created.dataset_id, node: primary },
+        waiting: `created dataset ${created.dataset_id} in configuration, waiting for it to be attached`,
+        noWait: `created dataset ${created.dataset_id} in configuration, manually poll state with 'flocker ls' to see it show up.`,
       });
-      if (this.json) printJson(out, { ...created, result: v.kind, message: v.line });
-      else (v.kind === 'done' ? out : this.context.stderr).write(`${v.kind === 'done' ? '' : 'flocker: '}${v.line}\n`);
-      return v.kind === 'done' ? 0 : 1;
     });
   }
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { ConnectedCommand } from '../connection.js';
-import { followUntil, parseTimeout, printJson, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
+import { parseTimeout, reportChange, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
 import { datasetIdsForPrefix } from '../format/prefix.js';
 
 export class DestroyCommand extends ConnectedCommand {
@@ -32,23 +32,13 @@ export class DestroyCommand extends ConnectedCommand {
       const config = await c.listDatasets();
       const datasetId = resolveOrThrow(datasetPrefix, datasetIdsForPrefix(config.datasets, datasetPrefix), 'dataset');
       const deleted = await c.deleteDataset(datasetId);
-      const out = this.context.stdout;
-      if (this.json && !this.wait) {
-        printJson(out, deleted);
-        return 0;
-      }
-      if (!this.json) {
-        out.write(this.wait
-          ? `marked dataset ${datasetId} as deleted, waiting for its data to be destroyed\n`
-          : 'marked dataset as deleted. poll list manually to see it disappear.\n');
-      }
-      if (!this.wait) return 0;
-      const v = await followUntil(c, { kind: 'gone', datasetId }, {
-        timeoutMs, progress: (l) => { if (!this.json) out.write(`${l}\n`); },
+      return reportChange(c, {
+        out: this.context.stdout, err: this.context.stderr, json: this.json, wait: this.wait, timeoutMs,
+        record: deleted,
+        goal: { kind: 'gone', datasetId },
+        waiting: `marked dataset ${datasetId} as deleted, waiting for its data to be destroyed`,
+        noWait: 'marked dataset as deleted. poll list manually to see it disappear.',
       });
-      if (this.json) printJson(out, { ...deleted, result: v.kind, message: v.line });
-      else (v.kind === 'done' ? out : this.context.stderr).write(`${v.kind === 'done' ? '' : 'flocker: '}${v.line}\n`);
-      return v.kind === 'done' ? 0 : 1;
     });
   }
 }

@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { ConnectedCommand } from '../connection.js';
-import { followUntil, parseTimeout, printJson, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
+import { parseTimeout, reportChange, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
 import { datasetIdsForPrefix } from '../format/prefix.js';
 
 export class MoveCommand extends ConnectedCommand {
@@ -36,23 +36,13 @@ export class MoveCommand extends ConnectedCommand {
       const primary = resolveOrThrow(nodePrefix, nodes.map((n) => n.uuid), 'node');
       const datasetId = resolveOrThrow(datasetPrefix, datasetIdsForPrefix(config.datasets, datasetPrefix), 'dataset');
       const moved = await c.moveDataset(datasetId, primary);
-      const out = this.context.stdout;
-      if (this.json && !this.wait) {
-        printJson(out, moved);
-        return 0;
-      }
-      if (!this.json) {
-        out.write(this.wait
-          ? `initiated move of dataset ${datasetId} to ${primary}, waiting for it to arrive\n`
-          : 'initiated move of dataset, please check state to observe it actually move.\n');
-      }
-      if (!this.wait) return 0;
-      const v = await followUntil(c, { kind: 'on-node', datasetId, node: primary }, {
-        timeoutMs, progress: (l) => { if (!this.json) out.write(`${l}\n`); },
+      return reportChange(c, {
+        out: this.context.stdout, err: this.context.stderr, json: this.json, wait: this.wait, timeoutMs,
+        record: moved,
+        goal: { kind: 'on-node', datasetId, node: primary },
+        waiting: `initiated move of dataset ${datasetId} to ${primary}, waiting for it to arrive`,
+        noWait: 'initiated move of dataset, please check state to observe it actually move.',
       });
-      if (this.json) printJson(out, { ...moved, result: v.kind, message: v.line });
-      else (v.kind === 'done' ? out : this.context.stderr).write(`${v.kind === 'done' ? '' : 'flocker: '}${v.line}\n`);
-      return v.kind === 'done' ? 0 : 1;
     });
   }
 }

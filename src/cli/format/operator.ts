@@ -90,3 +90,35 @@ export async function followUntil(
   const why = last || lastProblem || 'no progress reported';
   return { kind: 'failed', line: `timed out after ${secs}s; last seen: ${why}` };
 }
+
+export interface ChangeReport {
+  readonly out: Writable;
+  readonly err: Writable;
+  readonly json: boolean;
+  readonly wait: boolean;
+  readonly timeoutMs: number;
+  /** What the control service answered: printed with --json, with the --wait verdict joined. */
+  readonly record: object;
+  readonly goal: WaitGoal;
+  /** The plain-text line with and without --wait. */
+  readonly waiting: string;
+  readonly noWait: string;
+}
+
+/**
+ * The end of create, move and destroy once the control service has recorded the change: print
+ * it, and with --wait follow the cluster to the goal. Returns the exit code.
+ */
+export async function reportChange(c: ControlClient, o: ChangeReport): Promise<number> {
+  if (!o.wait) {
+    if (o.json) printJson(o.out, o.record);
+    else o.out.write(`${o.noWait}\n`);
+    return 0;
+  }
+  if (!o.json) o.out.write(`${o.waiting}\n`);
+  const v = await followUntil(c, o.goal, { timeoutMs: o.timeoutMs, progress: (l) => { if (!o.json) o.out.write(`${l}\n`); } });
+  if (o.json) printJson(o.out, { ...o.record, result: v.kind, message: v.line });
+  else if (v.kind === 'done') o.out.write(`${v.line}\n`);
+  else o.err.write(`flocker: ${v.line}\n`);
+  return v.kind === 'done' ? 0 : 1;
+}
