@@ -50,7 +50,9 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private flushScheduled = false;
   private generationValue = 0;
   private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
-  private readonly cache: Partial<Record<'state' | 'nodes' | 'nodesLive' | 'cluster', string>> = {};
+  private readonly cache: Partial<Record<'state' | 'nodes' | 'nodesLive', string>> = {};
+  /** The `cluster` message minus its `now`; agents get it only on a change, so a generation keys it. */
+  private clusterMessage?: { readonly generation: number; readonly prefix: string };
   private readonly configJsonOf = new WeakMap<Deployment, string>();
   private readonly tagOf = new WeakMap<Deployment, string>();
   private convergenceJson = '[]';
@@ -74,17 +76,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.working;
   }
 
-  /** The configuration on disk. */
-  get committed(): Deployment {
-    return this.committedValue;
-  }
-
   get cluster(): ClusterState {
     return this.clusterValue;
-  }
-
-  get generation(): number {
-    return this.generationValue;
   }
 
   /**
@@ -119,7 +112,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
         return;
       }
       this.committedValue = target;
-      delete this.cache.cluster;
       if (target.datasets !== prev.datasets) this.changed('configuration', 'convergence');
       if (target.leases !== prev.leases) this.changed('configuration', 'leases');
     }
@@ -191,7 +183,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
     delete this.cache.state;
     delete this.cache.nodes;
     delete this.cache.nodesLive;
-    delete this.cache.cluster;
   }
 
   // ---- serialised sections, cached until the next change ----
@@ -266,15 +257,15 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   /** The `cluster` message for agents, serialised once per generation. */
   clusterMessageJson(): string {
-    if (this.cache.cluster === undefined) {
+    if (this.clusterMessage?.generation !== this.generationValue) {
       const m: ControlMessage = {
         type: 'cluster', generation: this.generationValue, configuration: this.committedValue, cluster: this.clusterValue, now: 0,
       };
       // `now` must be fresh per send; keep a placeholder at the end to splice.
       const text = JSON.stringify(m);
-      this.cache.cluster = text.slice(0, text.lastIndexOf('"now":0}'));
+      this.clusterMessage = { generation: this.generationValue, prefix: text.slice(0, text.lastIndexOf('"now":0}')) };
     }
-    return `${this.cache.cluster}"now":${this.now()}}`;
+    return `${this.clusterMessage.prefix}"now":${this.now()}}`;
   }
 
   // ---- change notification ----
@@ -298,7 +289,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
     }
     if (sections.size === 0) return;
     this.generationValue += 1;
-    delete this.cache.cluster;
     this.emit('change', sections, this.generationValue);
   }
 
