@@ -4,7 +4,6 @@ import type { ControlHub } from '../hub.js';
 import { acquireLease, releaseLease } from '../../../model/deployment.js';
 import { asDatasetId, asNodeId } from '../../../model/ids.js';
 import { leaseToApi, type ApiLease } from '../../../protocol/api-json.js';
-import { LEASE_NOT_FOUND } from '../api-errors.js';
 import { readJsonBody } from '../body.js';
 import { checkAcquireLease } from '../schemas.js';
 import { modelErrorToApi } from './datasets.js';
@@ -31,9 +30,7 @@ export function leaseRoutes(router: Router, hub: ControlHub): void {
   });
 
   router.delete('/v1/configuration/leases/:dataset_id', async (ctx) => {
-    const id = ctx.params.dataset_id ?? '';
-    if (!hub.deployment.leases[asDatasetId(id)]) throw LEASE_NOT_FOUND;
-    const r = releaseLease(hub.deployment, asDatasetId(id));
+    const r = releaseLease(hub.deployment, asDatasetId(ctx.params.dataset_id ?? ''));
     if (!r.ok) throw modelErrorToApi(r.error);
     await hub.commit(r.value.deployment);
     sendJson(ctx, leaseToApi(r.value.lease, hub.now()));
