@@ -3,10 +3,10 @@
 import { ApiRequestError, type ControlClient } from '../../client/types.js';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import type { ApiCreateDataset, ApiDatasetConfig, ApiDatasetState } from '../../protocol/api-json.js';
+import type { ApiCreateDataset, ApiDatasetConfig } from '../../protocol/api-json.js';
 import type { MountCounts } from './mount-counts.js';
 import { DEFAULT_MAXIMUM_SIZE, parseSize } from './size.js';
-import { waitMounted } from './wait-mounted.js';
+import { mountedHere, waitMounted } from './wait-mounted.js';
 
 export const NOT_FOUND = 'Could not find volume with given name.';
 export const NOT_AVAILABLE = 'Volume not available.';
@@ -245,13 +245,8 @@ function options(opts: unknown): Record<string, string> {
   return out;
 }
 
-export function findByName(datasets: readonly ApiDatasetConfig[], name: string): ApiDatasetConfig | undefined {
+function findByName(datasets: readonly ApiDatasetConfig[], name: string): ApiDatasetConfig | undefined {
   return datasets.find((d) => !d.deleted && d.metadata['name'] === name);
-}
-
-export function mountedHere(state: readonly ApiDatasetState[], datasetId: string, nodeId: string): string | undefined {
-  const row = state.find((s) => s.dataset_id === datasetId && s.primary === nodeId && typeof s.path === 'string' && s.path !== '');
-  return row?.path;
 }
 
 function inUseElsewhere(name: string, node: string): UserError {

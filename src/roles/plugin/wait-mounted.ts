@@ -21,8 +21,7 @@ const RECONNECT_MS = 200;
 
 export async function waitMounted(o: WaitOptions): Promise<string> {
   const started = Date.now();
-  const here = (state: readonly ApiDatasetState[]): string | undefined =>
-    state.find((s) => s.dataset_id === o.datasetId && s.primary === o.nodeId && typeof s.path === 'string' && s.path !== '')?.path;
+  const here = (state: readonly ApiDatasetState[]): string | undefined => mountedHere(state, o.datasetId, o.nodeId);
 
   // The common case (already mounted here) answers in one request.
   const now = here(await o.client.stateDatasets());
@@ -54,6 +53,12 @@ export async function waitMounted(o: WaitOptions): Promise<string> {
   throw new UserError(
     `volume "${o.name}" (dataset ${o.datasetId}) is still not mounted on this node after ${secs} s: ${await explain(o, snap, streamError)}`,
   );
+}
+
+/** Where the state shows the dataset mounted on `nodeId`, if it does. */
+export function mountedHere(state: readonly ApiDatasetState[], datasetId: string, nodeId: string): string | undefined {
+  const row = state.find((s) => s.dataset_id === datasetId && s.primary === nodeId && typeof s.path === 'string' && s.path !== '');
+  return row?.path;
 }
 
 async function explain(o: WaitOptions, snap: ClusterSnapshot | undefined, streamError: string | undefined): Promise<string> {
