@@ -97,7 +97,7 @@ class SqliteStore implements ConfigurationStore {
   private readonly datasetRefs = new Map<string, unknown>();
   private readonly leaseRefs = new Map<string, unknown>();
 
-  constructor(readonly path: string, private readonly db: Db, private readonly lock: PidLock | undefined) {}
+  constructor(readonly path: string, private readonly db: Db, private readonly lock: PidLock) {}
 
   load(): Deployment {
     const datasets = parseRows<Dataset>(this.db, 'datasets', this.path);
@@ -146,7 +146,7 @@ class SqliteStore implements ConfigurationStore {
 
   close(): void {
     if (this.db.isOpen) this.db.close();
-    this.lock?.release();
+    this.lock.release();
   }
 }
 
@@ -163,14 +163,14 @@ function apply(saved: Map<string, string>, refs: Map<string, unknown>, d: Diff):
  * Open (creating if needed) DATA_DIR/control.sqlite as its only owner: take DATA_DIR/control.pid,
  * clear a lock a crash left, migrate to the latest schema.
  */
-export function openStore(dataDir: string, opts: { pidLock?: boolean } = {}): ConfigurationStore {
+export function openStore(dataDir: string): ConfigurationStore {
   try {
     mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   } catch (e) {
     throw new UserError(`cannot create data directory ${dataDir}: ${(e as Error).message}`);
   }
   const file = join(dataDir, DB_FILE);
-  const lock = opts.pidLock === false ? undefined : takePidLock(join(dataDir, PID_FILE));
+  const lock = takePidLock(join(dataDir, PID_FILE));
   try {
     clearStaleSqliteLocks(file);
     let db: Db;
@@ -190,7 +190,7 @@ export function openStore(dataDir: string, opts: { pidLock?: boolean } = {}): Co
     }
     return new SqliteStore(file, db, lock);
   } catch (e) {
-    lock?.release();
+    lock.release();
     throw e;
   }
 }
