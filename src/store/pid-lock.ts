@@ -28,8 +28,7 @@ function readText(path: string): string | undefined {
   }
 }
 
-function readPid(path: string): number | undefined {
-  const text = readText(path);
+function pidIn(text: string | undefined): number | undefined {
   return text === undefined ? undefined : Number.parseInt(text.trim(), 10);
 }
 
@@ -58,7 +57,7 @@ function acquire(path: string, tmp: string, what: string): PidLock {
         throw new UserError(`cannot create ${path}: ${(e as Error).message}`);
       }
       const text = readText(path);
-      const holder = text === undefined ? undefined : Number.parseInt(text.trim(), 10);
+      const holder = pidIn(text);
       if (holder !== undefined && holder !== process.pid && isAlive(holder)) {
         throw new UserError(`${what} is already running with this data directory (pid ${holder}, ${path})`);
       }
@@ -75,7 +74,7 @@ function acquire(path: string, tmp: string, what: string): PidLock {
     return {
       path,
       release() {
-        if (readPid(path) === process.pid) {
+        if (pidIn(readText(path)) === process.pid) {
           try {
             unlinkSync(path);
           } catch {
