@@ -1,7 +1,7 @@
 // A whole local cluster in one process tree: certificates, control, N agents (and plugins),
 // then DIR/cluster.json once every node has reported. Stops in the reverse order and leaves
 // nothing mounted or attached.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendName } from '../../config/agent-config.js';
 import type { ControlClient } from '../../client/types.js';
@@ -14,6 +14,8 @@ import { spawnSelf, stopChild, type Child } from './children.js';
 import { releaseHostResources, type CleanupReport } from './cleanup.js';
 import { clusterLayout, type ClusterInfo, type ClusterLayout } from './layout.js';
 import { tailOf } from './tail.js';
+import { abortableSleep } from '../../abortable-sleep.js';
+import { shortId } from '../../model/ids.js';
 
 export interface UpOptions {
   readonly dir: string;
@@ -38,8 +40,6 @@ export interface ChildDeath {
   readonly signal: NodeJS.Signals | null;
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-const short = (uuid: string): string => uuid.slice(0, 8);
 
 export class LocalCluster {
   private stopping = false;
@@ -122,17 +122,15 @@ async function guarded<T>(
 
 async function waitForControlJson(path: string, pid: number | undefined, stop: AbortSignal): Promise<{ api_port: number; agent_port: number }> {
   while (!stop.aborted) {
-    if (existsSync(path)) {
-      try {
-        const j = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number; api_port?: number; agent_port?: number };
-        if (typeof j.api_port === 'number' && typeof j.agent_port === 'number' && (pid === undefined || j.pid === pid)) {
-          return { api_port: j.api_port, agent_port: j.agent_port };
-        }
-      } catch {
-        // being written; read again
+    try {
+      const j = JSON.parse(readFileSync(path, 'utf8')) as { pid?: number; api_port?: number; agent_port?: number };
+      if (typeof j.api_port === 'number' && typeof j.agent_port === 'number' && (pid === undefined || j.pid === pid)) {
+        return { api_port: j.api_port, agent_port: j.agent_port };
       }
+    } catch {
+      // not there yet, or being written; read again
     }
-    await sleep(100);
+    await abortableSleep(100, stop);
   }
   throw new Error('abandoned');
 }
@@ -147,21 +145,21 @@ async function waitForNodes(
         const i = uuids.indexOf(n.uuid);
         if (i >= 0 && !seen.has(n.uuid)) {
           seen.add(n.uuid);
-          progress(`${names[i]} (${short(n.uuid)}) reported to control (${seen.size}/${uuids.length})`);
+          progress(`${names[i]} (${shortId(n.uuid)}) reported to control (${seen.size}/${uuids.length})`);
         }
       }
     } catch {
       // control may still be settling; the deadline and child watch bound this loop
     }
     if (seen.size === uuids.length) return;
-    await sleep(200);
+    await abortableSleep(200, stop);
   }
 }
 
 async function waitForSockets(paths: readonly string[], stop: AbortSignal): Promise<void> {
   while (!stop.aborted) {
     if (paths.every((p) => { try { return statSync(p).isSocket(); } catch { return false; } })) return;
-    await sleep(100);
+    await abortableSleep(100, stop);
   }
 }
 
@@ -209,7 +207,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
         pluginSocket: node.pluginSocket,
       }));
       const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config, '--unmount-on-exit'], join(layout.logsDir, `${node.name}-agent.log`)));
-      progress(`${node.name} (${short(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend)`);
+      progress(`${node.name} (${shortId(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend)`);
       if (opts.plugins) {
         rmSync(node.pluginSocket, { force: true }); // a stale socket must not pass for a listening plugin
         const plugin = cluster.adopt(spawnSelf(`plugin ${node.name}`, ['plugin', '--config', node.config, '--socket', node.pluginSocket],
