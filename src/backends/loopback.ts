@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { hasFilesystem, mkfsExt4 } from '../sys/filesystem.js';
-import { attachLoop, detachLoop, listLoops, loopsForFile } from '../sys/losetup.js';
+import { attachLoop, backingFileOf, detachLoop, loopsForFile } from '../sys/losetup.js';
 import { listMounts as mountTable, mount as sysMount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
 import { unexpose } from './directory.js';
@@ -156,6 +156,7 @@ export class LoopbackBackend implements StorageBackend {
   }
 
   private async releaseLoops(volumeId: string, file: string): Promise<void> {
+    this.lastDevice.delete(volumeId);
     const table = await mountTable();
     for (const dev of await loopsForFile(file)) {
       // losetup -d on a mounted device only defers the detach: the file would be handed to
@@ -168,6 +169,12 @@ export class LoopbackBackend implements StorageBackend {
 
   /** One losetup per volume at a time in this process, or two racing callers make two devices. */
   private readonly inFlight = new Map<string, Promise<string>>();
+  /**
+   * The loop device last found per volume: a hint only, checked against the kernel before use.
+   * Discovery asks for every attached volume's device on every pass; without it each ask would
+   * rescan the pool and read every loop device's backing file.
+   */
+  private readonly lastDevice = new Map<string, string>();
 
   async devicePath(volumeId: string): Promise<string> {
     const pending = this.inFlight.get(volumeId);
@@ -178,6 +185,14 @@ export class LoopbackBackend implements StorageBackend {
   }
 
   private async loopFor(volumeId: string): Promise<string> {
+    const hint = this.lastDevice.get(volumeId);
+    if (hint !== undefined && (await this.backsVolumeHere(hint, volumeId))) return hint;
+    const device = await this.findOrMakeLoop(volumeId);
+    this.lastDevice.set(volumeId, device);
+    return device;
+  }
+
+  private async findOrMakeLoop(volumeId: string): Promise<string> {
     const f = await this.find(volumeId);
     const holder = f.volume.attachedTo;
     if (holder === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
@@ -187,6 +202,18 @@ export class LoopbackBackend implements StorageBackend {
     const existing = await loopsForFile(f.file);
     if (existing[0] !== undefined) return existing[0];
     return attachLoop(f.file);
+  }
+
+  /** As the kernel names files: where the files of volumes attached here live, with a trailing slash. */
+  private async attachedHereDir(): Promise<string> {
+    return join((await realOrNull(this.root)) ?? this.root, 'attached', this.computeInstanceId()) + '/';
+  }
+
+  /** True if `device` is backed by this volume's file, and that file is attached here. */
+  private async backsVolumeHere(device: string, volumeId: string): Promise<boolean> {
+    const backing = await backingFileOf(device);
+    const prefix = (await this.attachedHereDir()) + volumeId + '_';
+    return backing !== null && backing.startsWith(prefix) && /^\d+$/.test(backing.slice(prefix.length));
   }
 
   async hasFilesystem(device: string): Promise<boolean> {
@@ -203,9 +230,9 @@ export class LoopbackBackend implements StorageBackend {
   async mount(device: string, mountPoint: string): Promise<void> {
     // Only a device backed by a file attached here may be mounted: a stale device path (the
     // loop device since reused for another file) must never expose someone else's volume.
-    const mine = join((await realOrNull(this.root)) ?? this.root, 'attached', this.computeInstanceId()) + '/';
-    const backing = (await listLoops()).find((l) => l.device === device)?.backingFile;
-    if (backing === undefined || !backing.startsWith(mine)) {
+    const mine = await this.attachedHereDir();
+    const backing = await backingFileOf(device);
+    if (backing === null || !backing.startsWith(mine)) {
       throw new Error(`cannot mount ${device}: it is not the loop device of a volume attached here (backed by ${backing ?? 'nothing'})`);
     }
     await mkdir(mountPoint, { recursive: true });

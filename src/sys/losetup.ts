@@ -60,6 +60,22 @@ async function listLoopsSysfs(): Promise<LoopDevice[] | null> {
   return out.sort((a, b) => a.device.localeCompare(b.device, 'en', { numeric: true }));
 }
 
+/**
+ * The file behind one loop device, or null if it has none: one sysfs read, where listing every
+ * device would cost a read per device.
+ */
+export async function backingFileOf(device: string): Promise<string | null> {
+  const name = /^\/dev\/(loop\d+)$/.exec(device)?.[1];
+  if (name !== undefined) {
+    try {
+      return (await readFile(`/sys/block/${name}/loop/backing_file`, 'utf8')).replace(/\n$/, '');
+    } catch {
+      // Not attached, or no sysfs: the full listing answers both.
+    }
+  }
+  return (await listLoops()).find((l) => l.device === device)?.backingFile ?? null;
+}
+
 /** Every loop device backed by `file` (normally zero or one). */
 export async function loopsForFile(file: string): Promise<string[]> {
   const real = await realpath(file);
