@@ -20,7 +20,7 @@ interface Agent {
   greeted: boolean;
 }
 
-export function remoteHost(req: IncomingMessage): string {
+function remoteHost(req: IncomingMessage): string {
   const a = req.socket.remoteAddress ?? '';
   return a.startsWith('::ffff:') ? a.slice(7) : a;
 }

@@ -12,9 +12,11 @@ import { expireLeases } from '../../model/deployment.js';
 import type { NodeId } from '../../model/ids.js';
 import { datasetToApi, leaseToApi, stateToApi, type ApiConvergenceRow, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
 import type { ControlMessage } from '../../protocol/channel.js';
+import type { ClusterEventType } from '../../protocol/events.js';
 import type { ConfigurationStore } from '../../store/store.js';
 
-export type Section = 'configuration' | 'state' | 'nodes' | 'leases' | 'convergence';
+/** Each is also the name of the event carrying it on GET /v1/events. */
+export type Section = Exclude<ClusterEventType, 'snapshot'>;
 
 export interface HubOptions {
   readonly store?: ConfigurationStore;
