@@ -13,6 +13,7 @@ import { ApiRequestError, type ControlClient } from '../../src/client/types.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ClusterEvent } from '../../src/protocol/events.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
+import { failure } from '../support/failure.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const N1 = '7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f';
@@ -24,15 +25,6 @@ let child: ChildProcess | undefined;
 let exited: Promise<unknown>;
 let port: number;
 let client: ControlClient;
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure');
-}
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flocker-client-e2e-'));

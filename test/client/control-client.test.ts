@@ -17,6 +17,7 @@ import { UnreachableError, UserError } from '../../src/errors.js';
 import type { ClusterEvent } from '../../src/protocol/events.js';
 import { refuseOtherPeers, serverTlsOptions } from '../../src/tls/options.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
+import { failure } from '../support/failure.js';
 
 interface Seen { method: string; url: string; headers: IncomingMessage['headers']; body: string }
 
@@ -118,15 +119,6 @@ async function listen(s: Server | ReturnType<typeof createHttpServer>): Promise<
 
 function opts(c: TestCerts, who: { cert: string; key: string }, extra: Partial<ClientOptions> = {}): ClientOptions {
   return { host: '127.0.0.1', port, caCert: read(c.caCert), cert: read(who.cert), key: read(who.key), ...extra };
-}
-
-async function failure(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('expected a failure');
 }
 
 let client: ControlClient;
