@@ -167,7 +167,9 @@ export class DirectoryBackend implements StorageBackend {
   }
 
   async devicePath(volumeId: string): Promise<string> {
-    const v = await this.get(volumeId);
+    // Asked for every attached volume on every pass, so the pool check (listVolumes and every
+    // change make it) is left to get(), for the error when the volume is not found.
+    const v = (await this.read(volumeId)) ?? (await this.get(volumeId));
     if (v.attachedTo === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
     if (v.attachedTo !== this.computeInstanceId()) {
       throw new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${v.attachedTo}, not here`);
