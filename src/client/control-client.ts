@@ -1,7 +1,7 @@
 // The REST v1 client over mutual TLS: typed calls, Flocker's error bodies as ApiRequestError,
 // connection failures as one clear line, and the live event stream (GET /v1/events).
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
-import { Agent, request, type RequestOptions } from 'node:https';
+import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import { Agent, request } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNode } from '../protocol/api-json.js';
 import type { ClusterEvent } from '../protocol/events.js';
@@ -28,7 +28,7 @@ export function createControlClient(opts: ClientOptions): ControlClient {
 }
 
 /** Flocker's error body `{"description", "errors"?}`; a 500 carries a bare JSON string (an incident id). */
-export function errorFromResponse(status: number, statusMessage: string | undefined, text: string): ApiRequestError {
+function errorFromResponse(status: number, statusMessage: string | undefined, text: string): ApiRequestError {
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -60,7 +60,7 @@ class HttpsControlClient implements ControlClient {
     try {
       createSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key });
     } catch (e) {
-      throw new UserError(`unusable TLS credentials for the control service client: ${e instanceof Error ? e.message : String(e)}`);
+      throw new UserError(`unusable TLS credentials for the control service client: ${errorMessage(e)}`);
     }
     this.agent = new Agent({ keepAlive: true, ...tls });
     this.address = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
@@ -83,8 +83,19 @@ class HttpsControlClient implements ControlClient {
 
   // --- plumbing -------------------------------------------------------------------------------
 
-  private requestOptions(method: Method, path: string, headers: Record<string, string>): RequestOptions {
-    return { host: this.opts.host, port: this.opts.port, method, path, agent: this.agent, headers };
+  /**
+   * A request with our timeout, and whether its TLS handshake had completed (for describeFailure:
+   * a failure after it means the server refused us, before it that we could not reach it).
+   */
+  private open(method: Method, path: string, headers: Record<string, string>): { req: ClientRequest; handshaken: () => boolean } {
+    const req = request({ host: this.opts.host, port: this.opts.port, method, path, agent: this.agent, headers });
+    let handshaken = false;
+    req.on('socket', (s) => {
+      if (req.reusedSocket) handshaken = true;
+      else (s as TLSSocket).once('secureConnect', () => (handshaken = true));
+    });
+    req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: TIMEOUT_CODE })));
+    return { req, handshaken: () => handshaken };
   }
 
   /**
@@ -113,19 +124,13 @@ class HttpsControlClient implements ControlClient {
       headers['Content-Length'] = String(payload.length);
     }
     return new Promise<RawResponse>((resolve, reject) => {
-      let afterHandshake = false;
-      const req = request(this.requestOptions(method, path, headers));
-      req.on('socket', (s) => {
-        if (req.reusedSocket) afterHandshake = true;
-        else (s as TLSSocket).once('secureConnect', () => (afterHandshake = true));
-      });
-      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: TIMEOUT_CODE })));
+      const { req, handshaken } = this.open(method, path, headers);
       req.on('error', (e: NodeJS.ErrnoException) => {
         if (req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
           reject(Object.assign(e, { staleSocket: true }));
           return;
         }
-        reject(this.failure(e, afterHandshake));
+        reject(this.failure(e, handshaken()));
       });
       req.on('response', (res: IncomingMessage) => {
         const chunks: Buffer[] = [];
@@ -253,24 +258,18 @@ class HttpsControlClient implements ControlClient {
   /** The response of GET /v1/events once its headers say 200; undefined if aborted meanwhile. */
   private openStream(
     signal?: AbortSignal,
-  ): Promise<{ req: ReturnType<typeof request>; res: IncomingMessage; idle: { error?: Error } } | undefined> {
+  ): Promise<{ req: ClientRequest; res: IncomingMessage; idle: { error?: Error } } | undefined> {
     return new Promise((resolve, reject) => {
-      let afterHandshake = false;
-      const req = request(this.requestOptions('GET', '/v1/events', { Accept: 'text/event-stream' }));
+      const { req, handshaken } = this.open('GET', '/v1/events', { Accept: 'text/event-stream' });
       const onAbort = (): void => {
         req.destroy();
         resolve(undefined);
       };
       signal?.addEventListener('abort', onAbort, { once: true });
-      req.on('socket', (s) => {
-        if (req.reusedSocket) afterHandshake = true;
-        else (s as TLSSocket).once('secureConnect', () => (afterHandshake = true));
-      });
-      req.setTimeout(this.timeoutMs, () => req.destroy(Object.assign(new Error('timeout'), { code: TIMEOUT_CODE })));
       req.on('error', (e) => {
         signal?.removeEventListener('abort', onAbort);
         if (signal?.aborted) resolve(undefined);
-        else reject(this.failure(e, afterHandshake));
+        else reject(this.failure(e, handshaken()));
       });
       req.on('response', (res: IncomingMessage) => {
         signal?.removeEventListener('abort', onAbort);
