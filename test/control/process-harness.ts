@@ -5,7 +5,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { TestCerts } from '../support/certs.js';
+import type { CertPair, TestCerts } from '../support/certs.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -56,11 +56,6 @@ export async function startControl(dataDir: string, certsDir: string, env: Recor
   }
 }
 
-export interface Identity {
-  cert: string;
-  key: string;
-}
-
 export interface Reply {
   status: number;
   headers: Record<string, string | string[] | undefined>;
@@ -69,7 +64,7 @@ export interface Reply {
 }
 
 /** One HTTPS request with a client certificate (paths) trusted against the cluster CA. */
-export function callApi(port: number, certs: TestCerts, who: Identity | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
+export function callApi(port: number, certs: TestCerts, who: CertPair | undefined, method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
   return new Promise((resolve, reject) => {
     const req = request({
       host: '127.0.0.1', port, method, path, headers: { 'content-type': 'application/json', ...headers },

@@ -6,8 +6,8 @@ import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { makeCerts, type TestCerts } from '../support/certs.js';
-import { callApi, spawnControl, startControl, type ControlProcess, type Identity } from './process-harness.js';
+import { makeCerts, type CertPair, type TestCerts } from '../support/certs.js';
+import { callApi, spawnControl, startControl, type ControlProcess } from './process-harness.js';
 import type { ControlMessage } from '../../src/protocol/channel.js';
 import type { NodeReport } from '../../src/model/cluster-state.js';
 
@@ -15,7 +15,7 @@ let dir: string;
 let certs: TestCerts;
 let foreign: TestCerts;
 let control: ControlProcess;
-let user: Identity;
+let user: CertPair;
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flocker-control-'));
@@ -30,7 +30,7 @@ test.after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-const api = (method: string, path: string, body?: unknown, who: Identity | undefined = user) => callApi(control.apiPort, certs, who, method, path, body);
+const api = (method: string, path: string, body?: unknown, who: CertPair | undefined = user) => callApi(control.apiPort, certs, who, method, path, body);
 
 async function refused(p: Promise<unknown>): Promise<boolean> {
   try {
