@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ControlClient } from '../../src/client/types.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
+import { parseMountinfo, type MountEntry } from '../../src/sys/mounts.js';
 
 export interface TestClusterNode {
   uuid: string;
@@ -67,9 +68,7 @@ function killLeftovers(entry: { proc: ChildProcess; dir: string }): void {
 
 /** Unmount anything still below `dir` (deepest first) and detach loop devices backed by its files. */
 function unmountUnder(dir: string): void {
-  const mountinfo = existsSync('/proc/self/mountinfo') ? readFileSync('/proc/self/mountinfo', 'utf8') : '';
-  const points = mountinfo.split('\n').map((l) => l.split(' ')[4] ?? '').map((p) => p.replace(/\\040/g, ' '))
-    .filter((p) => p === dir || p.startsWith(`${dir}/`)).sort((a, b) => b.length - a.length);
+  const points = mountsUnder(dir).sort((a, b) => b.length - a.length);
   for (const p of points) spawnSync('umount', ['-l', p]);
   if (process.getuid?.() === 0) {
     const r = spawnSync('losetup', ['--list', '--all', '--noheadings', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' });
@@ -168,5 +167,9 @@ export function alive(pid: number): boolean {
 
 /** Mount points below `dir`, from this process's mount table. */
 export function mountsUnder(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '').filter((p) => p.startsWith(`${dir}/`));
+  return currentMounts().map((m) => m.mountPoint).filter((p) => p.startsWith(`${dir}/`));
+}
+
+export function currentMounts(): MountEntry[] {
+  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
