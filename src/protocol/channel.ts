@@ -26,16 +26,6 @@ export type ControlMessage =
   /** Fatal refusal (e.g. another agent already connected with this node certificate); then close. */
   | { readonly type: 'refused'; readonly reason: string };
 
-export function parseAgentMessage(text: string): AgentMessage | undefined {
-  try {
-    const m = JSON.parse(text) as { type?: unknown };
-    if (m && (m.type === 'hello' || m.type === 'report')) return m as AgentMessage;
-  } catch {
-    /* fall through */
-  }
-  return undefined;
-}
-
 export function parseControlMessage(text: string): ControlMessage | undefined {
   try {
     const m = JSON.parse(text) as { type?: unknown };
