@@ -8,7 +8,7 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, 
 import { basename, dirname, join } from 'node:path';
 import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
-import { listMounts as mountTable, mount as sysMount, umount } from '../sys/mounts.js';
+import { listMounts as mountTable, mountAt, mount as sysMount, umount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
 import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, sweepStaging, roundUp, unlinkIfExists } from './fsutil.js';
 
@@ -201,7 +201,7 @@ export class DirectoryBackend implements StorageBackend {
       await unlinkIfExists(mountPoint);
     } else if (cur?.isDirectory()) {
       const real = await realOrNull(mountPoint);
-      const top = real === null ? undefined : (await mountTable()).filter((m) => m.mountPoint === real).at(-1);
+      const top = real === null ? undefined : await mountAt(real);
       if (top) {
         const now = await stat(mountPoint);
         if (now.dev === st.dev && now.ino === st.ino) return;
@@ -298,7 +298,7 @@ export async function unexpose(mountPoint: string): Promise<void> {
   const real = await realOrNull(mountPoint);
   if (real === null) return;
   for (let i = 0; i < 16; i++) {
-    if (!(await mountTable()).some((m) => m.mountPoint === real)) return;
+    if (!(await mountAt(real))) return;
     await umount(real);
   }
   throw new Error(`${mountPoint} is still mounted after 16 unmounts`);

@@ -9,7 +9,7 @@ import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { hasFilesystem, mkfsExt4 } from '../sys/filesystem.js';
 import { attachLoop, backingFileOf, detachLoop, loopsForFile } from '../sys/losetup.js';
-import { listMounts as mountTable, mount as sysMount } from '../sys/mounts.js';
+import { listMounts as mountTable, mountAt, mount as sysMount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
 import { unexpose } from './directory.js';
 import { errno, isSafeName, preparePool, realOrNull, roundUp, sweepStaging } from './fsutil.js';
@@ -239,7 +239,7 @@ export class LoopbackBackend implements StorageBackend {
     // As the original: only root may look inside the mount root; each dataset opens itself up.
     await chmod(dirname(mountPoint), 0o700);
     const real = (await realOrNull(mountPoint)) ?? mountPoint;
-    const top = (await mountTable()).filter((m) => m.mountPoint === real).at(-1);
+    const top = await mountAt(real);
     if (top?.source === device) return;
     if (top) throw new Error(`${mountPoint} already has ${top.source} mounted; unmount it first`);
     // The kernel would otherwise zero every inode table in the background, filling the sparse
