@@ -9,6 +9,7 @@ import { closeSync, constants, existsSync, fchmodSync, openSync, readFileSync, u
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
+import { fsReason } from '../read-text.js';
 import { CONTROL_COMMON_NAME } from './identity.js';
 
 const crypto = webcrypto as unknown as Crypto;
@@ -139,10 +140,8 @@ export async function loadAuthority(dir: string): Promise<Authority> {
     try {
       return readFileSync(path, 'utf8');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code ?? String(e);
       throw new UserError(
-        `Unable to load certificate authority file ${path} (${why}). Run \`flocker ca initialize CLUSTER_NAME\` first, or point --inputpath at the folder holding ${CA_CERT_FILE} and ${CA_KEY_FILE}.`,
+        `Unable to load certificate authority file ${path} (${fsReason(e)}). Run \`flocker ca initialize CLUSTER_NAME\` first, or point --inputpath at the folder holding ${CA_CERT_FILE} and ${CA_KEY_FILE}.`,
       );
     }
   };
@@ -213,6 +212,15 @@ export async function issueUserCertificate(ca: Authority, username: string, opts
   return issue(ca, `${USER_PREFIX}${username}`, [eku], opts);
 }
 
+function alreadyExists(path: string): UserError {
+  return new UserError(`${path} already exists; refusing to overwrite it (move it away first)`);
+}
+
+/** Refuse before writing anything when either file of the pair exists. */
+function refuseExisting(files: WrittenFiles): void {
+  for (const f of [files.key, files.cert]) if (existsSync(f)) throw alreadyExists(f);
+}
+
 /** Create `path` exclusively with mode 0600 (whatever the umask). */
 function writeExclusive(path: string, text: string): void {
   let fd: number;
@@ -220,7 +228,7 @@ function writeExclusive(path: string, text: string): void {
     fd = openSync(path, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL, 0o600);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST') throw new UserError(`${path} already exists; refusing to overwrite it (move it away first)`);
+    if (code === 'EEXIST') throw alreadyExists(path);
     if (code === 'ENOENT') throw new UserError(`cannot create ${path}: the folder does not exist`);
     if (code === 'EACCES') throw new UserError(`cannot create ${path}: permission denied`);
     throw new UserError(`cannot create ${path}: ${code ?? String(e)}`);
@@ -239,9 +247,7 @@ function writeExclusive(path: string, text: string): void {
  */
 export function writeIssued(dir: string, basename: string, issued: { certPem: string; keyPem: string }): WrittenFiles {
   const files = { cert: resolve(join(dir, `${basename}.crt`)), key: resolve(join(dir, `${basename}.key`)) };
-  for (const f of [files.key, files.cert]) {
-    if (existsSync(f)) throw new UserError(`${f} already exists; refusing to overwrite it (move it away first)`);
-  }
+  refuseExisting(files);
   writeExclusive(files.key, issued.keyPem);
   try {
     writeExclusive(files.cert, issued.certPem);
@@ -256,9 +262,7 @@ export function writeIssued(dir: string, basename: string, issued: { certPem: st
 export async function initializeAuthority(dir: string, name: string, opts: KeyOptions = {}): Promise<{ authority: Authority; files: WrittenFiles }> {
   const files = { cert: resolve(dir, CA_CERT_FILE), key: resolve(dir, CA_KEY_FILE) };
   // Check before the (slow) key generation, so a mistake costs nothing.
-  for (const f of [files.key, files.cert]) {
-    if (existsSync(f)) throw new UserError(`${f} already exists; refusing to overwrite it (move it away first)`);
-  }
+  refuseExisting(files);
   const authority = await createAuthority(name, opts);
   return { authority, files: writeIssued(dir, 'cluster', authority) };
 }

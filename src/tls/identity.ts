@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { UserError } from '../errors.js';
+import { fsReason } from '../read-text.js';
 
 /** The name every control certificate carries, and the one clients check (whatever host they dialled). */
 export const CONTROL_COMMON_NAME = 'control-service';
@@ -74,8 +75,7 @@ export function readNodeUuid(nodeCertPath: string): string {
   try {
     pem = readFileSync(path, 'utf8');
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`cannot read the node certificate ${path}: ${code === 'ENOENT' ? 'no such file' : code ?? String(e)}`);
+    throw new UserError(`cannot read the node certificate ${path}: ${fsReason(e)}`);
   }
   const id = identityFromPem(pem, path);
   if (id.kind !== 'node' || !id.nodeUuid) {

@@ -40,7 +40,7 @@ export function clientTlsOptions(m: TlsMaterial): ConnectionOptions {
  * The verified client's identity if it may use this port, else a reason to refuse it.
  * Chain validation has already happened (rejectUnauthorized); this adds the CN prefix rule.
  */
-export function admitPeer(socket: TLSSocket, prefix: PeerPrefix): { ok: true; identity: Identity } | { ok: false; reason: string } {
+function admitPeer(socket: TLSSocket, prefix: PeerPrefix): { ok: true; identity: Identity } | { ok: false; reason: string } {
   if (!socket.authorized) {
     return { ok: false, reason: `client certificate not accepted: ${String(socket.authorizationError ?? 'none sent')}` };
   }
