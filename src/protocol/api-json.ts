@@ -1,6 +1,7 @@
 // REST API v1 wire shapes (snake_case, as the original) and conversions from the model.
 import type { Dataset, Lease } from '../model/configuration.js';
 import type { DatasetStateRow, Phase } from '../model/cluster-state.js';
+import type { ConvergenceRow } from '../model/convergence.js';
 
 export interface ApiDatasetConfig {
   dataset_id: string;
@@ -87,5 +88,18 @@ export function leaseToApi(l: Lease, nowMs: number): ApiLease {
     dataset_id: l.datasetId,
     node_uuid: l.nodeId,
     expires: l.expiresAt === null ? null : (l.expiresAt - nowMs) / 1000,
+  };
+}
+
+export function convergenceToApi(r: ConvergenceRow & { readonly since: number }): ApiConvergenceRow {
+  return {
+    dataset_id: r.datasetId,
+    ...(r.name !== undefined ? { name: r.name } : {}),
+    desired_node: r.desiredNode,
+    ...(r.actualNode !== undefined ? { actual_node: r.actualNode } : {}),
+    phase: r.phase,
+    reason: r.reason,
+    since: new Date(r.since).toISOString(),
+    ...(r.lastError !== undefined ? { last_error: r.lastError } : {}),
   };
 }

@@ -10,7 +10,7 @@ import { EMPTY_CLUSTER, stateDatasets, type ClusterState, type NodeReport, type 
 import { convergenceRows, stampSince, type PhaseMemo } from '../../model/convergence.js';
 import { expireLeases } from '../../model/deployment.js';
 import type { NodeId } from '../../model/ids.js';
-import { datasetToApi, leaseToApi, stateToApi, type ApiConvergenceRow, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
+import { convergenceToApi, datasetToApi, leaseToApi, stateToApi, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
 import type { ControlMessage } from '../../protocol/channel.js';
 import type { ClusterEventType } from '../../protocol/events.js';
 import type { ConfigurationStore } from '../../store/store.js';
@@ -297,16 +297,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private recomputeConvergence(): void {
     const { rows, memo } = stampSince(convergenceRows(this.committedValue, this.clusterValue), this.phaseMemo, this.now());
     this.phaseMemo = memo;
-    const json = JSON.stringify(rows.map((r): ApiConvergenceRow => ({
-      dataset_id: r.datasetId,
-      ...(r.name !== undefined ? { name: r.name } : {}),
-      desired_node: r.desiredNode,
-      ...(r.actualNode !== undefined ? { actual_node: r.actualNode } : {}),
-      phase: r.phase,
-      reason: r.reason,
-      since: new Date(r.since).toISOString(),
-      ...(r.lastError !== undefined ? { last_error: r.lastError } : {}),
-    })));
-    this.convergenceJson = json;
+    this.convergenceJson = JSON.stringify(rows.map(convergenceToApi));
   }
 }
