@@ -29,7 +29,7 @@ export interface FeedHistory {
 }
 
 export const EMPTY_HISTORY: FeedHistory = { log: [], phases: {}, lastError: {}, lastHolder: {} };
-export const LOG_LIMIT = 200;
+const LOG_LIMIT = 200;
 const PHASES_PER_DATASET = 20;
 
 /** Name metadata, or the short id. */

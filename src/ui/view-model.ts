@@ -145,7 +145,7 @@ function matches(r: DatasetRow, f: string): boolean {
     .some((t) => t.toLowerCase().includes(f));
 }
 
-export function countRows(rows: readonly DatasetRow[]): Counts {
+function countRows(rows: readonly DatasetRow[]): Counts {
   const live = rows.filter((r) => !r.deleted);
   return {
     total: live.length,

@@ -122,7 +122,7 @@ async function checkSelfSpawn(): Promise<string> {
   return `${[command, ...prefix].join(' ')} --version → ${VERSION}`;
 }
 
-export async function runChecks(): Promise<CheckResult[]> {
+async function runChecks(): Promise<CheckResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'flocker-doctor-'));
   const checks: [string, () => Promise<string>][] = [
     ['sqlite', () => checkSqlite(dir)],

@@ -8,7 +8,7 @@ import { UserError, errorMessage } from '../../errors.js';
 import type { ConnectionSettings } from '../connection.js';
 import { judgeWait, type WaitGoal, type WaitVerdict } from './wait.js';
 
-export async function connectClient(s: ConnectionSettings): Promise<ControlClient> {
+async function connectClient(s: ConnectionSettings): Promise<ControlClient> {
   // Lazy: TLS and the client are only loaded by the commands that talk to the control service.
   const { clientFromCertsDir } = await import('../../client/from-certs-dir.js');
   return clientFromCertsDir({ host: s.host, port: s.port, certsPath: s.certsPath, user: s.user });
@@ -54,7 +54,7 @@ export function parseTimeout(text: string): number {
  * Follow GET /v1/events until the goal is met, fails, or the deadline passes; print each new
  * progress line. A dropped stream is followed again (the control service may be restarting).
  */
-export async function followUntil(
+async function followUntil(
   client: ControlClient, goal: WaitGoal, o: { timeoutMs: number; progress: (line: string) => void },
 ): Promise<WaitVerdict> {
   const deadline = Date.now() + o.timeoutMs;

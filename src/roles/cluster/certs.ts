@@ -10,9 +10,9 @@ import { readNodeUuid } from '../../tls/identity.js';
 import type { ClusterLayout } from './layout.js';
 
 /** A local cluster is a development tool: 2048-bit keys keep startup in seconds. */
-export const LOCAL_KEY_BITS = 2048;
+const LOCAL_KEY_BITS = 2048;
 export const API_USER = 'user';
-export const PLUGIN_USER = 'plugin';
+const PLUGIN_USER = 'plugin';
 
 export interface ClusterCerts {
   readonly clusterUuid: string;

@@ -19,7 +19,7 @@ const PHASE_COLORS: Readonly<Record<string, string>> = {
 };
 
 /** Column widths: the name and the reason take what the terminal has beyond 80 columns. */
-export function datasetColumns(width: number): { name: number; phase: number; reason: number } {
+function datasetColumns(width: number): { name: number; phase: number; reason: number } {
   const extra = Math.max(0, width - 80);
   const name = 14 + Math.min(16, Math.floor(extra / 3));
   const phase = 17;

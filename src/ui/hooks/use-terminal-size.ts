@@ -7,7 +7,7 @@ export interface TerminalSize {
   readonly rows: number;
 }
 
-export function sizeOf(stream: { columns?: number; rows?: number }): TerminalSize {
+function sizeOf(stream: { columns?: number; rows?: number }): TerminalSize {
   return { columns: stream.columns || 80, rows: stream.rows || 24 };
 }
 
