@@ -8,9 +8,9 @@ import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, 
 import { basename, dirname, join } from 'node:path';
 import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
-import { listMounts as mountTable, mountAt, mount as sysMount, umount } from '../sys/mounts.js';
+import { listMounts as mountTable, mountAt, mount as sysMount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
-import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, sweepStaging, roundUp, unlinkIfExists } from './fsutil.js';
+import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, sweepStaging, roundUp, unexpose, unlinkIfExists } from './fsutil.js';
 
 export type Exposure = 'bind' | 'symlink';
 
@@ -282,24 +282,4 @@ async function rmdirEmpty(path: string): Promise<void> {
     if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST') throw new Error(`${path} is a non-empty directory; move its contents away`);
     throw e;
   }
-}
-
-/** Removes whatever exposes something at `mountPoint`: a symlink, or every mount stacked there. */
-export async function unexpose(mountPoint: string): Promise<void> {
-  const cur = await lstat(mountPoint).catch((e: unknown) => {
-    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
-    throw e;
-  });
-  if (!cur) return;
-  if (cur.isSymbolicLink()) {
-    await unlinkIfExists(mountPoint);
-    return;
-  }
-  const real = await realOrNull(mountPoint);
-  if (real === null) return;
-  for (let i = 0; i < 16; i++) {
-    if (!(await mountAt(real))) return;
-    await umount(real);
-  }
-  throw new Error(`${mountPoint} is still mounted after 16 unmounts`);
 }

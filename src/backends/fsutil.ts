@@ -1,6 +1,7 @@
-// Small filesystem helpers shared by the backends: errno tests, exclusive creation, pool checks.
-import { access, constants, link, mkdir, mkdtemp, readdir, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
+// Small filesystem helpers shared by the backends: errno tests, exclusive creation, pool checks, unexposing.
+import { access, constants, link, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { mountAt, umount } from '../sys/mounts.js';
 import { BackendError } from './backend.js';
 
 export function errno(e: unknown): string | undefined {
@@ -97,4 +98,24 @@ export async function sweepStaging(tmpDir: string, olderThanMs = 3600_000): Prom
     const st = await stat(p).catch(() => null);
     if (st && Date.now() - st.mtimeMs > olderThanMs) await rm(p, { recursive: true, force: true }).catch(() => undefined);
   }
+}
+
+/** Removes whatever exposes something at `mountPoint`: a symlink, or every mount stacked there. */
+export async function unexpose(mountPoint: string): Promise<void> {
+  const cur = await lstat(mountPoint).catch((e: unknown) => {
+    if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
+    throw e;
+  });
+  if (!cur) return;
+  if (cur.isSymbolicLink()) {
+    await unlinkIfExists(mountPoint);
+    return;
+  }
+  const real = await realOrNull(mountPoint);
+  if (real === null) return;
+  for (let i = 0; i < 16; i++) {
+    if (!(await mountAt(real))) return;
+    await umount(real);
+  }
+  throw new Error(`${mountPoint} is still mounted after 16 unmounts`);
 }

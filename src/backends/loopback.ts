@@ -11,8 +11,7 @@ import { hasFilesystem, mkfsExt4 } from '../sys/filesystem.js';
 import { attachLoop, backingFileOf, detachLoop, loopsForFile } from '../sys/losetup.js';
 import { listMounts as mountTable, mountAt, mount as sysMount } from '../sys/mounts.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
-import { unexpose } from './directory.js';
-import { errno, isSafeName, preparePool, realOrNull, roundUp, sweepStaging } from './fsutil.js';
+import { errno, isSafeName, preparePool, realOrNull, roundUp, sweepStaging, unexpose } from './fsutil.js';
 
 export interface LoopbackBackendOptions {
   readonly rootPath: string;

@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { unexpose } from '../../src/backends/directory.js';
+import { unexpose } from '../../src/backends/fsutil.js';
 import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import type { ControlClient } from '../../src/client/types.js';
