@@ -27,27 +27,24 @@ function fromProgress(base: Omit<ConvergenceRow, 'phase' | 'reason'>, p: Dataset
 /** Per-dataset index of the reports, so the join is linear in the size of the cluster. */
 interface Index {
   readonly mounted: Map<string, { node: NodeState; path: string }>;
-  /** Some node (first by uuid) that reports the dataset in any way. */
-  readonly reportedBy: Map<string, NodeId>;
+  /** Datasets some node reports in any way. */
+  readonly reported: Set<string>;
   /** Progress from connected agents only: stale progress describes nothing happening now. */
   readonly progress: Map<string, { node: NodeId; p: DatasetProgress }[]>;
 }
 
 function indexReports(nodes: readonly NodeState[]): Index {
-  const ix: Index = { mounted: new Map(), reportedBy: new Map(), progress: new Map() };
-  const seen = (id: string, node: NodeId): void => {
-    if (!ix.reportedBy.has(id)) ix.reportedBy.set(id, node);
-  };
+  const ix: Index = { mounted: new Map(), reported: new Set(), progress: new Map() };
   for (const n of nodes) {
     const r = n.report;
     if (!r) continue;
     for (const m of r.manifestations) {
       if (!ix.mounted.has(m.datasetId)) ix.mounted.set(m.datasetId, { node: n, path: m.path });
-      seen(m.datasetId, n.uuid);
+      ix.reported.add(m.datasetId);
     }
-    for (const m of r.nonManifest) seen(m.datasetId, n.uuid);
+    for (const m of r.nonManifest) ix.reported.add(m.datasetId);
     for (const p of r.progress) {
-      seen(p.datasetId, n.uuid);
+      ix.reported.add(p.datasetId);
       if (!n.connected) continue;
       const list = ix.progress.get(p.datasetId) ?? [];
       list.push({ node: n.uuid, p });
@@ -63,7 +60,7 @@ export function convergenceRows(deployment: Deployment, cluster: ClusterState): 
   const rows: ConvergenceRow[] = [];
   const datasets = Object.values(deployment.datasets).sort((a, b) => a.datasetId.localeCompare(b.datasetId));
   for (const d of datasets) {
-    if (d.deleted && !ix.reportedBy.has(d.datasetId)) continue;
+    if (d.deleted && !ix.reported.has(d.datasetId)) continue;
     const mounted = ix.mounted.get(d.datasetId);
     const name = d.metadata.name;
     const base = {
