@@ -41,8 +41,8 @@ export class MountCounts {
   remove(name: string, id: string | undefined): { datasetId: string; left: number } | undefined {
     const e = this.byName.get(name);
     if (!e) return undefined;
-    const key = id !== undefined && e.ids[id] !== undefined ? id : id === undefined ? ANONYMOUS : undefined;
-    if (key !== undefined && e.ids[key] !== undefined) {
+    const key = id ?? ANONYMOUS;
+    if (e.ids[key] !== undefined) {
       e.ids[key] -= 1;
       if (e.ids[key]! <= 0) delete e.ids[key];
     }
