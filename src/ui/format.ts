@@ -1,7 +1,5 @@
 // PURE. Small text formatters for the dashboard's narrow columns.
 
-export { formatSizeShort as shortSize } from '../model/size.js';
-
 /** "4s", "3m", "2h", "5d". */
 export function ago(ms: number): string {
   const s = Math.max(0, Math.floor(ms / 1000));

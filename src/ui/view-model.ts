@@ -3,7 +3,8 @@
 import type { ClusterSnapshot } from '../protocol/events.js';
 import { shortId } from '../model/ids.js';
 import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from './history.js';
-import { ago, plural, shortSize } from './format.js';
+import { ago, plural } from './format.js';
+import { formatSizeShort } from '../model/size.js';
 
 export interface NodeRow {
   readonly uuid: string;
@@ -113,7 +114,7 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
     rows.push({
       id: d.dataset_id,
       label: datasetLabel(d, d.dataset_id),
-      size: shortSize(d.maximum_size),
+      size: formatSizeShort(d.maximum_size),
       desired: d.primary,
       desiredShort: shortId(d.primary),
       ...(actual !== undefined ? { actual } : {}),

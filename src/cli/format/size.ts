@@ -1,6 +1,6 @@
 // Sizes as flockerctl reads and prints them: binary units, a bare number is bytes.
 import { UserError } from '../../errors.js';
-import { formatSizeShort, parseSizeText } from '../../model/size.js';
+import { parseSizeText } from '../../model/size.js';
 import { MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
 
 /** "10G", "1.5gib", "512M", "1073741824" -> bytes (an integer). */
@@ -31,5 +31,3 @@ export function formatSizeGiB(bytes: number | undefined | null): string {
   if (bytes === undefined || bytes === null) return '<no quota>';
   return `${(bytes / 2 ** 30).toFixed(2)}G`;
 }
-
-export { formatSizeShort };
