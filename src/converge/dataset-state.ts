@@ -46,8 +46,6 @@ export interface LocalState {
   readonly strayMounts: readonly { readonly datasetId: DatasetId; readonly mountPoint: string }[];
 }
 
-export const EMPTY_LOCAL: LocalState = { datasets: new Map(), strayMounts: [] };
-
 /**
  * The part of local state other nodes and the control service may know: what is exposed here
  * (with its path), and volumes this node sees that are exposed nowhere. Volumes attached

@@ -20,8 +20,3 @@ export function stampProgress(
     return { datasetId: p.datasetId, phase, reason, since, ...(error !== undefined ? { lastError: error } : {}) };
   });
 }
-
-/** Equal for reporting purposes (ignores nothing: since and lastError matter to readers). */
-export function sameProgress(a: readonly DatasetProgress[], b: readonly DatasetProgress[]): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
