@@ -1,6 +1,6 @@
 // Turning whatever went wrong into the one-line `Err` Docker shows its user.
 import { ApiRequestError } from '../../client/types.js';
-import { UnreachableError, UserError, errorMessage } from '../../errors.js';
+import { UserError, errorMessage } from '../../errors.js';
 import type { Logger } from '../../log.js';
 
 const NETWORK_CODES = new Set([
@@ -25,7 +25,7 @@ export function errText(e: unknown, controlAddress: string, log: Logger): string
   if (e instanceof ApiRequestError) return `the control service refused (${e.status}): ${e.message}`;
   // Our own sentences (and the client's one-line connection failures) pass through as they are;
   // only raw errors are searched for a network cause.
-  if (e instanceof UnreachableError || e instanceof UserError) return e.message;
+  if (e instanceof UserError) return e.message;
   const code = networkCode(e);
   if (code !== undefined) return `cannot reach the control service at ${controlAddress}: ${code}`;
   log.error({ err: e }, 'unexpected error in a plugin request');
