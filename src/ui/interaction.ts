@@ -7,12 +7,13 @@ export type Mode =
   | { readonly kind: 'detail'; readonly datasetId: string }
   | { readonly kind: 'move'; readonly datasetId: string; readonly choice: number }
   | { readonly kind: 'confirm-delete'; readonly datasetId: string }
-  | { readonly kind: 'filter'; readonly draft: string };
+  | { readonly kind: 'filter' };
 
 export interface UiState {
   readonly mode: Mode;
   /** Follows the dataset, not the row number, so updates never move the cursor elsewhere. */
   readonly selectedId?: string;
+  /** Applied as it is typed: filter mode edits it in place. */
   readonly filter: string;
 }
 
@@ -64,12 +65,9 @@ export function onKey(s: UiState, input: string, key: KeyPress, v: Visible): Key
   switch (m.kind) {
     case 'filter': {
       if (key.escape) return { state: { ...s, mode: { kind: 'list' }, filter: '' } };
-      if (key.return) return { state: { ...s, mode: { kind: 'list' }, filter: m.draft } };
-      if (key.backspace || key.delete) return { state: { ...s, mode: { kind: 'filter', draft: m.draft.slice(0, -1) }, filter: m.draft.slice(0, -1) } };
-      if (input && !key.ctrl && !key.upArrow && !key.downArrow) {
-        const draft = m.draft + input;
-        return { state: { ...s, mode: { kind: 'filter', draft }, filter: draft } };
-      }
+      if (key.return) return { state: { ...s, mode: { kind: 'list' } } };
+      if (key.backspace || key.delete) return { state: { ...s, filter: s.filter.slice(0, -1) } };
+      if (input && !key.ctrl && !key.upArrow && !key.downArrow) return { state: { ...s, filter: s.filter + input } };
       return { state: s };
     }
     case 'confirm-delete':
@@ -114,7 +112,7 @@ function onListKey(s: UiState, input: string, key: KeyPress, v: Visible): KeyRes
   if (key.pageDown) return select(i + v.page);
   if (input === 'g') return select(0);
   if (input === 'G') return select(rows.length - 1);
-  if (input === '/') return { state: { ...s, mode: { kind: 'filter', draft: s.filter } } };
+  if (input === '/') return { state: { ...s, mode: { kind: 'filter' } } };
   if (key.escape) return { state: { ...s, filter: '' } };
   if (!current) return { state: s };
   if (key.return) return { state: { ...s, selectedId: current.id, mode: { kind: 'detail', datasetId: current.id } } };

@@ -20,7 +20,7 @@ const HELP: Readonly<Record<Mode['kind'], string>> = {
 export default function Footer({ mode, label, flash, filter }: Props) {
   const matched = filter ? `${filter.shown} of ${filter.total} match` : '';
   if (mode.kind === 'filter') {
-    return <Text wrap="truncate-end">/{mode.draft}<Text inverse> </Text><Text dimColor>{`  ${matched}  enter keep  esc clear`}</Text></Text>;
+    return <Text wrap="truncate-end">/{filter?.text}<Text inverse> </Text><Text dimColor>{`  ${matched}  enter keep  esc clear`}</Text></Text>;
   }
   if (mode.kind === 'confirm-delete') {
     return <Text wrap="truncate-end" color="red" bold>{`Delete dataset ${label ?? mode.datasetId}? Its data will be destroyed. y/N`}</Text>;
