@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TLSSocket } from 'node:tls';
 import { clientTlsOptions, peerIdentity, readTlsMaterial, refuseOtherPeers, serverTlsOptions, type TlsMaterial } from '../../src/tls/options.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
+import { failure } from '../support/failure.js';
 import { UserError } from '../../src/errors.js';
 
 let dir: string;
@@ -35,14 +36,8 @@ function get(opts: RequestOptions): Promise<{ status: number; body: string }> {
   });
 }
 
-async function refused(opts: RequestOptions): Promise<Error & { code?: string }> {
-  try {
-    const r = await get(opts);
-    throw new Error(`expected a refusal, got HTTP ${r.status}`);
-  } catch (e) {
-    return e as Error & { code?: string };
-  }
-}
+/** The error of a request that must be refused (an answer fails the test). */
+const refused = (opts: RequestOptions): Promise<Error & { code?: string }> => failure(get(opts));
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flocker-tls-'));
