@@ -231,14 +231,15 @@ export class DirectoryBackend implements StorageBackend {
     const out = new Map<string, string>();
     const realRoot = await realOrNull(mountRoot);
     if (realRoot === null) return out;
-    const mounted = new Set((await mountTable()).map((m) => m.mountPoint));
+    // Read only when a directory is found: with symlink exposure there are none, every pass.
+    let mounted: Set<string> | undefined;
     let byInode: Map<string, string> | undefined;
     for (const name of (await readdir(mountRoot)).sort()) {
       const path = join(mountRoot, name);
       const st = await lstat(path).catch(() => null);
       if (st?.isSymbolicLink()) {
         out.set(path, await readlink(path));
-      } else if (st?.isDirectory() && mounted.has(join(realRoot, name))) {
+      } else if (st?.isDirectory() && (mounted ??= await mountedPoints()).has(join(realRoot, name))) {
         byInode ??= await this.dataInodes();
         const now = await stat(path);
         const dev = byInode.get(`${now.dev}:${now.ino}`);
@@ -259,6 +260,10 @@ export class DirectoryBackend implements StorageBackend {
     }
     return m;
   }
+}
+
+async function mountedPoints(): Promise<Set<string>> {
+  return new Set((await mountTable()).map((m) => m.mountPoint));
 }
 
 /** Where the data directory is still exposed on this host, per the marker mount() leaves; or null. */
