@@ -3,7 +3,7 @@
 // work when nothing that goes into the binary changed since the last build (--force rebuilds).
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { patchPlugin } from './patches.js';
@@ -44,8 +44,8 @@ export function inputsFingerprint(nodeBinary = NODE_BASE): string {
 }
 
 /** True when release/flocker exists and was built from exactly the current inputs. */
-export function isFresh(): boolean {
-  return existsSync(RELEASE) && existsSync(STAMP) && readFileSync(STAMP, 'utf8') === inputsFingerprint();
+export function isFresh(fingerprint = inputsFingerprint()): boolean {
+  return existsSync(RELEASE) && existsSync(STAMP) && readFileSync(STAMP, 'utf8') === fingerprint;
 }
 
 async function step<T>(name: string, fn: () => T | Promise<T>): Promise<T> {
@@ -117,7 +117,7 @@ export async function build(opts: { force?: boolean } = {}): Promise<void> {
 async function buildLocked(opts: { force?: boolean }): Promise<void> {
   const total = performance.now();
   const fingerprint = inputsFingerprint();
-  if (!opts.force && existsSync(RELEASE) && existsSync(STAMP) && readFileSync(STAMP, 'utf8') === fingerprint) {
+  if (!opts.force && isFresh(fingerprint)) {
     process.stdout.write(`build: ${relative(ROOT, RELEASE)} is up to date (inputs unchanged; --force rebuilds)\n`);
     return;
   }
@@ -155,7 +155,7 @@ async function buildLocked(opts: { force?: boolean }): Promise<void> {
     const out = execFileSync(tmp, ['--version'], { env: { PATH: '/nonexistent' }, encoding: 'utf8' });
     if (!/\d+\.\d+/.test(out)) throw new Error(`unexpected --version output: ${out}`);
     // rename only after it runs, so a broken build never replaces a working binary
-    execFileSync('mv', ['-f', tmp, RELEASE]);
+    renameSync(tmp, RELEASE);
   });
   writeFileSync(STAMP, fingerprint);
   const mb = (statSync(RELEASE).size / 1e6).toFixed(1);
