@@ -2,11 +2,9 @@
 // SQLite): every ControlClient call, its error mapping, and the live event stream.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createControlClient } from '../../src/client/control-client.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import { ApiRequestError, type ControlClient } from '../../src/client/types.js';
@@ -14,52 +12,28 @@ import { UnreachableError } from '../../src/errors.js';
 import type { ClusterEvent } from '../../src/protocol/events.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
 import { failure } from '../support/failure.js';
+import { startControl, type ControlProcess } from '../control/process-harness.js';
 
-const root = fileURLToPath(new URL('../..', import.meta.url));
 const N1 = '7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f';
 const N2 = '0b3f7c9a-1d2e-4f50-8a6b-7c8d9e0f1a2b';
 
 let dir: string;
 let certs: TestCerts;
-let child: ChildProcess | undefined;
-let exited: Promise<unknown>;
+let control: ControlProcess | undefined;
 let port: number;
 let client: ControlClient;
 
 test.before(async () => {
   dir = mkdtempSync(join(tmpdir(), 'flocker-client-e2e-'));
   certs = await makeCerts(join(dir, 'certs'), { nodes: 1 });
-  const data = join(dir, 'data');
-  const c = spawn(process.execPath, [
-    '--import', 'tsx', join(root, 'src/main.ts'), 'control', '--data-dir', data, '--certificates-dir', certs.dir,
-    '--api-port', '0', '--agent-port', '0', '--listen', '127.0.0.1',
-  ], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
-  child = c;
-  let err = '';
-  c.stderr!.on('data', (b: Buffer) => (err += b.toString()));
-  exited = new Promise((r) => c.once('exit', r));
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const info = join(data, 'control.json');
-    if (existsSync(info)) {
-      const j = JSON.parse(readFileSync(info, 'utf8')) as { pid: number; api_port: number };
-      if (j.pid === c.pid) {
-        port = j.api_port;
-        break;
-      }
-    }
-    if (c.exitCode !== null || Date.now() > deadline) throw new Error(`control did not start:\n${err}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  control = await startControl(join(dir, 'data'), certs.dir);
+  port = control.apiPort;
   client = clientFromCertsDir({ host: '127.0.0.1', port, certsPath: certs.dir, user: 'user' });
 });
 
 test.after(async () => {
   client?.close();
-  if (child && child.exitCode === null) {
-    child.kill('SIGKILL');
-    await exited;
-  }
+  await control?.kill9();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -150,8 +124,7 @@ test('a node certificate on the REST API: one line saying it needs an API user c
 });
 
 test('once the control service is gone: UnreachableError, connection refused', async () => {
-  child!.kill('SIGTERM');
-  await exited;
+  await control!.stop();
   const e = await failure(client.version());
   assert.instance(e, UnreachableError);
   assert.match(e.message, /connection refused/);
