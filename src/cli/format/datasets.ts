@@ -37,9 +37,9 @@ export function lsRows(input: LsInput, opts: { deleted: boolean }): LsRow[] {
   const rows: LsRow[] = [];
   for (const d of input.configuration) {
     const inState = state.get(d.dataset_id);
-    const status = statusOf(d, inState, conv.get(d.dataset_id), hosts);
-    if (status === 'deleted' && !opts.deleted) continue;
     const c = conv.get(d.dataset_id);
+    const status = statusOf(d, inState, c, hosts);
+    if (status === 'deleted' && !opts.deleted) continue;
     rows.push({
       dataset_id: d.dataset_id,
       maximum_size: d.maximum_size ?? null,
