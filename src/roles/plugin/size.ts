@@ -5,7 +5,7 @@
 import { DEFAULT_MAXIMUM_SIZE, MINIMUM_MAXIMUM_SIZE as MINIMUM_SIZE } from '../../model/configuration.js';
 import { parseSizeText } from '../../model/size.js';
 
-export { DEFAULT_MAXIMUM_SIZE, MINIMUM_SIZE };
+export { DEFAULT_MAXIMUM_SIZE };
 
 export type SizeResult = { ok: true; bytes: number } | { ok: false; error: string };
 
