@@ -14,6 +14,7 @@ import { LsCommand } from './cli/commands/ls.js';
 import { MoveCommand } from './cli/commands/move.js';
 import { PluginCommand } from './cli/commands/plugin.js';
 import { VERSION } from './version.js';
+import { errorMessage } from './errors.js';
 
 export function buildCli(enableColors: boolean): Cli<BaseContext> {
   const cli = new Cli({ binaryName: 'flocker', binaryLabel: 'Flocker (TypeScript rebuild)', binaryVersion: VERSION, enableColors });
@@ -37,7 +38,7 @@ export async function main(argv: readonly string[], context: BaseContext = Cli.d
   try {
     command = cli.process([...argv], context);
   } catch (e) {
-    const text = e instanceof Error ? e.message : String(e);
+    const text = errorMessage(e);
     const first = text.startsWith('Command not found')
       ? notFound(cli, argv)
       : (text.split('\n').find((l) => l.trim() !== '') ?? 'invalid command line').trim();

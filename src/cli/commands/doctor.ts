@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseCommand } from '../base-command.js';
+import { errorMessage } from '../../errors.js';
 
 export interface CheckResult {
   readonly name: string;
@@ -137,7 +138,7 @@ async function runChecks(): Promise<CheckResult[]> {
       try {
         results.push({ name, ok: true, detail: await fn(), ms: performance.now() - started });
       } catch (e) {
-        const detail = e instanceof Error ? e.message.split('\n')[0] ?? e.message : String(e);
+        const detail = errorMessage(e).split('\n')[0] ?? '';
         results.push({ name, ok: false, detail, ms: performance.now() - started });
       }
     }
