@@ -16,13 +16,12 @@ const crypto = webcrypto as unknown as Crypto;
 x509.cryptoProvider.set(crypto);
 
 export const CA_CERT_FILE = 'cluster.crt';
-export const CA_KEY_FILE = 'cluster.key';
-export { CONTROL_COMMON_NAME };
-export const NODE_PREFIX = 'node-';
-export const USER_PREFIX = 'user-';
+const CA_KEY_FILE = 'cluster.key';
+const NODE_PREFIX = 'node-';
+const USER_PREFIX = 'user-';
 
 /** As the original: every key is RSA 4096. Tests pass smaller keys for speed. */
-export const DEFAULT_KEY_BITS = 4096;
+const DEFAULT_KEY_BITS = 4096;
 const VALIDITY_MS = 20 * 365.25 * 24 * 3600 * 1000;
 const SIGNING: RsaHashedImportParams = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
 /** X.520 upper bound for a CN; OpenSSL refuses longer ones. */
@@ -107,7 +106,7 @@ export async function createAuthority(name: string, opts: KeyOptions = {}): Prom
 }
 
 /** Parse a CA from PEM text; `source` names where it came from in error messages. */
-export async function authorityFromPem(certPem: string, keyPem: string, source = 'the certificate authority'): Promise<Authority> {
+async function authorityFromPem(certPem: string, keyPem: string, source = 'the certificate authority'): Promise<Authority> {
   let cert: x509.X509Certificate;
   try {
     cert = new x509.X509Certificate(certPem);

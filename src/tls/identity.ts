@@ -39,7 +39,7 @@ export function identityFromSubject(cn: string, ou?: string): Identity {
     return { cn, kind: 'node', ...(UUID_RE.test(rest) ? { nodeUuid: rest.toLowerCase() } : {}), ...clusterUuid };
   }
   if (cn.startsWith('user-')) return { cn, kind: 'user', username: cn.slice('user-'.length), ...clusterUuid };
-  if (cn === 'control-service') return { cn, kind: 'control', ...clusterUuid };
+  if (cn === CONTROL_COMMON_NAME) return { cn, kind: 'control', ...clusterUuid };
   return { cn, kind: 'other', ...clusterUuid };
 }
 
