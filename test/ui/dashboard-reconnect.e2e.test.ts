@@ -2,41 +2,26 @@
 // reconnecting, and when a control service is back on the same port it is live again by itself.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { makeCerts } from '../support/certs.js';
+import { privateTmux, waitFor as pollFor } from '../support/tmux.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const socket = `flocker-test-${process.pid}-${randomBytes(3).toString('hex')}`;
 const session = 'dash';
 const dir = mkdtempSync(join(tmpdir(), 'flocker-dash-reconnect-'));
 const certs = join(dir, 'certs');
 const data = join(dir, 'data');
 let control: ChildProcess | undefined;
 
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
+const tmux = privateTmux();
 const screen = (): string => tmux('capture-pane', '-p', '-t', session);
-
-async function waitFor(what: string, check: (s: string) => boolean, read: () => string = screen, ms = 30_000): Promise<string> {
-  const end = Date.now() + ms;
-  let s = '';
-  while (Date.now() < end) {
-    s = read();
-    if (check(s)) return s;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}:\n${s}`);
-}
+const waitFor = (what: string, check: (s: string) => boolean, read: () => string = screen, ms?: number): Promise<string> =>
+  pollFor(what, check, read, ms);
 
 async function startControl(apiPort: number): Promise<number> {
   const info = join(data, 'control.json');

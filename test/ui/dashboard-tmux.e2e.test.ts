@@ -4,33 +4,17 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { startCluster, type TestCluster } from '../support/cluster.js';
+import { privateTmux, waitFor as pollFor } from '../support/tmux.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
-const socket = `flocker-test-${process.pid}-${randomBytes(3).toString('hex')}`;
 const session = 'dash';
 let cluster: TestCluster;
 
-function tmux(...args: string[]): string {
-  const r = spawnSync('tmux', ['-L', socket, ...args], { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`tmux ${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
-}
-
+const tmux = privateTmux();
 const screen = (): string => tmux('capture-pane', '-p', '-t', session);
-
-async function waitFor(what: string, check: (s: string) => boolean, ms = 30_000): Promise<string> {
-  const end = Date.now() + ms;
-  let s = '';
-  while (Date.now() < end) {
-    s = screen();
-    if (check(s)) return s;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}; screen:\n${s}`);
-}
+const waitFor = (what: string, check: (s: string) => boolean, ms?: number): Promise<string> => pollFor(what, check, screen, ms);
 
 const rowOf = (s: string, name: string): string => s.split('\n').find((l) => l.includes(` ${name} `)) ?? '';
 
