@@ -1,5 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { BaseCommand } from '../base-command.js';
+import { stopSignal } from '../stop-signal.js';
 import { DEFAULT_AGENT_CONFIG } from '../../config/agent-config.js';
 
 // clipanion reflows paragraphs; a blank line between lines keeps each YAML line (and its indent).
@@ -37,15 +38,11 @@ export class AgentCommand extends BaseCommand {
     const { runAgent } = await import('../../roles/agent/agent.js');
     const { createLogger } = await import('../../log.js');
     const config = loadAgentConfig(this.config);
-    const stop = new AbortController();
-    const onSignal = (): void => stop.abort();
-    process.once('SIGINT', onSignal);
-    process.once('SIGTERM', onSignal);
+    const stop = stopSignal();
     try {
       await runAgent(config, { log: createLogger('agent'), signal: stop.signal, unmountOnExit: this.unmountOnExit });
     } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
+      stop.dispose();
     }
     return 0;
   }

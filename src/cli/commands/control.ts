@@ -1,6 +1,7 @@
 // `flocker control`: the control service. Thin: the service is src/roles/control/service.ts.
 import { Command, Option } from 'clipanion';
 import { BaseCommand } from '../base-command.js';
+import { stopSignal } from '../stop-signal.js';
 import { UserError } from '../../errors.js';
 
 function port(value: string, flag: string): number {
@@ -63,10 +64,7 @@ export class ControlCommand extends BaseCommand {
       dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
       ...(nodeTimeoutMs !== undefined ? { nodeTimeoutMs } : {}),
     });
-    const signal = await new Promise<NodeJS.Signals>((resolve) => {
-      process.once('SIGINT', resolve);
-      process.once('SIGTERM', resolve);
-    });
+    const signal = await stopSignal().stopped;
     log.info({ signal }, 'stopping');
     await service.stop();
     return 0;

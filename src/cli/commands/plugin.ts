@@ -2,6 +2,7 @@
 import { Command, Option } from 'clipanion';
 import { resolve } from 'node:path';
 import { BaseCommand } from '../base-command.js';
+import { stopSignal } from '../stop-signal.js';
 import { UserError } from '../../errors.js';
 
 export class PluginCommand extends BaseCommand {
@@ -59,15 +60,7 @@ export class PluginCommand extends BaseCommand {
       ...(mountTimeoutMs !== undefined ? { mountTimeoutMs } : {}),
     });
     this.context.stdout.write(`flocker plugin: serving ${role.socket} for node ${role.nodeId}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = (): void => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
-      };
-      process.on('SIGINT', stop);
-      process.on('SIGTERM', stop);
-    });
+    await stopSignal().stopped;
     log.info('stopping');
     await role.stop();
     return 0;
