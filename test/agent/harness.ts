@@ -2,7 +2,6 @@
 // (node --import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unexpose } from '../../src/backends/fsutil.js';
@@ -10,6 +9,7 @@ import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import type { ControlClient } from '../../src/client/types.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
+import { freePort } from '../support/ports.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -52,16 +52,7 @@ export function flocker(args: string[], env: Record<string, string> = {}): Proc 
   };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort };
 
 export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 25): Promise<T> {
   const deadline = Date.now() + timeoutMs;

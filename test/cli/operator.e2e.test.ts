@@ -4,12 +4,12 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough, Writable } from 'node:stream';
 import { main } from '../../src/main.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
+import { freePort } from '../support/ports.js';
 
 let cluster: TestCluster;
 let conn: string[];
@@ -121,15 +121,6 @@ test('bad size or metadata and API errors are one line and a non-zero exit', asy
   // moving a deleted dataset: the API refuses, and says why
   oneLine(await flocker('move', '-d', 'abcd0000-0000-4000-8000-000000000001', '-t', a.uuid), /deleted/i);
 });
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 test('a real process: unreachable control service and wrong certificates say exactly that, exit non-zero', async () => {
   const port = await freePort();

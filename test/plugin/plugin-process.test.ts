@@ -2,7 +2,6 @@
 // a clear Err while the control service is down, and works as soon as it is up.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -11,6 +10,7 @@ import * as assert from 'uvu/assert';
 import { stringify } from 'yaml';
 import { makeCerts, type TestCerts } from '../support/certs.js';
 import { pluginCall, startPlugin, type PluginProcess } from './support.js';
+import { freePort } from '../support/ports.js';
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
 const dir = mkdtempSync(join(tmpdir(), 'flocker-plugin-proc-'));
@@ -20,15 +20,6 @@ let control: ChildProcess | undefined;
 let apiPort = 0;
 const socket = join(dir, 'sock', 'ftest.sock');
 const config = join(dir, 'agent.yml');
-
-function freePort(): Promise<number> {
-  return new Promise((r) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => r(p));
-    });
-  });
-}
 
 test.before(async () => {
   certs = await makeCerts(join(dir, 'certs'), { nodes: 1 });
