@@ -16,6 +16,27 @@ export interface DatasetProgress {
   /** Epoch ms when this phase began. */
   readonly since: number;
   readonly lastError?: string;
+  /** While data moves between nodes (p2p): how far along it is. */
+  readonly transfer?: TransferProgress;
+}
+
+export interface TransferProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly bytesPerSecond: number;
+}
+
+/** p2p: a verified copy received from a peer, not in use here (a pre-copy, or a final copy not yet promoted). */
+export interface ReplicaReport {
+  readonly datasetId: DatasetId;
+  readonly snapshot: string;
+}
+
+/** p2p: this node's copy was handed off to `to` at `snapshot`; it is never used here again. */
+export interface HandedOffReport {
+  readonly datasetId: DatasetId;
+  readonly to: NodeId;
+  readonly snapshot: string;
 }
 
 /** A dataset mounted (exposed) on the reporting node. */
@@ -35,6 +56,9 @@ export interface NodeReport {
   readonly manifestations: readonly ManifestReport[];
   readonly nonManifest: readonly NonManifestReport[];
   readonly progress: readonly DatasetProgress[];
+  /** p2p only (absent on shared-pool backends). */
+  readonly replicas?: readonly ReplicaReport[];
+  readonly handedOff?: readonly HandedOffReport[];
 }
 
 export interface NodeState {
@@ -46,6 +70,8 @@ export interface NodeState {
   /** Epoch ms of the last message from this node. */
   readonly lastSeen: number;
   readonly connected: boolean;
+  /** p2p: the port of the node's transfer endpoint (at `host`). */
+  readonly transferPort?: number;
   /** null until the agent's first report. */
   readonly report: NodeReport | null;
 }
