@@ -81,9 +81,9 @@ const PROGRESS_EVERY_MS = 250;
 export const DEFAULT_BACKOFF: BackoffOptions = { startMs: 200, maxMs: 5_000 };
 const MAX_STREAM_ATTEMPTS = 3;
 
+/** Named `<dataset_id>…` as the pool expects, so destroying the dataset also drops its spool. */
 export function incomingFiles(pool: Pick<SnapshotPool, 'spoolDir'>, datasetId: string): { readonly stream: string; readonly state: string } {
-  const dir = join(pool.spoolDir, 'in');
-  return { stream: join(dir, `${datasetId}.stream`), state: join(dir, `${datasetId}.json`) };
+  return { stream: join(pool.spoolDir, `${datasetId}.in.stream`), state: join(pool.spoolDir, `${datasetId}.in.json`) };
 }
 
 /** Pull the dataset's newest snapshot (pre-copy) or its final snapshot from the peer into the local pool. */
@@ -134,7 +134,7 @@ class Pull {
   }
 
   async run(): Promise<PullResult> {
-    await mkdir(join(this.o.pool.spoolDir, 'in'), { recursive: true });
+    await mkdir(this.o.pool.spoolDir, { recursive: true });
     let state = await this.loadState();
     if (state && state.peer.node !== this.o.peer.nodeUuid.toLowerCase()) {
       this.log.info({ stream: state.stream, from: state.peer.node }, 'dropping an unfinished pull from another node');

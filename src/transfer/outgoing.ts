@@ -23,8 +23,9 @@ export interface OutgoingMeta {
   readonly complete?: { readonly length: number; readonly chunks: readonly string[] };
 }
 
+/** Named `<dataset_id>…` as the pool expects, so destroying the dataset also drops its spools. */
 export function outgoingDir(pool: Pick<SnapshotPool, 'spoolDir'>, datasetId: string): string {
-  return join(pool.spoolDir, 'out', datasetId);
+  return join(pool.spoolDir, `${datasetId}.out`);
 }
 
 const POLL_MIN_MS = 2;

@@ -89,8 +89,8 @@ test('pre-copy pulls the whole stream, then only from the newest common snapshot
   const pulled = log.lines.find((l) => l.msg === 'pulled a snapshot')!;
   assert.is(pulled['parent'], first.snapshot, 'the incremental stream is relative to the snapshot both have');
   // Nothing left behind: the receiver's spool, and the sender's (told by DELETE).
-  assert.equal(readdirSync(join(dst.spoolDir, 'in')), []);
-  await waitFor('the sender to drop its spool', () => readdirSync(join(src.spoolDir, 'out', id)).length === 0);
+  assert.equal(readdirSync(dst.spoolDir), []);
+  await waitFor('the sender to drop its spool', () => readdirSync(join(src.spoolDir, `${id}.out`)).length === 0);
 });
 
 test('preCopy stops when a round no longer shrinks or moves little', async () => {
@@ -142,7 +142,7 @@ test('the receiver is stopped mid-stream: the next pull continues from its saved
   let done = 0;
   const e = await failure(pullDataset(pullOpts(server, dst, id, { signal: abort.signal, onProgress: (p) => { done = p.bytesDone; if (done >= 2 * CHUNK_BYTES) abort.abort(); } })));
   assert.instance(e, TransferError);
-  assert.ok(existsSync(join(dst.spoolDir, 'in', `${id}.json`)), 'the verified part is kept');
+  assert.ok(existsSync(join(dst.spoolDir, `${id}.in.json`)), 'the verified part is kept');
   const r = await pullDataset(pullOpts(server, dst, id));
   assert.equal(await dst.readReceived(id, r.snapshot), data);
   assert.ok(r.bytesReceived <= r.bytesTotal - 2 * CHUNK_BYTES, `resent ${r.bytesReceived} of ${r.bytesTotal}`);
@@ -239,8 +239,8 @@ test('a receiver without the space refuses before transferring, saying what it n
   assert.instance(e, TransferError);
   assert.is((e as TransferError).failure, 'no-space');
   assert.match(e.message, /needs about 4M \(4194304 bytes.*has 3M \(3145728 bytes\) free/);
-  assert.equal(readdirSync(join(dst.spoolDir, 'in')), []);
-  await waitFor('the sender to drop the unwanted spool', () => readdirSync(join(src.spoolDir, 'out', id)).length === 0);
+  assert.equal(readdirSync(dst.spoolDir), []);
+  await waitFor('the sender to drop the unwanted spool', () => readdirSync(join(src.spoolDir, `${id}.out`)).length === 0);
 });
 
 test('final: refused while exposed; then handed off before it is served; asked again by the same node, the same snapshot; another node is sent away', async () => {
