@@ -63,8 +63,10 @@ export interface NodeReport {
 
 export interface NodeState {
   readonly uuid: NodeId;
-  /** The agent's address as seen by the control service. */
+  /** Where the node is reached: the address its agent reports (else as seen by the control service). */
   readonly host: string;
+  /** The agent's transfer port (agent-to-agent data moves), when it serves one. */
+  readonly transferPort?: number;
   /** Kernel boot id of the agent's machine. */
   readonly era: string;
   /** Epoch ms of the last message from this node. */

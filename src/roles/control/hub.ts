@@ -131,14 +131,14 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.eras.get(era);
   }
 
-  agentHello(uuid: NodeId, era: string, host: string): void {
+  agentHello(uuid: NodeId, era: string, host: string, transferPort?: number): void {
     const now = this.now();
     const old = this.clusterValue.nodes[uuid];
     for (const [e, n] of this.eras) if (n === uuid && e !== era) this.eras.delete(e);
     this.eras.set(era, uuid);
     // A new era is a reboot: what the node said before describes a machine that no longer exists.
     const report = old && old.era === era ? old.report : null;
-    this.setNode({ uuid, host, era, lastSeen: now, connected: true, report });
+    this.setNode({ uuid, host, era, lastSeen: now, connected: true, report, ...(transferPort !== undefined ? { transferPort } : {}) });
     this.changed('nodes', 'convergence', ...(old?.report && !report ? (['state'] as const) : []));
   }
 
