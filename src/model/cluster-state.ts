@@ -72,8 +72,6 @@ export interface NodeState {
   /** Epoch ms of the last message from this node. */
   readonly lastSeen: number;
   readonly connected: boolean;
-  /** p2p: the port of the node's transfer endpoint (at `host`). */
-  readonly transferPort?: number;
   /** null until the agent's first report. */
   readonly report: NodeReport | null;
 }
