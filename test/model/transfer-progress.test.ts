@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { describeTransfer, transferBar } from '../../src/cli/format/transfer.js';
+import { describeTransfer, transferBar } from '../../src/model/transfer-progress.js';
 
 const MiB = 1024 * 1024;
 

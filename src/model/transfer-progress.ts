@@ -1,6 +1,6 @@
-// PURE. A transfer's progress as a person reads it: a bar with rate and ETA for a terminal, a plain
-// sentence for logs and pipes. Input is the /v1/convergence row's `progress` object.
-import { formatSizeShort } from '../../model/size.js';
+// PURE. A transfer's progress as a person reads it (CLI --wait, dashboard): a bar with rate and ETA
+// for a terminal, a plain sentence for logs and pipes. Input: the /v1/convergence row's `progress`.
+import { formatSizeShort } from './size.js';
 
 export interface WireProgress {
   readonly bytes_done: number;
