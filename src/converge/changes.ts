@@ -16,8 +16,12 @@ export type Action =
   | { readonly kind: 'unmount'; readonly datasetId: DatasetId; readonly mountPoint: string }
   | { readonly kind: 'detach'; readonly datasetId: DatasetId; readonly volumeId: string }
   | { readonly kind: 'destroy'; readonly datasetId: DatasetId; readonly volumeId: string }
-  /** p2p: copy the dataset from a peer. Not final: a pre-copy while the peer keeps using it. Final: the peer has let go; hand-off. */
-  | { readonly kind: 'pull'; readonly datasetId: DatasetId; readonly from: Peer; readonly final: boolean }
+  /**
+   * p2p: copy the dataset from a peer. Not final: a pre-copy while the peer keeps using it. Final:
+   * the peer has let go (hand-off); the verified copy is then taken over and mounted at once, since
+   * every moment in between is downtime.
+   */
+  | { readonly kind: 'pull'; readonly datasetId: DatasetId; readonly from: Peer; readonly final: boolean; readonly mountPoint: string }
   /** p2p: the verified final copy received here becomes this node's usable copy. */
   | { readonly kind: 'promote'; readonly datasetId: DatasetId; readonly snapshot: string }
   /** p2p: drop a copy that is not the dataset's current one (a stale pre-copy, or what was handed off). */

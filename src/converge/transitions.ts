@@ -204,7 +204,7 @@ function acquire(d: Desired<'mounted'>, s: Found<'non-existent' | 'replica' | 'h
     if (s.kind === 'replica' && s.snapshot === giver.snapshot) {
       return { change: { kind: 'promote', datasetId: id, snapshot: s.snapshot }, progress: progress(id, 'moving-in', 'verified the final copy; taking it over') };
     }
-    return pull(id, giver.node, true, `copying the last changes from node ${shortId(giver.node.uuid)}`);
+    return pull(d, giver.node, true, `copying the last changes from node ${shortId(giver.node.uuid)}`);
   }
   const holder = holderOf(ctx.cluster, id, ctx.nodeId);
   if (holder) {
@@ -212,8 +212,8 @@ function acquire(d: Desired<'mounted'>, s: Found<'non-existent' | 'replica' | 'h
     if (!holder.node.connected) {
       return { change: noop(POLL_MS), progress: progress(id, 'moving-in', `node ${who} is unreachable; the only copy is there`) };
     }
-    if (!holder.mounted) return pull(id, holder.node, true, `copying the last changes from node ${who}`);
-    if (s.kind !== 'replica') return pull(id, holder.node, false, `copying the data from node ${who} while it stays in use there`);
+    if (!holder.mounted) return pull(d, holder.node, true, `copying the last changes from node ${who}`);
+    if (s.kind !== 'replica') return pull(d, holder.node, false, `copying the data from node ${who} while it stays in use there`);
     const lease = activeLease(ctx.configuration, id, ctx.now);
     if (lease && lease.nodeId === holder.node.uuid) {
       return { change: noop(POLL_MS), progress: progress(id, 'waiting-for-lease', `pre-copied; node ${who} holds a lease, so the hand-off waits until it is released`) };
@@ -233,8 +233,9 @@ function acquire(d: Desired<'mounted'>, s: Found<'non-existent' | 'replica' | 'h
   return { change: noop(POLL_MS), progress: progress(id, 'moving-in', 'waiting for a node to report the current copy of the dataset') };
 }
 
-function pull(id: DatasetId, from: NodeState, final: boolean, reason: string): Step {
-  return { change: { kind: 'pull', datasetId: id, from: peerOf(from), final }, progress: progress(id, 'moving-in', reason) };
+function pull(d: Desired<'mounted'>, from: NodeState, final: boolean, reason: string): Step {
+  const id = d.datasetId;
+  return { change: { kind: 'pull', datasetId: id, from: peerOf(from), final, mountPoint: d.mountPoint }, progress: progress(id, 'moving-in', reason) };
 }
 
 /** Deleted and held here: unmount, detach, and destroy too if this is the configured primary. */

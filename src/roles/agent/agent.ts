@@ -99,7 +99,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     },
   });
   const mover = pool
-    ? new PoolMover({ pool, tls: material, log, signal: stop.signal, onProgress: (id, p) => loop?.onTransferProgress(id, p) })
+    ? new PoolMover({ pool, backend, tls: material, log, signal: stop.signal, onProgress: (id, p) => loop?.onTransferProgress(id, p) })
     : undefined;
   loop = new ConvergenceLoop({
     nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,

@@ -1,5 +1,6 @@
 // p2p: the agent's side of a move — the planner's pull, promote and discard steps carried out over
 // the transfer layer and the node's own pool. Progress goes to the loop as it happens.
+import type { StorageBackend } from '../../backends/backend.js';
 import type { SnapshotPool } from '../../backends/p2p/pool-api.js';
 import type { Action } from '../../converge/changes.js';
 import type { DataMover } from '../../converge/execute.js';
@@ -11,6 +12,8 @@ import { preCopy, pullDataset, type TransferPeer } from '../../transfer/client.j
 
 export interface MoverDeps {
   readonly pool: SnapshotPool;
+  /** The same node's backend, to attach and mount a copy the moment it is taken over. */
+  readonly backend: StorageBackend;
   readonly tls: TlsMaterial;
   readonly log: Logger;
   readonly signal: AbortSignal;
@@ -36,6 +39,7 @@ export class PoolMover implements DataMover {
         // The verified final copy becomes ours at once: until then the source keeps only a handed-off copy.
         await this.d.pool.promote(a.datasetId, r.snapshot);
         this.d.log.info({ dataset: a.datasetId, from: a.from.nodeId, bytes: r.bytesReceived }, 'took over the dataset');
+        await this.expose(a.datasetId, a.mountPoint);
       } else {
         const r = await preCopy(common);
         const bytes = r.rounds.reduce((n, x) => n + x.bytesReceived, 0);
@@ -45,6 +49,18 @@ export class PoolMover implements DataMover {
     } finally {
       this.d.onProgress(a.datasetId, undefined);
     }
+  }
+
+  /**
+   * Attach and mount right after the take-over, in the same step: the dataset is unavailable until
+   * then. Were this to fail, the next pass finds the copy attached or free and finishes the job.
+   */
+  private async expose(datasetId: DatasetId, mountPoint: string): Promise<void> {
+    const b = this.d.backend;
+    const volume = (await b.listVolumes()).find((v) => v.datasetId === datasetId);
+    if (!volume) throw new Error(`dataset ${datasetId} was taken over but its volume is not in the pool`);
+    await b.attachVolume(volume.volumeId, b.computeInstanceId());
+    await b.mount(await b.devicePath(volume.volumeId), mountPoint);
   }
 
   async promote(a: Extract<Action, { kind: 'promote' }>): Promise<void> {
