@@ -18,7 +18,8 @@ import {
   subvolumeCreate, subvolumeDelete, subvolumeShow,
 } from '../../sys/btrfs.js';
 import { attachLoop, detachLoop, listLoops, loopsForFile } from '../../sys/losetup.js';
-import { mountAt, mount as sysMount, umount } from '../../sys/mounts.js';
+import { syncFilesystem } from '../../sys/filesystem.js';
+import { listMounts as mountTable, mountAt, mount as sysMount, umount } from '../../sys/mounts.js';
 import { BackendError } from '../backend.js';
 import { errno, exists } from '../fsutil.js';
 import type { DatasetHoldings, Manifest, SnapshotPool } from './pool-api.js';
@@ -240,6 +241,7 @@ export class BtrfsPool implements SnapshotPool {
     await this.ready();
     const live = this.liveDir(datasetId);
     if (!(await exists(live))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no live copy in pool ${this.dir} to snapshot`);
+    await this.flushExposed(datasetId);
     const name = this.nextSnapshotName();
     await mkdir(this.snapDir(datasetId), { recursive: true });
     try {
@@ -248,6 +250,16 @@ export class BtrfsPool implements SnapshotPool {
       throw fullOr(this.dir, `snapshotting dataset ${datasetId}`, e);
     }
     return name;
+  }
+
+  /**
+   * A snapshot of a mounted copy is what a power cut would leave; without this it would also miss
+   * everything ext4 still holds in memory, so a pre-copy would carry almost nothing recent.
+   */
+  private async flushExposed(id: DatasetId): Promise<void> {
+    const devices = await loopsForFile(this.imagePath(id));
+    if (devices.length === 0) return;
+    for (const m of await mountTable()) if (devices.includes(m.source)) await syncFilesystem(m.mountPoint);
   }
 
   private nextSnapshotName(): string {
