@@ -9,7 +9,7 @@ import * as assert from 'uvu/assert';
 import { P2PBackend } from '../../src/backends/p2p/backend.js';
 import { asDatasetId, type DatasetId } from '../../src/model/ids.js';
 import { parseStreamHead } from '../../src/sys/btrfs.js';
-import { cleanupUnder } from '../contracts/backend-contract.js';
+import { cleanupUnder, expose } from '../contracts/backend-contract.js';
 
 const MiB = 1024 * 1024;
 const root = process.getuid?.() === 0;
@@ -32,14 +32,8 @@ async function withTwo(body: (t: Two) => Promise<void>): Promise<void> {
 }
 
 /** Attach, make ext4 if new, mount at <dir>/mnt-<node>/<id>. */
-async function expose(b: P2PBackend, dir: string, d: DatasetId): Promise<string> {
-  const volumeId = `p2p-${d}`;
-  await b.attachVolume(volumeId, b.computeInstanceId());
-  const dev = await b.devicePath(volumeId);
-  if (!(await b.hasFilesystem(dev))) await b.createFilesystem(dev);
-  const mp = join(dir, `mnt-${b.computeInstanceId()}`, d);
-  await b.mount(dev, mp);
-  return mp;
+function exposeOn(b: P2PBackend, dir: string, d: DatasetId): Promise<string> {
+  return expose(b, join(dir, `mnt-${b.computeInstanceId()}`), `p2p-${d}`, d);
 }
 
 async function conceal(b: P2PBackend, mp: string, d: DatasetId): Promise<void> {
@@ -57,7 +51,7 @@ test('p2p pool: pre-copy while mounted, incremental final copy, promote and moun
   withTwo(async ({ dir, a, b }) => {
     const d = asDatasetId(randomUUID());
     await a.createVolume(d, 256 * MiB);
-    const mpA = await expose(a, dir, d);
+    const mpA = await exposeOn(a, dir, d);
     await writeFile(join(mpA, 'one'), randomBytes(20 * MiB));
     await writeFile(join(mpA, 'small'), 'hello');
 
@@ -108,7 +102,7 @@ test('p2p pool: pre-copy while mounted, incremental final copy, promote and moun
     await b.pool.promote(d, s2);
     assert.equal(await b.pool.snapshots(d), { local: [], received: [s2] }, 'older received snapshots are gone, the newest is kept as a base');
     assert.equal((await b.listVolumes()).map((v) => [v.datasetId, v.size, v.attachedTo]), [[d, 256 * MiB, null]]);
-    const mpB = await expose(b, dir, d);
+    const mpB = await exposeOn(b, dir, d);
     assert.equal(await digests(mpB), want, 'files identical by sha256');
     await writeFile(join(mpB, 'after'), 'the copy is writable');
     await b.pool.promote(d, s2);
@@ -127,7 +121,7 @@ test('p2p pool: a sparse 1 GiB dataset with 10% written sends about what is allo
   withTwo(async ({ dir, a }) => {
     const d = asDatasetId(randomUUID());
     await a.createVolume(d, 1024 * MiB);
-    const mp = await expose(a, dir, d);
+    const mp = await exposeOn(a, dir, d);
     await writeFile(join(mp, 'data'), randomBytes(100 * MiB));
     await conceal(a, mp, d);
     const s = await a.pool.snapshot(d);

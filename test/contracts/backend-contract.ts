@@ -42,7 +42,7 @@ async function rejects(p: Promise<unknown>, code: BackendErrorCode): Promise<Bac
 }
 
 /** Attach here, make a filesystem if needed, and expose it at mountRoot/<dataset_id>. */
-async function expose(b: StorageBackend, root: string, volumeId: string, datasetId: DatasetId): Promise<string> {
+export async function expose(b: StorageBackend, root: string, volumeId: string, datasetId: DatasetId): Promise<string> {
   await b.attachVolume(volumeId, b.computeInstanceId());
   const dev = await b.devicePath(volumeId);
   if (!(await b.hasFilesystem(dev))) await b.createFilesystem(dev);
