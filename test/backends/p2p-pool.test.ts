@@ -1,6 +1,7 @@
 // The pool as the transfer layer uses it, on two real pools (two nodes' roots): pre-copy while
 // mounted, incremental final copy, receive, promote, mount the copy elsewhere — bytes identical.
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createWriteStream } from 'node:fs';
 import { appendFile, mkdtemp, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -8,7 +9,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { P2PBackend } from '../../src/backends/p2p/backend.js';
 import { asDatasetId, type DatasetId } from '../../src/model/ids.js';
-import { parseStreamHead } from '../../src/sys/btrfs.js';
+import { parseStreamHead, sendToStream } from '../../src/sys/btrfs.js';
 import { cleanupUnder, expose } from '../contracts/backend-contract.js';
 
 const MiB = 1024 * 1024;
@@ -151,6 +152,29 @@ test('p2p pool: an aborted send leaves no stream behind; bad names are refused',
     await a.pool.deleteSnapshot(d, s);
     await a.pool.deleteSnapshot(d, s);
     assert.equal(await a.pool.snapshots(d), { local: [], received: [] });
+  }));
+
+test('p2p pool: promote never replaces an owner copy of another lineage; a stream can also be piped', () =>
+  withTwo(async ({ dir, a, b }) => {
+    const d = asDatasetId(randomUUID());
+    await a.createVolume(d, 64 * MiB);
+    await writeFile(join(a.pool.liveDir(d), 'marker-a'), 'a');
+    const s = await a.pool.snapshot(d);
+    const piped = join(dir, 'piped.stream');
+    await sendToStream(join(a.pool.dir, 'snap', d, s), createWriteStream(piped));
+    assert.equal(parseStreamHead(await readFile(piped)), { name: s, incremental: false });
+    // The destination already owns a copy of its own (e.g. created there by mistake): receiving is
+    // harmless, promoting over it is refused.
+    await b.createVolume(d, 64 * MiB);
+    assert.is(await b.pool.receiveFile(d, piped), s);
+    const e = await b.pool.promote(d, s).then(() => null, (x: unknown) => x);
+    assert.match(String(e), 'already has a live copy');
+    assert.equal(await readdir(b.pool.liveDir(d)), ['image', 'manifest.json'], 'its own copy untouched');
+    // Once that copy is marked handed off, the received one replaces it.
+    await b.pool.markHandedOff(d, 'node-a', s);
+    await b.pool.promote(d, s);
+    assert.ok((await readdir(b.pool.liveDir(d))).includes('marker-a'));
+    assert.is(await b.pool.handedOff(d), null, 'promote clears the marker');
   }));
 
 test.run();
