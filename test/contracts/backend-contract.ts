@@ -223,13 +223,16 @@ export function backendContract(name: string, make: () => Promise<ContractNodes>
 export async function cleanupUnder(dir: string): Promise<void> {
   const prefix = dir.endsWith('/') ? dir : dir + '/';
   // Stacked storage (p2p: ext4 images on loop devices inside a loop-mounted btrfs pool) holds the
-  // layer below busy until the layer above is gone, so repeat until nothing is left.
-  for (let pass = 0; pass < 4; pass++) {
+  // layer below busy until the layer above is gone, and a detached loop device lingers while udev
+  // still probes it; so repeat until nothing is left, within a deadline.
+  const deadline = Date.now() + 20_000;
+  for (;;) {
     const mounts = (await listMounts()).filter((m) => m.mountPoint.startsWith(prefix)).reverse();
     const loops = process.getuid?.() === 0 ? (await listLoops().catch(() => [])).filter((x) => x.backingFile.startsWith(prefix)) : [];
-    if (mounts.length === 0 && loops.length === 0) break;
+    if ((mounts.length === 0 && loops.length === 0) || Date.now() > deadline) break;
     for (const m of mounts) await umount(m.mountPoint).catch(() => undefined);
     for (const l of loops) await detachLoop(l.device).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
   }
   await rm(dir, { recursive: true, force: true });
 }

@@ -90,7 +90,15 @@ export class P2PBackend implements StorageBackend {
     const v = await this.find(volumeId);
     if (v.attachedTo === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
     this.devices.forget(volumeId);
-    await releaseLoops(volumeId, this.pool.imagePath(v.datasetId));
+    const image = this.pool.imagePath(v.datasetId);
+    await releaseLoops(volumeId, image);
+    // losetup -d only defers the detach while someone (udev probing it) has the device open.
+    // Here "detached" is the truth the hand-off relies on, so wait until the device is gone.
+    const deadline = Date.now() + 10_000;
+    while ((await loopsForFile(image)).length > 0) {
+      if (Date.now() > deadline) throw new Error(`volume ${volumeId}: its loop device is still held open 10 s after detaching; try again`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Attaching is making the loop device: one at a time per volume, or two callers make two. */

@@ -149,7 +149,7 @@ export class BtrfsPool implements SnapshotPool {
     const realDir = await realpath(this.dir).catch(() => null);
     if (realDir === null) return;
     const top = await mountAt(realDir);
-    if (top?.fsType === 'btrfs' && !(await isBtrfs(this.opts.rootPath))) await umount(realDir);
+    if (top?.fsType === 'btrfs' && !(await isBtrfs(this.opts.rootPath))) await umountWhenFree(realDir);
     if (await exists(this.poolFile)) for (const d of await loopsForFile(this.poolFile)) await detachLoop(d).catch(() => undefined);
   }
 
@@ -478,6 +478,23 @@ async function checkRoot(root: string): Promise<void> {
       throw new BackendError('pool-unusable', '', `storage pool ${root} is not writable by uid ${process.getuid?.() ?? '?'} (${code}): fix its permissions or mount it read-write (${HINT})`);
     }
     throw new BackendError('pool-unusable', '', `storage pool ${root} is unusable: ${errorMessage(e)} (${HINT})`);
+  }
+}
+
+/**
+ * A loop device detached just before (an image's) is released only once udev stops probing it,
+ * and until then keeps the pool busy: retry a busy unmount for a while.
+ */
+async function umountWhenFree(path: string, withinMs = 10_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await umount(path);
+      return;
+    } catch (e) {
+      if (!/busy/i.test(errorMessage(e)) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
 
