@@ -42,7 +42,7 @@ export class P2PBackend implements StorageBackend {
     const attached = await this.pool.attachedImages();
     const out: Volume[] = [];
     for (const id of ids) {
-      const image = await this.pool.realImagePath(id);
+      const image = this.pool.realImagePath(id);
       const size = await stat(image).then((s) => s.size, () => null);
       // A live copy without its image is half-made (or half-destroyed): not a volume.
       if (size === null) continue;
@@ -110,7 +110,7 @@ export class P2PBackend implements StorageBackend {
     },
     async (device, volumeId) => {
       const id = VOLUME_ID.exec(volumeId)?.[1];
-      return id !== undefined && (await backingFileOf(device)) === (await this.pool.realImagePath(asDatasetId(id)));
+      return id !== undefined && (await backingFileOf(device)) === this.pool.realImagePath(asDatasetId(id));
     },
   );
 
@@ -132,8 +132,7 @@ export class P2PBackend implements StorageBackend {
     await mountExt4(device, mountPoint, async (backing) => {
       // Only the image of an owner copy here: never a handed-off copy, never anything else.
       const owned = await this.pool.owned();
-      for (const id of owned) if (backing === (await this.pool.realImagePath(id))) return true;
-      return false;
+      return owned.some((id) => backing === this.pool.realImagePath(id));
     });
   }
 

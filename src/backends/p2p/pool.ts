@@ -47,6 +47,8 @@ export class BtrfsPool implements SnapshotPool {
   readonly spoolDir: string;
   readonly poolFile: string;
   private mode: Mode | null = null;
+  /** realpath of `dir`, as the kernel names the files behind loop devices. */
+  private realDir = '';
   private opening: Promise<void> | null = null;
   private swept = false;
   private lastSnapshotMs = 0;
@@ -87,6 +89,7 @@ export class BtrfsPool implements SnapshotPool {
       this.mode = await this.mountPoolFile();
     }
     for (const d of SUBDIRS) await mkdir(join(this.dir, d), { recursive: true });
+    this.realDir = await realpath(this.dir);
     if (!this.swept) {
       this.swept = true;
       await this.sweep();
@@ -220,6 +223,10 @@ export class BtrfsPool implements SnapshotPool {
 
   async isExposed(datasetId: DatasetId): Promise<boolean> {
     await this.ready();
+    return this.exposed(datasetId);
+  }
+
+  private async exposed(datasetId: DatasetId): Promise<boolean> {
     const image = this.imagePath(datasetId);
     if (!(await exists(image))) return false;
     return (await loopsForFile(image)).length > 0;
@@ -227,12 +234,14 @@ export class BtrfsPool implements SnapshotPool {
 
   /** Real paths of live images that are loop-attached now, in one look at the loop devices. */
   async attachedImages(): Promise<ReadonlySet<string>> {
-    const prefix = join(await realpath(this.dir), 'live') + '/';
+    await this.ready();
+    const prefix = join(this.realDir, 'live') + '/';
     return new Set((await listLoops()).map((l) => l.backingFile).filter((f) => f.startsWith(prefix)));
   }
 
-  async realImagePath(id: DatasetId): Promise<string> {
-    return join(await realpath(this.dir), 'live', checkId(id), 'image');
+  /** As the kernel names it (for comparing with a loop device's backing file); the pool must be open. */
+  realImagePath(id: DatasetId): string {
+    return join(this.realDir, 'live', checkId(id), 'image');
   }
 
   // ---- snapshots -----------------------------------------------------------------------------
@@ -271,6 +280,10 @@ export class BtrfsPool implements SnapshotPool {
 
   async snapshots(datasetId: DatasetId): Promise<{ readonly local: readonly string[]; readonly received: readonly string[] }> {
     await this.ready();
+    return this.snapshotsOf(datasetId);
+  }
+
+  private async snapshotsOf(datasetId: DatasetId): Promise<{ readonly local: string[]; readonly received: string[] }> {
     return { local: await snapshotNames(this.snapDir(datasetId)), received: await snapshotNames(this.recvDir(datasetId)) };
   }
 
@@ -316,7 +329,7 @@ export class BtrfsPool implements SnapshotPool {
     const source = join(this.recvDir(datasetId), snapshot);
     if (!(await exists(source))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no received snapshot ${snapshot} in pool ${this.dir}`);
     const live = this.liveDir(datasetId);
-    const marker = await this.handedOff(datasetId);
+    const marker = await this.marker(datasetId);
     if (await exists(live)) {
       if (marker === null) {
         // Already the owner: a repeat of a promote that finished (its copy descends from this snapshot) is fine.
@@ -326,7 +339,7 @@ export class BtrfsPool implements SnapshotPool {
         }
       } else {
         // A handed-off copy is never exposed again, so it may be replaced.
-        if (await this.isExposed(datasetId)) throw exposedError(datasetId, 'replaced');
+        if (await this.exposed(datasetId)) throw exposedError(datasetId, 'replaced');
         await deleteSubvolume(live);
       }
     }
@@ -351,7 +364,7 @@ export class BtrfsPool implements SnapshotPool {
 
   async markHandedOff(datasetId: DatasetId, to: string, snapshot: string): Promise<void> {
     await this.ready();
-    if (await this.isExposed(datasetId)) throw exposedError(datasetId, 'handed off');
+    if (await this.exposed(datasetId)) throw exposedError(datasetId, 'handed off');
     const body = JSON.stringify({ to, snapshot }) + '\n';
     const path = this.markerPath(datasetId);
     const tmp = `${path}.tmp-${randomBytes(3).toString('hex')}`;
@@ -374,6 +387,10 @@ export class BtrfsPool implements SnapshotPool {
 
   async handedOff(datasetId: DatasetId): Promise<{ readonly to: string; readonly snapshot: string } | null> {
     await this.ready();
+    return this.marker(datasetId);
+  }
+
+  private async marker(datasetId: DatasetId): Promise<{ readonly to: string; readonly snapshot: string } | null> {
     let text: string;
     try {
       text = await readFile(this.markerPath(datasetId), 'utf8');
@@ -398,13 +415,13 @@ export class BtrfsPool implements SnapshotPool {
     ]);
     const out = new Map<DatasetId, DatasetHoldings>();
     for (const id of [...new Set([...live, ...snap, ...recv, ...handed])].sort()) {
-      const { local, received } = await this.snapshots(id);
+      const { local, received } = await this.snapshotsOf(id);
       const isLive = live.includes(id);
       const newest = received.at(-1);
       const manifest = isLive
         ? await this.manifest(id)
         : newest !== undefined ? await readManifest(join(this.recvDir(id), newest, 'manifest.json')) : null;
-      out.set(id, { live: isLive, handedOffTo: (await this.handedOff(id))?.to ?? null, local, received, manifest });
+      out.set(id, { live: isLive, handedOffTo: (await this.marker(id))?.to ?? null, local, received, manifest });
     }
     return out;
   }
@@ -419,7 +436,7 @@ export class BtrfsPool implements SnapshotPool {
 
   async destroyAll(datasetId: DatasetId): Promise<void> {
     await this.ready();
-    if (await this.isExposed(datasetId)) throw exposedError(datasetId, 'destroyed');
+    if (await this.exposed(datasetId)) throw exposedError(datasetId, 'destroyed');
     for (const dir of [this.snapDir(datasetId), this.recvDir(datasetId)]) {
       for (const n of await readdir(dir).catch(() => [] as string[])) await deleteSubvolume(join(dir, n));
       await rm(dir, { recursive: true, force: true });
