@@ -13,7 +13,7 @@ import { parseAgentConfig } from '../../src/config/agent-config.js';
 import { asDatasetId, asNodeId } from '../../src/model/ids.js';
 import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { listMounts, mount, umount } from '../../src/sys/mounts.js';
-import { backendContract, cleanupUnder, type ContractNodes } from '../contracts/backend-contract.js';
+import { backendContract, cleanupUnder, expose, type ContractNodes } from '../contracts/backend-contract.js';
 
 const MiB = 1024 * 1024;
 
@@ -95,10 +95,7 @@ test('p2p: a handed-off copy is no volume, cannot be attached or mounted, and is
   withNodes(async (n) => {
     const d = asDatasetId(randomUUID());
     const v = await n.backend.createVolume(d, 16 * MiB);
-    await n.backend.attachVolume(v.volumeId, n.backend.computeInstanceId());
-    const dev = await n.backend.devicePath(v.volumeId);
-    await n.backend.createFilesystem(dev);
-    await n.backend.mount(dev, join(n.mountRoot, d));
+    await expose(n.backend, n.mountRoot, v.volumeId, d);
     const snap = await n.backend.pool.snapshot(d);
     const busy = await errorOf(n.backend.pool.markHandedOff(d, 'node-b', snap));
     assert.ok(busy instanceof BackendError && busy.code === 'already-attached', 'an exposed copy cannot be handed off');
@@ -212,11 +209,7 @@ test('p2p: a full pool refuses with a clear error and keeps what it had', () =>
   withNodes(async (n) => {
     const d = asDatasetId(randomUUID());
     const v = await n.backend.createVolume(d, 512 * MiB);
-    await n.backend.attachVolume(v.volumeId, n.backend.computeInstanceId());
-    const dev = await n.backend.devicePath(v.volumeId);
-    await n.backend.createFilesystem(dev);
-    const mp = join(n.mountRoot, d);
-    await n.backend.mount(dev, mp);
+    const mp = await expose(n.backend, n.mountRoot, v.volumeId, d);
     await writeFile(join(mp, 'a'), Buffer.alloc(40 * MiB, 1));
     await n.backend.unmount(mp);
     await n.backend.detachVolume(v.volumeId);

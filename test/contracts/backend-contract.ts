@@ -11,6 +11,7 @@ import { BackendError, type BackendErrorCode, type StorageBackend, type Volume }
 import { asDatasetId, type DatasetId } from '../../src/model/ids.js';
 import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { listMounts, umount } from '../../src/sys/mounts.js';
+import { run } from '../../src/sys/run.js';
 
 export interface ContractNodes {
   /** This node, and a second node (on the same pool unless sharedPool is false) with its own mount root. */
@@ -42,7 +43,7 @@ async function rejects(p: Promise<unknown>, code: BackendErrorCode): Promise<Bac
 }
 
 /** Attach here, make a filesystem if needed, and expose it at mountRoot/<dataset_id>. */
-async function expose(b: StorageBackend, root: string, volumeId: string, datasetId: DatasetId): Promise<string> {
+export async function expose(b: StorageBackend, root: string, volumeId: string, datasetId: DatasetId): Promise<string> {
   await b.attachVolume(volumeId, b.computeInstanceId());
   const dev = await b.devicePath(volumeId);
   if (!(await b.hasFilesystem(dev))) await b.createFilesystem(dev);
@@ -223,13 +224,19 @@ export function backendContract(name: string, make: () => Promise<ContractNodes>
 export async function cleanupUnder(dir: string): Promise<void> {
   const prefix = dir.endsWith('/') ? dir : dir + '/';
   // Stacked storage (p2p: ext4 images on loop devices inside a loop-mounted btrfs pool) holds the
-  // layer below busy until the layer above is gone, so repeat until nothing is left.
-  for (let pass = 0; pass < 4; pass++) {
+  // layer below busy until the layer above is gone, and a detached loop device lingers while udev
+  // still probes it; so repeat until nothing is left, within a deadline.
+  const started = Date.now();
+  for (;;) {
     const mounts = (await listMounts()).filter((m) => m.mountPoint.startsWith(prefix)).reverse();
     const loops = process.getuid?.() === 0 ? (await listLoops().catch(() => [])).filter((x) => x.backingFile.startsWith(prefix)) : [];
-    if (mounts.length === 0 && loops.length === 0) break;
-    for (const m of mounts) await umount(m.mountPoint).catch(() => undefined);
+    if ((mounts.length === 0 && loops.length === 0) || Date.now() - started > 20_000) break;
+    // Still busy after a while (a mount namespace made meanwhile by a parallel test may hold a
+    // copy): detach lazily, so the tree goes now and the filesystem when its last user does.
+    const lazy = Date.now() - started > 5_000;
+    for (const m of mounts) await (lazy ? run('umount', ['-l', m.mountPoint]) : umount(m.mountPoint)).catch(() => undefined);
     for (const l of loops) await detachLoop(l.device).catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 50));
   }
   await rm(dir, { recursive: true, force: true });
 }

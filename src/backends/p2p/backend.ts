@@ -42,7 +42,7 @@ export class P2PBackend implements StorageBackend {
     const attached = await this.pool.attachedImages();
     const out: Volume[] = [];
     for (const id of ids) {
-      const image = await this.pool.realImagePath(id);
+      const image = this.pool.realImagePath(id);
       const size = await stat(image).then((s) => s.size, () => null);
       // A live copy without its image is half-made (or half-destroyed): not a volume.
       if (size === null) continue;
@@ -90,7 +90,15 @@ export class P2PBackend implements StorageBackend {
     const v = await this.find(volumeId);
     if (v.attachedTo === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
     this.devices.forget(volumeId);
-    await releaseLoops(volumeId, this.pool.imagePath(v.datasetId));
+    const image = this.pool.imagePath(v.datasetId);
+    await releaseLoops(volumeId, image);
+    // losetup -d only defers the detach while someone (udev probing it) has the device open.
+    // Here "detached" is the truth the hand-off relies on, so wait until the device is gone.
+    const deadline = Date.now() + 10_000;
+    while ((await loopsForFile(image)).length > 0) {
+      if (Date.now() > deadline) throw new Error(`volume ${volumeId}: its loop device is still held open 10 s after detaching; try again`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 
   /** Attaching is making the loop device: one at a time per volume, or two callers make two. */
@@ -102,7 +110,7 @@ export class P2PBackend implements StorageBackend {
     },
     async (device, volumeId) => {
       const id = VOLUME_ID.exec(volumeId)?.[1];
-      return id !== undefined && (await backingFileOf(device)) === (await this.pool.realImagePath(asDatasetId(id)));
+      return id !== undefined && (await backingFileOf(device)) === this.pool.realImagePath(asDatasetId(id));
     },
   );
 
@@ -124,8 +132,7 @@ export class P2PBackend implements StorageBackend {
     await mountExt4(device, mountPoint, async (backing) => {
       // Only the image of an owner copy here: never a handed-off copy, never anything else.
       const owned = await this.pool.owned();
-      for (const id of owned) if (backing === (await this.pool.realImagePath(id))) return true;
-      return false;
+      return owned.some((id) => backing === this.pool.realImagePath(id));
     });
   }
 

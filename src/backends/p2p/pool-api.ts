@@ -46,6 +46,10 @@ export interface SnapshotPool {
   allocatedBytes(datasetId: DatasetId): Promise<number>;
   /** Bytes still free for new data in the pool (btrfs free estimate, and the filesystem under a pool file). */
   freeBytes(): Promise<number>;
-  /** Directory for transfer spool files inside the pool. */
+  /**
+   * Directory for transfer spool files inside the pool; it exists once the pool is open (after any
+   * awaited call). Name a dataset's spool files `<dataset_id>...` (a file or a folder): destroyAll
+   * removes exactly those.
+   */
   readonly spoolDir: string;
 }

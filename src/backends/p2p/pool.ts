@@ -18,7 +18,8 @@ import {
   subvolumeCreate, subvolumeDelete, subvolumeShow,
 } from '../../sys/btrfs.js';
 import { attachLoop, detachLoop, listLoops, loopsForFile } from '../../sys/losetup.js';
-import { mountAt, mount as sysMount, umount } from '../../sys/mounts.js';
+import { syncFilesystem } from '../../sys/filesystem.js';
+import { listMounts as mountTable, mountAt, mount as sysMount, umount } from '../../sys/mounts.js';
 import { BackendError } from '../backend.js';
 import { errno, exists } from '../fsutil.js';
 import type { DatasetHoldings, Manifest, SnapshotPool } from './pool-api.js';
@@ -46,6 +47,8 @@ export class BtrfsPool implements SnapshotPool {
   readonly spoolDir: string;
   readonly poolFile: string;
   private mode: Mode | null = null;
+  /** realpath of `dir`, as the kernel names the files behind loop devices. */
+  private realDir = '';
   private opening: Promise<void> | null = null;
   private swept = false;
   private lastSnapshotMs = 0;
@@ -86,6 +89,7 @@ export class BtrfsPool implements SnapshotPool {
       this.mode = await this.mountPoolFile();
     }
     for (const d of SUBDIRS) await mkdir(join(this.dir, d), { recursive: true });
+    this.realDir = await realpath(this.dir);
     if (!this.swept) {
       this.swept = true;
       await this.sweep();
@@ -148,7 +152,7 @@ export class BtrfsPool implements SnapshotPool {
     const realDir = await realpath(this.dir).catch(() => null);
     if (realDir === null) return;
     const top = await mountAt(realDir);
-    if (top?.fsType === 'btrfs' && !(await isBtrfs(this.opts.rootPath))) await umount(realDir);
+    if (top?.fsType === 'btrfs' && !(await isBtrfs(this.opts.rootPath))) await umountWhenFree(realDir);
     if (await exists(this.poolFile)) for (const d of await loopsForFile(this.poolFile)) await detachLoop(d).catch(() => undefined);
   }
 
@@ -219,6 +223,10 @@ export class BtrfsPool implements SnapshotPool {
 
   async isExposed(datasetId: DatasetId): Promise<boolean> {
     await this.ready();
+    return this.exposed(datasetId);
+  }
+
+  private async exposed(datasetId: DatasetId): Promise<boolean> {
     const image = this.imagePath(datasetId);
     if (!(await exists(image))) return false;
     return (await loopsForFile(image)).length > 0;
@@ -226,12 +234,14 @@ export class BtrfsPool implements SnapshotPool {
 
   /** Real paths of live images that are loop-attached now, in one look at the loop devices. */
   async attachedImages(): Promise<ReadonlySet<string>> {
-    const prefix = join(await realpath(this.dir), 'live') + '/';
+    await this.ready();
+    const prefix = join(this.realDir, 'live') + '/';
     return new Set((await listLoops()).map((l) => l.backingFile).filter((f) => f.startsWith(prefix)));
   }
 
-  async realImagePath(id: DatasetId): Promise<string> {
-    return join(await realpath(this.dir), 'live', checkId(id), 'image');
+  /** As the kernel names it (for comparing with a loop device's backing file); the pool must be open. */
+  realImagePath(id: DatasetId): string {
+    return join(this.realDir, 'live', checkId(id), 'image');
   }
 
   // ---- snapshots -----------------------------------------------------------------------------
@@ -240,6 +250,7 @@ export class BtrfsPool implements SnapshotPool {
     await this.ready();
     const live = this.liveDir(datasetId);
     if (!(await exists(live))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no live copy in pool ${this.dir} to snapshot`);
+    await this.flushExposed(datasetId);
     const name = this.nextSnapshotName();
     await mkdir(this.snapDir(datasetId), { recursive: true });
     try {
@@ -248,6 +259,16 @@ export class BtrfsPool implements SnapshotPool {
       throw fullOr(this.dir, `snapshotting dataset ${datasetId}`, e);
     }
     return name;
+  }
+
+  /**
+   * A snapshot of a mounted copy is what a power cut would leave; without this it would also miss
+   * everything ext4 still holds in memory, so a pre-copy would carry almost nothing recent.
+   */
+  private async flushExposed(id: DatasetId): Promise<void> {
+    const devices = await loopsForFile(this.imagePath(id));
+    if (devices.length === 0) return;
+    for (const m of await mountTable()) if (devices.includes(m.source)) await syncFilesystem(m.mountPoint);
   }
 
   private nextSnapshotName(): string {
@@ -259,6 +280,10 @@ export class BtrfsPool implements SnapshotPool {
 
   async snapshots(datasetId: DatasetId): Promise<{ readonly local: readonly string[]; readonly received: readonly string[] }> {
     await this.ready();
+    return this.snapshotsOf(datasetId);
+  }
+
+  private async snapshotsOf(datasetId: DatasetId): Promise<{ readonly local: string[]; readonly received: string[] }> {
     return { local: await snapshotNames(this.snapDir(datasetId)), received: await snapshotNames(this.recvDir(datasetId)) };
   }
 
@@ -304,7 +329,7 @@ export class BtrfsPool implements SnapshotPool {
     const source = join(this.recvDir(datasetId), snapshot);
     if (!(await exists(source))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no received snapshot ${snapshot} in pool ${this.dir}`);
     const live = this.liveDir(datasetId);
-    const marker = await this.handedOff(datasetId);
+    const marker = await this.marker(datasetId);
     if (await exists(live)) {
       if (marker === null) {
         // Already the owner: a repeat of a promote that finished (its copy descends from this snapshot) is fine.
@@ -314,7 +339,7 @@ export class BtrfsPool implements SnapshotPool {
         }
       } else {
         // A handed-off copy is never exposed again, so it may be replaced.
-        if (await this.isExposed(datasetId)) throw exposedError(datasetId, 'replaced');
+        if (await this.exposed(datasetId)) throw exposedError(datasetId, 'replaced');
         await deleteSubvolume(live);
       }
     }
@@ -339,7 +364,7 @@ export class BtrfsPool implements SnapshotPool {
 
   async markHandedOff(datasetId: DatasetId, to: string, snapshot: string): Promise<void> {
     await this.ready();
-    if (await this.isExposed(datasetId)) throw exposedError(datasetId, 'handed off');
+    if (await this.exposed(datasetId)) throw exposedError(datasetId, 'handed off');
     const body = JSON.stringify({ to, snapshot }) + '\n';
     const path = this.markerPath(datasetId);
     const tmp = `${path}.tmp-${randomBytes(3).toString('hex')}`;
@@ -362,6 +387,10 @@ export class BtrfsPool implements SnapshotPool {
 
   async handedOff(datasetId: DatasetId): Promise<{ readonly to: string; readonly snapshot: string } | null> {
     await this.ready();
+    return this.marker(datasetId);
+  }
+
+  private async marker(datasetId: DatasetId): Promise<{ readonly to: string; readonly snapshot: string } | null> {
     let text: string;
     try {
       text = await readFile(this.markerPath(datasetId), 'utf8');
@@ -386,13 +415,13 @@ export class BtrfsPool implements SnapshotPool {
     ]);
     const out = new Map<DatasetId, DatasetHoldings>();
     for (const id of [...new Set([...live, ...snap, ...recv, ...handed])].sort()) {
-      const { local, received } = await this.snapshots(id);
+      const { local, received } = await this.snapshotsOf(id);
       const isLive = live.includes(id);
       const newest = received.at(-1);
       const manifest = isLive
         ? await this.manifest(id)
         : newest !== undefined ? await readManifest(join(this.recvDir(id), newest, 'manifest.json')) : null;
-      out.set(id, { live: isLive, handedOffTo: (await this.handedOff(id))?.to ?? null, local, received, manifest });
+      out.set(id, { live: isLive, handedOffTo: (await this.marker(id))?.to ?? null, local, received, manifest });
     }
     return out;
   }
@@ -407,7 +436,7 @@ export class BtrfsPool implements SnapshotPool {
 
   async destroyAll(datasetId: DatasetId): Promise<void> {
     await this.ready();
-    if (await this.isExposed(datasetId)) throw exposedError(datasetId, 'destroyed');
+    if (await this.exposed(datasetId)) throw exposedError(datasetId, 'destroyed');
     for (const dir of [this.snapDir(datasetId), this.recvDir(datasetId)]) {
       for (const n of await readdir(dir).catch(() => [] as string[])) await deleteSubvolume(join(dir, n));
       await rm(dir, { recursive: true, force: true });
@@ -466,6 +495,23 @@ async function checkRoot(root: string): Promise<void> {
       throw new BackendError('pool-unusable', '', `storage pool ${root} is not writable by uid ${process.getuid?.() ?? '?'} (${code}): fix its permissions or mount it read-write (${HINT})`);
     }
     throw new BackendError('pool-unusable', '', `storage pool ${root} is unusable: ${errorMessage(e)} (${HINT})`);
+  }
+}
+
+/**
+ * A loop device detached just before (an image's) is released only once udev stops probing it,
+ * and until then keeps the pool busy: retry a busy unmount for a while.
+ */
+async function umountWhenFree(path: string, withinMs = 10_000): Promise<void> {
+  const deadline = Date.now() + withinMs;
+  for (;;) {
+    try {
+      await umount(path);
+      return;
+    } catch (e) {
+      if (!/busy/i.test(errorMessage(e)) || Date.now() > deadline) throw e;
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 }
 
