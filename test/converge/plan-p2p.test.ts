@@ -7,7 +7,7 @@ import type { DiscoveredDataset } from '../../src/converge/dataset-state.js';
 import { plan, type PlanInput } from '../../src/converge/plan.js';
 import type { ClusterState, NodeReport, NodeState } from '../../src/model/cluster-state.js';
 import type { NodeId } from '../../src/model/ids.js';
-import { A, B, D1, dataset, deployment, found, GiB, input, local, mp, NOW, vol } from './fixtures.js';
+import { A, B, D1, dataset, deployment, found, GiB, input, local, mp, NOW, testRows, vol, type PlanRow } from './fixtures.js';
 
 const HOST_A = '10.9.0.2';
 const HOST_B = '10.9.0.3';
@@ -35,15 +35,8 @@ const p2p = (over: Partial<PlanInput> & Pick<PlanInput, 'configuration' | 'local
 const unmount: Change = { kind: 'unmount', datasetId: D1, mountPoint: mp(D1) };
 const detach: Change = { kind: 'detach', datasetId: D1, volumeId: vol(D1) };
 
-interface Row {
-  readonly name: string;
-  readonly in: PlanInput;
-  readonly change: Change;
-  readonly phase?: string;
-  readonly reason?: RegExp;
-}
 
-const ROWS: Row[] = [
+const ROWS: PlanRow[] = [
   // destination (configured here, no usable copy)
   { name: 'new dataset, nobody has it, every node reported → create', in: p2p({ configuration: onB, local: local(), cluster: cluster(node(A, {})) }),
     change: { kind: 'create-volume', datasetId: D1, size: 10 * GiB }, phase: 'creating' },
@@ -102,19 +95,7 @@ const ROWS: Row[] = [
     change: { kind: 'discard', datasetId: D1 }, phase: 'deleting' },
 ];
 
-for (const row of ROWS) {
-  test(row.name, () => {
-    const p = plan(row.in);
-    assert.equal(p.change, row.change);
-    if (row.phase === undefined) {
-      assert.equal(p.progress, []);
-    } else {
-      assert.is(p.progress.length, 1);
-      assert.is(p.progress[0]!.phase, row.phase);
-      if (row.reason) assert.match(p.progress[0]!.reason, row.reason);
-    }
-  });
-}
+testRows(ROWS);
 
 test('a whole move, both sides, step by step: never exposed on two nodes, old copy removed last', () => {
   // A holds it mounted; the configuration says B.
