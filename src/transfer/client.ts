@@ -220,8 +220,11 @@ class Pull {
 
   /** POST for a stream, retrying while the peer is unreachable. */
   private async ask(): Promise<StreamOffer> {
-    const snaps = await this.o.pool.snapshots(this.o.datasetId);
-    const have = [...new Set([...snaps.received, ...snaps.local])].sort();
+    // Only what this node received, never its own snapshots: btrfs receive (progs 6.2) finds the
+    // source of a clone by received UUID only, so a stream relative to a snapshot this node made
+    // itself (a dataset moving back) fails with "clone: did not find source subvol". Moving back
+    // thus starts with a full pre-copy; the final is incremental from it as usual.
+    const have = [...(await this.o.pool.snapshots(this.o.datasetId)).received];
     const body = JSON.stringify({ final: this.o.final, have });
     return this.retrying(async () => {
       const r = await this.call('POST', streamsPath(this.o.datasetId), body);
