@@ -16,7 +16,7 @@ import { formatSizeShort } from '../model/size.js';
 import type { TlsMaterial } from '../tls/options.js';
 import { writeJsonAtomic } from './outgoing.js';
 import { TransferError } from './errors.js';
-import { FrameParser, NAME_RE, STREAM_RE, chunkDigest, rootDigest, streamPath, streamsPath, type StreamOffer } from './protocol.js';
+import { FrameParser, NAME_RE, STREAM_RE, chunkDigestOffThread, rootDigest, streamPath, streamsPath, type StreamOffer } from './protocol.js';
 import { transferClientTls } from './tls.js';
 
 export interface TransferPeer {
@@ -289,6 +289,14 @@ class Pull {
       throw this.refusal(res.statusCode ?? 0, json);
     }
     const parser = new FrameParser();
+    // Verified chunks are written and recorded in order, behind the network: reading the next
+    // chunk does not wait for the disk unless WRITES_AHEAD chunks are already waiting.
+    const writer = new ChunkWriter(fh, state, (len, knownTotal) => {
+      this.bytesReceived += len;
+      this.backoff.reset();
+      this.progress.report(state.verified, knownTotal);
+    }, () => this.saveState(state));
+    let next = state.verified;
     try {
       for await (const piece of res as AsyncIterable<Buffer>) {
         for (const f of parser.push(piece)) {
@@ -296,20 +304,15 @@ class Pull {
             case 'keepalive':
               break;
             case 'error':
+              await writer.drain();
               return { kind: 'gone', reason: f.message };
             case 'end':
+              await writer.drain();
               return { kind: 'end', total: f.total, root: f.root };
             case 'data': {
-              if (f.offset !== state.verified) throw new Error(`the sender sent offset ${f.offset}, expected ${state.verified}`);
-              if (!chunkDigest(f.data).equals(f.digest)) throw new CorruptChunk(f.offset);
-              // The data is written before the state says it is verified.
-              await fh.write(f.data, 0, f.data.length, f.offset);
-              state.verified += f.data.length;
-              state.chunks.push(f.digest.toString('hex'));
-              await this.saveState(state);
-              this.bytesReceived += f.data.length;
-              this.backoff.reset();
-              this.progress.report(state.verified, f.knownTotal);
+              if (f.offset !== next) throw new Error(`the sender sent offset ${f.offset}, expected ${next}`);
+              next += f.data.length;
+              await writer.add(f.data, f.offset, f.digest, f.knownTotal);
               break;
             }
           }
@@ -317,6 +320,8 @@ class Pull {
       }
     } finally {
       res.destroy();
+      // Whatever happened to the connection, what was verified is on disk and recorded before a retry.
+      await writer.drain();
     }
     throw new Error('the connection closed before the end of the stream');
   }
@@ -413,6 +418,58 @@ class Pull {
   private async discard(): Promise<void> {
     await rm(this.files.stream, { force: true });
     await rm(this.files.state, { force: true });
+  }
+}
+
+const WRITES_AHEAD = 2;
+
+/**
+ * Verifies chunks (digests on the thread pool, while the next chunk arrives), then writes them in
+ * order; each is recorded in the state (and saved) only once it is verified and written. After a
+ * corrupted chunk nothing more is written: it and whatever followed it are fetched again.
+ */
+class ChunkWriter {
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private failed: unknown;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly state: IncomingState,
+    private readonly onWritten: (length: number, knownTotal: number) => void,
+    private readonly save: () => Promise<void>,
+  ) {}
+
+  async add(data: Buffer, offset: number, digest: Buffer, knownTotal: number): Promise<void> {
+    if (this.failed !== undefined) return this.drain();
+    this.queued++;
+    const computed = chunkDigestOffThread(data);
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failed !== undefined) return;
+        if (!(await computed).equals(digest)) {
+          this.failed = new CorruptChunk(offset);
+          return;
+        }
+        await this.fh.write(data, 0, data.length, offset);
+        this.state.verified += data.length;
+        this.state.chunks.push(digest.toString('hex'));
+        await this.save();
+        this.onWritten(data.length, knownTotal);
+      } catch (e) {
+        this.failed = new TransferError('failed', `writing the transfer spool failed: ${errorMessage(e)}`);
+      } finally {
+        this.queued--;
+      }
+    });
+    if (this.queued > WRITES_AHEAD) await this.chain;
+    if (this.failed !== undefined) await this.drain();
+  }
+
+  /** Wait for every queued chunk; throws CorruptChunk (retried) or a TransferError (a local disk problem). */
+  async drain(): Promise<void> {
+    await this.chain;
+    if (this.failed !== undefined) throw this.failed;
   }
 }
 
