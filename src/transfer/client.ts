@@ -88,9 +88,19 @@ export function incomingFiles(pool: Pick<SnapshotPool, 'spoolDir'>, datasetId: s
 
 /** Pull the dataset's newest snapshot (pre-copy) or its final snapshot from the peer into the local pool. */
 export async function pullDataset(o: PullOptions): Promise<PullResult> {
-  const p = new Pull(o);
-  return p.run();
+  // One pull per dataset and pool at a time: two would share (and clobber) one spool.
+  const key = incomingFiles(o.pool, o.datasetId).state;
+  const previous = running.get(key) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(() => new Pull(o).run());
+  const tail = mine.catch(() => undefined);
+  running.set(key, tail);
+  void tail.then(() => {
+    if (running.get(key) === tail) running.delete(key);
+  });
+  return mine;
 }
+
+const running = new Map<string, Promise<unknown>>();
 
 export interface PreCopyResult {
   /** The newest snapshot now held as a replica. */
@@ -347,7 +357,9 @@ class Pull {
           throw new TransferError('refused', `the transfer peer at ${this.o.peer.host}:${this.o.peer.port} is not node ${this.o.peer.nodeUuid} of this cluster: ${why}`);
         }
         if (Date.now() - lastProgress > giveUpMs) {
-          throw new TransferError('unreachable', `node ${shortId(this.o.peer.nodeUuid)} (${this.o.peer.host}:${this.o.peer.port}) did not deliver dataset ${this.o.datasetId} for ${Math.round(giveUpMs / 1000)} s: ${why}; the transfer resumes from what is verified on the next try`);
+          // A sender that answers with errors is failing, not unreachable.
+          const failure = e instanceof SenderFailed ? 'failed' : 'unreachable';
+          throw new TransferError(failure, `node ${shortId(this.o.peer.nodeUuid)} (${this.o.peer.host}:${this.o.peer.port}) did not deliver dataset ${this.o.datasetId} for ${Math.round(giveUpMs / 1000)} s: ${why}; the transfer resumes from what is verified on the next try`);
         }
         const wait = this.backoff.next();
         if (!(e instanceof CorruptChunk)) this.log.warn({ err: why, retryInMs: wait }, 'transfer interrupted; retrying');
@@ -359,7 +371,7 @@ class Pull {
   /** A TransferError for an answer that retrying cannot change; a plain (retried) Error for a failing sender. */
   private refusal(status: number, json: unknown): Error {
     const text = `node ${shortId(this.o.peer.nodeUuid)} refused: ${describe(json, status)}`;
-    if (status >= 500) return new Error(text);
+    if (status >= 500) return new SenderFailed(text);
     return new TransferError(status === 409 ? 'refused' : 'failed', text, status);
   }
 
@@ -472,6 +484,9 @@ class ChunkWriter {
     if (this.failed !== undefined) throw this.failed;
   }
 }
+
+/** The sender answered 5xx: retried like a dropped connection, reported as its failure. */
+class SenderFailed extends Error {}
 
 class CorruptChunk extends Error {
   constructor(readonly offset: number) {

@@ -44,6 +44,7 @@ class HttpError extends Error {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const IDLE_SOCKET_MS = 60_000;
 
 async function readJson(ctx: Context): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -99,6 +100,9 @@ export class TransferServer {
     app.silent = true;
     this.routes(app);
     this.server = createServer(serverTlsOptions(o.tls), app.callback());
+    // A receiver that vanished (link down) holds a stream blocked on backpressure: drop it after a
+    // minute without any progress. Keepalive frames keep a slow but live stream going.
+    this.server.setTimeout(IDLE_SOCKET_MS);
     refuseOtherPeers(this.server, 'node-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused a transfer connection'));
     // Foreign CA or no certificate: the handshake itself fails. Log it: a misconfigured peer, or a probe.
     this.server.on('tlsClientError', (e, s) => o.log.warn({ peer: s.remoteAddress, err: e.message }, 'refused a transfer connection at the TLS handshake'));
