@@ -93,9 +93,11 @@ export class OutgoingStream extends EventEmitter {
   private async start(): Promise<void> {
     await writeJsonAtomic(this.metaFile, this.meta);
     await rm(this.file, { force: true });
-    // Created before the send so the tailer can open it whatever way the pool writes it.
+    // Created and opened before the send: the tailer follows this file (btrfs send -f truncates it
+    // in place) even if a failing send removes it.
     await writeFile(this.file, '');
-    this.running = this.run().catch((e: unknown) => {
+    const fh = await open(this.file, 'r');
+    this.running = this.run(fh).catch((e: unknown) => {
       this.abort.abort();
       this.failure = `reading the spool failed: ${errorMessage(e)}`;
       this.log.warn({ dataset: this.meta.dataset, stream: this.meta.stream, err: this.failure }, 'outgoing stream failed');
@@ -139,14 +141,13 @@ export class OutgoingStream extends EventEmitter {
     await this.running?.catch(() => undefined);
   }
 
-  private async run(): Promise<void> {
+  private async run(fh: FileHandle): Promise<void> {
     const { dataset, snapshot, parent } = this.meta;
     let settled: { error?: unknown } | undefined;
     const send = this.pool.sendToFile(dataset as DatasetId, snapshot, parent, this.file, this.abort.signal).then(
       () => { settled = {}; },
       (e: unknown) => { settled = { error: e }; },
     );
-    const fh = await open(this.file, 'r');
     try {
       let pollMs = POLL_MIN_MS;
       for (;;) {
