@@ -45,8 +45,8 @@ export interface EtcdStoreOptions extends EtcdLocation {
 }
 
 export interface NodeEvents {
-  /** A node's state as some replica wrote it (undefined: gone). */
-  node: [uuid: NodeId, node: NodeState | undefined];
+  /** A node's state as some replica wrote it (undefined: gone); `ours`: written on this replica's etcd lease. */
+  node: [uuid: NodeId, node: NodeState | undefined, ours: boolean];
 }
 
 interface GenerationValue {
@@ -73,6 +73,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
   private waiters: { revision: bigint; resolve(): void }[] = [];
   private watcher?: Watcher;
   private nodesValue = new Map<string, NodeState>();
+  private nodeLeaseId = '';
   readonly nodeEvents = new EventEmitter<NodeEvents>();
   private nodeLease?: EtcdLease;
   private closed = false;
@@ -215,7 +216,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
         const uuid = key.slice(this.k.nodes.length);
         if (deleted) this.nodesValue.delete(uuid);
         else this.nodesValue.set(uuid, this.parse<NodeState>(kv));
-        this.nodeEvents.emit('node', uuid as NodeId, deleted ? undefined : this.parse<NodeState>(kv));
+        this.nodeEvents.emit('node', uuid as NodeId, deleted ? undefined : this.parse<NodeState>(kv), !deleted && kv.lease === this.nodeLeaseId);
       }
     }
     const header = BigInt(res.header.revision);
@@ -281,24 +282,47 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
 
   // ---- node states, shared between replicas ----
 
-  private async lease(): Promise<EtcdLease> {
-    if (this.nodeLease && !this.nodeLease.revoked()) return this.nodeLease;
+  private async lease(): Promise<string> {
+    if (this.nodeLease && !this.nodeLease.revoked() && this.nodeLeaseId) return this.nodeLeaseId;
     const lease = this.client.lease(this.o.nodeTtlSeconds ?? 10, { autoKeepAlive: true });
     // A lost lease (etcd unreachable past the TTL) took our nodes with it: the next write makes a new one.
-    lease.on('lost', () => { if (this.nodeLease === lease) this.nodeLease = undefined; });
+    lease.on('lost', () => {
+      if (this.nodeLease !== lease) return;
+      this.nodeLease = undefined;
+      this.nodeLeaseId = '';
+    });
     this.nodeLease = lease;
-    await lease.grant();
-    return lease;
+    try {
+      this.nodeLeaseId = await lease.grant();
+    } catch (e) {
+      this.nodeLease = undefined;
+      throw e;
+    }
+    return this.nodeLeaseId;
   }
 
-  /** Record a node's state on this replica's etcd lease: it lives as long as this replica does. */
-  async putNode(node: NodeState): Promise<void> {
-    const lease = await this.unavailableAs(() => this.lease());
-    await this.unavailableAs(() => lease.put(this.k.nodes + node.uuid).value(JSON.stringify(node)).exec());
+  /**
+   * Record a node's state on this replica's etcd lease, so it lives as long as this replica does.
+   * `takeOver`: the agent connected here, so write whoever owned the record; otherwise write only
+   * if this replica still owns it (an agent that moved to another replica is that one's now).
+   */
+  async putNode(node: NodeState, takeOver: boolean): Promise<void> {
+    const leaseId = await this.unavailableAs(() => this.lease());
+    const key = this.k.nodes + node.uuid;
+    const put: IRequestOp = { request_put: { key: Buffer.from(key), value: Buffer.from(JSON.stringify(node)), lease: leaseId } };
+    if (takeOver) {
+      await this.unavailableAs(() => this.client.put(key).value(JSON.stringify(node)).lease(leaseId).exec());
+    } else {
+      await this.unavailableAs(() => this.client.if(key, 'Lease', '==', leaseId).then(put).commit());
+    }
   }
 
+  /** Forget a node this replica owns the record of. */
   async deleteNode(uuid: NodeId): Promise<void> {
-    await this.unavailableAs(() => this.client.delete().key(this.k.nodes + uuid).exec());
+    if (!this.nodeLeaseId) return;
+    const key = this.k.nodes + uuid;
+    await this.unavailableAs(() => this.client.if(key, 'Lease', '==', this.nodeLeaseId)
+      .then({ request_delete_range: { key: Buffer.from(key) } }).commit());
   }
 
   private async unavailableAs<T>(fn: () => Promise<T>): Promise<T> {

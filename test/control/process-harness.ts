@@ -30,8 +30,8 @@ export function spawnControl(dataDir: string, certsDir: string, env: Record<stri
   return { child, stderr: () => err, exited };
 }
 
-export async function startControl(dataDir: string, certsDir: string, env: Record<string, string> = {}): Promise<ControlProcess> {
-  const { child, stderr, exited } = spawnControl(dataDir, certsDir, env);
+export async function startControl(dataDir: string, certsDir: string, env: Record<string, string> = {}, extra: string[] = []): Promise<ControlProcess> {
+  const { child, stderr, exited } = spawnControl(dataDir, certsDir, env, extra);
   const info = join(dataDir, 'control.json');
   const deadline = Date.now() + 20_000;
   let exitCode: number | null | undefined;
