@@ -16,7 +16,7 @@ import type { Dataset, Deployment, Lease } from '../model/configuration.js';
 import type { NodeState } from '../model/cluster-state.js';
 import type { NodeId } from '../model/ids.js';
 import { UserError } from '../errors.js';
-import { applyChange, isEmptyChange, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents } from './store.js';
+import { applyChange, isEmptyChange, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 
 export interface EtcdLocation {
   /** host:port of each member. */
@@ -52,6 +52,16 @@ export interface NodeEvents {
 interface GenerationValue {
   readonly generation: number;
   readonly commit: string;
+}
+
+/** Operations per transaction when copying: etcd's default limit is 128. */
+const TXN_OPS = 100;
+
+/** The range_end that makes a range request cover every key starting with `prefix`. */
+function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  b[b.length - 1] = (b[b.length - 1] ?? 0) + 1;
+  return b;
 }
 
 const text = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('utf8'));
@@ -278,6 +288,28 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     const res = await this.unavailableAs(() => this.client.get(this.k.generation).exec());
     const kv = res.kvs[0];
     if (kv) await this.until(BigInt(kv.mod_revision));
+  }
+
+  /** In transactions of at most TXN_OPS operations (etcd refuses more than 128 by default); the generation last. */
+  async replaceAll(snap: StoreSnapshot): Promise<void> {
+    const range = (p: string): IRequestOp => ({ request_delete_range: { key: Buffer.from(p), range_end: prefixEnd(p) } });
+    await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(range(this.k.datasets), range(this.k.leases)).commit());
+    const puts: IRequestOp[] = [];
+    const put = (key: string, value: string): void => { puts.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }); };
+    for (const [id, d] of Object.entries(snap.deployment.datasets)) put(this.k.datasets + id, JSON.stringify(d));
+    for (const [id, l] of Object.entries(snap.deployment.leases)) put(this.k.leases + id, JSON.stringify(l));
+    for (let i = 0; i < puts.length; i += TXN_OPS) {
+      const chunk = puts.slice(i, i + TXN_OPS);
+      await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(...chunk).commit());
+    }
+    const last: IRequestOp[] = [];
+    const fin = (key: string, value: string): void => { last.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }); };
+    fin(this.k.identity, snap.identity);
+    fin(this.k.generation, JSON.stringify({ generation: snap.generation, commit: randomUUID() } satisfies GenerationValue));
+    await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(...last).commit());
+    await this.catchUp();
+    this.identity = snap.identity;
+    this.deploymentValue = snap.deployment;
   }
 
   // ---- node states, shared between replicas ----
