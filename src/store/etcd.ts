@@ -242,9 +242,18 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     for (const w of ready) w.resolve();
   }
 
+  /** Wait until the watch has applied `revision`; a watch that stays behind counts as etcd unavailable. */
   private until(revision: bigint): Promise<void> {
     if (revision <= this.applied) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ revision, resolve }));
+    const limitMs = 2 * (this.o.callTimeoutMs ?? 5000);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new StoreUnavailableError(`etcd at ${this.o.endpoints.join(', ')} is unavailable: its watch did not deliver revision ${revision} within ${limitMs / 1000} s`));
+      }, limitMs);
+      const waiter = { revision, resolve: () => { clearTimeout(timer); resolve(); } };
+      this.waiters.push(waiter);
+    });
   }
 
   async commit(base: number, next: number, change: StoreChange): Promise<boolean> {
