@@ -10,6 +10,7 @@ import { makeCerts, type CertPair, type TestCerts } from '../support/certs.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { callApi, spawnControl, startControl, type ControlProcess, type Reply } from './process-harness.js';
 import { connectAgentSocket } from './agent-socket.js';
+import { EtcdStore } from '../../src/store/etcd.js';
 
 let dir: string;
 let certs: TestCerts;
@@ -20,7 +21,8 @@ const replicas: ControlProcess[] = [];
 let n = 0;
 
 async function replica(url = storeUrl, env: Record<string, string> = {}): Promise<ControlProcess> {
-  const r = await startControl(join(dir, `data-${n++}`), certs.dir, { FLOCKER_NODE_TIMEOUT_MS: '3000', ...env }, ['--store', url]);
+  // Generous: on a loaded 2-core machine a replica under tsx can take tens of seconds to listen.
+  const r = await startControl(join(dir, `data-${n++}`), certs.dir, { FLOCKER_NODE_TIMEOUT_MS: '3000', ...env }, ['--store', url], 120_000);
   replicas.push(r);
   return r;
 }
@@ -205,17 +207,36 @@ test('losing 1 of 3 etcd members interrupts nothing; losing 2 gives 503s, then s
   assert.ok(list.some((d) => d.dataset_id === id));
 });
 
+/** The exit code, or a failure (and the process killed) if it is still running after `ms`. */
+async function exitOf(p: ReturnType<typeof spawnControl>, ms = 120_000): Promise<number | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      p.child.kill('SIGKILL');
+      reject(new Error(`still running after ${ms} ms:\n${p.stderr()}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([p.exited, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 test('etcd holding another cluster\'s configuration: refuse to start and say so', async () => {
+  // Our cluster's prefix, initialised by our CA's cluster UUID (whatever the tests above did).
+  const ours = await EtcdStore.open({ endpoints: etcd.endpoints, prefix: `/${storeUrl.split('/').pop()}/`, clusterUuid: certs.clusterUuid });
+  await ours.close();
   const foreign = await makeCerts(join(dir, 'foreign'), { nodes: 0 });
   const p = spawnControl(join(dir, 'data-foreign'), foreign.dir, {}, ['--store', storeUrl]);
-  const code = await p.exited;
+  const code = await exitOf(p);
   assert.is.not(code, 0);
   assert.match(p.stderr(), /another cluster/);
 });
 
 test('etcd unreachable at start: names the endpoints, retries, exits non-zero after --wait-store', async () => {
   const p = spawnControl(join(dir, 'data-unreachable'), certs.dir, {}, ['--store', 'etcd://127.0.0.1:1,127.0.0.1:2/x', '--wait-store', '2']);
-  const code = await p.exited;
+  const code = await exitOf(p);
   assert.is.not(code, 0);
   assert.match(p.stderr(), /127\.0\.0\.1:1, 127\.0\.0\.1:2/);
   assert.match(p.stderr(), /--wait-store 2/);
