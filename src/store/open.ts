@@ -3,7 +3,7 @@
 import { resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { abortableSleep } from '../abortable-sleep.js';
-import { EtcdStore, type EtcdTls } from './etcd.js';
+import type { EtcdTls } from './etcd.js';
 import { openSqliteStore } from './sqlite.js';
 import { StoreUnavailableError, type ConfigurationStore } from './store.js';
 
@@ -61,6 +61,8 @@ function backoffMs(attempt: number): number {
 
 export async function openStoreSpec(spec: StoreSpec, o: OpenStoreOptions = {}): Promise<ConfigurationStore> {
   if (spec.kind === 'sqlite') return openSqliteStore(spec.path);
+  // Loaded only when asked for: the gRPC stack costs a control service on SQLite ~0.5 s at start.
+  const { EtcdStore } = await import('./etcd.js');
   const started = Date.now();
   for (let attempt = 0; ; attempt++) {
     try {

@@ -7,7 +7,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log.js';
 import { UserError } from '../../errors.js';
 import { DB_FILE, PID_FILE } from '../../store/sqlite.js';
-import { EtcdStore, type EtcdTls } from '../../store/etcd.js';
+import type { EtcdStore, EtcdTls } from '../../store/etcd.js';
 import { describeStore, openStoreSpec, type StoreSpec } from '../../store/open.js';
 import { takePidLock, type PidLock } from '../../store/pid-lock.js';
 import { StoreUnavailableError } from '../../store/store.js';
@@ -16,7 +16,7 @@ import { readTlsMaterial, refuseOtherPeers, serverTlsOptions } from '../../tls/o
 import { createApp } from './app.js';
 import { AgentChannel } from './channel.js';
 import { ControlHub } from './hub.js';
-import { NodeSync } from './node-sync.js';
+import type { NodeSync } from './node-sync.js';
 
 export const CONTROL_JSON = 'control.json';
 
@@ -93,7 +93,11 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   const infoFile = join(o.dataDir, CONTROL_JSON);
   rmSync(infoFile, { force: true });
   const hub = new ControlHub({ store, ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}) });
-  const nodeSync = store instanceof EtcdStore ? new NodeSync(store, hub.nodes, o.log) : undefined;
+  let nodeSync: NodeSync | undefined;
+  if (spec.kind === 'etcd') {
+    const { NodeSync: Sync } = await import('./node-sync.js');
+    nodeSync = new Sync(store as EtcdStore, hub.nodes, o.log);
+  }
   const app = createApp(hub, o.log);
   const api = createServer(serverTlsOptions(tls), app.callback());
   const agents = createServer(serverTlsOptions(tls), (_req, res) => {
