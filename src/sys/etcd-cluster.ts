@@ -59,6 +59,11 @@ export interface LocalEtcdOptions {
   readonly size?: number;
   /** Wait at most this long for the cluster to have a leader (default 30 s). */
   readonly timeoutMs?: number;
+  /**
+   * Members get SIGKILL when this process dies, even by SIGKILL (util-linux setpriv --pdeathsig):
+   * for tests, whose runner kills a file that overruns.
+   */
+  readonly dieWithParent?: boolean;
 }
 
 interface MemberSpec {
@@ -106,7 +111,7 @@ export async function startLocalEtcd(o: LocalEtcdOptions): Promise<LocalEtcd> {
     const log = openSync(join(o.dir, `${s.name}.log`), 'a');
     const client = `http://127.0.0.1:${s.clientPort}`;
     const peer = `http://127.0.0.1:${s.peerPort}`;
-    const p = spawn(ETCD_BINARY, [
+    const args = [
       '--name', s.name, '--data-dir', dataDir,
       '--listen-client-urls', client, '--advertise-client-urls', client,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer,
@@ -114,7 +119,10 @@ export async function startLocalEtcd(o: LocalEtcdOptions): Promise<LocalEtcd> {
       // Loopback: elect fast so a lost member costs a fraction of a second, not seconds.
       '--heartbeat-interval', '50', '--election-timeout', '500',
       '--logger', 'zap', '--log-outputs', 'stderr',
-    ], { stdio: ['ignore', log, log] });
+    ];
+    const p = o.dieWithParent
+      ? spawn('setpriv', ['--pdeathsig', 'KILL', '--', ETCD_BINARY, ...args], { stdio: ['ignore', log, log] })
+      : spawn(ETCD_BINARY, args, { stdio: ['ignore', log, log] });
     closeSync(log);
     procs[i] = p;
   };

@@ -1,6 +1,7 @@
 // A real 3-member etcd cluster (Debian's etcd-server) on free loopback ports in a temp folder,
 // for tests. stop() kills every member and removes the folder; so does process exit, should a
-// test file die before its after-hook.
+// test file die before its after-hook; and the members die with the test process even when it
+// is killed with SIGKILL.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ export async function startTestEtcd(size = 3): Promise<TestEtcd> {
   const dir = mkdtempSync(join(tmpdir(), 'flocker-etcd-'));
   let etcd: LocalEtcd;
   try {
-    etcd = await startLocalEtcd({ dir, size });
+    etcd = await startLocalEtcd({ dir, size, dieWithParent: true });
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;
