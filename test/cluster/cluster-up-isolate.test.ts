@@ -5,6 +5,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
+import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { childPids, currentMounts, startCluster } from '../support/cluster.js';
@@ -55,11 +56,46 @@ test('each node is its own host: own address reported, dataset mounted only in i
   }
 });
 
+function plugin(socketPath: string, path: string, body: object): Promise<Record<string, unknown>> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath, path, method: 'POST' }, (res) => {
+      let text = '';
+      res.on('data', (c) => (text += c));
+      res.on('end', () => resolve(JSON.parse(text) as Record<string, unknown>));
+    });
+    req.on('error', reject);
+    req.end(JSON.stringify(body));
+  });
+}
+
+test('--isolate --plugins: each plugin runs in its node\'s host, and the volumes it mounts are seen where Docker runs', async () => {
+  if (!isRoot) return console.log('skipped: --isolate needs root');
+  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true, plugins: true });
+  try {
+    const [n1] = c.nodes as [typeof c.nodes[0]];
+    const socket = join(c.dir, 'node-1', 'plugin.sock');
+    assert.equal(await plugin(socket, '/VolumeDriver.Create', { Name: 'isolated-vol', Opts: { size: '64M' } }), { Err: '' });
+    const mounted = await plugin(socket, '/VolumeDriver.Mount', { Name: 'isolated-vol', ID: 'c1' });
+    assert.is(mounted.Err, '', JSON.stringify(mounted));
+    const mountPoint = String(mounted.Mountpoint);
+    assert.ok(mountPoint.startsWith(`${n1.mount_root}/`), mountPoint);
+    assert.ok(currentMounts().some((m) => m.mountPoint === mountPoint), 'the volume is mounted where dockerd would look');
+    const agent2 = childPids(c).find((p) => p.name === 'agent node-2')?.pid ?? -1;
+    assert.not.match(sh('nsenter', ['-t', String(agent2), '-m', 'cat', '/proc/self/mountinfo']), ` ${mountPoint} `, 'the other node does not see it');
+    process.kill(c.pid, 'SIGINT');
+    assert.is(await c.exited, 0, c.output());
+    assert.not.ok(currentMounts().some((m) => m.mountPoint.startsWith(`${c.dir}/`)), 'no mount left');
+    assert.equal(loopsUnder(c.dir), [], 'no loop device left');
+  } finally {
+    await c.stop();
+  }
+});
+
 test('without root, --isolate is one clear line', async () => {
   const r = (() => {
     try {
-      return { out: sh('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', 'src/main.ts',
-        'cluster', 'up', '--isolate', '--dir', '/nonexistent/x', '--no-dashboard']), code: 0 };
+      return { out: execFileSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', 'src/main.ts',
+        'cluster', 'up', '--isolate', '--dir', '/nonexistent/x', '--no-dashboard'], { encoding: 'utf8', stdio: 'pipe' }), code: 0 };
     } catch (e) {
       const err = e as { status?: number; stderr?: Buffer | string };
       return { out: String(err.stderr ?? ''), code: err.status ?? -1 };

@@ -86,6 +86,28 @@ test('a loop-mounted ext4 made inside a host is invisible outside it, and destro
   assert.equal(loopsBackedUnder(h.dir), [], 'no loop device left attached');
 });
 
+test('shareOut: what a host mounts below it is seen in the default namespace (not by other hosts); nothing else is', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const h = makeHosts(2, { shareOut: true });
+  const [a, b] = h.hosts as [Host, Host];
+  const shared = join(a.shareOut as string, 'vol');
+  const privateMount = join(a.dir as string, 'private');
+  try {
+    await h.run(a, ['sh', '-ec', `mkdir -p ${shared} ${privateMount}; mount -t tmpfs vol ${shared}; mount -t tmpfs priv ${privateMount}; echo in-a > ${shared}/f`]);
+    assert.ok(defaultMounts().includes(shared), 'the shared mount reaches the default namespace');
+    assert.is(readFileSync(join(shared, 'f'), 'utf8'), 'in-a\n');
+    assert.not.ok(defaultMounts().includes(privateMount), 'a mount elsewhere does not');
+    assert.not.match(await h.run(b, ['cat', '/proc/self/mountinfo']), ` ${shared} `, 'another host does not see it');
+    await h.run(a, ['umount', shared]);
+    await waitFor('the unmount to propagate too', () => !defaultMounts().includes(shared));
+    await h.run(a, ['mount', '-t', 'tmpfs', 'vol', shared]);
+  } finally {
+    const report = await h.destroy();
+    assert.equal(report.problems, []);
+  }
+  assert.not.ok(defaultMounts().some((m) => m.startsWith(`${h.dir}/`)), 'nothing left mounted');
+});
+
 test('destroy() leaves no namespace, link, mount or process behind, and may be called again', async () => {
   if (!isRoot) return console.log('skipped: simulated hosts need root');
   const h = makeHosts(3);

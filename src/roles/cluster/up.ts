@@ -214,7 +214,10 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
     for (const p of leftovers.problems) progress(`removing the hosts of an earlier run: ${p}`);
     let listen = '127.0.0.1';
     if (opts.isolate) {
-      const hosts = HostNetwork.create(layout.nodes.map((n) => ({ name: n.name, dir: n.dir })), { stateFile: layout.hostsFile });
+      // Docker runs in the default namespace: for it to bind-mount a volume, what an agent mounts
+      // must show there too (with --plugins only; nothing else a host mounts ever does).
+      const hosts = HostNetwork.create(layout.nodes.map((n) => ({ name: n.name, dir: n.dir, ...(opts.plugins ? { shareOut: n.mountRoot } : {}) })),
+        { stateFile: layout.hostsFile });
       cluster.hosts = hosts;
       listen = hosts.gateway;
       progress(`hosts: bridge ${hosts.bridge} on ${hosts.subnet}; ${hosts.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}; control on ${hosts.gateway}`);

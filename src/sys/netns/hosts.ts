@@ -34,11 +34,19 @@ export interface Host {
   readonly vethHost: string;
   /** The host's own folder: at teardown every mount and loop device below it is removed. */
   readonly dir?: string;
+  /** Mounts the host makes below this folder also appear in the default namespace (only there). */
+  readonly shareOut?: string;
 }
 
 export interface HostSpec {
   readonly name: string;
   readonly dir?: string;
+  /**
+   * A folder whose mounts made inside the host propagate out to the default namespace (never to
+   * other hosts, never back in): for a service that runs there, such as dockerd bind-mounting a
+   * volume the host's agent mounted. Nothing else the host mounts is seen outside it.
+   */
+  readonly shareOut?: string;
 }
 
 interface State {
@@ -168,6 +176,7 @@ export class HostNetwork {
       mountNs: join(this.state.runDir, `${spec.name}.mnt`),
       vethHost: `${br}h${index}`,
       ...(spec.dir !== undefined ? { dir: spec.dir } : {}),
+      ...(spec.shareOut !== undefined ? { shareOut: spec.shareOut } : {}),
     };
     this.state.hosts.push(host);
     this.save();
@@ -182,11 +191,33 @@ export class HostNetwork {
     inNs('link', 'set', 'eth0', 'up');
     inNs('link', 'set', 'lo', 'up');
     inNs('route', 'add', 'default', 'via', this.gateway);
-    // The mount namespace is made from inside the network one so that its /sys is that network's,
-    // as `ip netns exec` does; private, so nothing mounted in it is seen anywhere else.
     writeFileSync(host.mountNs, '');
-    cmd('nsenter', [`--net=/run/netns/${host.netns}`, 'unshare', `--mount=${host.mountNs}`, '--propagation', 'private', '--',
-      'mount', '-t', 'sysfs', 'sysfs', '/sys']);
+    if (host.shareOut === undefined) {
+      cmd('unshare', [`--mount=${host.mountNs}`, '--propagation', 'private', '--', 'true']);
+    } else {
+      this.makeSharedOutNs(host, host.shareOut);
+    }
+    // Its /sys is its network's, as `ip netns exec` gives; mounted once everything is private.
+    cmd('nsenter', [`--net=/run/netns/${host.netns}`, `--mount=${host.mountNs}`, '--', 'mount', '-t', 'sysfs', 'sysfs', '/sys']);
+  }
+
+  /**
+   * A mount namespace where every mount is private except `shared`, whose copy is the master of
+   * the default namespace's (a slave: it receives the host's mounts and sends nothing back).
+   * Peer groups are only made by copying, hence: shared in the default namespace first, copied
+   * into the new namespace with propagation unchanged, then everything else made private there.
+   */
+  private makeSharedOutNs(host: Host, shared: string): void {
+    mkdirSync(shared, { recursive: true });
+    cmd('mount', ['--bind', shared, shared]);
+    cmd('mount', ['--make-private', shared]);
+    cmd('mount', ['--make-shared', shared]);
+    cmd('unshare', [`--mount=${host.mountNs}`, '--propagation', 'unchanged', '--', 'true']);
+    const others = parseMountinfo(cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'cat', '/proc/self/mountinfo']).stdout)
+      .map((m) => m.mountPoint).filter((p) => p !== shared);
+    // Arguments, not a script: mount points may hold any character.
+    cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'sh', '-c', 'for m; do mount --make-private "$m" 2>/dev/null; done; true', 'sh', ...new Set(others)]);
+    cmd('mount', ['--make-slave', shared]);
   }
 
   /**
@@ -290,6 +321,12 @@ export class HostNetwork {
         attempt(`releasing ${h.name}'s mount namespace`, () => { cmd('umount', [h.mountNs]); });
       }
       rmSync(h.mountNs, { force: true });
+      if (h.shareOut !== undefined) {
+        const share = h.shareOut;
+        const here = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint)
+          .filter((p) => under(p, share)).sort((a, b) => b.length - a.length);
+        for (const p of here) attempt(`umount ${p}`, () => { cmd('umount', ['-l', p]); });
+      }
       if (cmd('ip', ['link', 'show', h.vethHost], false).ok) attempt(`ip link del ${h.vethHost}`, () => { cmd('ip', ['link', 'del', h.vethHost]); });
       if (existsSync(`/run/netns/${h.netns}`)) attempt(`ip netns del ${h.netns}`, () => { cmd('ip', ['netns', 'del', h.netns]); });
     }
