@@ -6,7 +6,10 @@ import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMountinfo } from '../../src/sys/mounts.js';
-import { HostsError, type Host } from '../../src/sys/netns/hosts.js';
+import { HostNetwork, HostsError, type Host } from '../../src/sys/netns/hosts.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { makeHosts, waitFor, type TestHosts } from '../support/hosts.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -129,6 +132,41 @@ test('destroy() leaves no namespace, link, mount or process behind, and may be c
   assert.not.ok(existsSync(runDir));
   assert.equal(await h.destroy(), { unmounted: [], detached: [], problems: [] });
   assert.throws(() => h.net.spawnInHost(h.hosts[0] as Host, ['true']), (e: Error) => e instanceof HostsError);
+});
+
+test('after the process that made the hosts is killed with -9, its state file is enough to remove everything', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const dir = mkdtempSync(join(tmpdir(), 'flocker-hosts-kill-'));
+  const stateFile = join(dir, 'hosts.json');
+  const image = join(dir, 'host-1', 'image');
+  const mnt = join(dir, 'host-1', 'mnt');
+  const script = `import('${join(process.cwd(), 'src/sys/netns/hosts.ts')}').then(({ HostNetwork }) => {
+    const net = HostNetwork.create([{ name: 'host-1', dir: '${join(dir, 'host-1')}' }], { stateFile: '${stateFile}' });
+    net.spawnInHost(net.hosts[0], ['sh', '-ec', 'mkdir -p ${join(dir, 'host-1')}; truncate -s 32M ${image}; mkfs.ext4 -q -F ${image}; mkdir ${mnt}; mount "$(losetup --find --show ${image})" ${mnt}; echo ready; exec sleep 600'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  })`;
+  const maker = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  maker.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+  try {
+    await waitFor('the host to be made and used', () => out.includes('ready'), 60_000);
+    maker.kill('SIGKILL');
+    const bridge = (JSON.parse(readFileSync(stateFile, 'utf8')) as { bridge: string }).bridge;
+    assert.match(netnsList(), bridge);
+    assert.is(loopsBackedUnder(dir).length, 1);
+
+    const report = HostNetwork.destroyLeftovers(stateFile);
+    assert.equal(report.problems, []);
+    assert.equal(report.unmounted, [mnt]);
+    assert.not.match(netnsList(), bridge);
+    assert.not.match(links(), bridge);
+    assert.equal(loopsBackedUnder(dir), []);
+    assert.not.ok(existsSync(stateFile));
+    assert.equal(HostNetwork.destroyLeftovers(stateFile), { unmounted: [], detached: [], problems: [] }, 'nothing to do twice');
+  } finally {
+    maker.kill('SIGKILL');
+    HostNetwork.destroyLeftovers(stateFile);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('not root: a one-line HostsError, nothing made', () => {
