@@ -56,6 +56,34 @@ test('each node is its own host: own address reported, dataset mounted only in i
   }
 });
 
+test('--isolate --backend p2p: a dataset moves from one host to the other over the network, data intact, nothing left after SIGINT', async () => {
+  if (!isRoot) return console.log('skipped: --isolate needs root');
+  const c = await startCluster({ nodes: 2, backend: 'p2p', isolate: true });
+  try {
+    const [n1, n2] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
+    const agentPid = (name: string): string => String(childPids(c).find((p) => p.name === `agent ${name}`)?.pid ?? -1);
+    const inNode = (name: string, script: string): string => sh('nsenter', ['-t', agentPid(name), '-m', 'sh', '-ec', script]);
+    const ds = await c.client.createDataset({ primary: n1.uuid, maximum_size: 64 * 1024 * 1024 });
+    const at = (n: typeof n1): string => join(n.mount_root, ds.dataset_id);
+    const mountedOn = async (n: typeof n1): Promise<boolean> =>
+      (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.primary === n.uuid && d.path === at(n));
+    await waitFor('the dataset mounted on node-1', () => mountedOn(n1), 60_000);
+    const sum = inNode('node-1', `head -c 4M /dev/urandom > ${at(n1)}/data; sync; sha256sum < ${at(n1)}/data`);
+
+    await c.client.moveDataset(ds.dataset_id, n2.uuid);
+    await waitFor('the dataset mounted on node-2', () => mountedOn(n2), 120_000);
+    assert.is(inNode('node-2', `sha256sum < ${at(n2)}/data`), sum, 'same bytes on the other host');
+    assert.not.match(inNode('node-1', 'cat /proc/self/mountinfo'), ` ${at(n1)} `, 'no longer mounted on node-1');
+
+    process.kill(c.pid, 'SIGINT');
+    assert.is(await c.exited, 0, c.output());
+    assert.not.ok(currentMounts().some((m) => m.mountPoint.startsWith(`${c.dir}/`)), 'no mount left');
+    assert.equal(loopsUnder(c.dir), [], 'no loop device left (images and pools)');
+  } finally {
+    await c.stop();
+  }
+});
+
 function plugin(socketPath: string, path: string, body: object): Promise<Record<string, unknown>> {
   return new Promise((resolve, reject) => {
     const req = request({ socketPath, path, method: 'POST' }, (res) => {
