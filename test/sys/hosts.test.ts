@@ -134,6 +134,29 @@ test('destroy() leaves no namespace, link, mount or process behind, and may be c
   assert.throws(() => h.net.spawnInHost(h.hosts[0] as Host, ['true']), (e: Error) => e instanceof HostsError);
 });
 
+test('a host does not pin what others mounted before it: their loop device still detaches while the host lives', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const dir = mkdtempSync(join(tmpdir(), 'flocker-hosts-pin-'));
+  const image = join(dir, 'image');
+  const mnt = join(dir, 'mnt');
+  execFileSync('sh', ['-ec', `truncate -s 32M ${image}; mkfs.ext4 -q -F ${image}; mkdir ${mnt}`]);
+  const device = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
+  execFileSync('mount', [device, mnt]);
+  let h: TestHosts | undefined;
+  try {
+    h = makeHosts(1);
+    execFileSync('umount', [mnt]);
+    execFileSync('losetup', ['--detach', device]);
+    // A copy of the mount kept in the host would leave the device attached (marked to go later).
+    await waitFor(`${device} to be detached`, () => loopsBackedUnder(dir).length === 0, 5_000);
+  } finally {
+    await h?.destroy();
+    spawnSync('umount', [mnt]);
+    spawnSync('losetup', ['--detach', device]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('after the process that made the hosts is killed with -9, its state file is enough to remove everything', async () => {
   if (!isRoot) return console.log('skipped: simulated hosts need root');
   const dir = mkdtempSync(join(tmpdir(), 'flocker-hosts-kill-'));

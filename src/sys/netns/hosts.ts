@@ -122,8 +122,7 @@ export class HostNetwork {
     const net = new HostNetwork({ bridge, runDir: join(RUN_ROOT, bridge), bridgeMade: false, runDirMounted: false, hosts: [] }, opts.stateFile);
     try {
       mkdirSync(net.state.runDir, { recursive: true });
-      net.save();
-      net.state.runDirMounted = true;
+      net.state.runDirMounted = true; // recorded first: a failure half-way still unmounts it
       net.save();
       cmd('mount', ['--bind', net.state.runDir, net.state.runDir]);
       cmd('mount', ['--make-private', net.state.runDir]);
@@ -197,8 +196,28 @@ export class HostNetwork {
     } else {
       this.makeSharedOutNs(host, host.shareOut);
     }
+    this.dropPinningCopies(host);
     // Its /sys is its network's, as `ip netns exec` gives; mounted once everything is private.
     cmd('nsenter', [`--net=/run/netns/${host.netns}`, `--mount=${host.mountNs}`, '--', 'mount', '-t', 'sysfs', 'sysfs', '/sys']);
+  }
+
+  /**
+   * A new mount namespace starts as a copy of every mount here, and a private copy keeps its
+   * filesystem alive after the original is unmounted: a loop device someone else (another test,
+   * another cluster) mounted could then never be detached while this host lives. So the copies no
+   * host needs go at once: loop-backed filesystems, namespace files, other hosts' folders.
+   */
+  private dropPinningCopies(host: Host): void {
+    const inside = parseMountinfo(cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'cat', '/proc/self/mountinfo']).stdout);
+    // Never what holds the host's own folder, our working folder or our program.
+    const needed = [host.dir, host.shareOut, process.cwd(), process.execPath].filter((p): p is string => p !== undefined);
+    const drop = inside
+      .filter((m) => /^\/dev\/loop\d+$/.test(m.source) || m.fsType === 'nsfs' || under(m.mountPoint, RUN_ROOT))
+      .filter((m) => !needed.some((p) => under(p, m.mountPoint) || under(m.mountPoint, p)))
+      .map((m) => m.mountPoint)
+      .sort((a, b) => b.length - a.length);
+    if (drop.length === 0) return;
+    cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'sh', '-c', 'for m; do umount -l "$m" 2>/dev/null; done; true', 'sh', ...new Set(drop)]);
   }
 
   /**
