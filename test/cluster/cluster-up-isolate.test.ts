@@ -17,7 +17,7 @@ const loopsUnder = (dir: string): string[] => sh('losetup', ['--list', '--nohead
 
 test('each node is its own host: own address reported, dataset mounted only in its mount namespace; SIGINT removes everything', async () => {
   if (!isRoot) return console.log('skipped: --isolate needs root');
-  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true });
+  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true, timeoutMs: 120_000 });
   const bridge = /hosts: bridge (flk[0-9a-f]{4}) /.exec(c.output())?.[1] ?? '';
   try {
     assert.ok(bridge, `cluster up names its bridge:\n${c.output()}`);
@@ -37,7 +37,8 @@ test('each node is its own host: own address reported, dataset mounted only in i
     const mountPoint = join(n1.mount_root, ds.dataset_id);
     const agentPid = (name: string): number => childPids(c).find((p) => p.name === `agent ${name}`)?.pid ?? -1;
     const inNode = (name: string): string => sh('nsenter', ['-t', String(agentPid(name)), '-m', 'cat', '/proc/self/mountinfo']);
-    await waitFor('the dataset mounted in node-1', async () => (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.path === mountPoint), 40_000);
+    await waitFor('the dataset mounted in node-1', async () => (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.path === mountPoint), 90_000)
+      .catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
     assert.match(inNode('node-1'), ` ${mountPoint} `);
     assert.not.ok(currentMounts().some((m) => m.mountPoint === mountPoint), 'not mounted in the default namespace');
     assert.not.match(inNode('node-2'), ` ${mountPoint} `, 'nor in the other node');
@@ -58,7 +59,7 @@ test('each node is its own host: own address reported, dataset mounted only in i
 
 test('--isolate --backend p2p: a dataset moves from one host to the other over the network, data intact, nothing left after SIGINT', async () => {
   if (!isRoot) return console.log('skipped: --isolate needs root');
-  const c = await startCluster({ nodes: 2, backend: 'p2p', isolate: true });
+  const c = await startCluster({ nodes: 2, backend: 'p2p', isolate: true, timeoutMs: 120_000 });
   try {
     const [n1, n2] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
     const agentPid = (name: string): string => String(childPids(c).find((p) => p.name === `agent ${name}`)?.pid ?? -1);
@@ -67,11 +68,11 @@ test('--isolate --backend p2p: a dataset moves from one host to the other over t
     const at = (n: typeof n1): string => join(n.mount_root, ds.dataset_id);
     const mountedOn = async (n: typeof n1): Promise<boolean> =>
       (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.primary === n.uuid && d.path === at(n));
-    await waitFor('the dataset mounted on node-1', () => mountedOn(n1), 60_000);
+    await waitFor('the dataset mounted on node-1', () => mountedOn(n1), 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
     const sum = inNode('node-1', `head -c 4M /dev/urandom > ${at(n1)}/data; sync; sha256sum < ${at(n1)}/data`);
 
     await c.client.moveDataset(ds.dataset_id, n2.uuid);
-    await waitFor('the dataset mounted on node-2', () => mountedOn(n2), 120_000);
+    await waitFor('the dataset mounted on node-2', () => mountedOn(n2), 180_000).catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
     assert.is(inNode('node-2', `sha256sum < ${at(n2)}/data`), sum, 'same bytes on the other host');
     assert.not.match(inNode('node-1', 'cat /proc/self/mountinfo'), ` ${at(n1)} `, 'no longer mounted on node-1');
 
@@ -98,7 +99,7 @@ function plugin(socketPath: string, path: string, body: object): Promise<Record<
 
 test('--isolate --plugins: each plugin runs in its node\'s host, and the volumes it mounts are seen where Docker runs', async () => {
   if (!isRoot) return console.log('skipped: --isolate needs root');
-  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true, plugins: true });
+  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true, plugins: true, timeoutMs: 120_000 });
   try {
     const [n1] = c.nodes as [typeof c.nodes[0]];
     const socket = join(c.dir, 'node-1', 'plugin.sock');
