@@ -85,7 +85,9 @@ export class LocalCluster {
     // Inside the hosts first: what is mounted there (and the loop devices under it) is out of
     // sight of the safety net below, which looks at our own mount table.
     const inHosts: TeardownReport = this.hosts ? await this.hosts.destroy() : { unmounted: [], detached: [], problems: [] };
-    const here = await releaseHostResources(this.layout.nodes.map((n) => n.mountRoot), this.layout.dir);
+    // Nodes with pools of their own (p2p) may have mounted them (a btrfs file) in our namespace.
+    const ownPools = this.layout.nodes.map((n) => n.pool).filter((p) => p !== this.layout.pool);
+    const here = await releaseHostResources([...this.layout.nodes.map((n) => n.mountRoot), ...ownPools], this.layout.dir);
     const report: CleanupReport = {
       unmounted: [...inHosts.unmounted, ...here.unmounted],
       detached: [...inHosts.detached, ...here.detached],
