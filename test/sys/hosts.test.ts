@@ -7,7 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMountinfo } from '../../src/sys/mounts.js';
 import { HostNetwork, HostsError, type Host } from '../../src/sys/netns/hosts.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { makeHosts, waitFor, type TestHosts } from '../support/hosts.js';
@@ -189,6 +189,23 @@ test('after the process that made the hosts is killed with -9, its state file is
     maker.kill('SIGKILL');
     HostNetwork.destroyLeftovers(stateFile);
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the run folder of a dead network (a teardown that met a problem, nobody left to retry) is swept by the next network', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const dead = '/run/flocker-hosts/flkdead';
+  mkdirSync(dead, { recursive: true });
+  const state = join(dead, 'state.json');
+  writeFileSync(state, JSON.stringify({ bridge: 'flkdead', runDir: dead, bridgeMade: true, runDirMounted: false,
+    hosts: [{ name: 'h', index: 1, netns: 'flkdead-h', address: '10.1.1.2', mountNs: join(dead, 'h.mnt'), vethHost: 'flkdeadh1' }] }));
+  utimesSync(state, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+  const h = makeHosts(1);
+  try {
+    assert.not.ok(existsSync(dead));
+  } finally {
+    await h.destroy();
+    rmSync(dead, { recursive: true, force: true });
   }
 });
 

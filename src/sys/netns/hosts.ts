@@ -113,6 +113,7 @@ export class HostNetwork {
       throw new HostsError('host names must be distinct, lower-case letters, digits and dashes');
     }
     const random = opts.random ?? Math.random;
+    sweepDeadNetworks();
     let bridge = '';
     for (let i = 0; i < 20 && bridge === ''; i++) {
       const candidate = `flk${randomBytes(2).toString('hex')}`;
@@ -363,6 +364,32 @@ export class HostNetwork {
   }
 }
 
+/**
+ * Run folders of networks whose teardown met a problem keep their state file so that a retry can
+ * finish it; nobody may be left to retry, so every new network does, for those clearly dead:
+ * bridge and namespaces gone, untouched for a minute (a network being made has its bridge at once).
+ */
+function sweepDeadNetworks(): void {
+  let names: string[];
+  try {
+    names = readdirSync(RUN_ROOT);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(RUN_ROOT, name, 'state.json');
+    try {
+      if (Date.now() - statSync(file).mtimeMs < 60_000) continue;
+      const state = JSON.parse(readFileSync(file, 'utf8')) as State;
+      if (cmd('ip', ['link', 'show', state.bridge], false).ok) continue;
+      if (state.hosts.some((h) => existsSync(`/run/netns/${h.netns}`))) continue;
+      HostNetwork.destroyLeftovers(file);
+    } catch {
+      // unreadable or half-written: not ours to judge
+    }
+  }
+}
+
 interface LoopJson { loopdevices?: { name?: string; 'back-file'?: string | null }[] }
 
 /**
@@ -407,6 +434,7 @@ function releaseInside(mountNs: string, dir: string, unmounted: string[], detach
   }
   for (const l of [...ours].sort((a, b) => b.file.length - a.file.length)) detach(l.device);
   const left = (): string[] => ours.filter((l) => existsSync(`/sys/block/${l.device.replace('/dev/', '')}/loop`)).map((l) => l.device);
-  for (let i = 0; i < 40 && left().length > 0; i++) sleepSync(50);
+  // A lazily unmounted pool lets go of its device only once the kernel has finished with it.
+  for (let i = 0; i < 200 && left().length > 0; i++) sleepSync(50);
   for (const d of left()) problems.push(`loop device ${d} is still attached`);
 }
