@@ -92,6 +92,8 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const channel = new ChannelClient({
     host: config.controlService.hostname, port: config.controlService.port, tls, era, log,
     ...(transfers ? { transferPort: transfers.port } : {}),
+    // Transfers bound to one address are reached there; otherwise at our end of the route to control.
+    ...(transfers && !['0.0.0.0', '::'].includes(transferConfig.listen) ? { address: transferConfig.listen } : {}),
     onCluster: () => loop?.onInputs(),
     onRefused: (reason) => {
       refused = reason;
