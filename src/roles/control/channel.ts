@@ -1,16 +1,18 @@
 // The agent port: WebSocket (CHANNEL_PATH) over mutual TLS with `node-` certificates. The node is
-// who its certificate says; one live connection per node. Control pushes `cluster` to every
-// agent that has said hello whenever the hub announces a change.
+// who its certificate says; one live connection per node. Control pushes to every agent that has
+// said hello whenever the hub announces a change: what changed, serialised once (push.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
+import { controlMetrics, secondsSince } from '../../metrics/registry.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { CHANNEL_PATH, type ControlMessage } from '../../protocol/channel.js';
 import { peerIdentity } from '../../tls/options.js';
 import type { ControlHub, Section } from './hub.js';
 import { checkAgentMessage } from './agent-messages.js';
+import { PushEncoder } from './push.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -18,6 +20,8 @@ interface Agent {
   readonly ws: WebSocket;
   readonly node: NodeId;
   greeted: boolean;
+  /** The generation of the view this agent holds (after the sends queued to it). */
+  at?: number;
 }
 
 function remoteHost(req: IncomingMessage): string {
@@ -29,6 +33,9 @@ export class AgentChannel {
   private readonly wss: WebSocketServer;
   private readonly agents = new Map<NodeId, Agent>();
   private readonly pinger: NodeJS.Timeout;
+  private readonly push: PushEncoder;
+  private readonly metrics = controlMetrics();
+  private readonly unregisterMetrics: () => void;
   private readonly onChange = (sections: ReadonlySet<Section>): void => {
     // Convergence is derived from what agents already get.
     if (sections.size === 1 && sections.has('convergence')) return;
@@ -36,6 +43,12 @@ export class AgentChannel {
   };
 
   constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3)) {
+    this.push = new PushEncoder(() => hub.now());
+    this.unregisterMetrics = this.metrics.agentsConnected.set(() => {
+      let n = 0;
+      for (const a of this.agents.values()) if (a.greeted) n++;
+      return n;
+    });
     this.wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: MAX_MESSAGE_BYTES });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     this.wss.on('error', (e) => log.error({ err: e }, 'agent channel error'));
@@ -100,6 +113,9 @@ export class AgentChannel {
           if (agent.greeted) this.hub.agentReport(node, m.report);
           else this.log.warn({ node }, 'report before hello ignored');
           break;
+        case 'resync':
+          if (agent.greeted && this.push.generation !== undefined) this.sendSnapshot(agent);
+          break;
         case 'invalid':
           this.log.warn({ node, problem: m.problem }, 'ignored a bad message from an agent');
           break;
@@ -116,16 +132,50 @@ export class AgentChannel {
   }
 
   private broadcast(): void {
-    let text: string | undefined;
+    const started = performance.now();
+    const step = this.push.advance(this.hub.generation, { configuration: this.hub.committed, cluster: this.hub.cluster });
+    let snapshot: Buffer | undefined;
+    let deltas = 0;
+    let snapshots = 0;
+    let outstanding = 1;
+    const done = (): void => {
+      if (--outstanding === 0) this.metrics.configPushDuration.observe(secondsSince(started));
+    };
     for (const a of this.agents.values()) {
-      if (!a.greeted || a.ws.readyState !== WebSocket.OPEN) continue;
-      text ??= this.hub.clusterMessageJson();
-      a.ws.send(text);
+      if (!a.greeted || a.ws.readyState !== WebSocket.OPEN || a.at === this.push.generation) continue;
+      outstanding++;
+      const held = a.at;
+      a.at = this.push.generation;
+      if (step && held === step.from) {
+        deltas++;
+        a.ws.send(step.delta, { binary: false }, done);
+      } else {
+        snapshots++;
+        a.ws.send((snapshot ??= this.push.snapshot()), { binary: false }, done);
+      }
     }
+    if (outstanding === 1) return;
+    done();
+    // Counted per broadcast, not per send: with thousands of agents, per-send labels add up.
+    if (deltas > 0 && step) this.countPush('delta', deltas, step.delta.length);
+    if (snapshots > 0 && snapshot) this.countPush('snapshot', snapshots, snapshot.length);
+  }
+
+  private sendSnapshot(a: Agent): void {
+    a.at = this.push.generation;
+    const bytes = this.push.snapshot();
+    this.countPush('snapshot', 1, bytes.length);
+    a.ws.send(bytes, { binary: false });
+  }
+
+  private countPush(kind: 'delta' | 'snapshot', messages: number, bytes: number): void {
+    this.metrics.configPushes.inc({ kind }, messages);
+    this.metrics.configPushBytes.inc({ kind }, messages * bytes);
   }
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
+    this.unregisterMetrics();
     this.hub.off('change', this.onChange);
     for (const a of this.agents.values()) a.ws.terminate();
     this.agents.clear();

@@ -82,6 +82,16 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.clusterValue;
   }
 
+  /** What is on disk: what agents are told. */
+  get committed(): Deployment {
+    return this.committedValue;
+  }
+
+  /** The number of the latest announced change. */
+  get generation(): number {
+    return this.generationValue;
+  }
+
   /**
    * Make `next` the configuration. Resolves once it is committed to disk, so the API can then
    * answer. Changes arriving in the same turn of the event loop share one transaction (group
