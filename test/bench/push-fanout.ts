@@ -159,7 +159,8 @@ async function startControl(dir: string, certsDir: string, profDir: string | und
   { cwd: root, env: { ...process.env, FLOCKER_LOG_LEVEL: 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   const info = join(dataDir, 'control.json');
-  const deadline = Date.now() + 30_000;
+  // Minutes, not seconds: on a loaded machine tsx alone can take tens of seconds.
+  const deadline = Date.now() + 180_000;
   while (!existsSync(info)) {
     if (Date.now() > deadline || child.exitCode !== null) throw new Error('control did not start');
     await new Promise((r) => setTimeout(r, 50));
