@@ -15,6 +15,8 @@ import { checkAgentMessage } from './agent-messages.js';
 import { PushEncoder } from './push.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/** How long changes may wait behind a push still being written (a slow socket) before going out anyway. */
+const PUSH_WAIT_CAP_MS = 50;
 
 interface Agent {
   readonly ws: WebSocket;
@@ -39,8 +41,17 @@ export class AgentChannel {
   private readonly onChange = (sections: ReadonlySet<Section>): void => {
     // Convergence is derived from what agents already get.
     if (sections.size === 1 && sections.has('convergence')) return;
-    this.broadcast();
+    // While the last push is still being written, later changes wait and go out as one delta:
+    // under a storm (thousands of agents joining) that turns one push per change into one per
+    // write-out, and costs nothing when idle. Never longer than PUSH_WAIT_CAP_MS behind a slow
+    // socket.
+    if (this.pushing) this.pushAgain = true;
+    else this.broadcast();
   };
+  private pushing = false;
+  private pushAgain = false;
+  private pushCap: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3)) {
     this.push = new PushEncoder(() => hub.now());
@@ -138,8 +149,20 @@ export class AgentChannel {
     let deltas = 0;
     let snapshots = 0;
     let outstanding = 1;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(this.pushCap);
+      this.pushing = false;
+      if (!this.pushAgain || this.closed) return;
+      this.pushAgain = false;
+      this.broadcast();
+    };
     const done = (): void => {
-      if (--outstanding === 0) this.metrics.configPushDuration.observe(secondsSince(started));
+      if (--outstanding > 0) return;
+      this.metrics.configPushDuration.observe(secondsSince(started));
+      release();
     };
     for (const a of this.agents.values()) {
       if (!a.greeted || a.ws.readyState !== WebSocket.OPEN || a.at === this.push.generation) continue;
@@ -155,6 +178,9 @@ export class AgentChannel {
       }
     }
     if (outstanding === 1) return;
+    this.pushing = true;
+    this.pushCap = setTimeout(release, PUSH_WAIT_CAP_MS);
+    this.pushCap.unref();
     done();
     // Counted per broadcast, not per send: with thousands of agents, per-send labels add up.
     if (deltas > 0 && step) this.countPush('delta', deltas, step.delta.length);
@@ -174,7 +200,9 @@ export class AgentChannel {
   }
 
   async close(): Promise<void> {
+    this.closed = true;
     clearInterval(this.pinger);
+    clearTimeout(this.pushCap);
     this.unregisterMetrics();
     this.hub.off('change', this.onChange);
     for (const a of this.agents.values()) a.ws.terminate();
