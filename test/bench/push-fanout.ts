@@ -300,6 +300,10 @@ async function runSize(n: number): Promise<void> {
       const snaps = d('flocker_control_config_pushes_total', { kind: 'snapshot' });
       const bytes = d('flocker_control_config_push_bytes_total', { kind: 'delta' }) + d('flocker_control_config_push_bytes_total', { kind: 'snapshot' });
       console.log(`  over the wire during the rounds: ${deltas} deltas, ${snaps} snapshots, ${(bytes / 1024).toFixed(0)} KiB in all (${(bytes / Math.max(1, deltas + snaps)).toFixed(0)} bytes per message)`);
+      // Control's own view, without the API call and its commit: announce → written to every socket.
+      const pushes = d('flocker_control_config_push_duration_seconds_count', {});
+      const secs = d('flocker_control_config_push_duration_seconds_sum', {});
+      if (pushes > 0) console.log(`  control's push time (flocker_control_config_push_duration_seconds): ${pushes} pushes, mean ${ms((1000 * secs) / pushes)}`);
     }
     https.destroy();
   } finally {
