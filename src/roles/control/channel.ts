@@ -1,22 +1,20 @@
 // The agent port: WebSocket (CHANNEL_PATH) over mutual TLS with `node-` certificates. The node is
 // who its certificate says; one live connection per node. Control pushes to every agent that has
-// said hello whenever the hub announces a change: what changed, serialised once (push.ts).
+// said hello whenever the hub announces a change (fan-out.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
-import { controlMetrics, secondsSince } from '../../metrics/registry.js';
+import { controlMetrics } from '../../metrics/registry.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { CHANNEL_PATH, type ControlMessage } from '../../protocol/channel.js';
 import { peerIdentity } from '../../tls/options.js';
-import type { ControlHub, Section } from './hub.js';
+import type { ControlHub } from './hub.js';
+import { FanOut } from './fan-out.js';
 import { checkAgentMessage } from './agent-messages.js';
-import { PushEncoder } from './push.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
-/** How long changes may wait behind a push still being written (a slow socket) before going out anyway. */
-const PUSH_WAIT_CAP_MS = 50;
 
 interface Agent {
   readonly ws: WebSocket;
@@ -35,27 +33,11 @@ export class AgentChannel {
   private readonly wss: WebSocketServer;
   private readonly agents = new Map<NodeId, Agent>();
   private readonly pinger: NodeJS.Timeout;
-  private readonly push: PushEncoder;
-  private readonly metrics = controlMetrics();
+  private readonly fanOut: FanOut;
   private readonly unregisterMetrics: () => void;
-  private readonly onChange = (sections: ReadonlySet<Section>): void => {
-    // Convergence is derived from what agents already get.
-    if (sections.size === 1 && sections.has('convergence')) return;
-    // While the last push is still being written, later changes wait and go out as one delta:
-    // under a storm (thousands of agents joining) that turns one push per change into one per
-    // write-out, and costs nothing when idle. Never longer than PUSH_WAIT_CAP_MS behind a slow
-    // socket.
-    if (this.pushing) this.pushAgain = true;
-    else this.broadcast();
-  };
-  private pushing = false;
-  private pushAgain = false;
-  private pushCap: NodeJS.Timeout | undefined;
-  private closed = false;
 
   constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3)) {
-    this.push = new PushEncoder(() => hub.now());
-    this.unregisterMetrics = this.metrics.agentsConnected.set(() => {
+    this.unregisterMetrics = controlMetrics().agentsConnected.set(() => {
       let n = 0;
       for (const a of this.agents.values()) if (a.greeted) n++;
       return n;
@@ -63,7 +45,7 @@ export class AgentChannel {
     this.wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: MAX_MESSAGE_BYTES });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     this.wss.on('error', (e) => log.error({ err: e }, 'agent channel error'));
-    hub.on('change', this.onChange);
+    this.fanOut = new FanOut(hub, () => this.agents.values());
     // Pongs prove an idle agent alive, so only a truly silent one times out.
     this.pinger = setInterval(() => {
       for (const a of this.agents.values()) if (a.ws.readyState === WebSocket.OPEN) a.ws.ping();
@@ -125,7 +107,7 @@ export class AgentChannel {
           else this.log.warn({ node }, 'report before hello ignored');
           break;
         case 'resync':
-          if (agent.greeted && this.push.generation !== undefined) this.sendSnapshot(agent);
+          if (agent.greeted) this.fanOut.resync(agent);
           break;
         case 'invalid':
           this.log.warn({ node, problem: m.problem }, 'ignored a bad message from an agent');
@@ -142,69 +124,10 @@ export class AgentChannel {
     });
   }
 
-  private broadcast(): void {
-    const started = performance.now();
-    const step = this.push.advance(this.hub.generation, { configuration: this.hub.committed, cluster: this.hub.cluster });
-    let snapshot: Buffer | undefined;
-    let deltas = 0;
-    let snapshots = 0;
-    let outstanding = 1;
-    let released = false;
-    const release = (): void => {
-      if (released) return;
-      released = true;
-      clearTimeout(this.pushCap);
-      this.pushing = false;
-      if (!this.pushAgain || this.closed) return;
-      this.pushAgain = false;
-      this.broadcast();
-    };
-    const done = (): void => {
-      if (--outstanding > 0) return;
-      this.metrics.configPushDuration.observe(secondsSince(started));
-      release();
-    };
-    for (const a of this.agents.values()) {
-      if (!a.greeted || a.ws.readyState !== WebSocket.OPEN || a.at === this.push.generation) continue;
-      outstanding++;
-      const held = a.at;
-      a.at = this.push.generation;
-      if (step && held === step.from) {
-        deltas++;
-        a.ws.send(step.delta, { binary: false }, done);
-      } else {
-        snapshots++;
-        a.ws.send((snapshot ??= this.push.snapshot()), { binary: false }, done);
-      }
-    }
-    if (outstanding === 1) return;
-    this.pushing = true;
-    this.pushCap = setTimeout(release, PUSH_WAIT_CAP_MS);
-    this.pushCap.unref();
-    done();
-    // Counted per broadcast, not per send: with thousands of agents, per-send labels add up.
-    if (deltas > 0 && step) this.countPush('delta', deltas, step.delta.length);
-    if (snapshots > 0 && snapshot) this.countPush('snapshot', snapshots, snapshot.length);
-  }
-
-  private sendSnapshot(a: Agent): void {
-    a.at = this.push.generation;
-    const bytes = this.push.snapshot();
-    this.countPush('snapshot', 1, bytes.length);
-    a.ws.send(bytes, { binary: false });
-  }
-
-  private countPush(kind: 'delta' | 'snapshot', messages: number, bytes: number): void {
-    this.metrics.configPushes.inc({ kind }, messages);
-    this.metrics.configPushBytes.inc({ kind }, messages * bytes);
-  }
-
   async close(): Promise<void> {
-    this.closed = true;
     clearInterval(this.pinger);
-    clearTimeout(this.pushCap);
     this.unregisterMetrics();
-    this.hub.off('change', this.onChange);
+    this.fanOut.close();
     for (const a of this.agents.values()) a.ws.terminate();
     this.agents.clear();
     await new Promise<void>((r) => this.wss.close(() => r()));
