@@ -4,6 +4,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { fsReason } from '../read-text.js';
+import { parseMetricsListen, type ListenAddress } from '../metrics/listen.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/flocker/agent.yml';
 
@@ -37,6 +38,8 @@ export interface AgentConfig {
   readonly certificatesDir: string;
   readonly stateDir: string;
   readonly plugin: { readonly socket: string; readonly apiPort: number };
+  /** `metrics-listen`: the agent serves Prometheus /metrics here; off when absent. */
+  readonly metricsListen?: ListenAddress;
 }
 
 type Obj = Record<string, unknown>;
@@ -102,6 +105,17 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
 
   const pl = r.obj(doc, 'plugin', false);
   const base = dirname(file);
+  const ml = doc['metrics-listen'];
+  let metricsListen: ListenAddress | undefined;
+  if (ml !== undefined && ml !== null) {
+    // A bare port is a YAML number.
+    const text = typeof ml === 'number' ? String(ml) : r.str(doc, 'metrics-listen', 'metrics-listen', undefined);
+    try {
+      metricsListen = parseMetricsListen(text, 'value');
+    } catch (e) {
+      throw new ConfigError(file, 'metrics-listen', (e as Error).message);
+    }
+  }
   return {
     file,
     controlService: { hostname, port },
@@ -112,6 +126,7 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
       socket: resolve(base, r.str(pl, 'plugin.socket', 'socket', '/run/docker/plugins/flocker.sock')),
       apiPort: r.port(pl, 'plugin.api-port', 'api-port', 4523),
     },
+    ...(metricsListen ? { metricsListen } : {}),
   };
 }
 

@@ -11,6 +11,7 @@ import { abortableSleep } from '../abortable-sleep.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { recordTransferBytes } from '../metrics/registry.js';
 import { shortId, type DatasetId } from '../model/ids.js';
 import { formatSizeShort } from '../model/size.js';
 import type { TlsMaterial } from '../tls/options.js';
@@ -303,6 +304,7 @@ class Pull {
     // chunk does not wait for the disk unless WRITES_AHEAD chunks are already waiting.
     const writer = new ChunkWriter(fh, state, (len, knownTotal) => {
       this.bytesReceived += len;
+      recordTransferBytes('received', len);
       this.backoff.reset();
       this.progress.report(state.verified, knownTotal);
     }, () => this.saveState(state));

@@ -13,6 +13,7 @@ import Router from '@koa/router';
 import type { SnapshotPool } from '../backends/p2p/pool-api.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { recordTransferBytes } from '../metrics/registry.js';
 import { asDatasetId, isUuidV4, shortId, type DatasetId } from '../model/ids.js';
 import { peerIdentity, refuseOtherPeers, serverTlsOptions, type TlsMaterial } from '../tls/options.js';
 import { OutgoingStream, outgoingDir } from './outgoing.js';
@@ -312,6 +313,7 @@ export class TransferServer {
           yield dataHeader(at, length, s.complete?.length ?? 0);
           yield data;
           yield s.digests[k]!;
+          recordTransferBytes('sent', length);
           k++;
           continue;
         }

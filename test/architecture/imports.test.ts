@@ -56,4 +56,8 @@ test('the UI reaches the cluster only through the client and the wire shapes', (
   assert.equal(violations((e) => e.from.startsWith('ui/') && /^(roles|sys|backends|store|converge|cli)\//.test(e.to)), []);
 });
 
+test('metrics only count: src/metrics knows no role, planner, UI or CLI (roles call it, never the reverse)', () => {
+  assert.equal(violations((e) => e.from.startsWith('metrics/') && /^(roles|converge|ui|cli|backends|store)\//.test(e.to)), []);
+});
+
 test.run();

@@ -118,7 +118,8 @@ export async function crossReplicaPush(): Promise<string> {
         watch = (i, text) => {
           if (got.has(i) || !text.includes(id)) return;
           const m = parseControlMessage(text);
-          if (m?.type === 'cluster' && m.configuration.datasets[id]) {
+          // A delta naming the dataset carries it (the text holds its id); a snapshot must hold it.
+          if (m?.type === 'delta' || (m?.type === 'cluster' && m.configuration.datasets[id])) {
             got.set(i, performance.now() - t0);
             if (got.size === sockets.length) resolve();
           }

@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import type { ControlMessage } from '../../src/protocol/channel.js';
+import { applyDelta, type AgentView } from '../../src/protocol/delta.js';
 
 export interface AgentSocket {
   ws: WebSocket;
@@ -17,8 +18,19 @@ export function connectAgentSocket(port: number, caCert: string, node: { cert: s
   });
   const messages: ControlMessage[] = [];
   const waiters: { pred: (m: ControlMessage) => boolean; resolve: (m: ControlMessage) => void }[] = [];
+  // Deltas are applied as an agent does and handed on as the full view they produce.
+  let held: { generation: number; view: AgentView } | undefined;
   ws.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as ControlMessage;
+    let m = JSON.parse(d.toString()) as ControlMessage;
+    if (m.type === 'cluster') held = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster } };
+    else if (m.type === 'delta') {
+      if (held?.generation !== m.from) {
+        ws.send(JSON.stringify({ type: 'resync' }));
+        return;
+      }
+      held = { generation: m.generation, view: applyDelta(held.view, m.changes) };
+      m = { type: 'cluster', generation: m.generation, ...held.view, store: m.store ?? { identity: '', generation: 0 }, now: m.now };
+    }
     messages.push(m);
     for (const w of [...waiters]) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
   });

@@ -50,11 +50,10 @@ test('of two writes holding one tag, exactly one wins', async () => {
   assert.is.not(hub.tag(), tag);
 });
 
-test('the cluster message names the store and its generation', async () => {
+test('the hub names the store and its generation for what agents are sent', async () => {
   const hub = new ControlHub();
   await hub.write(create(1));
-  const m = JSON.parse(hub.clusterMessageJson()) as { store: { identity: string; generation: number } };
-  assert.equal(m.store, { identity: hub.store.identity, generation: 1 });
+  assert.equal(hub.storeStamp, { identity: hub.store.identity, generation: 1 });
 });
 
 test('serialised sections are cached until a change', async () => {

@@ -1,6 +1,7 @@
 // The live text log `cluster up --no-dashboard` (or without a terminal) prints: one line per
 // meaningful change in the event stream, found by comparing each event with what came before.
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiNodeLive } from '../../protocol/api-json.js';
+import { describeConvergenceTimes, type ConvergenceTimes } from '../../protocol/convergence-times.js';
 import { applyEvent, type ClusterEvent, type ClusterSnapshot } from '../../protocol/events.js';
 
 const short = (id: string | undefined): string => (id ?? '?').slice(0, 8);
@@ -44,6 +45,20 @@ function convergenceLines(before: readonly ApiConvergenceRow[], after: readonly 
     out.push(`dataset ${name}: ${r.phase} — ${r.reason}${r.last_error ? ` [${r.last_error}]` : ''}`);
   }
   return out;
+}
+
+/**
+ * What a person watching wants at a glance, without Prometheus: "status: 3/3 agents connected ·
+ * 5 datasets: 4 converged, 1 moving-in · p50 converge 35 ms (last 12)".
+ */
+export function statusLine(s: ClusterSnapshot, times: ConvergenceTimes): string {
+  const connected = s.nodes.filter((n) => n.connected).length;
+  const byPhase = new Map<string, number>();
+  for (const r of s.convergence) byPhase.set(r.phase, (byPhase.get(r.phase) ?? 0) + 1);
+  const phases = [...byPhase].sort((a, b) => (a[0] === 'converged' ? -1 : b[0] === 'converged' ? 1 : a[0].localeCompare(b[0])))
+    .map(([p, n]) => `${n} ${p}`).join(', ');
+  const p50 = describeConvergenceTimes(times);
+  return `status: ${connected}/${s.nodes.length} agents connected · ${s.convergence.length} datasets${phases ? `: ${phases}` : ''}${p50 ? ` · ${p50}` : ''}`;
 }
 
 /** Lines describing `e`, given the snapshot before it; returns the snapshot after it too. */

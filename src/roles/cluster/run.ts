@@ -3,7 +3,8 @@
 import type { ControlClient } from '../../client/types.js';
 import { errorMessage } from '../../errors.js';
 import type { ClusterSnapshot } from '../../protocol/events.js';
-import { describeEvent } from './event-log.js';
+import { NO_CONVERGENCE_TIMES, trackConvergence } from '../../protocol/convergence-times.js';
+import { describeEvent, statusLine } from './event-log.js';
 import { describeDeath, Interrupted, startLocalCluster, type LocalCluster, type UpOptions } from './up.js';
 import { loadDashboard } from '../../ui/load.js';
 import { abortableSleep } from '../../abortable-sleep.js';
@@ -24,6 +25,8 @@ const stamp = (): string => new Date().toISOString().slice(11, 19);
 /** Follow the event stream and print what changes; reconnects until `signal` aborts. */
 async function followEvents(client: ControlClient, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
   let snapshot: ClusterSnapshot | undefined;
+  let times = NO_CONVERGENCE_TIMES;
+  let lastStatus = '';
   let failures = 0;
   while (!signal.aborted) {
     try {
@@ -32,6 +35,11 @@ async function followEvents(client: ControlClient, out: NodeJS.WritableStream, s
         const { lines, after } = describeEvent(snapshot, e);
         snapshot = after;
         for (const l of lines) out.write(`[${stamp()}] ${l}\n`);
+        if (!after || (e.type !== 'snapshot' && e.type !== 'nodes' && e.type !== 'convergence')) continue;
+        times = trackConvergence(times, after.convergence).times;
+        const status = statusLine(after, times);
+        if (status !== lastStatus) out.write(`[${stamp()}] ${status}\n`);
+        lastStatus = status;
       }
     } catch (e) {
       if (signal.aborted) return;

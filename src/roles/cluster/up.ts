@@ -3,7 +3,8 @@
 // nothing mounted or attached.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendName } from '../../config/agent-config.js';
+import type { ClusterBackend } from './backends.js';
+import { ownPools } from './backends.js';
 import type { ControlClient } from '../../client/types.js';
 import { clientFromCertsDir } from '../../client/from-certs-dir.js';
 import { errorMessage, UserError } from '../../errors.js';
@@ -17,11 +18,15 @@ import { startLocalEtcd, type LocalEtcd } from '../../sys/etcd-cluster.js';
 import { tailOf } from './tail.js';
 import { abortableSleep } from '../../abortable-sleep.js';
 import { shortId } from '../../model/ids.js';
+import { HostNetwork, type TeardownReport } from '../../sys/netns/hosts.js';
+import { freeTcpPort } from './ports.js';
 
 export interface UpOptions {
   readonly dir: string;
   readonly nodes: number;
-  readonly backend: BackendName;
+  readonly backend: ClusterBackend;
+  /** Root: every node (agent and plugin) its own simulated host: network + mount namespace, address. */
+  readonly isolate?: boolean;
   readonly apiPort: number;
   readonly agentPort: number;
   readonly plugins: boolean;
@@ -39,6 +44,9 @@ export interface UpOptions {
 
 export type Progress = (line: string) => void;
 
+/** The contract's default agent-to-agent transfer port. */
+const P2P_TRANSFER_PORT = 4526;
+
 export interface ChildDeath {
   readonly child: Child;
   readonly code: number | null;
@@ -55,6 +63,8 @@ export class LocalCluster {
   info: ClusterInfo | undefined;
   client: ControlClient | undefined;
   etcd: LocalEtcd | undefined;
+  /** --isolate: the simulated hosts the nodes run in. */
+  hosts: HostNetwork | undefined;
 
   constructor(readonly layout: ClusterLayout, private readonly lock: ClusterLock) {
     this.unexpectedExit = new Promise((r) => { this.reportDeath = r; });
@@ -91,7 +101,17 @@ export class LocalCluster {
     const byKind = (prefix: string): Child[] => this.children.filter((c) => c.name.startsWith(prefix));
     await Promise.all(byKind('plugin').map((c) => stopChild(c)));
     await Promise.all(byKind('agent').map((c) => stopChild(c)));
-    const report = await releaseHostResources(this.layout.nodes.map((n) => n.mountRoot), this.layout.pool);
+    // Inside the hosts first: what is mounted there (and the loop devices under it) is out of
+    // sight of the safety net below, which looks at our own mount table.
+    const inHosts: TeardownReport = this.hosts ? await this.hosts.destroy() : { unmounted: [], detached: [], problems: [] };
+    // Nodes with pools of their own (p2p) may have mounted them (a btrfs file) in our namespace.
+    const ownPools = this.layout.nodes.map((n) => n.pool).filter((p) => p !== this.layout.pool);
+    const here = await releaseHostResources([...this.layout.nodes.map((n) => n.mountRoot), ...ownPools], this.layout.dir);
+    const report: CleanupReport = {
+      unmounted: [...inHosts.unmounted, ...here.unmounted],
+      detached: [...inHosts.detached, ...here.detached],
+      problems: [...inHosts.problems, ...here.problems],
+    };
     await Promise.all(byKind('control').map((c) => stopChild(c)));
     await this.etcd?.stop();
     rmSync(this.layout.pidsFile, { force: true });
@@ -189,14 +209,14 @@ function writeAtomic(path: string, text: string): void {
 }
 
 export async function startLocalCluster(opts: UpOptions, progress: Progress): Promise<LocalCluster> {
-  const layout = clusterLayout(opts.dir, opts.nodes, opts.pluginDir);
+  const layout = clusterLayout(opts.dir, opts.nodes, opts.pluginDir, opts.isolate === true || ownPools(opts.backend));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   mkdirSync(layout.dir, { recursive: true });
   const lock = lockClusterDir(layout.lockFile, layout.dir);
   let certs: ClusterCerts;
   try {
-    for (const d of [layout.pool, layout.logsDir, layout.controlDataDir]) mkdirSync(d, { recursive: true });
-    for (const n of layout.nodes) for (const d of [n.dir, n.mountRoot, n.stateDir]) mkdirSync(d, { recursive: true });
+    for (const d of [layout.logsDir, layout.controlDataDir]) mkdirSync(d, { recursive: true });
+    for (const n of layout.nodes) for (const d of [n.dir, n.mountRoot, n.stateDir, n.pool]) mkdirSync(d, { recursive: true });
     rmSync(layout.clusterJson, { force: true });
     const certsStarted = Date.now();
     certs = await ensureClusterCerts(layout);
@@ -211,6 +231,19 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
   const cluster = new LocalCluster(layout, lock);
   rmSync(layout.pidsFile, { force: true });
   try {
+    // A run killed with -9 left its hosts; we hold the folder's lock, so they are nobody's now.
+    const leftovers = HostNetwork.destroyLeftovers(layout.hostsFile);
+    for (const p of leftovers.problems) progress(`removing the hosts of an earlier run: ${p}`);
+    let listen = '127.0.0.1';
+    if (opts.isolate) {
+      // Docker runs in the default namespace: for it to bind-mount a volume, what an agent mounts
+      // must show there too (with --plugins only; nothing else a host mounts ever does).
+      const hosts = HostNetwork.create(layout.nodes.map((n) => ({ name: n.name, dir: n.dir, ...(opts.plugins ? { shareOut: n.mountRoot } : {}) })),
+        { stateFile: layout.hostsFile });
+      cluster.hosts = hosts;
+      listen = hosts.gateway;
+      progress(`hosts: bridge ${hosts.bridge} on ${hosts.subnet}; ${hosts.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}; control on ${hosts.gateway}`);
+    }
     const replicas = opts.controlReplicas ?? 1;
     const storeArgs: string[] = [];
     let storeUrl = `sqlite:${join(layout.controlDataDir, 'control.sqlite')}`;
@@ -239,7 +272,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       // Only the first replica takes the requested ports; the others pick free ones.
       const name = replicas === 1 ? 'control' : `control ${r + 1}`;
       const child = cluster.adopt(spawnSelf(name, [
-        'control', '--data-dir', dataDir, '--certificates-dir', layout.certsDir, '--listen', '127.0.0.1',
+        'control', '--data-dir', dataDir, '--certificates-dir', layout.certsDir, '--listen', listen,
         '--api-port', String(r === 0 ? opts.apiPort : 0), '--agent-port', String(r === 0 ? opts.agentPort : 0), ...storeArgs,
       ], join(layout.logsDir, replicas === 1 ? 'control.log' : `control-${r + 1}.log`)));
       progress(`${name}: starting (pid ${child.proc.pid}, log ${child.logFile})`);
@@ -249,29 +282,35 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
     for (const [r, c] of controls.entries()) {
       const p = await guarded(cluster, 'control to listen', deadline, opts.signal, (stop) => waitForControlJson(c.json, c.child.proc.pid, stop));
       allPorts.push(p);
-      progress(`${c.child.name}: REST API on https://127.0.0.1:${p.api_port}, agents on port ${p.agent_port}${r === 0 ? ` (store ${storeUrl})` : ''}`);
+      progress(`${c.child.name}: REST API on https://${listen}:${p.api_port}, agents on port ${p.agent_port}${r === 0 ? ` (store ${storeUrl})` : ''}`);
     }
     const ports = allPorts[0]!;
 
     for (const [i, node] of layout.nodes.entries()) {
+      const host = cluster.hosts?.host(node.name);
+      // Each host has an address of its own, so every node can use the default transfer port.
+      const transfer = opts.backend !== 'p2p' ? undefined
+        : host ? { port: P2P_TRANSFER_PORT, listen: host.address } : { port: await freeTcpPort(), listen: '127.0.0.1' };
       // Agents spread over the replicas, so a change made through one reaches agents of the others.
       const home = allPorts[i % allPorts.length]!;
       writeFileSync(node.config, agentYml({
-        controlHost: '127.0.0.1', agentPort: home.agent_port, apiPort: home.api_port, backend: opts.backend,
-        pool: layout.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
-        pluginSocket: node.pluginSocket,
+        controlHost: listen, agentPort: home.agent_port, apiPort: home.api_port, backend: opts.backend,
+        pool: node.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
+        pluginSocket: node.pluginSocket, ...(transfer ? { transfer } : {}),
       }));
-      const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config, '--unmount-on-exit'], join(layout.logsDir, `${node.name}-agent.log`)));
-      progress(`${node.name} (${shortId(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend)`);
+      const wrapper = host && cluster.hosts ? cluster.hosts.hostCommand(host) : [];
+      const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config, '--unmount-on-exit'],
+        join(layout.logsDir, `${node.name}-agent.log`), process.env, wrapper));
+      progress(`${node.name} (${shortId(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend${host ? `, host ${host.address}` : ''})`);
       if (opts.plugins) {
         rmSync(node.pluginSocket, { force: true }); // a stale socket must not pass for a listening plugin
         const plugin = cluster.adopt(spawnSelf(`plugin ${node.name}`, ['plugin', '--config', node.config, '--socket', node.pluginSocket],
-          join(layout.logsDir, `${node.name}-plugin.log`)));
+          join(layout.logsDir, `${node.name}-plugin.log`), process.env, wrapper));
         progress(`${node.name}: Docker plugin starting on ${node.pluginSocket} (pid ${plugin.proc.pid})`);
       }
     }
 
-    const client = clientFromCertsDir({ host: '127.0.0.1', port: ports.api_port, certsPath: layout.certsDir, user: API_USER });
+    const client = clientFromCertsDir({ host: listen, port: ports.api_port, certsPath: layout.certsDir, user: API_USER });
     cluster.client = client;
     await guarded(cluster, 'every node to report to control', deadline, opts.signal,
       (stop) => waitForNodes(client, certs.nodeUuids, layout.nodes.map((n) => n.name), progress, stop));
@@ -282,11 +321,19 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       progress(`Docker plugins listening (${layout.nodes.length})`);
     }
 
+    const hosts = cluster.hosts;
     const info: ClusterInfo = {
-      api: `https://127.0.0.1:${ports.api_port}`,
+      api: `https://${listen}:${ports.api_port}`,
       certs_path: layout.certsDir,
       user: API_USER,
-      nodes: layout.nodes.map((n, i) => ({ uuid: certs.nodeUuids[i] ?? '', mount_root: n.mountRoot, name: n.name, config: n.config })),
+      nodes: layout.nodes.map((n, i) => {
+        const h = hosts?.host(n.name);
+        return {
+          uuid: certs.nodeUuids[i] ?? '', mount_root: n.mountRoot, name: n.name, config: n.config,
+          ...(h ? { address: h.address, netns: h.netns } : {}),
+        };
+      }),
+      ...(hosts ? { isolated: { bridge: hosts.bridge, gateway: hosts.gateway, subnet: hosts.subnet } } : {}),
       agent_port: ports.agent_port,
       pid: process.pid,
       apis: allPorts.map((p) => `https://127.0.0.1:${p.api_port}`),

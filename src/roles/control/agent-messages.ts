@@ -36,6 +36,7 @@ const validReport: ValidateFunction = ajv.compile(reportSchema);
 export type CheckedAgentMessage =
   | { type: 'hello'; era: string; address?: string; transferPort?: number }
   | { type: 'report'; report: NodeReport }
+  | { type: 'resync' }
   | { type: 'invalid'; problem: string };
 
 export function checkAgentMessage(text: string): CheckedAgentMessage {
@@ -67,5 +68,6 @@ export function checkAgentMessage(text: string): CheckedAgentMessage {
     if (!validReport(o.report)) return { type: 'invalid', problem: `malformed report: ${ajv.errorsText(validReport.errors)}` };
     return { type: 'report', report: o.report as NodeReport };
   }
+  if (o.type === 'resync') return { type: 'resync' };
   return { type: 'invalid', problem: `unknown message type ${JSON.stringify(o.type)}` };
 }

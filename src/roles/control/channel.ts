@@ -1,11 +1,12 @@
 // The agent port: WebSocket (CHANNEL_PATH) over mutual TLS with `node-` certificates. The node is
-// who its certificate says; one live connection per node. Control pushes `cluster` to every
-// agent that has said hello whenever the hub announces a change (fan-out.ts).
+// who its certificate says; one live connection per node. Control pushes to every agent that has
+// said hello whenever the hub announces a change (fan-out.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
+import { controlMetrics } from '../../metrics/registry.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { CHANNEL_PATH, type ControlMessage } from '../../protocol/channel.js';
 import { peerIdentity } from '../../tls/options.js';
@@ -19,6 +20,8 @@ interface Agent {
   readonly ws: WebSocket;
   readonly node: NodeId;
   greeted: boolean;
+  /** The generation of the view this agent holds (after the sends queued to it). */
+  at?: number;
 }
 
 function remoteHost(req: IncomingMessage): string {
@@ -31,8 +34,14 @@ export class AgentChannel {
   private readonly agents = new Map<NodeId, Agent>();
   private readonly pinger: NodeJS.Timeout;
   private readonly fanOut: FanOut;
+  private readonly unregisterMetrics: () => void;
 
   constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3)) {
+    this.unregisterMetrics = controlMetrics().agentsConnected.set(() => {
+      let n = 0;
+      for (const a of this.agents.values()) if (a.greeted) n++;
+      return n;
+    });
     this.wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: MAX_MESSAGE_BYTES });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     this.wss.on('error', (e) => log.error({ err: e }, 'agent channel error'));
@@ -97,6 +106,9 @@ export class AgentChannel {
           if (agent.greeted) this.hub.agentReport(node, m.report);
           else this.log.warn({ node }, 'report before hello ignored');
           break;
+        case 'resync':
+          if (agent.greeted) this.fanOut.resync(agent);
+          break;
         case 'invalid':
           this.log.warn({ node, problem: m.problem }, 'ignored a bad message from an agent');
           break;
@@ -114,6 +126,7 @@ export class AgentChannel {
 
   async close(): Promise<void> {
     clearInterval(this.pinger);
+    this.unregisterMetrics();
     this.fanOut.close();
     for (const a of this.agents.values()) a.ws.terminate();
     this.agents.clear();

@@ -37,7 +37,11 @@ export class ConfigWriter {
   private running = false;
   private lastTag?: { generation: number; tag: string };
 
-  constructor(private readonly store: ConfigurationStore, private readonly now: () => number) {}
+  constructor(
+    private readonly store: ConfigurationStore,
+    private readonly now: () => number,
+    private readonly onCommit?: (seconds: number) => void,
+  ) {}
 
   /** The tag of the committed configuration. */
   tag(): string {
@@ -121,6 +125,9 @@ export class ConfigWriter {
       results.push({ ok: true, value });
     }
     if (generation === base) return results;
-    return (await this.store.commit(base, generation, { datasets, leases })) ? results : undefined;
+    const started = performance.now();
+    const committed = await this.store.commit(base, generation, { datasets, leases });
+    this.onCommit?.((performance.now() - started) / 1000);
+    return committed ? results : undefined;
   }
 }

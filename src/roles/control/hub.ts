@@ -7,7 +7,6 @@ import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
 import type { Result } from '../../model/errors.js';
 import type { NodeId } from '../../model/ids.js';
 import type { ApiLease } from '../../protocol/api-json.js';
-import type { ControlMessage } from '../../protocol/channel.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
@@ -23,6 +22,8 @@ export interface HubOptions {
   readonly now?: () => number;
   /** A node silent this long is forgotten (default 120 s, FLOCKER_NODE_TIMEOUT_MS). */
   readonly nodeTimeoutMs?: number;
+  /** Told how long each store commit took (flocker_control_store_write_duration_seconds). */
+  readonly onStoreWrite?: (seconds: number) => void;
 }
 
 export interface HubEvents {
@@ -49,7 +50,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.now = opts.now ?? Date.now;
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 120_000;
     this.store = opts.store ?? new MemoryStore();
-    this.writer = new ConfigWriter(this.store, this.now);
+    this.writer = new ConfigWriter(this.store, this.now, opts.onStoreWrite);
     this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
     this.store.on('change', (what) => {
       if (what.datasets) this.changed('configuration', 'convergence');
@@ -66,6 +67,16 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   get cluster(): ClusterState {
     return this.nodes.cluster;
+  }
+
+  /** What is committed: what agents are told (the same as `deployment`; kept for the fan-out). */
+  get committed(): Deployment {
+    return this.store.deployment;
+  }
+
+  /** The number of the latest announced change. */
+  get generation(): number {
+    return this.generationValue;
   }
 
   /** Apply `edit`, checking the X-If-Configuration-Matches tags in the same step; resolves once durable. */
@@ -167,20 +178,9 @@ export class ControlHub extends EventEmitter<HubEvents> {
     }
   }
 
-  /** The `cluster` message for agents; the fan-out serialises it once per broadcast. */
-  clusterMessage(): ControlMessage {
-    return {
-      type: 'cluster',
-      generation: this.generationValue,
-      configuration: this.deployment,
-      cluster: this.cluster,
-      store: { identity: this.store.identity, generation: this.store.generation },
-      now: this.now(),
-    };
-  }
-
-  clusterMessageJson(): string {
-    return JSON.stringify(this.clusterMessage());
+  /** The store the configuration came from, for agents' configuration guard (issue 12). */
+  get storeStamp(): { readonly identity: string; readonly generation: number } {
+    return { identity: this.store.identity, generation: this.store.generation };
   }
 
   // ---- change notification ----

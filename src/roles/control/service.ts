@@ -12,6 +12,9 @@ import { describeStore, openStoreSpec, type StoreSpec } from '../../store/open.j
 import { takePidLock, type PidLock } from '../../store/pid-lock.js';
 import { StoreUnavailableError } from '../../store/store.js';
 import { identityFromPem } from '../../tls/identity.js';
+import type { ListenAddress } from '../../metrics/listen.js';
+import { controlMetrics } from '../../metrics/registry.js';
+import { startMetricsServer, type MetricsServer } from '../../metrics/server.js';
 import { readTlsMaterial, refuseOtherPeers, serverTlsOptions } from '../../tls/options.js';
 import { createApp } from './app.js';
 import { AgentChannel } from './channel.js';
@@ -33,12 +36,16 @@ export interface ControlServiceOptions {
   readonly etcdTls?: EtcdTls;
   /** Give up on an unreachable etcd at start after this many seconds (default: keep trying). */
   readonly waitStoreSeconds?: number;
+  /** Serve Prometheus /metrics here (plain HTTP); off when absent. */
+  readonly metricsListen?: ListenAddress;
 }
 
 export interface RunningControlService {
   readonly apiPort: number;
   readonly agentPort: number;
   readonly hub: ControlHub;
+  /** The /metrics URL when --metrics-listen was given. */
+  readonly metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -55,6 +62,13 @@ async function listen(server: Server, port: number, host: string, what: string):
     });
   });
   return (server.address() as AddressInfo).port;
+}
+
+/** Datasets by phase, counted from the convergence rows when Prometheus scrapes. */
+function countPhases(hub: ControlHub): ReadonlyMap<string, number> {
+  const counts = new Map<string, number>();
+  for (const row of JSON.parse(hub.convergenceJsonText()) as { phase: string }[]) counts.set(row.phase, (counts.get(row.phase) ?? 0) + 1);
+  return counts;
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -92,7 +106,8 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   }
   const infoFile = join(o.dataDir, CONTROL_JSON);
   rmSync(infoFile, { force: true });
-  const hub = new ControlHub({ store, ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}) });
+  const { storeWriteDuration } = controlMetrics();
+  const hub = new ControlHub({ store, onStoreWrite: (seconds) => storeWriteDuration.observe(seconds), ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}) });
   let nodeSync: NodeSync | undefined;
   if (spec.kind === 'etcd') {
     const { NodeSync: Sync } = await import('./node-sync.js');
@@ -107,6 +122,8 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   refuseOtherPeers(agents, 'node-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused an agent connection'));
   for (const s of [api, agents]) s.on('tlsClientError', (e) => o.log.debug({ err: e.message }, 'TLS handshake failed'));
   const channel = new AgentChannel(agents, hub, o.log);
+  const unregisterPhases = controlMetrics().datasetsByPhase.set(() => countPhases(hub));
+  let metrics: MetricsServer | undefined;
   const tick = setInterval(() => {
     hub.sweepLeases().catch((e: unknown) => {
       if (e instanceof StoreUnavailableError) o.log.debug({ err: e.message }, 'could not sweep expired leases');
@@ -121,6 +138,8 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     if (stopped) return;
     stopped = true;
     clearInterval(tick);
+    unregisterPhases();
+    await metrics?.close();
     await channel.close();
     await Promise.all([closeServer(api), closeServer(agents)]);
     nodeSync?.close();
@@ -132,12 +151,13 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   try {
     const apiPort = await listen(api, o.apiPort, o.listen, 'REST API');
     const agentPort = await listen(agents, o.agentPort, o.listen, 'agent channel');
+    if (o.metricsListen) metrics = await startMetricsServer(o.metricsListen, o.log);
     // Written atomically once both listen: launchers wait for this file.
     const tmp = `${infoFile}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ pid: process.pid, api_port: apiPort, agent_port: agentPort })}\n`);
     renameSync(tmp, infoFile);
     o.log.info({ apiPort, agentPort, listen: o.listen, dataDir: o.dataDir, store: store.description }, 'control service listening');
-    return { apiPort, agentPort, hub, stop };
+    return { apiPort, agentPort, hub, stop, ...(metrics ? { metricsUrl: metrics.url } : {}) };
   } catch (e) {
     await stop();
     throw e;

@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { dirname } from 'node:path';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { pluginMetrics, secondsSince } from '../../metrics/registry.js';
 import { errText } from './errors.js';
 import type { DockerRequest, VolumeDriver } from './handlers.js';
 
@@ -41,7 +42,16 @@ export async function startPluginServer(o: PluginServerOptions): Promise<PluginS
     '/VolumeDriver.Capabilities': () => d.capabilities(),
   };
 
+  const { requestDuration } = pluginMetrics();
   const server = createServer((req, res) => {
+    const started = performance.now();
+    // Every answer is a 200; the outcome is whether it carried an Err for Docker.
+    res.once('finish', () => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      const known = Object.prototype.hasOwnProperty.call(routes, path);
+      const outcome = !known ? 'unknown' : res.statusCode === 200 && !answeredErr.has(res) ? 'ok' : 'error';
+      requestDuration.observe({ endpoint: known ? path.slice(1) : 'unknown', outcome }, secondsSince(started));
+    });
     void handle(req, res, routes, o).catch((e) => {
       o.log.error({ err: e }, 'plugin request failed');
       if (!res.headersSent) reply(res, 500, { Err: 'internal error' });
@@ -114,8 +124,12 @@ async function readBody(req: IncomingMessage): Promise<DockerRequest> {
   }
 }
 
+/** Answers that carried an `Err`, for the request's outcome label. */
+const answeredErr = new WeakSet<ServerResponse>();
+
 function reply(res: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
+  if ((body as { Err?: unknown } | null)?.Err) answeredErr.add(res);
   res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
 }
