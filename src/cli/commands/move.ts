@@ -13,7 +13,8 @@ export class MoveCommand extends ConnectedCommand {
       \`flocker list-nodes\`). The control service records the move at once; the nodes hand the
       data over shortly after (a lease on the dataset holds the move back until released). With
       \`--wait\`, follow the cluster until the dataset is attached on the destination (or say why
-      not) and exit non-zero on an error or after \`--timeout\`.
+      not) and exit non-zero if it has not got there by \`--timeout\` (errors the nodes retry
+      are shown as they happen, and are the failure reported if they last until then).
     `,
     examples: [
       ['Move the dataset starting with 5f0e to the node starting with 9c8d', '$0 move --dataset 5f0e --destination 9c8d'],
