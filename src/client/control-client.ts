@@ -180,9 +180,10 @@ class HttpsControlClient implements ControlClient {
     return (await this.call<ApiDatasetConfig>('POST', '/v1/configuration/datasets', body, HttpsControlClient.conditional(cond))).value;
   }
 
-  async moveDataset(datasetId: string, primary: string, cond?: Conditional): Promise<ApiDatasetConfig> {
+  async moveDataset(datasetId: string, primary: string, cond?: Conditional, opts?: { force?: boolean }): Promise<ApiDatasetConfig> {
     const path = `/v1/configuration/datasets/${encodeURIComponent(datasetId)}`;
-    return (await this.call<ApiDatasetConfig>('POST', path, { primary }, HttpsControlClient.conditional(cond))).value;
+    const body = opts?.force ? { primary, force: true } : { primary };
+    return (await this.call<ApiDatasetConfig>('POST', path, body, HttpsControlClient.conditional(cond))).value;
   }
 
   async deleteDataset(datasetId: string, cond?: Conditional): Promise<ApiDatasetConfig> {

@@ -30,7 +30,8 @@ export interface ControlClient {
   version(): Promise<{ flocker: string }>;
   listDatasets(): Promise<{ datasets: ApiDatasetConfig[]; tag: string }>;
   createDataset(body: ApiCreateDataset, cond?: Conditional): Promise<ApiDatasetConfig>;
-  moveDataset(datasetId: string, primary: string, cond?: Conditional): Promise<ApiDatasetConfig>;
+  /** force: allowed off an unreachable node, which the control service then fences. */
+  moveDataset(datasetId: string, primary: string, cond?: Conditional, opts?: { force?: boolean }): Promise<ApiDatasetConfig>;
   deleteDataset(datasetId: string, cond?: Conditional): Promise<ApiDatasetConfig>;
   stateDatasets(): Promise<ApiDatasetState[]>;
   stateNodes(): Promise<ApiNode[]>;

@@ -4,7 +4,7 @@
 // configuration lost a row: a control service started on an empty database, or restored from an
 // old backup, or one of another cluster, would otherwise make every node let go of what it holds.
 // It also carries out a fence: a node a forced move was made against releases first, and only.
-import type { Deployment } from '../model/configuration.js';
+import { ANY_ERA, type Deployment } from '../model/configuration.js';
 import { shortId, type DatasetId, type NodeId } from '../model/ids.js';
 import { actionsOf, IDLE_MS, noop, parallel, sequence, type Action, type Change } from './changes.js';
 import type { LocalState } from './dataset-state.js';
@@ -117,7 +117,7 @@ export function guard(input: GuardInput): Guarded {
   if (distrust === undefined) {
     for (const id of held) {
       const d = config.datasets[id];
-      if (d && d.primary !== nodeId && d.fence?.node === nodeId && d.fence.era === input.era) fencedFor.add(id);
+      if (d && d.primary !== nodeId && d.fence?.node === nodeId && (d.fence.era === input.era || d.fence.era === ANY_ERA)) fencedFor.add(id);
     }
   }
   const fenced = fencedFor.size > 0;

@@ -3,7 +3,7 @@ import type { DatasetId, NodeId } from './ids.js';
 
 export const PHASES = [
   'pending', 'creating', 'attaching', 'mounting', 'converged', 'moving-out', 'moving-in',
-  'waiting-for-lease', 'deleting', 'error',
+  'waiting-for-lease', 'deleting', 'error', 'unreachable',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 

@@ -20,6 +20,9 @@ export interface Dataset {
  * anything else when it comes back. `epoch` counts forced moves of the dataset; the fencing token
  * in a shared pool carries it, so a node that never heard of the fence cannot attach.
  */
+/** A fence's era when control did not know the node's (not heard from since control started). */
+export const ANY_ERA = '*';
+
 export interface Fence {
   readonly node: NodeId;
   readonly era: string;

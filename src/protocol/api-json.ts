@@ -29,6 +29,8 @@ export interface ApiDatasetState {
 export interface ApiNode {
   uuid: string;
   host: string;
+  /** Ours, present only when true: silent past the control service's --node-timeout. */
+  unreachable?: boolean;
 }
 
 export interface ApiLease {

@@ -22,6 +22,8 @@ export type ControlMessage =
       readonly cluster: ClusterState;
       /** Control's clock, epoch ms, so agents can judge lease expiry without clock agreement. */
       readonly now: number;
+      /** The store the configuration comes from: made when it was created, and how far it has come. */
+      readonly store?: { readonly identity: string; readonly generation: number };
     }
   /** Fatal refusal (e.g. another agent already connected with this node certificate); then close. */
   | { readonly type: 'refused'; readonly reason: string };

@@ -24,7 +24,9 @@ export class ControlCommand extends BaseCommand {
       directory. Port 0 picks a free port. Once both ports listen, \`DATA_DIR/control.json\` holds
       \`{"pid", "api_port", "agent_port"}\`. Only one control service may use a data directory.
 
-      A node whose agent has been silent for FLOCKER_NODE_TIMEOUT_MS (default 120000) is forgotten.
+      A node whose agent has been silent for \`--node-timeout\` seconds (default 30) is shown
+      \`unreachable\`, and moving a dataset off it needs force (\`flocker move --force\`), which
+      fences it. A node silent for FLOCKER_NODE_TIMEOUT_MS (default 120000) is forgotten.
       Stops cleanly on SIGINT or SIGTERM. Logs are JSON lines on stderr (FLOCKER_LOG_LEVEL).
     `,
     examples: [
@@ -39,6 +41,9 @@ export class ControlCommand extends BaseCommand {
   apiPort = Option.String('--api-port', '4523', { description: 'REST API port (default 4523; 0 = any free port)' });
   agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (default 4524; 0 = any free port)' });
   listen = Option.String('--listen', '0.0.0.0', { description: 'Address to listen on (default 0.0.0.0)' });
+  nodeTimeout = Option.String('--node-timeout', '30', {
+    description: 'Seconds of silence after which a node is unreachable and moves off it need --force (default 30)',
+  });
   certificatesDir = Option.String('--certificates-dir', '/etc/flocker', {
     description: 'Folder holding cluster.crt, control-service.crt, control-service.key (default /etc/flocker)',
   });
@@ -55,6 +60,10 @@ export class ControlCommand extends BaseCommand {
     if (nodeTimeoutMs !== undefined && !(Number.isFinite(nodeTimeoutMs) && nodeTimeoutMs > 0)) {
       throw new UserError(`FLOCKER_NODE_TIMEOUT_MS must be a positive number of milliseconds, got ${JSON.stringify(timeoutEnv)}`);
     }
+    const unreachableSeconds = Number(this.nodeTimeout);
+    if (!/^\d+(\.\d+)?$/.test(this.nodeTimeout.trim()) || !(unreachableSeconds > 0)) {
+      throw new UserError(`--node-timeout must be a positive number of seconds, got ${JSON.stringify(this.nodeTimeout)}`);
+    }
     const [{ startControlService }, { createLogger }] = await Promise.all([
       import('../../roles/control/service.js'),
       import('../../log.js'),
@@ -63,6 +72,7 @@ export class ControlCommand extends BaseCommand {
     const service = await startControlService({
       dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
       ...(nodeTimeoutMs !== undefined ? { nodeTimeoutMs } : {}),
+      unreachableAfterMs: unreachableSeconds * 1000,
     });
     const signal = await stopSignal().stopped;
     log.info({ signal }, 'stopping');

@@ -13,6 +13,7 @@ import { errorMessage, UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { readNodeUuid } from '../../tls/identity.js';
+import { loadActedOn } from './acted-on.js';
 import { ChannelClient } from './channel-client.js';
 import { discoverLocal } from './discover.js';
 import { agentTlsOptions } from './tls.js';
@@ -67,6 +68,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   }
   const log = o.log.child({ node: nodeId });
   const era = await readEra();
+  const actedOn = await loadActedOn(config.stateDir);
 
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -89,7 +91,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     report: (r) => channel.setReport(r),
     inputs: () => channel.inputs(),
     execute: (c) => execute(c, backend),
-    clock: systemClock, log, random: Math.random,
+    clock: systemClock, log, random: Math.random, era, actedOn,
   });
   log.info({ control: channel.url, backend: backend.name, pool: config.dataset.rootPath, mountRoot: config.dataset.mountRoot }, 'agent starting');
   channel.start();

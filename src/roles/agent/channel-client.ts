@@ -72,7 +72,10 @@ export class ChannelClient {
   inputs(): LoopInputs | undefined {
     if (!this.open || !this.latest) return undefined;
     const { message, receivedAt } = this.latest;
-    return { configuration: message.configuration, cluster: message.cluster, now: message.now + (this.now() - receivedAt) };
+    return {
+      configuration: message.configuration, cluster: message.cluster, now: message.now + (this.now() - receivedAt),
+      ...(message.store ? { store: message.store } : {}),
+    };
   }
 
   /** The current local report; sent now if connected and different from the last one sent. */

@@ -35,7 +35,7 @@ export class AgentChannel {
     this.broadcast();
   };
 
-  constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3)) {
+  constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3, hub.unreachableAfterMs / 3)) {
     this.wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: MAX_MESSAGE_BYTES });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     this.wss.on('error', (e) => log.error({ err: e }, 'agent channel error'));

@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events';
 import type { Deployment } from '../../model/configuration.js';
 import { EMPTY_DEPLOYMENT } from '../../model/configuration.js';
 import { EMPTY_CLUSTER, stateDatasets, type ClusterState, type NodeReport, type NodeState } from '../../model/cluster-state.js';
-import { convergenceRows, stampSince, type PhaseMemo } from '../../model/convergence.js';
+import { convergenceRows, stampSince, type PhaseMemo, type Reachability } from '../../model/convergence.js';
 import { expireLeases } from '../../model/deployment.js';
 import type { NodeId } from '../../model/ids.js';
 import { convergenceToApi, datasetToApi, leaseToApi, stateToApi, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
@@ -23,6 +23,14 @@ export interface HubOptions {
   readonly now?: () => number;
   /** A node silent this long is forgotten (default 120 s, FLOCKER_NODE_TIMEOUT_MS). */
   readonly nodeTimeoutMs?: number;
+  /** A node silent this long is shown unreachable, and moves off it need force (--node-timeout, default 30 s). */
+  readonly unreachableAfterMs?: number;
+}
+
+/** What control last heard from a node; kept after the node is forgotten, for fencing it. */
+export interface LastHeard {
+  readonly lastSeen: number;
+  readonly era: string;
 }
 
 export interface HubEvents {
@@ -61,12 +69,18 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private convergenceAnnounced = '[]';
   readonly now: () => number;
   readonly nodeTimeoutMs: number;
+  readonly unreachableAfterMs: number;
+  private readonly startedAt: number;
+  private readonly heard = new Map<NodeId, LastHeard>();
+  private unreachableValue: ReadonlySet<NodeId> = new Set();
 
   constructor(private readonly opts: HubOptions = {}) {
     super();
     this.setMaxListeners(0);
     this.now = opts.now ?? Date.now;
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 120_000;
+    this.unreachableAfterMs = opts.unreachableAfterMs ?? 30_000;
+    this.startedAt = this.now();
     this.working = opts.store ? opts.store.load() : EMPTY_DEPLOYMENT;
     this.committedValue = this.working;
     this.recomputeConvergence();
@@ -136,6 +150,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
     const old = this.clusterValue.nodes[uuid];
     for (const [e, n] of this.eras) if (n === uuid && e !== era) this.eras.delete(e);
     this.eras.set(era, uuid);
+    this.heard.set(uuid, { lastSeen: now, era });
+    this.markReachable(uuid);
     // A new era is a reboot: what the node said before describes a machine that no longer exists.
     const report = old && old.era === era ? old.report : null;
     this.setNode({ uuid, host, era, lastSeen: now, connected: true, report });
@@ -146,6 +162,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
     const node = this.clusterValue.nodes[uuid];
     if (!node) return;
     this.setNode({ ...node, lastSeen: this.now(), report });
+    this.heard.set(uuid, { lastSeen: this.now(), era: node.era });
+    this.markReachable(uuid);
     this.changed('state', 'nodes', 'convergence');
   }
 
@@ -154,6 +172,45 @@ export class ControlHub extends EventEmitter<HubEvents> {
     const node = this.clusterValue.nodes[uuid];
     if (!node) return;
     this.clusterValue = { nodes: { ...this.clusterValue.nodes, [uuid]: { ...node, lastSeen: this.now() } } };
+    this.heard.set(uuid, { lastSeen: this.now(), era: node.era });
+    this.markReachable(uuid);
+  }
+
+  // ---- reachability (--node-timeout) ----
+
+  /** Nodes silent past --node-timeout: configured primaries and every node ever heard since start. */
+  get unreachable(): ReadonlySet<NodeId> {
+    return this.unreachableValue;
+  }
+
+  /** The era a node had when last heard from (for fencing it), if it was heard since control started. */
+  lastHeard(node: NodeId): LastHeard | undefined {
+    return this.heard.get(node);
+  }
+
+  /** Recompute who is unreachable (called every second); announces a change only. */
+  checkReachability(): void {
+    const cutoff = this.now() - this.unreachableAfterMs;
+    const candidates = new Set<NodeId>([...this.heard.keys(), ...Object.values(this.working.datasets).map((d) => d.primary)]);
+    const next = new Set<NodeId>();
+    for (const n of candidates) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
+    if (next.size === this.unreachableValue.size && [...next].every((n) => this.unreachableValue.has(n))) return;
+    this.unreachableValue = next;
+    this.invalidateCluster();
+    this.changed('nodes', 'convergence');
+  }
+
+  private markReachable(uuid: NodeId): void {
+    if (!this.unreachableValue.has(uuid)) return;
+    const next = new Set(this.unreachableValue);
+    next.delete(uuid);
+    this.unreachableValue = next;
+    this.invalidateCluster();
+    this.changed('nodes', 'convergence');
+  }
+
+  private reachability(): Reachability {
+    return { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
   }
 
   agentDisconnected(uuid: NodeId): void {
@@ -220,12 +277,13 @@ export class ControlHub extends EventEmitter<HubEvents> {
   nodesJson(): string {
     return (this.cache.nodes ??= JSON.stringify(sortedValues(this.clusterValue.nodes)
       .filter((n) => n.report !== null)
-      .map((n): ApiNode => ({ uuid: n.uuid, host: n.host }))));
+      .map((n): ApiNode => ({ uuid: n.uuid, host: n.host, ...(this.unreachableValue.has(n.uuid) ? { unreachable: true } : {}) }))));
   }
 
   nodesLiveJson(): string {
     return (this.cache.nodesLive ??= JSON.stringify(sortedValues(this.clusterValue.nodes).map((n): ApiNodeLive => ({
       uuid: n.uuid, host: n.host, era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
+      ...(this.unreachableValue.has(n.uuid) ? { unreachable: true } : {}),
     }))));
   }
 
@@ -295,7 +353,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   }
 
   private recomputeConvergence(): void {
-    const { rows, memo } = stampSince(convergenceRows(this.committedValue, this.clusterValue), this.phaseMemo, this.now());
+    const { rows, memo } = stampSince(convergenceRows(this.committedValue, this.clusterValue, this.reachability()), this.phaseMemo, this.now());
     this.phaseMemo = memo;
     this.convergenceJson = JSON.stringify(rows.map(convergenceToApi));
   }

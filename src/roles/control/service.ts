@@ -22,6 +22,8 @@ export interface ControlServiceOptions {
   readonly listen: string;
   readonly log: Logger;
   readonly nodeTimeoutMs?: number;
+  /** --node-timeout: silent this long, a node is unreachable and moves off it need force. */
+  readonly unreachableAfterMs?: number;
 }
 
 export interface RunningControlService {
@@ -57,7 +59,11 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   const store = openStore(o.dataDir);
   const infoFile = join(o.dataDir, CONTROL_JSON);
   rmSync(infoFile, { force: true });
-  const hub = new ControlHub({ store, ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}) });
+  const hub = new ControlHub({
+    store,
+    ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}),
+    ...(o.unreachableAfterMs !== undefined ? { unreachableAfterMs: o.unreachableAfterMs } : {}),
+  });
   const app = createApp(hub, o.log);
   const api = createServer(serverTlsOptions(tls), app.callback());
   const agents = createServer(serverTlsOptions(tls), (_req, res) => {
@@ -70,6 +76,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   const tick = setInterval(() => {
     hub.sweepLeases().catch((e: unknown) => o.log.error({ err: e }, 'could not persist expired leases'));
     channel.expireSilentNodes();
+    hub.checkReachability();
   }, 1000);
 
   let stopped = false;

@@ -2,11 +2,13 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { ControlHub } from '../hub.js';
-import { createDataset, deleteDataset, moveDataset } from '../../../model/deployment.js';
-import { asDatasetId, asNodeId } from '../../../model/ids.js';
+import { createDataset, deleteDataset, fenceDataset, moveDataset } from '../../../model/deployment.js';
+import { asDatasetId, asNodeId, type DatasetId, type NodeId } from '../../../model/ids.js';
+import { mountedOn } from '../../../model/cluster-state.js';
+import { ANY_ERA } from '../../../model/configuration.js';
 import type { ModelError } from '../../../model/errors.js';
 import { datasetToApi } from '../../../protocol/api-json.js';
-import { DATASET_DELETED, DATASET_ID_COLLISION, DATASET_NOT_FOUND, LEASE_HELD, LEASE_NOT_FOUND, type ApiError } from '../api-errors.js';
+import { DATASET_DELETED, DATASET_ID_COLLISION, DATASET_NOT_FOUND, LEASE_HELD, LEASE_NOT_FOUND, nodeUnreachable, type ApiError } from '../api-errors.js';
 import { readJsonBody } from '../body.js';
 import { checkCreateDataset, checkUpdateDataset } from '../schemas.js';
 import { cachedJsonSender, checkTag, sendJson } from './shared.js';
@@ -19,6 +21,12 @@ export function modelErrorToApi(e: ModelError): ApiError {
     case 'lease-held': return LEASE_HELD;
     case 'lease-not-found': return LEASE_NOT_FOUND;
   }
+}
+
+/** The node a move would take the dataset from, if it is unreachable: its primary or its holder. */
+function unreachableHolder(hub: ControlHub, datasetId: DatasetId, primary: NodeId, target: NodeId): NodeId | undefined {
+  const holder = mountedOn(hub.cluster, datasetId)?.uuid;
+  return [primary, holder].find((n): n is NodeId => n !== undefined && n !== target && hub.unreachable.has(n));
 }
 
 export function datasetRoutes(router: Router, hub: ControlHub): void {
@@ -49,10 +57,19 @@ export function datasetRoutes(router: Router, hub: ControlHub): void {
     const id = ctx.params.dataset_id ?? '';
     const current = hub.deployment.datasets[id];
     if (!current) throw DATASET_NOT_FOUND;
-    const r = moveDataset(hub.deployment, current.datasetId, body.primary !== undefined ? asNodeId(body.primary) : current.primary);
+    const target = body.primary !== undefined ? asNodeId(body.primary) : current.primary;
+    const r = moveDataset(hub.deployment, current.datasetId, target);
     if (!r.ok) throw modelErrorToApi(r.error);
-    await hub.commit(r.value.deployment);
-    sendJson(ctx, datasetToApi(r.value.dataset));
+    const fenced = target === current.primary ? undefined : unreachableHolder(hub, current.datasetId, current.primary, target);
+    let next = r.value;
+    if (fenced !== undefined) {
+      if (body.force !== true) throw nodeUnreachable(fenced, current.datasetId, Math.round(hub.unreachableAfterMs / 1000));
+      const f = fenceDataset(next.deployment, current.datasetId, fenced, hub.lastHeard(fenced)?.era ?? ANY_ERA);
+      if (!f.ok) throw modelErrorToApi(f.error);
+      next = f.value;
+    }
+    await hub.commit(next.deployment);
+    sendJson(ctx, datasetToApi(next.dataset));
   });
 
   router.delete('/v1/configuration/datasets/:dataset_id', async (ctx) => {
