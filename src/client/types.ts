@@ -1,6 +1,6 @@
 // The typed REST v1 client's surface, shared by the CLI, the plugin and the dashboard.
 import type {
-  ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNode,
+  ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiManifest, ApiNode,
 } from '../protocol/api-json.js';
 import type { ClusterEvent } from '../protocol/events.js';
 import { UserError } from '../errors.js';
@@ -35,6 +35,8 @@ export interface ControlClient {
   deleteDataset(datasetId: string, cond?: Conditional): Promise<ApiDatasetConfig>;
   stateDatasets(): Promise<ApiDatasetState[]>;
   stateNodes(): Promise<ApiNode[]>;
+  /** Ours: the manifests nodes read in their pools (for `flocker adopt`). */
+  stateManifests(): Promise<ApiManifest[]>;
   /** Resolves undefined on 404. */
   nodeByEra(era: string): Promise<{ uuid: string } | undefined>;
   listLeases(): Promise<ApiLease[]>;

@@ -31,10 +31,21 @@ export interface NonManifestReport {
   readonly maximumSize: number | null;
 }
 
+/** What a dataset's manifest in its pool says (for `flocker adopt`). */
+export interface DatasetManifestReport {
+  readonly datasetId: DatasetId;
+  readonly maximumSize: number | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Attached to the reporting node (else: free in a pool that node can reach). */
+  readonly held: boolean;
+}
+
 export interface NodeReport {
   readonly manifestations: readonly ManifestReport[];
   readonly nonManifest: readonly NonManifestReport[];
   readonly progress: readonly DatasetProgress[];
+  /** Ours, optional: the manifests of the datasets this node holds or sees free in its pool. */
+  readonly manifests?: readonly DatasetManifestReport[];
 }
 
 export interface NodeState {

@@ -45,6 +45,17 @@ export interface ApiError {
   errors?: string[];
 }
 
+/** GET /v1/state/manifests row (ours): a dataset's manifest as a node reads it in its pool. */
+export interface ApiManifest {
+  dataset_id: string;
+  /** The reporting node. */
+  node_uuid: string;
+  /** Attached to that node (else free in a pool it can reach). */
+  held: boolean;
+  metadata: Record<string, string>;
+  maximum_size: number | null;
+}
+
 /** GET /v1/convergence row (our addition). */
 export interface ApiConvergenceRow {
   dataset_id: string;

@@ -13,7 +13,9 @@ import { errorMessage, UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { readNodeUuid } from '../../tls/identity.js';
+import { poolManifests } from '../../backends/manifests.js';
 import { loadActedOn } from './acted-on.js';
+import { ManifestKeeper } from './manifests.js';
 import { ChannelClient } from './channel-client.js';
 import { discoverLocal } from './discover.js';
 import { agentTlsOptions } from './tls.js';
@@ -69,6 +71,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const log = o.log.child({ node: nodeId });
   const era = await readEra();
   const actedOn = await loadActedOn(config.stateDir);
+  const manifests = new ManifestKeeper(poolManifests(config.dataset.rootPath), nodeId, log);
 
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -87,8 +90,12 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   });
   loop = new ConvergenceLoop({
     nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,
-    discover: () => discoverLocal(backend, config.dataset.mountRoot),
-    report: (r) => channel.setReport(r),
+    discover: async () => {
+      const local = await discoverLocal(backend, config.dataset.mountRoot);
+      await manifests.refresh(local, channel.inputs()?.configuration);
+      return local;
+    },
+    report: (r) => channel.setReport(manifests.decorate(r)),
     inputs: () => channel.inputs(),
     execute: (c) => execute(c, backend),
     clock: systemClock, log, random: Math.random, era, actedOn,

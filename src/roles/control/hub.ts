@@ -10,7 +10,7 @@ import { EMPTY_CLUSTER, stateDatasets, type ClusterState, type NodeReport, type 
 import { convergenceRows, stampSince, type PhaseMemo, type Reachability } from '../../model/convergence.js';
 import { expireLeases } from '../../model/deployment.js';
 import type { NodeId } from '../../model/ids.js';
-import { convergenceToApi, datasetToApi, leaseToApi, stateToApi, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
+import { convergenceToApi, datasetToApi, leaseToApi, stateToApi, type ApiLease, type ApiManifest, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
 import type { ControlMessage } from '../../protocol/channel.js';
 import type { ClusterEventType } from '../../protocol/events.js';
 import type { ConfigurationStore } from '../../store/store.js';
@@ -285,6 +285,17 @@ export class ControlHub extends EventEmitter<HubEvents> {
       uuid: n.uuid, host: n.host, era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
       ...(this.unreachableValue.has(n.uuid) ? { unreachable: true } : {}),
     }))));
+  }
+
+  /** /v1/state/manifests: every manifest a connected or remembered node reports, by dataset then node. */
+  manifests(): ApiManifest[] {
+    const out: ApiManifest[] = [];
+    for (const n of sortedValues(this.clusterValue.nodes)) {
+      for (const m of n.report?.manifests ?? []) {
+        out.push({ dataset_id: m.datasetId, node_uuid: n.uuid, held: m.held, metadata: { ...m.metadata }, maximum_size: m.maximumSize });
+      }
+    }
+    return out.sort((a, b) => a.dataset_id.localeCompare(b.dataset_id) || a.node_uuid.localeCompare(b.node_uuid));
   }
 
   /** Leases carry seconds remaining, so they are computed per response. */
