@@ -2,11 +2,12 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { ControlHub } from '../hub.js';
-import { createDataset, deleteDataset, moveDataset } from '../../../model/deployment.js';
 import { asDatasetId, asNodeId } from '../../../model/ids.js';
 import type { ModelError } from '../../../model/errors.js';
 import { datasetToApi } from '../../../protocol/api-json.js';
-import { DATASET_DELETED, DATASET_ID_COLLISION, DATASET_NOT_FOUND, LEASE_HELD, LEASE_NOT_FOUND, type ApiError } from '../api-errors.js';
+import { DATASET_DELETED, DATASET_ID_COLLISION, DATASET_NOT_FOUND, LEASE_HELD, LEASE_NOT_FOUND, tagMismatch, type ApiError } from '../api-errors.js';
+import type { WriteError } from '../config-writer.js';
+import { createEdit, deleteEdit, moveEdit } from '../edits.js';
 import { readJsonBody } from '../body.js';
 import { checkCreateDataset, checkUpdateDataset } from '../schemas.js';
 import { cachedJsonSender, checkTag, sendJson } from './shared.js';
@@ -21,47 +22,46 @@ export function modelErrorToApi(e: ModelError): ApiError {
   }
 }
 
+/** `sent`: the X-If-Configuration-Matches header as received, for the 412's description. */
+export function writeErrorToApi(e: WriteError, sent = ''): ApiError {
+  return e.kind === 'tag-mismatch' ? tagMismatch(sent, e.current) : modelErrorToApi(e);
+}
+
 export function datasetRoutes(router: Router, hub: ControlHub): void {
   const list = cachedJsonSender();
-  router.get('/v1/configuration/datasets', (ctx) => {
+  router.get('/v1/configuration/datasets', async (ctx) => {
+    await hub.catchUp();
     ctx.set('X-Configuration-Tag', hub.tag());
     list(ctx, hub.configurationJson());
   });
 
   router.post('/v1/configuration/datasets', async (ctx) => {
-    checkTag(ctx, hub);
+    const ifMatch = await checkTag(ctx, hub);
     const body = checkCreateDataset(await readJsonBody(ctx));
-    const r = createDataset(hub.deployment, {
+    const r = await hub.write(createEdit({
       datasetId: asDatasetId(body.dataset_id ?? randomUUID()),
       primary: asNodeId(body.primary),
       maximumSize: body.maximum_size ?? null,
       metadata: body.metadata ?? {},
-    });
-    if (!r.ok) throw modelErrorToApi(r.error);
-    await hub.commit(r.value.deployment);
-    sendJson(ctx, datasetToApi(r.value.dataset), 201);
+    }), ifMatch);
+    if (!r.ok) throw writeErrorToApi(r.error, ctx.get('x-if-configuration-matches'));
+    sendJson(ctx, datasetToApi(r.value), 201);
   });
 
   router.post('/v1/configuration/datasets/:dataset_id', async (ctx) => {
-    checkTag(ctx, hub);
+    const ifMatch = await checkTag(ctx, hub);
     const body = checkUpdateDataset(await readJsonBody(ctx));
     // Exact match on the stored lower-case id, as the original.
-    const id = ctx.params.dataset_id ?? '';
-    const current = hub.deployment.datasets[id];
-    if (!current) throw DATASET_NOT_FOUND;
-    const r = moveDataset(hub.deployment, current.datasetId, body.primary !== undefined ? asNodeId(body.primary) : current.primary);
-    if (!r.ok) throw modelErrorToApi(r.error);
-    await hub.commit(r.value.deployment);
-    sendJson(ctx, datasetToApi(r.value.dataset));
+    const id = asDatasetId(ctx.params.dataset_id ?? '');
+    const r = await hub.write(moveEdit(id, body.primary !== undefined ? asNodeId(body.primary) : undefined), ifMatch);
+    if (!r.ok) throw writeErrorToApi(r.error, ctx.get('x-if-configuration-matches'));
+    sendJson(ctx, datasetToApi(r.value));
   });
 
   router.delete('/v1/configuration/datasets/:dataset_id', async (ctx) => {
-    checkTag(ctx, hub);
-    const current = hub.deployment.datasets[ctx.params.dataset_id ?? ''];
-    if (!current) throw DATASET_NOT_FOUND;
-    const r = deleteDataset(hub.deployment, current.datasetId);
-    if (!r.ok) throw modelErrorToApi(r.error);
-    await hub.commit(r.value.deployment);
-    sendJson(ctx, datasetToApi(r.value.dataset));
+    const ifMatch = await checkTag(ctx, hub);
+    const r = await hub.write(deleteEdit(asDatasetId(ctx.params.dataset_id ?? '')), ifMatch);
+    if (!r.ok) throw writeErrorToApi(r.error, ctx.get('x-if-configuration-matches'));
+    sendJson(ctx, datasetToApi(r.value));
   });
 }
