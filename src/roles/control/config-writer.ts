@@ -67,6 +67,8 @@ export class ConfigWriter {
 
   private async run(batch: Request[]): Promise<void> {
     try {
+      // Evaluate against everything committed anywhere before these requests arrived.
+      await this.store.catchUp();
       for (;;) {
         const results = await this.attempt(batch);
         if (results) {

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { ControlHub } from '../hub.js';
-import { asDatasetId, asNodeId } from '../../../model/ids.js';
+import { asDatasetId, asNodeId, type DatasetId } from '../../../model/ids.js';
 import type { ModelError } from '../../../model/errors.js';
 import { datasetToApi } from '../../../protocol/api-json.js';
 import { DATASET_DELETED, DATASET_ID_COLLISION, DATASET_NOT_FOUND, LEASE_HELD, LEASE_NOT_FOUND, tagMismatch, type ApiError } from '../api-errors.js';
@@ -52,7 +52,7 @@ export function datasetRoutes(router: Router, hub: ControlHub): void {
     const ifMatch = await checkTag(ctx, hub);
     const body = checkUpdateDataset(await readJsonBody(ctx));
     // Exact match on the stored lower-case id, as the original.
-    const id = asDatasetId(ctx.params.dataset_id ?? '');
+    const id = (ctx.params.dataset_id ?? '') as DatasetId;
     const r = await hub.write(moveEdit(id, body.primary !== undefined ? asNodeId(body.primary) : undefined), ifMatch);
     if (!r.ok) throw writeErrorToApi(r.error, ctx.get('x-if-configuration-matches'));
     sendJson(ctx, datasetToApi(r.value));
@@ -60,7 +60,7 @@ export function datasetRoutes(router: Router, hub: ControlHub): void {
 
   router.delete('/v1/configuration/datasets/:dataset_id', async (ctx) => {
     const ifMatch = await checkTag(ctx, hub);
-    const r = await hub.write(deleteEdit(asDatasetId(ctx.params.dataset_id ?? '')), ifMatch);
+    const r = await hub.write(deleteEdit((ctx.params.dataset_id ?? '') as DatasetId), ifMatch);
     if (!r.ok) throw writeErrorToApi(r.error, ctx.get('x-if-configuration-matches'));
     sendJson(ctx, datasetToApi(r.value));
   });
