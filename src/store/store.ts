@@ -58,3 +58,8 @@ export function applyChange(d: Deployment, change: StoreChange): Deployment {
   }
   return { datasets, leases };
 }
+
+/** The store can't be reached or has no quorum right now; the API answers 503 and retries later work. */
+export class StoreUnavailableError extends Error {
+  override readonly name = 'StoreUnavailableError';
+}
