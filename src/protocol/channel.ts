@@ -20,10 +20,14 @@ export type ControlMessage =
       readonly generation: number;
       readonly configuration: Deployment;
       readonly cluster: ClusterState;
+      /**
+       * The store the configuration came from: its identity (made when it was created) and its
+       * generation (grows with every committed change). Agents refuse to act destructively on a
+       * configuration from another store or older than one they have acted on.
+       */
+      readonly store: { readonly identity: string; readonly generation: number };
       /** Control's clock, epoch ms, so agents can judge lease expiry without clock agreement. */
       readonly now: number;
-      /** The store the configuration comes from: made when it was created, and how far it has come. */
-      readonly store?: { readonly identity: string; readonly generation: number };
     }
   /** Fatal refusal (e.g. another agent already connected with this node certificate); then close. */
   | { readonly type: 'refused'; readonly reason: string };

@@ -15,6 +15,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TABLE leases (dataset_id TEXT PRIMARY KEY NOT NULL, body TEXT NOT NULL) STRICT;
     `,
   },
+  {
+    version: 2,
+    // The store's identity (made on first open) and generation (grows with every commit), so an
+    // agent can tell this store from another and a newer configuration from an older one.
+    sql: 'CREATE TABLE meta (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL) STRICT;',
+  },
 ];
 
 export const LATEST_SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;

@@ -24,7 +24,7 @@ const received: { ws: WebSocket; text: string }[] = [];
 const sockets: WebSocket[] = [];
 
 const cluster = (now: number): ControlMessage => ({
-  type: 'cluster', generation: 1, configuration: { datasets: {}, leases: {} }, cluster: { nodes: {} }, now,
+  type: 'cluster', generation: 1, configuration: { datasets: {}, leases: {} }, cluster: { nodes: {} }, store: { identity: 'test-store', generation: 1 }, now,
 });
 const report = (n: number): NodeReport => ({ manifestations: [], nonManifest: [{ datasetId: `0000000${n}-0000-4000-8000-000000000000` as never, maximumSize: null }], progress: [] });
 

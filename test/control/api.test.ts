@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { rmSync } from 'node:fs';
+import { request } from 'node:http';
 import { startApp, type AppHarness } from './app-harness.js';
 
 const N1 = '11111111-1111-4111-8111-111111111111';
@@ -152,6 +153,44 @@ test('X-If-Configuration-Matches: 412 before body and lookup; matching tag proce
   assert.is(((await h.call('GET', '/v1/configuration/datasets')).json as unknown[]).length, 1);
 });
 
+test('two conditional moves with one tag, headers first and bodies later: exactly one wins, the other stores nothing', async () => {
+  const created = await h.call('POST', '/v1/configuration/datasets', { primary: N1 });
+  const id = (created.json as { dataset_id: string }).dataset_id;
+  const tag = (await h.call('GET', '/v1/configuration/datasets')).headers.get('x-configuration-tag') ?? '';
+  let arrived = 0;
+  const onRequest = (): void => { arrived += 1; };
+  h.server.on('request', onRequest);
+  const targets = [N2, '33333333-3333-4333-8333-333333333333'];
+  const sent = targets.map((primary) => {
+    const body = JSON.stringify({ primary });
+    const req = request(`${h.base}/v1/configuration/datasets/${id}`, {
+      method: 'POST', headers: { 'X-If-Configuration-Matches': tag, 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) },
+    });
+    req.flushHeaders();
+    const answer = new Promise<{ status: number; primary: string }>((resolve, reject) => {
+      req.on('response', (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => { text += c.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, primary: (JSON.parse(text) as { primary?: string }).primary ?? '' }));
+      });
+      req.on('error', reject);
+    });
+    return { req, body, answer };
+  });
+  // Both requests' headers are in (and past the early tag check) before either body is sent.
+  const deadline = Date.now() + 5000;
+  while (arrived < 2 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
+  h.server.off('request', onRequest);
+  assert.is(arrived, 2);
+  for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
+  for (const s of sent) s.req.end(s.body);
+  const answers = await Promise.all(sent.map((s) => s.answer));
+  assert.equal(answers.map((a) => a.status).sort(), [200, 412]);
+  const winner = answers.find((a) => a.status === 200)?.primary;
+  const list = (await h.call('GET', '/v1/configuration/datasets')).json as { dataset_id: string; primary: string }[];
+  assert.equal(list.find((d) => d.dataset_id === id)?.primary, winner, 'the stored primary is the winner\'s');
+});
+
 test('leases: 201 create, 200 renew, 409 other node, 404 release, 400 bad body, expires counts down', async () => {
   const D = 'dddddddd-1111-4111-8111-111111111111';
   const a = await h.call('POST', '/v1/configuration/leases', { dataset_id: D, node_uuid: N1, expires: 30 });
@@ -219,7 +258,7 @@ test('changes persist: a new store on the same directory sees them', async () =>
   const dir = h.dir;
   h.server.closeAllConnections();
   await new Promise((r) => h.server.close(r));
-  h.store.close();
+  await h.store.close();
   const h2 = await startApp({ dir });
   try {
     const list = await h2.call('GET', '/v1/configuration/datasets');

@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { ControlHub } from '../../src/roles/control/hub.js';
 import { createApp } from '../../src/roles/control/app.js';
-import { openStore, type ConfigurationStore } from '../../src/store/store.js';
+import { openStore } from '../../src/store/sqlite.js';
+import type { ConfigurationStore } from '../../src/store/store.js';
 import { silentLogger } from '../../src/log.js';
 
 export interface AppHarness {
@@ -40,7 +41,7 @@ export async function startApp(opts: { now?: () => number; dir?: string; heartbe
     async close() {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
-      store.close();
+      await store.close();
       if (!opts.dir) rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -1,40 +1,27 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ControlHub, type Section } from '../../src/roles/control/hub.js';
-import { createDataset } from '../../src/model/deployment.js';
-import type { ConfigurationStore } from '../../src/store/store.js';
-import type { Deployment } from '../../src/model/configuration.js';
+import { createEdit } from '../../src/roles/control/edits.js';
+import { MemoryStore } from '../../src/store/memory.js';
 import type { DatasetId, NodeId } from '../../src/model/ids.js';
 
 const N = '11111111-1111-4111-8111-111111111111' as NodeId;
 const id = (i: number) => `dddddddd-0000-4000-8000-${String(i).padStart(12, '0')}` as DatasetId;
 
-function memoryStore(fail = false): ConfigurationStore & { saves: Deployment[] } {
-  const saves: Deployment[] = [];
-  return {
-    path: ':memory:', saves,
-    load: () => ({ datasets: {}, leases: {} }),
-    save(d) { if (fail) throw new Error('disk full'); saves.push(d); return true; },
-    close() {},
-  };
-}
-
 const tick = () => new Promise((r) => setImmediate(r));
+const create = (i: number) => createEdit({ datasetId: id(i), primary: N, maximumSize: null, metadata: {} });
 
-test('a burst of commits is one save and one announcement; views show only committed state', async () => {
-  const store = memoryStore();
+test('a burst of writes is one commit and one announcement; views show only committed state', async () => {
+  const store = new MemoryStore();
   const hub = new ControlHub({ store });
   const changes: ReadonlySet<Section>[] = [];
   hub.on('change', (s) => changes.push(new Set(s)));
-  const commits: Promise<void>[] = [];
-  for (let i = 0; i < 10; i++) {
-    const r = createDataset(hub.deployment, { datasetId: id(i), primary: N, maximumSize: null, metadata: {} });
-    assert.ok(r.ok);
-    if (r.ok) commits.push(hub.commit(r.value.deployment));
-  }
+  const writes = Array.from({ length: 10 }, (_, i) => hub.write(create(i)));
   assert.is(hub.configurationJson(), '[]', 'not visible before commit');
-  await Promise.all(commits);
-  assert.is(store.saves.length, 1);
+  const results = await Promise.all(writes);
+  assert.ok(results.every((r) => r.ok));
+  assert.is(store.commits, 1);
+  assert.is(store.generation, 10, 'one generation per change');
   assert.is((JSON.parse(hub.configurationJson()) as unknown[]).length, 10);
   await tick();
   await tick();
@@ -42,15 +29,32 @@ test('a burst of commits is one save and one announcement; views show only commi
   assert.equal([...changes[0]!].sort(), ['configuration', 'convergence']);
 });
 
-test('a failed save rejects the batch and forgets it', async () => {
-  const hub = new ControlHub({ store: memoryStore(true) });
-  const r = createDataset(hub.deployment, { datasetId: id(1), primary: N, maximumSize: null, metadata: {} });
-  assert.ok(r.ok);
-  if (!r.ok) return;
+test('a failed commit rejects the batch and forgets it', async () => {
+  const store = new MemoryStore();
+  store.failWith = new Error('disk full');
+  const hub = new ControlHub({ store });
   let failed = false;
-  await hub.commit(r.value.deployment).catch(() => { failed = true; });
+  await hub.write(create(1)).catch(() => { failed = true; });
   assert.ok(failed);
   assert.equal(hub.deployment.datasets, {});
+  assert.is(store.generation, 0);
+});
+
+test('of two writes holding one tag, exactly one wins', async () => {
+  const hub = new ControlHub();
+  const tag = hub.tag();
+  const [a, b] = await Promise.all([hub.write(create(1), [tag]), hub.write(create(2), [tag])]);
+  assert.equal([a.ok, b.ok], [true, false]);
+  assert.equal(b.ok ? undefined : b.error.kind, 'tag-mismatch');
+  assert.equal(Object.keys(hub.deployment.datasets), [id(1)]);
+  assert.is.not(hub.tag(), tag);
+});
+
+test('the cluster message names the store and its generation', async () => {
+  const hub = new ControlHub();
+  await hub.write(create(1));
+  const m = JSON.parse(hub.clusterMessageJson()) as { store: { identity: string; generation: number } };
+  assert.equal(m.store, { identity: hub.store.identity, generation: 1 });
 });
 
 test('serialised sections are cached until a change', async () => {

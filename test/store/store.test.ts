@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import sqlite3 from 'node-sqlite3-wasm';
-import { openStore } from '../../src/store/store.js';
+import { openStore } from '../../src/store/sqlite.js';
+import type { ConfigurationStore, StoreChange } from '../../src/store/store.js';
 import type { Deployment } from '../../src/model/configuration.js';
 import type { DatasetId, NodeId } from '../../src/model/ids.js';
 import { UserError } from '../../src/errors.js';
@@ -24,6 +25,14 @@ const N = '11111111-1111-4111-8111-111111111111' as NodeId;
 const D1 = 'aaaaaaaa-1111-4111-8111-111111111111' as DatasetId;
 const D2 = 'bbbbbbbb-1111-4111-8111-111111111111' as DatasetId;
 
+function change(d: Deployment): StoreChange {
+  return { datasets: new Map(Object.entries(d.datasets)), leases: new Map(Object.entries(d.leases)) };
+}
+
+async function put(s: ConfigurationStore, d: Deployment): Promise<void> {
+  assert.ok(await s.commit(s.generation, s.generation + 1, change(d)));
+}
+
 function deployment(): Deployment {
   return {
     datasets: {
@@ -34,36 +43,38 @@ function deployment(): Deployment {
   };
 }
 
-test('a fresh store is empty and at the latest schema version', () => {
+test('a fresh store is empty, has an identity and is at the latest schema version', async () => {
   const dir = tmp();
   const s = openStore(dir);
-  assert.equal(s.load(), { datasets: {}, leases: {} });
-  s.close();
+  assert.equal(s.deployment, { datasets: {}, leases: {} });
+  assert.match(s.identity, /^[0-9a-f-]{36}$/);
+  assert.is(s.generation, 0);
+  await s.close();
   const db = new sqlite3.Database(join(dir, 'control.sqlite'));
-  assert.equal(db.all('SELECT version FROM schema_version'), [{ version: 1 }]);
+  assert.equal(db.all('SELECT version FROM schema_version'), [{ version: 1 }, { version: 2 }]);
   db.close();
 });
 
-test('save then reopen returns the same deployment; an unchanged save writes nothing', () => {
+test('commit then reopen: same deployment, identity and generation; a stale base is refused', async () => {
   const dir = tmp();
   let s = openStore(dir);
-  s.load();
-  assert.ok(s.save(deployment()));
-  assert.not.ok(s.save(deployment()), 'identical configuration is not rewritten');
-  s.close();
+  const identity = s.identity;
+  await put(s, deployment());
+  assert.not.ok(await s.commit(0, 5, change(deployment())), 'generation moved on: compare fails');
+  await s.close();
   s = openStore(dir);
-  assert.equal(s.load(), deployment());
-  assert.not.ok(s.save(deployment()));
+  assert.equal(s.deployment, deployment());
+  assert.equal([s.identity, s.generation], [identity, 1]);
+  assert.ok(await s.commit(1, 3, { datasets: new Map(), leases: new Map([[D1, null]]) }));
+  await s.close();
+  s = openStore(dir);
   const { [D1]: _gone, ...leases } = deployment().leases;
-  const next = { ...deployment(), leases };
-  assert.ok(s.save(next));
-  s.close();
-  s = openStore(dir);
-  assert.equal(s.load(), next);
-  s.close();
+  assert.equal(s.deployment, { ...deployment(), leases });
+  assert.is(s.generation, 3);
+  await s.close();
 });
 
-test('a second owner is refused with a clear UserError while the first lives', () => {
+test('a second owner is refused with a clear UserError while the first lives', async () => {
   const dir = tmp();
   const s = openStore(dir);
   try {
@@ -71,34 +82,35 @@ test('a second owner is refused with a clear UserError while the first lives', (
     writeFileSync(join(dir, 'control.pid'), '1\n');
     assert.throws(() => openStore(dir), (e: unknown) => e instanceof UserError && /already running.*pid 1/.test(e.message));
   } finally {
-    s.close();
+    await s.close();
   }
 });
 
-test('a stale pid file and a crash-left sqlite lock directory are cleared', () => {
+test('a stale pid file and a crash-left sqlite lock directory are cleared', async () => {
   const dir = tmp();
   const s0 = openStore(dir);
-  s0.load();
-  s0.save(deployment());
-  s0.close();
+  await put(s0, deployment());
+  await s0.close();
   writeFileSync(join(dir, 'control.pid'), '999999999\n');
   mkdirSync(join(dir, 'control.sqlite.lock'));
   const s = openStore(dir);
-  assert.equal(s.load(), deployment());
+  assert.equal(s.deployment, deployment());
   assert.equal(readFileSync(join(dir, 'control.pid'), 'utf8').trim(), String(process.pid));
-  s.close();
+  await s.close();
   assert.not.ok(existsSync(join(dir, 'control.pid')), 'pid file released on close');
 });
 
-test('a pid file with garbage in it counts as stale', () => {
+test('a pid file with garbage in it counts as stale', async () => {
   const dir = tmp();
   writeFileSync(join(dir, 'control.pid'), 'garbage');
-  openStore(dir).close();
+  const s = openStore(dir);
+  assert.equal(readFileSync(join(dir, 'control.pid'), 'utf8').trim(), String(process.pid));
+  await s.close();
 });
 
-test('a database from a newer flocker is refused, not damaged', () => {
+test('a database from a newer flocker is refused, not damaged', async () => {
   const dir = tmp();
-  openStore(dir).close();
+  await openStore(dir).close();
   const db = new sqlite3.Database(join(dir, 'control.sqlite'));
   db.run('INSERT INTO schema_version (version) VALUES (99)');
   db.close();
@@ -108,13 +120,12 @@ test('a database from a newer flocker is refused, not damaged', () => {
 test('kill -9 during a stream of saves loses no committed save and leaves a database that opens', async () => {
   const dir = tmp();
   const script = `
-    import { openStore } from ${JSON.stringify(new URL('../../src/store/store.ts', import.meta.url).pathname)};
+    import { openStore } from ${JSON.stringify(new URL('../../src/store/sqlite.ts', import.meta.url).pathname)};
     const s = openStore(process.argv[1]);
-    let d = s.load();
     for (let i = 0; ; i++) {
       const id = 'cccccccc-0000-4000-8000-' + String(i).padStart(12, '0');
-      d = { ...d, datasets: { ...d.datasets, [id]: { datasetId: id, primary: 'n', deleted: false, maximumSize: null, metadata: {} } } };
-      s.save(d);
+      const d = { datasetId: id, primary: 'n', deleted: false, maximumSize: null, metadata: {} };
+      await s.commit(s.generation, s.generation + 1, { datasets: new Map([[id, d]]), leases: new Map() });
       process.stdout.write(id + '\\n');
     }`;
   const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -132,8 +143,8 @@ test('kill -9 during a stream of saves loses no committed save and leaves a data
   await new Promise((r) => child.once('exit', r));
   const acknowledged = out.split('\n').filter((l) => l.length === 36);
   const s = openStore(dir);
-  const loaded = s.load();
-  s.close();
+  const loaded = s.deployment;
+  await s.close();
   for (const id of acknowledged) assert.ok(loaded.datasets[id], `acknowledged ${id} present`);
   assert.ok(Object.keys(loaded.datasets).length >= acknowledged.length);
 });

@@ -1,22 +1,23 @@
-// The control service's one source of truth: the persisted Deployment and the in-memory
-// ClusterState. Every mutation goes through here; observers (the REST API's event stream, the
-// agent channel) get one coalesced 'change' per burst, and each section is serialised once per
-// change, not once per request.
-import { createHash } from 'node:crypto';
+// The control service's state, put together: the configuration (a ConfigurationStore, changed only
+// through the ConfigWriter), what the agents said (NodeTable) and the serialised views of both.
+// Observers (the event stream, the agent channel) get one coalesced 'change' per burst.
 import { EventEmitter } from 'node:events';
 import type { Deployment } from '../../model/configuration.js';
-import { EMPTY_DEPLOYMENT } from '../../model/configuration.js';
-import { EMPTY_CLUSTER, stateDatasets, type ClusterState, type NodeReport, type NodeState } from '../../model/cluster-state.js';
-import { convergenceRows, stampSince, type PhaseMemo, type Reachability } from '../../model/convergence.js';
-import { expireLeases } from '../../model/deployment.js';
+import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
+import type { Result } from '../../model/errors.js';
 import type { NodeId } from '../../model/ids.js';
-import { convergenceToApi, datasetToApi, leaseToApi, stateToApi, type ApiLease, type ApiManifest, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
+import type { ApiLease, ApiManifest } from '../../protocol/api-json.js';
+import type { Reachability } from '../../model/convergence.js';
 import type { ControlMessage } from '../../protocol/channel.js';
-import type { ClusterEventType } from '../../protocol/events.js';
+import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
+import { ConfigWriter, type WriteError } from './config-writer.js';
+import { expireLeasesEdit, type Edit } from './edits.js';
+import { NodeTable } from './node-table.js';
+import type { Section } from './sections.js';
+import { Views } from './views.js';
 
-/** Each is also the name of the event carrying it on GET /v1/events. */
-export type Section = Exclude<ClusterEventType, 'snapshot'>;
+export type { Section } from './sections.js';
 
 export interface HubOptions {
   readonly store?: ConfigurationStore;
@@ -37,36 +38,17 @@ export interface HubEvents {
   change: [sections: ReadonlySet<Section>, generation: number];
 }
 
-function sortedValues<T>(record: Readonly<Record<string, T>>): T[] {
-  return Object.keys(record).sort().map((k) => record[k] as T);
-}
-
-interface Waiter {
-  resolve(): void;
-  reject(e: unknown): void;
-}
-
 export class ControlHub extends EventEmitter<HubEvents> {
-  /** What requests build on: committed changes plus those waiting for the next group commit. */
-  private working: Deployment;
-  /** What is on disk; every view (GET, events, agent pushes) shows only this. */
-  private committedValue: Deployment;
-  private waiters: Waiter[] = [];
-  private persistScheduled = false;
-  private clusterValue: ClusterState = EMPTY_CLUSTER;
-  /** era → node. Never expires; a node's new era replaces its old one. */
-  private readonly eras = new Map<string, NodeId>();
+  readonly store: ConfigurationStore;
+  readonly nodes: NodeTable;
+  private readonly writer: ConfigWriter;
+  private readonly views = new Views();
   private pending = new Set<Section>();
   private flushScheduled = false;
+  /** Counts announcements; agents see it in every `cluster` message. */
   private generationValue = 0;
-  private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
-  private readonly cache: Partial<Record<'state' | 'nodes' | 'nodesLive', string>> = {};
-  /** The `cluster` message minus its `now`; agents get it only on a change, so a generation keys it. */
-  private clusterMessage?: { readonly generation: number; readonly prefix: string };
-  private readonly configJsonOf = new WeakMap<Deployment, string>();
-  private readonly tagOf = new WeakMap<Deployment, string>();
-  private convergenceJson = '[]';
-  private convergenceAnnounced = '[]';
+  /** Convergence recomputed for a request between a change and its announcement. */
+  private convergenceUnannounced = false;
   readonly now: () => number;
   readonly nodeTimeoutMs: number;
   readonly unreachableAfterMs: number;
@@ -74,111 +56,79 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private readonly heard = new Map<NodeId, LastHeard>();
   private unreachableValue: ReadonlySet<NodeId> = new Set();
 
-  constructor(private readonly opts: HubOptions = {}) {
+  constructor(opts: HubOptions = {}) {
     super();
     this.setMaxListeners(0);
     this.now = opts.now ?? Date.now;
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 120_000;
     this.unreachableAfterMs = opts.unreachableAfterMs ?? 30_000;
     this.startedAt = this.now();
-    this.working = opts.store ? opts.store.load() : EMPTY_DEPLOYMENT;
-    this.committedValue = this.working;
-    this.recomputeConvergence();
-    this.convergenceAnnounced = this.convergenceJson;
+    this.store = opts.store ?? new MemoryStore();
+    this.writer = new ConfigWriter(this.store, this.now);
+    this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
+    this.store.on('change', (what) => {
+      if (what.datasets) this.changed('configuration', 'convergence');
+      if (what.leases) this.changed('configuration', 'leases');
+    });
+    this.nodes.on('change', (sections) => this.changed(...sections));
+    this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability());
   }
 
-  /** The configuration new changes apply to (includes changes not yet committed). */
+  /** The committed configuration. */
   get deployment(): Deployment {
-    return this.working;
+    return this.store.deployment;
   }
 
   get cluster(): ClusterState {
-    return this.clusterValue;
+    return this.nodes.cluster;
   }
 
-  /**
-   * Make `next` the configuration. Resolves once it is committed to disk, so the API can then
-   * answer. Changes arriving in the same turn of the event loop share one transaction (group
-   * commit): one fsync for a burst of concurrent requests instead of one each.
-   */
-  commit(next: Deployment): Promise<void> {
-    if (next === this.working && next === this.committedValue) return Promise.resolve();
-    this.working = next;
-    return new Promise<void>((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      if (this.persistScheduled) return;
-      this.persistScheduled = true;
-      setImmediate(() => this.persist());
-    });
-  }
-
-  private persist(): void {
-    this.persistScheduled = false;
-    const target = this.working;
-    const waiters = this.waiters;
-    this.waiters = [];
-    const prev = this.committedValue;
-    if (target !== prev) {
-      try {
-        this.opts.store?.save(target);
-      } catch (e) {
-        // Nothing of this batch is on disk: forget it, so later requests don't build on it.
-        this.working = prev;
-        for (const w of waiters) w.reject(e);
-        return;
-      }
-      this.committedValue = target;
-      if (target.datasets !== prev.datasets) this.changed('configuration', 'convergence');
-      if (target.leases !== prev.leases) this.changed('configuration', 'leases');
-    }
-    for (const w of waiters) w.resolve();
+  /** Apply `edit`, checking the X-If-Configuration-Matches tags in the same step; resolves once durable. */
+  write<T>(edit: Edit<T>, ifMatch?: readonly string[]): Promise<Result<T, WriteError>> {
+    return this.writer.write(edit, ifMatch);
   }
 
   /** Drop leases whose time is up (the original sweeps every second). */
-  sweepLeases(): Promise<void> {
-    return this.commit(expireLeases(this.working, this.now()));
+  async sweepLeases(): Promise<void> {
+    await this.writer.write(expireLeasesEdit);
   }
 
-  // ---- cluster state (from the agent channel) ----
+  /** Read-your-writes across replicas: resolves once every change committed before the call is visible here. */
+  catchUp(): Promise<void> {
+    return this.store.catchUp();
+  }
+
+  // ---- what agents say (the agent channel calls these) ----
 
   nodeByEra(era: string): NodeId | undefined {
-    return this.eras.get(era);
+    return this.nodes.nodeByEra(era);
   }
 
   agentHello(uuid: NodeId, era: string, host: string): void {
-    const now = this.now();
-    const old = this.clusterValue.nodes[uuid];
-    for (const [e, n] of this.eras) if (n === uuid && e !== era) this.eras.delete(e);
-    this.eras.set(era, uuid);
-    this.heard.set(uuid, { lastSeen: now, era });
-    this.markReachable(uuid);
-    // A new era is a reboot: what the node said before describes a machine that no longer exists.
-    const report = old && old.era === era ? old.report : null;
-    this.setNode({ uuid, host, era, lastSeen: now, connected: true, report });
-    this.changed('nodes', 'convergence', ...(old?.report && !report ? (['state'] as const) : []));
+    this.nodes.hello(uuid, era, host);
+    this.checkReachability();
   }
 
   agentReport(uuid: NodeId, report: NodeReport): void {
-    const node = this.clusterValue.nodes[uuid];
-    if (!node) return;
-    this.setNode({ ...node, lastSeen: this.now(), report });
-    this.heard.set(uuid, { lastSeen: this.now(), era: node.era });
-    this.markReachable(uuid);
-    this.changed('state', 'nodes', 'convergence');
+    this.nodes.report(uuid, report);
+    this.checkReachability();
   }
 
-  /** Any sign of life (a message, a pong): keeps the node from timing out; announces nothing. */
   agentSeen(uuid: NodeId): void {
-    const node = this.clusterValue.nodes[uuid];
-    if (!node) return;
-    this.clusterValue = { nodes: { ...this.clusterValue.nodes, [uuid]: { ...node, lastSeen: this.now() } } };
-    this.heard.set(uuid, { lastSeen: this.now(), era: node.era });
-    this.markReachable(uuid);
+    this.nodes.seen(uuid);
+  }
+
+  agentDisconnected(uuid: NodeId): void {
+    this.nodes.disconnected(uuid);
+  }
+
+  expireNodes(): NodeId[] {
+    return this.nodes.expire();
   }
 
   // ---- reachability (--node-timeout) ----
 
-  /** Nodes silent past --node-timeout: configured primaries and every node ever heard since start. */
+  /** Nodes silent past --node-timeout: configured primaries and every node heard since start. */
   get unreachable(): ReadonlySet<NodeId> {
     return this.unreachableValue;
   }
@@ -188,24 +138,16 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.heard.get(node);
   }
 
-  /** Recompute who is unreachable (called every second); announces a change only. */
+  /** Recompute who is unreachable (every second, and when a node speaks); announces only a change. */
   checkReachability(): void {
+    // Remembered beyond the node table, which forgets silent nodes: a fence needs their era.
+    for (const n of Object.values(this.cluster.nodes)) this.heard.set(n.uuid, { lastSeen: n.lastSeen, era: n.era });
     const cutoff = this.now() - this.unreachableAfterMs;
-    const candidates = new Set<NodeId>([...this.heard.keys(), ...Object.values(this.working.datasets).map((d) => d.primary)]);
+    const candidates = new Set<NodeId>([...this.heard.keys(), ...Object.values(this.deployment.datasets).map((d) => d.primary)]);
     const next = new Set<NodeId>();
     for (const n of candidates) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
     if (next.size === this.unreachableValue.size && [...next].every((n) => this.unreachableValue.has(n))) return;
     this.unreachableValue = next;
-    this.invalidateCluster();
-    this.changed('nodes', 'convergence');
-  }
-
-  private markReachable(uuid: NodeId): void {
-    if (!this.unreachableValue.has(uuid)) return;
-    const next = new Set(this.unreachableValue);
-    next.delete(uuid);
-    this.unreachableValue = next;
-    this.invalidateCluster();
     this.changed('nodes', 'convergence');
   }
 
@@ -213,84 +155,10 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
   }
 
-  agentDisconnected(uuid: NodeId): void {
-    const node = this.clusterValue.nodes[uuid];
-    if (!node || !node.connected) return;
-    this.setNode({ ...node, connected: false });
-    this.changed('nodes', 'convergence');
-  }
-
-  /** Forget nodes silent for longer than the timeout. Returns the forgotten ones. */
-  expireNodes(): NodeId[] {
-    const cutoff = this.now() - this.nodeTimeoutMs;
-    const gone = Object.values(this.clusterValue.nodes).filter((n) => n.lastSeen < cutoff).map((n) => n.uuid);
-    if (gone.length === 0) return gone;
-    const nodes = { ...this.clusterValue.nodes };
-    for (const g of gone) delete nodes[g];
-    this.clusterValue = { nodes };
-    this.invalidateCluster();
-    this.changed('nodes', 'state', 'convergence');
-    return gone;
-  }
-
-  private setNode(node: NodeState): void {
-    this.clusterValue = { nodes: { ...this.clusterValue.nodes, [node.uuid]: node } };
-    this.invalidateCluster();
-  }
-
-  private invalidateCluster(): void {
-    delete this.cache.state;
-    delete this.cache.nodes;
-    delete this.cache.nodesLive;
-  }
-
-  // ---- serialised sections, cached until the next change ----
-
-  configurationJson(d: Deployment = this.committedValue): string {
-    let json = this.configJsonOf.get(d);
-    if (json === undefined) {
-      json = JSON.stringify(sortedValues(d.datasets).map(datasetToApi));
-      this.configJsonOf.set(d, json);
-    }
-    return json;
-  }
-
-  /**
-   * X-Configuration-Tag: a hash of a whole configuration (datasets and leases). Conditional
-   * requests compare against the working configuration's tag, so two requests holding the same
-   * tag can't both pass while the first waits for its commit.
-   */
-  tag(d: Deployment = this.committedValue): string {
-    let tag = this.tagOf.get(d);
-    if (tag === undefined) {
-      tag = createHash('md5').update(this.configurationJson(d)).update(JSON.stringify(sortedValues(d.leases))).digest('hex');
-      this.tagOf.set(d, tag);
-    }
-    return tag;
-  }
-
-  stateJson(): string {
-    return (this.cache.state ??= JSON.stringify(stateDatasets(this.clusterValue).map(stateToApi)));
-  }
-
-  /** /v1/state/nodes: nodes that have reported state. */
-  nodesJson(): string {
-    return (this.cache.nodes ??= JSON.stringify(sortedValues(this.clusterValue.nodes)
-      .filter((n) => n.report !== null)
-      .map((n): ApiNode => ({ uuid: n.uuid, host: n.host, ...(this.unreachableValue.has(n.uuid) ? { unreachable: true } : {}) }))));
-  }
-
-  nodesLiveJson(): string {
-    return (this.cache.nodesLive ??= JSON.stringify(sortedValues(this.clusterValue.nodes).map((n): ApiNodeLive => ({
-      uuid: n.uuid, host: n.host, era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
-      ...(this.unreachableValue.has(n.uuid) ? { unreachable: true } : {}),
-    }))));
-  }
-
-  /** /v1/state/manifests: every manifest a connected or remembered node reports, by dataset then node. */
+  /** /v1/state/manifests: every manifest a node reports, by dataset then node. */
   manifests(): ApiManifest[] {
     const out: ApiManifest[] = [];
-    for (const n of sortedValues(this.clusterValue.nodes)) {
+    for (const n of Object.values(this.cluster.nodes)) {
       for (const m of n.report?.manifests ?? []) {
         out.push({ dataset_id: m.datasetId, node_uuid: n.uuid, held: m.held, metadata: { ...m.metadata }, maximum_size: m.maximumSize });
       }
@@ -298,27 +166,63 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return out.sort((a, b) => a.dataset_id.localeCompare(b.dataset_id) || a.node_uuid.localeCompare(b.node_uuid));
   }
 
-  /** Leases carry seconds remaining, so they are computed per response. */
+  /** A node list with the unreachable ones flagged (rarely any, so not cached). */
+  private flagUnreachable<T extends { uuid: string }>(json: string, rows: () => readonly T[]): string {
+    if (this.unreachableValue.size === 0) return json;
+    return JSON.stringify(rows().map((n) => (this.unreachableValue.has(n.uuid as NodeId) ? { ...n, unreachable: true } : n)));
+  }
+
+  // ---- serialised sections, cached until the next change ----
+
+  /** X-Configuration-Tag of the committed configuration: O(1) from the store's identity and generation. */
+  tag(): string {
+    return this.writer.tag();
+  }
+
+  configurationJson(): string {
+    return this.views.configuration.json(this.deployment.datasets);
+  }
+
+  stateJson(): string {
+    return this.views.state.json(this.cluster);
+  }
+
+  nodesJson(): string {
+    return this.flagUnreachable(this.views.nodes.json(this.cluster), () => this.views.nodes.get(this.cluster));
+  }
+
+  nodesLiveJson(): string {
+    return this.flagUnreachable(this.views.nodesLive.json(this.cluster), () => this.views.nodesLive.get(this.cluster));
+  }
+
   leases(): ApiLease[] {
-    const now = this.now();
-    return sortedValues(this.committedValue.leases).map((l) => leaseToApi(l, now));
+    return this.views.leases(this.deployment, this.now());
   }
 
   convergenceJsonText(): string {
     // A request right after a change, before the coalesced flush, must already see it.
-    if (this.pending.has('convergence')) this.recomputeConvergence();
-    return this.convergenceJson;
+    if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability())) {
+      this.convergenceUnannounced = true;
+    }
+    return this.views.convergenceJson;
   }
 
   snapshotJson(): string {
-    return `{"configuration":${this.configurationJson()},"tag":${JSON.stringify(this.tag())},"state":${this.stateJson()},`
-      + `"nodes":${this.nodesLiveJson()},"leases":${JSON.stringify(this.leases())},"convergence":${this.convergenceJsonText()}}`;
+    this.convergenceJsonText();
+    return JSON.stringify({
+      configuration: this.views.configuration.get(this.deployment.datasets),
+      tag: this.tag(),
+      state: this.views.state.get(this.cluster),
+      nodes: JSON.parse(this.nodesLiveJson()) as unknown,
+      leases: this.leases(),
+      convergence: this.views.convergence,
+    });
   }
 
   /** The JSON text of one event's data for `section`. */
   sectionJson(section: Section): string {
     switch (section) {
-      case 'configuration': return `{"configuration":${this.configurationJson()},"tag":${JSON.stringify(this.tag())}}`;
+      case 'configuration': return JSON.stringify({ configuration: this.views.configuration.get(this.deployment.datasets), tag: this.tag() });
       case 'state': return this.stateJson();
       case 'nodes': return this.nodesLiveJson();
       case 'leases': return JSON.stringify(this.leases());
@@ -326,17 +230,20 @@ export class ControlHub extends EventEmitter<HubEvents> {
     }
   }
 
-  /** The `cluster` message for agents, serialised once per generation. */
+  /** The `cluster` message for agents; the fan-out serialises it once per broadcast. */
+  clusterMessage(): ControlMessage {
+    return {
+      type: 'cluster',
+      generation: this.generationValue,
+      configuration: this.deployment,
+      cluster: this.cluster,
+      store: { identity: this.store.identity, generation: this.store.generation },
+      now: this.now(),
+    };
+  }
+
   clusterMessageJson(): string {
-    if (this.clusterMessage?.generation !== this.generationValue) {
-      const m: ControlMessage = {
-        type: 'cluster', generation: this.generationValue, configuration: this.committedValue, cluster: this.clusterValue, now: 0,
-      };
-      // `now` must be fresh per send; keep a placeholder at the end to splice.
-      const text = JSON.stringify(m);
-      this.clusterMessage = { generation: this.generationValue, prefix: text.slice(0, text.lastIndexOf('"now":0}')) };
-    }
-    return `${this.clusterMessage.prefix}"now":${this.now()}}`;
+    return JSON.stringify(this.clusterMessage());
   }
 
   // ---- change notification ----
@@ -354,18 +261,12 @@ export class ControlHub extends EventEmitter<HubEvents> {
     const sections = this.pending;
     this.pending = new Set();
     if (sections.has('convergence')) {
-      this.recomputeConvergence();
-      if (this.convergenceJson === this.convergenceAnnounced) sections.delete('convergence');
-      this.convergenceAnnounced = this.convergenceJson;
+      const changed = this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability()) || this.convergenceUnannounced;
+      this.convergenceUnannounced = false;
+      if (!changed) sections.delete('convergence');
     }
     if (sections.size === 0) return;
     this.generationValue += 1;
     this.emit('change', sections, this.generationValue);
-  }
-
-  private recomputeConvergence(): void {
-    const { rows, memo } = stampSince(convergenceRows(this.committedValue, this.clusterValue, this.reachability()), this.phaseMemo, this.now());
-    this.phaseMemo = memo;
-    this.convergenceJson = JSON.stringify(rows.map(convergenceToApi));
   }
 }

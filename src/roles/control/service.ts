@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log.js';
 import { UserError } from '../../errors.js';
-import { openStore } from '../../store/store.js';
+import { openStore } from '../../store/sqlite.js';
 import { readTlsMaterial, refuseOtherPeers, serverTlsOptions } from '../../tls/options.js';
 import { createApp } from './app.js';
 import { AgentChannel } from './channel.js';
@@ -86,7 +86,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     clearInterval(tick);
     await channel.close();
     await Promise.all([closeServer(api), closeServer(agents)]);
-    store.close();
+    await store.close();
     rmSync(infoFile, { force: true });
   };
 

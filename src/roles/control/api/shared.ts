@@ -29,13 +29,18 @@ export function sendJson(ctx: Context, value: unknown, status = 200): void {
 }
 
 /**
- * X-If-Configuration-Matches: checked before anything else on create, update and delete. Repeated
- * headers arrive comma-joined; any one matching is enough.
+ * X-If-Configuration-Matches on create, update and delete. Repeated headers arrive comma-joined;
+ * any one matching is enough. A tag that is already stale fails here, before the body is read
+ * (generations only grow); the tags are compared again in the same step as the write, which is
+ * what makes the request conditional. Returns the tags to pass to the write.
  */
-export function checkTag(ctx: Context, hub: ControlHub): void {
+export async function checkTag(ctx: Context, hub: ControlHub): Promise<string[] | undefined> {
+  if (ctx.headers['x-if-configuration-matches'] === undefined) return undefined;
+  // The tag may come from another replica: look at least as far as it could have.
+  await hub.catchUp();
   const sent = ctx.get('x-if-configuration-matches');
-  if (ctx.headers['x-if-configuration-matches'] === undefined) return;
-  const current = hub.tag(hub.deployment);
-  if (sent.split(',').some((v) => v.trim() === current)) return;
-  throw tagMismatch(sent, current);
+  const tags = sent.split(',').map((v) => v.trim());
+  const current = hub.tag();
+  if (!tags.includes(current)) throw tagMismatch(sent, current);
+  return tags;
 }

@@ -1,0 +1,75 @@
+// Serialisation of what the control service shows, one serialiser for the REST API, the event
+// stream and the agent channel. Each view is computed from the immutable configuration and
+// cluster objects and cached against them, so a section is serialised once per change however
+// many requests read it, and nothing is ever spliced from strings.
+import type { Deployment } from '../../model/configuration.js';
+import { stateDatasets, type ClusterState } from '../../model/cluster-state.js';
+import { convergenceRows, stampSince, type PhaseMemo, type Reachability } from '../../model/convergence.js';
+import {
+  convergenceToApi, datasetToApi, leaseToApi, stateToApi,
+  type ApiConvergenceRow, type ApiDatasetConfig, type ApiDatasetState, type ApiLease, type ApiNode, type ApiNodeLive,
+} from '../../protocol/api-json.js';
+
+function sortedValues<T>(record: Readonly<Record<string, T>>): T[] {
+  return Object.keys(record).sort().map((k) => record[k] as T);
+}
+
+/** A value and its JSON text, both computed at most once per source object. */
+class Cached<S extends object, V> {
+  private source?: S;
+  private value?: V;
+  private text?: string;
+  constructor(private readonly compute: (s: S) => V) {}
+  get(s: S): V {
+    if (this.source !== s || this.value === undefined) {
+      this.source = s;
+      this.value = this.compute(s);
+      this.text = undefined;
+    }
+    return this.value;
+  }
+  json(s: S): string {
+    const v = this.get(s);
+    return (this.text ??= JSON.stringify(v));
+  }
+}
+
+export class Views {
+  readonly configuration = new Cached((datasets: Deployment['datasets']): ApiDatasetConfig[] => sortedValues(datasets).map(datasetToApi));
+  readonly state = new Cached((c: ClusterState): ApiDatasetState[] => stateDatasets(c).map(stateToApi));
+  /** /v1/state/nodes: nodes that have reported state. */
+  readonly nodes = new Cached((c: ClusterState): ApiNode[] => sortedValues(c.nodes)
+    .filter((n) => n.report !== null)
+    .map((n) => ({ uuid: n.uuid, host: n.host })));
+  readonly nodesLive = new Cached((c: ClusterState): ApiNodeLive[] => sortedValues(c.nodes).map((n) => ({
+    uuid: n.uuid, host: n.host, era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
+  })));
+  private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
+  private convergenceValue: ApiConvergenceRow[] = [];
+  private convergenceText = '[]';
+
+  /** Leases carry seconds remaining, so they are computed per response. */
+  leases(d: Deployment, nowMs: number): ApiLease[] {
+    return sortedValues(d.leases).map((l) => leaseToApi(l, nowMs));
+  }
+
+  /** Recompute /v1/convergence (phases keep their `since` across recomputations). Returns whether it changed. */
+  recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
+    const { rows, memo } = stampSince(convergenceRows(d, c, reach), this.phaseMemo, nowMs);
+    this.phaseMemo = memo;
+    const value = rows.map(convergenceToApi);
+    const text = JSON.stringify(value);
+    if (text === this.convergenceText) return false;
+    this.convergenceValue = value;
+    this.convergenceText = text;
+    return true;
+  }
+
+  get convergence(): readonly ApiConvergenceRow[] {
+    return this.convergenceValue;
+  }
+
+  get convergenceJson(): string {
+    return this.convergenceText;
+  }
+}

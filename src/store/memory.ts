@@ -1,0 +1,35 @@
+// A store that keeps nothing: for a hub in unit tests and tools that need no persistence.
+import { randomUUID } from 'node:crypto';
+import { EventEmitter } from 'node:events';
+import { EMPTY_DEPLOYMENT, type Deployment } from '../model/configuration.js';
+import { applyChange, isEmptyChange, type ConfigurationStore, type StoreChange, type StoreEvents } from './store.js';
+
+export class MemoryStore extends EventEmitter<StoreEvents> implements ConfigurationStore {
+  readonly description = 'memory';
+  readonly identity = randomUUID();
+  deployment: Deployment = EMPTY_DEPLOYMENT;
+  generation = 0;
+  /** Test hook: make the next commits fail as a full disk would. */
+  failWith?: Error;
+  commits = 0;
+
+  commit(base: number, next: number, change: StoreChange): Promise<boolean> {
+    if (this.failWith) return Promise.reject(this.failWith);
+    if (base !== this.generation) return Promise.resolve(false);
+    this.commits += 1;
+    this.generation = next;
+    if (!isEmptyChange(change)) {
+      this.deployment = applyChange(this.deployment, change);
+      this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0 });
+    }
+    return Promise.resolve(true);
+  }
+
+  catchUp(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
