@@ -23,7 +23,12 @@ export function describeFailure(e: unknown): string {
   return errorMessage(e);
 }
 
-export async function execute(change: Change, backend: StorageBackend): Promise<ExecResult> {
+export interface ExecHooks {
+  /** Runs before each action; a throw fails that action (e.g. a fencing token forbids it). */
+  before?(action: Action): Promise<void>;
+}
+
+export async function execute(change: Change, backend: StorageBackend, hooks: ExecHooks = {}): Promise<ExecResult> {
   const succeeded = new Set<DatasetId>();
   const failures: ActionFailure[] = [];
   const run = async (c: Change): Promise<boolean> => {
@@ -47,6 +52,7 @@ export async function execute(change: Change, backend: StorageBackend): Promise<
       case 'detach':
       case 'destroy':
         try {
+          await hooks.before?.(c);
           await perform(c, backend);
           succeeded.add(c.datasetId);
           return true;

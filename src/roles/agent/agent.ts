@@ -13,7 +13,9 @@ import { errorMessage, UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { readNodeUuid } from '../../tls/identity.js';
+import { poolFenceTokens } from '../../backends/fence-tokens.js';
 import { poolManifests } from '../../backends/manifests.js';
+import { fenceCheck } from './fencing.js';
 import { loadActedOn } from './acted-on.js';
 import { ManifestKeeper } from './manifests.js';
 import { ChannelClient } from './channel-client.js';
@@ -97,7 +99,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     },
     report: (r) => channel.setReport(manifests.decorate(r)),
     inputs: () => channel.inputs(),
-    execute: (c) => execute(c, backend),
+    execute: (c) => execute(c, backend, { before: fenceCheck(poolFenceTokens(config.dataset.rootPath), nodeId, () => channel.inputs()?.configuration) }),
     clock: systemClock, log, random: Math.random, era, actedOn,
   });
   log.info({ control: channel.url, backend: backend.name, pool: config.dataset.rootPath, mountRoot: config.dataset.mountRoot }, 'agent starting');
