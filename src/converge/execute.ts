@@ -26,6 +26,8 @@ export function describeFailure(e: unknown): string {
 export interface ExecHooks {
   /** Runs before each action; a throw fails that action (e.g. a fencing token forbids it). */
   before?(action: Action): Promise<void>;
+  /** Runs after each action that succeeded (the torture tests crash the agent here). */
+  after?(action: Action): void;
 }
 
 export async function execute(change: Change, backend: StorageBackend, hooks: ExecHooks = {}): Promise<ExecResult> {
@@ -55,6 +57,7 @@ export async function execute(change: Change, backend: StorageBackend, hooks: Ex
           await hooks.before?.(c);
           await perform(c, backend);
           succeeded.add(c.datasetId);
+          hooks.after?.(c);
           return true;
         } catch (e) {
           failures.push({ datasetId: c.datasetId, action: c.kind, message: describeFailure(e) });

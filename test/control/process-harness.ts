@@ -33,7 +33,7 @@ export function spawnControl(dataDir: string, certsDir: string, env: Record<stri
 export async function startControl(dataDir: string, certsDir: string, env: Record<string, string> = {}): Promise<ControlProcess> {
   const { child, stderr, exited } = spawnControl(dataDir, certsDir, env);
   const info = join(dataDir, 'control.json');
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 60_000; // generous under load; costs nothing when it starts fast
   let exitCode: number | null | undefined;
   void exited.then((c) => { exitCode = c === null ? -1 : c; });
   for (;;) {

@@ -9,6 +9,7 @@ import { createBackend } from '../../backends/index.js';
 import type { AgentConfig } from '../../config/agent-config.js';
 import { ConvergenceLoop, systemClock } from '../../converge/loop.js';
 import { execute } from '../../converge/execute.js';
+import type { Action } from '../../converge/changes.js';
 import { errorMessage, UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
@@ -30,6 +31,20 @@ export interface AgentRunOptions {
   readonly unmountOnExit?: boolean;
   /** Called once the agent is connected and has its first configuration (for tests and logs). */
   readonly onReady?: (nodeId: NodeId) => void;
+}
+
+/**
+ * Test only (`npm run torture`): with FLOCKER_TEST_CRASH_AFTER_EACH_ACTION=1 the agent kills itself
+ * (SIGKILL, no cleanup) right after every action, to prove each step of a move survives a crash.
+ */
+function crashHook(log: Logger): { after?: (a: Action) => void } {
+  if (process.env.FLOCKER_TEST_CRASH_AFTER_EACH_ACTION !== '1') return {};
+  return {
+    after: (a) => {
+      log.warn({ action: a.kind, dataset: a.datasetId }, 'crashing after the action (FLOCKER_TEST_CRASH_AFTER_EACH_ACTION)');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
 
 /** Kernel boot id: a new era on every reboot, so control drops what we said before it. */
@@ -99,7 +114,10 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     },
     report: (r) => channel.setReport(manifests.decorate(r)),
     inputs: () => channel.inputs(),
-    execute: (c) => execute(c, backend, { before: fenceCheck(poolFenceTokens(config.dataset.rootPath), nodeId, () => channel.inputs()?.configuration) }),
+    execute: (c) => execute(c, backend, {
+      before: fenceCheck(poolFenceTokens(config.dataset.rootPath), nodeId, () => channel.inputs()?.configuration),
+      ...crashHook(log),
+    }),
     clock: systemClock, log, random: Math.random, era, actedOn,
   });
   log.info({ control: channel.url, backend: backend.name, pool: config.dataset.rootPath, mountRoot: config.dataset.mountRoot }, 'agent starting');
