@@ -10,8 +10,9 @@ test('kill -9 of the control service during parallel creates loses no acknowledg
 });
 
 test('an agent crashing after every action of a move still completes it, data intact', async () => {
-  const r = await moveCrashLoop({ backend: 'directory', moves: 2, log });
-  assert.is(r.movesPassed, 2);
+  const r = await moveCrashLoop({ backend: 'directory', moves: 1, log });
+  assert.is(r.movesPassed, 1);
+  // Unmount, detach on the old node; attach, mount on the new one: a crash after each.
   assert.ok(r.crashes >= 4, `crashes: ${r.crashes}`);
 });
 
