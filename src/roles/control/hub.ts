@@ -106,12 +106,13 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   agentHello(uuid: NodeId, era: string, host: string): void {
     this.nodes.hello(uuid, era, host);
-    this.checkReachability();
+    // Only a node coming back changes who is unreachable between the once-a-second checks.
+    if (this.unreachableValue.has(uuid)) this.checkReachability();
   }
 
   agentReport(uuid: NodeId, report: NodeReport): void {
     this.nodes.report(uuid, report);
-    this.checkReachability();
+    if (this.unreachableValue.has(uuid)) this.checkReachability();
   }
 
   agentSeen(uuid: NodeId): void {
