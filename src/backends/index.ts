@@ -6,6 +6,7 @@ import type { StorageBackend } from './backend.js';
 import { isSafeName } from './fsutil.js';
 import { DirectoryBackend } from './directory.js';
 import { LoopbackBackend } from './loopback.js';
+import { P2PBackend } from './p2p/backend.js';
 
 export function createBackend(config: DatasetConfig, nodeId: NodeId): StorageBackend {
   const id = config.computeInstanceId ?? nodeId;
@@ -24,5 +25,7 @@ export function createBackend(config: DatasetConfig, nodeId: NodeId): StorageBac
       return new DirectoryBackend(opts);
     case 'loopback':
       return new LoopbackBackend(opts);
+    case 'p2p':
+      return new P2PBackend(opts);
   }
 }

@@ -3,15 +3,15 @@
 //   attached/<compute_instance_id>/block-<id>_<size>  the same file while a node holds it
 // The file name is the only metadata. Attaching is a rename out of unattached/, which only one
 // node can win; the loop device is (re)made on demand, so a reboot that drops it heals itself.
-import { chmod, link, mkdir, mkdtemp, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { link, mkdir, mkdtemp, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
-import { hasFilesystem, mkfsExt4 } from '../sys/filesystem.js';
-import { attachLoop, backingFileOf, detachLoop, loopsForFile } from '../sys/losetup.js';
-import { listMounts as mountTable, mountAt, mount as sysMount } from '../sys/mounts.js';
+import { hasFilesystem } from '../sys/filesystem.js';
+import { attachLoop, backingFileOf, loopsForFile } from '../sys/losetup.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
 import { errno, isSafeName, preparePool, realOrNull, roundUp, sweepStaging, unexpose } from './fsutil.js';
+import { createExt4, listLoopMounts, LoopDevices, mountExt4, releaseLoops } from './loop-ext4.js';
 
 export interface LoopbackBackendOptions {
   readonly rootPath: string;
@@ -155,40 +155,17 @@ export class LoopbackBackend implements StorageBackend {
   }
 
   private async releaseLoops(volumeId: string, file: string): Promise<void> {
-    this.lastDevice.delete(volumeId);
-    const table = await mountTable();
-    for (const dev of await loopsForFile(file)) {
-      // losetup -d on a mounted device only defers the detach: the file would be handed to
-      // another node while this one still writes to it.
-      const m = table.find((x) => x.source === dev);
-      if (m) throw new Error(`volume ${volumeId} is still mounted at ${m.mountPoint} (${dev}); unmount it before detaching`);
-      await detachLoop(dev);
-    }
+    this.devices.forget(volumeId);
+    await releaseLoops(volumeId, file);
   }
 
-  /** One losetup per volume at a time in this process, or two racing callers make two devices. */
-  private readonly inFlight = new Map<string, Promise<string>>();
-  /**
-   * The loop device last found per volume: a hint only, checked against the kernel before use.
-   * Discovery asks for every attached volume's device on every pass; without it each ask would
-   * rescan the pool and read every loop device's backing file.
-   */
-  private readonly lastDevice = new Map<string, string>();
+  private readonly devices = new LoopDevices(
+    (volumeId) => this.findOrMakeLoop(volumeId),
+    (device, volumeId) => this.backsVolumeHere(device, volumeId),
+  );
 
   async devicePath(volumeId: string): Promise<string> {
-    const pending = this.inFlight.get(volumeId);
-    if (pending) return pending;
-    const p = this.loopFor(volumeId).finally(() => this.inFlight.delete(volumeId));
-    this.inFlight.set(volumeId, p);
-    return p;
-  }
-
-  private async loopFor(volumeId: string): Promise<string> {
-    const hint = this.lastDevice.get(volumeId);
-    if (hint !== undefined && (await this.backsVolumeHere(hint, volumeId))) return hint;
-    const device = await this.findOrMakeLoop(volumeId);
-    this.lastDevice.set(volumeId, device);
-    return device;
+    return this.devices.get(volumeId);
   }
 
   private async findOrMakeLoop(volumeId: string): Promise<string> {
@@ -219,37 +196,13 @@ export class LoopbackBackend implements StorageBackend {
     return hasFilesystem(device);
   }
 
-  /** Never formats over an existing filesystem, so calling it twice is harmless. */
   async createFilesystem(device: string): Promise<void> {
-    if (await hasFilesystem(device)) return;
-    // Our devices are sparse files that have never been written, so they read as zeros.
-    await mkfsExt4(device, { zeroed: true });
+    await createExt4(device);
   }
 
   async mount(device: string, mountPoint: string): Promise<void> {
-    // Only a device backed by a file attached here may be mounted: a stale device path (the
-    // loop device since reused for another file) must never expose someone else's volume.
     const mine = await this.attachedHereDir();
-    const backing = await backingFileOf(device);
-    if (backing === null || !backing.startsWith(mine)) {
-      throw new Error(`cannot mount ${device}: it is not the loop device of a volume attached here (backed by ${backing ?? 'nothing'})`);
-    }
-    await mkdir(mountPoint, { recursive: true });
-    // As the original: only root may look inside the mount root; each dataset opens itself up.
-    await chmod(dirname(mountPoint), 0o700);
-    const real = (await realOrNull(mountPoint)) ?? mountPoint;
-    const top = await mountAt(real);
-    if (top?.source === device) return;
-    if (top) throw new Error(`${mountPoint} already has ${top.source} mounted; unmount it first`);
-    // The kernel would otherwise zero every inode table in the background, filling the sparse
-    // file (about 1.5% of its size); the file already reads as zeros, so that work is wasted.
-    await sysMount(device, mountPoint, { type: 'ext4', options: 'noinit_itable' });
-    const entries = await readdir(mountPoint);
-    if (entries.length === 1 && entries[0] === 'lost+found') {
-      // A fresh filesystem: make it usable by whatever uid the container runs as.
-      await rm(join(mountPoint, 'lost+found'), { recursive: true });
-      await chmod(mountPoint, 0o777);
-    }
+    await mountExt4(device, mountPoint, (backing) => backing.startsWith(mine));
   }
 
   async unmount(mountPoint: string): Promise<void> {
@@ -257,14 +210,6 @@ export class LoopbackBackend implements StorageBackend {
   }
 
   async listMounts(mountRoot: string): Promise<ReadonlyMap<string, string>> {
-    const out = new Map<string, string>();
-    const realRoot = await realOrNull(mountRoot);
-    if (realRoot === null) return out;
-    for (const m of await mountTable()) {
-      if (dirname(m.mountPoint) === realRoot && m.source.startsWith('/dev/loop')) {
-        out.set(join(mountRoot, m.mountPoint.slice(realRoot.length + 1)), m.source);
-      }
-    }
-    return out;
+    return listLoopMounts(mountRoot);
   }
 }

@@ -7,8 +7,15 @@ import { fsReason } from '../read-text.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/flocker/agent.yml';
 
-export type BackendName = 'directory' | 'loopback';
-export const BACKENDS: readonly BackendName[] = ['directory', 'loopback'];
+export type BackendName = 'directory' | 'loopback' | 'p2p';
+export const BACKENDS: readonly BackendName[] = ['directory', 'loopback', 'p2p'];
+
+/** p2p: where this agent serves agent-to-agent transfers (mutual TLS, node- certificates). */
+export interface TransferConfig {
+  readonly port: number;
+  readonly listen: string;
+}
+export const DEFAULT_TRANSFER: TransferConfig = { port: 4526, listen: '0.0.0.0' };
 
 export interface DatasetConfig {
   readonly backend: BackendName;
@@ -19,6 +26,8 @@ export interface DatasetConfig {
   /** loopback only; defaults to the node UUID so a restart keeps its attachments. */
   readonly computeInstanceId?: string;
   readonly allocationUnit: number;
+  /** Always set by the parser (defaults filled in); optional so configurations built in code may leave it out. */
+  readonly transfer?: TransferConfig;
 }
 
 export interface AgentConfig {
@@ -66,7 +75,7 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   const port = r.port(cs, 'control-service.port', 'port', 4524);
 
   const ds = r.obj(doc, 'dataset', true);
-  const known = ['backend', 'root_path', 'mount_root', 'compute_instance_id', 'allocation_unit'];
+  const known = ['backend', 'root_path', 'mount_root', 'compute_instance_id', 'allocation_unit', 'transfer'];
   for (const k of Object.keys(ds)) {
     if (!known.includes(k)) throw new ConfigError(file, `dataset.${k}`, `unknown key (known: ${known.join(', ')})`);
   }
@@ -75,11 +84,19 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
     throw new ConfigError(file, 'dataset.backend', `unknown backend ${JSON.stringify(backend)} (choose ${BACKENDS.join(' or ')})`);
   }
   const cid = ds['compute_instance_id'];
+  const tr = r.obj(ds, 'transfer', false, 'dataset.transfer');
+  for (const k of Object.keys(tr)) {
+    if (k !== 'port' && k !== 'listen') throw new ConfigError(file, `dataset.transfer.${k}`, 'unknown key (known: port, listen)');
+  }
   const dataset: DatasetConfig = {
     backend: backend as BackendName,
     rootPath: r.str(ds, 'dataset.root_path', 'root_path', '/var/lib/flocker/pool'),
     mountRoot: r.str(ds, 'dataset.mount_root', 'mount_root', '/flocker'),
     allocationUnit: r.int(ds, 'dataset.allocation_unit', 'allocation_unit', 1, 1),
+    transfer: {
+      port: r.port(tr, 'dataset.transfer.port', 'port', DEFAULT_TRANSFER.port),
+      listen: r.str(tr, 'dataset.transfer.listen', 'listen', DEFAULT_TRANSFER.listen),
+    },
     ...(cid !== undefined ? { computeInstanceId: r.str(ds, 'dataset.compute_instance_id', 'compute_instance_id', undefined) } : {}),
   };
 
@@ -101,13 +118,13 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
 class Reader {
   constructor(private readonly file: string) {}
 
-  obj(parent: Obj, key: string, required: boolean): Obj {
+  obj(parent: Obj, key: string, required: boolean, path = key): Obj {
     const v = parent[key];
     if (v === undefined || v === null) {
-      if (required) throw new ConfigError(this.file, key, 'required key is missing');
+      if (required) throw new ConfigError(this.file, path, 'required key is missing');
       return {};
     }
-    if (!isObj(v)) throw new ConfigError(this.file, key, `must be a mapping, got ${describe(v)}`);
+    if (!isObj(v)) throw new ConfigError(this.file, path, `must be a mapping, got ${describe(v)}`);
     return v;
   }
 

@@ -1,6 +1,6 @@
 // PURE. State changes as plain data: deep-equal for free, loggable as JSON, no I/O.
 // Only execute.ts gives them meaning. (Flocker's _change.py, without objects.)
-import type { DatasetId } from '../model/ids.js';
+import type { DatasetId, NodeId } from '../model/ids.js';
 
 /** How long a converged node sleeps before looking again (Flocker: 60 s). */
 export const IDLE_MS = 60_000;
@@ -15,7 +15,24 @@ export type Action =
   | { readonly kind: 'mount'; readonly datasetId: DatasetId; readonly volumeId: string; readonly mountPoint: string }
   | { readonly kind: 'unmount'; readonly datasetId: DatasetId; readonly mountPoint: string }
   | { readonly kind: 'detach'; readonly datasetId: DatasetId; readonly volumeId: string }
-  | { readonly kind: 'destroy'; readonly datasetId: DatasetId; readonly volumeId: string };
+  | { readonly kind: 'destroy'; readonly datasetId: DatasetId; readonly volumeId: string }
+  /**
+   * p2p: copy the dataset from a peer. Not final: a pre-copy while the peer keeps using it. Final:
+   * the peer has let go (hand-off); the verified copy is then taken over and mounted at once, since
+   * every moment in between is downtime.
+   */
+  | { readonly kind: 'pull'; readonly datasetId: DatasetId; readonly from: Peer; readonly final: boolean; readonly mountPoint: string }
+  /** p2p: the verified final copy received here becomes this node's usable copy. */
+  | { readonly kind: 'promote'; readonly datasetId: DatasetId; readonly snapshot: string }
+  /** p2p: drop a copy that is not the dataset's current one (a stale pre-copy, or what was handed off). */
+  | { readonly kind: 'discard'; readonly datasetId: DatasetId };
+
+/** Where a p2p peer serves transfers. */
+export interface Peer {
+  readonly nodeId: NodeId;
+  readonly host: string;
+  readonly port: number;
+}
 
 export type Change =
   | Action

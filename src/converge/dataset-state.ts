@@ -1,7 +1,7 @@
 // PURE. What a node finds (discovered) and what it should make true (desired) for one dataset,
 // as tagged unions: each state carries exactly the fields that exist in it (Flocker's DatasetStates).
 import type { DatasetId, NodeId } from '../model/ids.js';
-import type { ManifestReport, NonManifestReport } from '../model/cluster-state.js';
+import type { HandedOffReport, ManifestReport, NonManifestReport, ReplicaReport } from '../model/cluster-state.js';
 
 export type DiscoveredDataset =
   /** Nothing in the pool for this dataset (synthesised by the planner; never discovered). */
@@ -15,11 +15,15 @@ export type DiscoveredDataset =
   /** Attached here, usable, not exposed at its mount point. */
   | { readonly kind: 'attached'; readonly datasetId: DatasetId; readonly volumeId: string; readonly size: number; readonly device: string }
   /** Attached here and exposed at its mount point. */
-  | { readonly kind: 'mounted'; readonly datasetId: DatasetId; readonly volumeId: string; readonly size: number; readonly device: string; readonly mountPoint: string };
+  | { readonly kind: 'mounted'; readonly datasetId: DatasetId; readonly volumeId: string; readonly size: number; readonly device: string; readonly mountPoint: string }
+  /** p2p: only a verified copy received from a peer (newest snapshot); nothing usable yet. */
+  | { readonly kind: 'replica'; readonly datasetId: DatasetId; readonly snapshot: string }
+  /** p2p: this node handed its copy off to `to`; it must never be used here again, only discarded. */
+  | { readonly kind: 'handed-off'; readonly datasetId: DatasetId; readonly to: NodeId; readonly snapshot: string };
 
 export type DiscoveredKind = DiscoveredDataset['kind'];
 export const DISCOVERED_KINDS = [
-  'non-existent', 'attached-elsewhere', 'non-manifest', 'attached-no-filesystem', 'attached', 'mounted',
+  'non-existent', 'attached-elsewhere', 'non-manifest', 'attached-no-filesystem', 'attached', 'mounted', 'replica', 'handed-off',
 ] as const satisfies readonly DiscoveredKind[];
 
 export type DesiredDataset =
@@ -51,9 +55,18 @@ export interface LocalState {
  * (with its path), and volumes this node sees that are exposed nowhere. Volumes attached
  * elsewhere are their holder's to report.
  */
-export function sharedState(local: LocalState): { manifestations: ManifestReport[]; nonManifest: NonManifestReport[] } {
+export interface SharedState {
+  manifestations: ManifestReport[];
+  nonManifest: NonManifestReport[];
+  replicas?: ReplicaReport[];
+  handedOff?: HandedOffReport[];
+}
+
+export function sharedState(local: LocalState): SharedState {
   const manifestations: ManifestReport[] = [];
   const nonManifest: NonManifestReport[] = [];
+  const replicas: ReplicaReport[] = [];
+  const handedOff: HandedOffReport[] = [];
   const all = [...local.datasets.values()].sort((a, b) => a.datasetId.localeCompare(b.datasetId));
   for (const d of all) {
     switch (d.kind) {
@@ -65,6 +78,12 @@ export function sharedState(local: LocalState): { manifestations: ManifestReport
       case 'attached-no-filesystem':
         nonManifest.push({ datasetId: d.datasetId, maximumSize: d.size > 0 ? d.size : null });
         break;
+      case 'replica':
+        replicas.push({ datasetId: d.datasetId, snapshot: d.snapshot });
+        break;
+      case 'handed-off':
+        handedOff.push({ datasetId: d.datasetId, to: d.to, snapshot: d.snapshot });
+        break;
       case 'attached-elsewhere':
       case 'non-existent':
         break;
@@ -72,7 +91,12 @@ export function sharedState(local: LocalState): { manifestations: ManifestReport
         return unreachable(d);
     }
   }
-  return { manifestations, nonManifest };
+  // Shared-pool backends never have these; their reports stay exactly as before.
+  return {
+    manifestations, nonManifest,
+    ...(replicas.length > 0 ? { replicas } : {}),
+    ...(handedOff.length > 0 ? { handedOff } : {}),
+  };
 }
 
 export function unreachable(x: never): never {

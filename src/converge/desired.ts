@@ -12,6 +12,8 @@ export interface DesiredInput {
   readonly now: number;
   readonly mountRoot: string;
   readonly allocationUnit: number;
+  /** p2p: every node's pool is private, so whoever holds a deleted dataset destroys it. */
+  readonly peerToPeer?: boolean;
 }
 
 export function mountPointFor(mountRoot: string, datasetId: DatasetId): string {
@@ -50,7 +52,7 @@ export function desiredFor(input: DesiredInput): Map<DatasetId, DesiredDataset> 
     } else if (heldHere) {
       out.set(id, { kind: 'mounted', datasetId: id, size, mountPoint, holdingLease: { configuredPrimary: ds.primary, deleted: ds.deleted } });
     } else if (ds.deleted) {
-      out.set(id, { kind: 'deleted', datasetId: id, destroyHere: ds.primary === input.nodeId });
+      out.set(id, { kind: 'deleted', datasetId: id, destroyHere: ds.primary === input.nodeId || input.peerToPeer === true });
     } else {
       out.set(id, { kind: 'non-manifest', datasetId: id, primary: ds.primary });
     }

@@ -30,7 +30,15 @@ export interface ExecHooks {
   after?(action: Action): void;
 }
 
-export async function execute(change: Change, backend: StorageBackend, hooks: ExecHooks = {}): Promise<ExecResult> {
+
+/** p2p: copies data between nodes. Shared-pool backends have none, and never plan its actions. */
+export interface DataMover {
+  pull(a: Extract<Action, { kind: 'pull' }>): Promise<void>;
+  promote(a: Extract<Action, { kind: 'promote' }>): Promise<void>;
+  discard(a: Extract<Action, { kind: 'discard' }>): Promise<void>;
+}
+
+export async function execute(change: Change, backend: StorageBackend, mover?: DataMover, hooks: ExecHooks = {}): Promise<ExecResult> {
   const succeeded = new Set<DatasetId>();
   const failures: ActionFailure[] = [];
   const run = async (c: Change): Promise<boolean> => {
@@ -53,9 +61,12 @@ export async function execute(change: Change, backend: StorageBackend, hooks: Ex
       case 'unmount':
       case 'detach':
       case 'destroy':
+      case 'pull':
+      case 'promote':
+      case 'discard':
         try {
           await hooks.before?.(c);
-          await perform(c, backend);
+          await perform(c, backend, mover);
           succeeded.add(c.datasetId);
           hooks.after?.(c);
           return true;
@@ -71,7 +82,12 @@ export async function execute(change: Change, backend: StorageBackend, hooks: Ex
   return { succeeded, failures };
 }
 
-async function perform(a: Action, backend: StorageBackend): Promise<void> {
+function needMover(mover: DataMover | undefined, a: Action): DataMover {
+  if (!mover) throw new Error(`the ${a.kind} step needs the p2p backend, but this agent's backend cannot move data between nodes`);
+  return mover;
+}
+
+async function perform(a: Action, backend: StorageBackend, mover: DataMover | undefined): Promise<void> {
   switch (a.kind) {
     case 'create-volume':
       await backend.createVolume(a.datasetId, a.size);
@@ -96,6 +112,15 @@ async function perform(a: Action, backend: StorageBackend): Promise<void> {
       return;
     case 'destroy':
       await backend.destroyVolume(a.volumeId);
+      return;
+    case 'pull':
+      await needMover(mover, a).pull(a);
+      return;
+    case 'promote':
+      await needMover(mover, a).promote(a);
+      return;
+    case 'discard':
+      await needMover(mover, a).discard(a);
       return;
     default:
       assertNever(a);

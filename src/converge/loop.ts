@@ -2,7 +2,7 @@
 // pass reads the world afresh and trusts no event). Time, backoff and error logging live here
 // and nowhere else: the planner is pure and the drivers never retry.
 import type { Logger } from '../log.js';
-import type { ClusterState, DatasetProgress, NodeReport } from '../model/cluster-state.js';
+import type { ClusterState, DatasetProgress, NodeReport, TransferProgress } from '../model/cluster-state.js';
 import type { Deployment } from '../model/configuration.js';
 import type { DatasetId, NodeId } from '../model/ids.js';
 import { errorMessage } from '../errors.js';
@@ -53,6 +53,8 @@ export interface LoopDeps {
   readonly mountRoot: string;
   readonly allocationUnit: number;
   readonly needsFilesystem: boolean;
+  /** p2p backend: data is copied between nodes' private pools. */
+  readonly peerToPeer?: boolean;
   discover(): Promise<LocalState>;
   /** Hand the current report to the channel (which sends it only if it changed). */
   report(report: NodeReport): void;
@@ -82,6 +84,8 @@ export class ConvergenceLoop {
   private local: LocalState | undefined;
   private progress: DatasetProgress[] = [];
   private readonly errors = new Map<DatasetId, string>();
+  /** Transfers under way (p2p), shown with the dataset's progress as they advance. */
+  private readonly transfers = new Map<DatasetId, TransferProgress>();
   private backoffMs = 0;
   private sleepKind: SleepKind = 'idle';
   private lastWork: string | undefined;
@@ -197,11 +201,31 @@ export class ConvergenceLoop {
     return this.grow();
   }
 
+  /**
+   * A transfer's progress (undefined when it ends). Reported at once, beside the dataset's phase:
+   * a long copy is one action, and a person wants to see it move, not wait for the pass to end.
+   */
+  onTransferProgress(datasetId: DatasetId, p: TransferProgress | undefined): void {
+    if (p) this.transfers.set(datasetId, p);
+    else this.transfers.delete(datasetId);
+    this.progress = this.progress.map((x) => this.withTransfer(x));
+    if (this.local) this.deps.report({ ...sharedState(this.local), progress: this.progress });
+  }
+
+  private withTransfer(x: DatasetProgress): DatasetProgress {
+    const t = this.transfers.get(x.datasetId);
+    if (t) return { ...x, transfer: t };
+    if (x.transfer === undefined) return x;
+    const { transfer: _done, ...rest } = x;
+    return rest;
+  }
+
   private planFor(inputs: LoopInputs, local: LocalState): GuardedPlan {
     const d = this.deps;
     const p = plan({
       nodeId: d.nodeId, configuration: inputs.configuration, cluster: inputs.cluster, local,
       mountRoot: d.mountRoot, now: inputs.now, allocationUnit: d.allocationUnit, needsFilesystem: d.needsFilesystem,
+      peerToPeer: d.peerToPeer === true,
     });
     // Nothing destructive happens on a configuration this node cannot trust (guard.ts).
     const g = guard({
@@ -215,7 +239,7 @@ export class ConvergenceLoop {
     // An error is kept only while the dataset still needs work here.
     const active = new Set(p.progress.filter((x) => x.phase !== 'converged').map((x) => x.datasetId));
     for (const id of [...this.errors.keys()]) if (!active.has(id)) this.errors.delete(id);
-    this.progress = stampProgress(p.progress, this.progress, this.errors, this.deps.clock.now());
+    this.progress = stampProgress(p.progress, this.progress, this.errors, this.deps.clock.now()).map((x) => this.withTransfer(x));
     // A fenced node says nothing of what it holds until it has let go (it may not hold it at all).
     const shared = p.fenced ? { manifestations: [], nonManifest: [] } : sharedState(local);
     this.deps.report({ ...shared, progress: this.progress });

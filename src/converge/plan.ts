@@ -18,6 +18,8 @@ export interface PlanInput {
   readonly now: number;
   readonly allocationUnit: number;
   readonly needsFilesystem: boolean;
+  /** p2p backend: pools are private and moves copy data from node to node. */
+  readonly peerToPeer?: boolean;
 }
 
 export interface Plan {
@@ -30,7 +32,7 @@ export function plan(input: PlanInput): Plan {
   const desired = desiredFor(input);
   const ctx: StepContext = {
     nodeId: input.nodeId, configuration: input.configuration, cluster: input.cluster,
-    now: input.now, needsFilesystem: input.needsFilesystem,
+    now: input.now, needsFilesystem: input.needsFilesystem, peerToPeer: input.peerToPeer === true,
   };
   const strays = new Map<DatasetId, Change[]>();
   for (const s of input.local.strayMounts) {

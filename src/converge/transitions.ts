@@ -1,7 +1,7 @@
 // PURE. The planner's table: desired state × discovered state → one step for one dataset.
 // `satisfies Transitions` makes the type checker prove every pair is handled; a test checks it
 // again at runtime. A step is the change to make now plus what to tell a person about it.
-import type { ClusterState, Phase } from '../model/cluster-state.js';
+import type { ClusterState, NodeState, Phase } from '../model/cluster-state.js';
 import { mountedOn } from '../model/cluster-state.js';
 import type { Deployment } from '../model/configuration.js';
 import type { DatasetId, NodeId } from '../model/ids.js';
@@ -9,6 +9,7 @@ import { shortId } from '../model/ids.js';
 import { IDLE_MS, noop, POLL_MS, sequence, type Change } from './changes.js';
 import type { DesiredDataset, DesiredKind, DiscoveredDataset, DiscoveredKind } from './dataset-state.js';
 import { activeLease } from './desired.js';
+import { giverTo, hasReplica, holderOf, knownElsewhere, mountedElsewhere, peerOf, silentNodes } from './peers.js';
 
 /** DatasetProgress before the loop stamps it with times and errors. */
 export interface PlannedProgress {
@@ -30,6 +31,8 @@ export interface StepContext {
   readonly now: number;
   /** loopback: attach, then make ext4 on first use; directory: attach then mount at once. */
   readonly needsFilesystem: boolean;
+  /** p2p backend: each pool is private; data is copied between nodes (the rows below marked p2p). */
+  readonly peerToPeer: boolean;
 }
 
 type Desired<K extends DesiredKind> = Extract<DesiredDataset, { kind: K }>;
@@ -93,10 +96,7 @@ function whereTo(primary: NodeId | null): string {
 
 export const TRANSITIONS = {
   mounted: {
-    'non-existent': (d) => ({
-      change: { kind: 'create-volume', datasetId: d.datasetId, size: d.size },
-      progress: progress(d.datasetId, 'creating', `creating a ${formatBytes(d.size)} volume`),
-    }),
+    'non-existent': (d, s, ctx) => (ctx.peerToPeer ? acquire(d, s, ctx) : create(d)),
     // Poll: the other node unmounts and detaches first; moves hand off, they never share. Unless a
     // forced move fenced the holder: then it is taken from it (the pool refuses while it is exposed).
     'attached-elsewhere': (d, s, ctx) => takeOverFromFenced(d, s, ctx) ?? waitForHolder(s, ctx, 'moving-in', 'move'),
@@ -131,11 +131,17 @@ export const TRANSITIONS = {
         progress: progress(d.datasetId, 'waiting-for-lease', `this node holds a lease; the ${what} waits until it is released`),
       };
     },
+    replica: (d, s, ctx) => acquire(d, s, ctx),
+    'handed-off': (d, s, ctx) => acquire(d, s, ctx),
   },
   'non-manifest': {
     'non-existent': idle,
     'attached-elsewhere': idle,
-    'non-manifest': idle,
+    // p2p: this is the only copy until the new primary has pulled the last changes.
+    'non-manifest': (d, _s, ctx) =>
+      ctx.peerToPeer && d.primary
+        ? { change: noop(POLL_MS), progress: progress(d.datasetId, 'moving-out', `waiting for node ${shortId(d.primary)} to copy the last changes`) }
+        : idle(),
     'attached-no-filesystem': (d, s) => ({
       change: { kind: 'detach', datasetId: d.datasetId, volumeId: s.volumeId },
       progress: progress(d.datasetId, 'moving-out', `detaching: ${whereTo(d.primary)}`),
@@ -145,13 +151,40 @@ export const TRANSITIONS = {
       progress: progress(d.datasetId, 'moving-out', `detaching: ${whereTo(d.primary)}`),
     }),
     // Unmount strictly before detach: the dataset is never exposed without being held here.
-    mounted: (d, s) => ({
-      change: sequence([
-        { kind: 'unmount', datasetId: d.datasetId, mountPoint: s.mountPoint },
-        { kind: 'detach', datasetId: d.datasetId, volumeId: s.volumeId },
-      ]),
-      progress: progress(d.datasetId, 'moving-out', `unmounting and detaching: ${whereTo(d.primary)}`),
-    }),
+    mounted: (d, s, ctx) => {
+      const letGo: Step = {
+        change: sequence([
+          { kind: 'unmount', datasetId: d.datasetId, mountPoint: s.mountPoint },
+          { kind: 'detach', datasetId: d.datasetId, volumeId: s.volumeId },
+        ]),
+        progress: progress(d.datasetId, 'moving-out', `unmounting and detaching: ${whereTo(d.primary)}`),
+      };
+      if (!ctx.peerToPeer || !d.primary) return letGo;
+      // p2p: stay in use while the new primary pre-copies; let go once it holds a verified copy,
+      // so the downtime covers only what changed since.
+      const target = ctx.cluster.nodes[d.primary];
+      if (hasReplica(target, d.datasetId)) {
+        return { ...letGo, progress: progress(d.datasetId, 'moving-out', `node ${shortId(d.primary)} has pre-copied the data; unmounting to hand off`) };
+      }
+      const why = target?.connected
+        ? `node ${shortId(d.primary)} is copying the data while it stays in use here`
+        : `waiting for node ${shortId(d.primary)} to come online and copy the data; it stays in use here`;
+      return { change: noop(POLL_MS), progress: progress(d.datasetId, 'moving-out', why) };
+    },
+    replica: (d, s, ctx) => {
+      // A final copy handed to us but not yet promoted is the only good copy: keep it in use.
+      const giver = giverTo(ctx.cluster, d.datasetId, ctx.nodeId);
+      if (giver && giver.snapshot === s.snapshot) {
+        return { change: { kind: 'promote', datasetId: d.datasetId, snapshot: s.snapshot }, progress: progress(d.datasetId, 'moving-out', `taking over the copy node ${shortId(giver.node.uuid)} handed off, so that ${whereTo(d.primary)}`) };
+      }
+      if (giver) return { change: noop(POLL_MS), progress: progress(d.datasetId, 'moving-out', `node ${shortId(giver.node.uuid)} handed the dataset off to this node; finishing the copy first`) };
+      return { change: { kind: 'discard', datasetId: d.datasetId } };
+    },
+    'handed-off': (d, s, ctx) => {
+      const now = mountedElsewhere(ctx.cluster, d.datasetId, ctx.nodeId);
+      if (now) return { change: { kind: 'discard', datasetId: d.datasetId }, progress: progress(d.datasetId, 'moving-out', `node ${shortId(now.uuid)} has the dataset mounted; removing the copy left here`) };
+      return { change: noop(POLL_MS), progress: progress(d.datasetId, 'moving-out', `handed off to node ${shortId(s.to)}; keeping this copy until it is mounted there`) };
+    },
   },
   deleted: {
     'non-existent': idle,
@@ -164,8 +197,62 @@ export const TRANSITIONS = {
     'attached-no-filesystem': (d, s) => release(d, s.volumeId, null),
     attached: (d, s) => release(d, s.volumeId, null),
     mounted: (d, s) => release(d, s.volumeId, s.mountPoint),
+    replica: (d) => ({ change: { kind: 'discard', datasetId: d.datasetId }, progress: progress(d.datasetId, 'deleting', 'deleted: removing the copy received here') }),
+    'handed-off': (d) => ({ change: { kind: 'discard', datasetId: d.datasetId }, progress: progress(d.datasetId, 'deleting', 'deleted: removing the copy handed off from here') }),
   },
 } satisfies Transitions;
+
+function create(d: Desired<'mounted'>): Step {
+  return {
+    change: { kind: 'create-volume', datasetId: d.datasetId, size: d.size },
+    progress: progress(d.datasetId, 'creating', `creating a ${formatBytes(d.size)} volume`),
+  };
+}
+
+/**
+ * p2p, configured here but no usable copy here: copy it from whoever holds it — a pre-copy while
+ * the holder keeps using it, the final copy once it has let go — or create it if nobody has it.
+ */
+function acquire(d: Desired<'mounted'>, s: Found<'non-existent' | 'replica' | 'handed-off'>, ctx: StepContext): Step {
+  const id = d.datasetId;
+  const giver = giverTo(ctx.cluster, id, ctx.nodeId);
+  if (giver) {
+    if (s.kind === 'replica' && s.snapshot === giver.snapshot) {
+      return { change: { kind: 'promote', datasetId: id, snapshot: s.snapshot }, progress: progress(id, 'moving-in', 'verified the final copy; taking it over') };
+    }
+    return pull(d, giver.node, true, `copying the last changes from node ${shortId(giver.node.uuid)}`);
+  }
+  const holder = holderOf(ctx.cluster, id, ctx.nodeId);
+  if (holder) {
+    const who = shortId(holder.node.uuid);
+    if (!holder.node.connected) {
+      return { change: noop(POLL_MS), progress: progress(id, 'moving-in', `node ${who} is unreachable; the only copy is there`) };
+    }
+    if (!holder.mounted) return pull(d, holder.node, true, `copying the last changes from node ${who}`);
+    if (s.kind !== 'replica') return pull(d, holder.node, false, `copying the data from node ${who} while it stays in use there`);
+    const lease = activeLease(ctx.configuration, id, ctx.now);
+    if (lease && lease.nodeId === holder.node.uuid) {
+      return { change: noop(POLL_MS), progress: progress(id, 'waiting-for-lease', `pre-copied; node ${who} holds a lease, so the hand-off waits until it is released`) };
+    }
+    return { change: noop(POLL_MS), progress: progress(id, 'moving-in', `pre-copied; waiting for node ${who} to unmount it for the hand-off`) };
+  }
+  if (s.kind === 'non-existent') {
+    const other = knownElsewhere(ctx.cluster, id, ctx.nodeId);
+    if (other) return { change: noop(POLL_MS), progress: progress(id, 'moving-in', `waiting for node ${shortId(other.uuid)}, which has a copy in transit`) };
+    // Creating while a node that might hold the data is silent would give the dataset two histories.
+    const silent = silentNodes(ctx.cluster, ctx.nodeId);
+    if (silent.length > 0) {
+      return { change: noop(POLL_MS), progress: progress(id, 'pending', `waiting for node ${shortId(silent[0]!.uuid)} to report before creating: it may hold this dataset`) };
+    }
+    return create(d);
+  }
+  return { change: noop(POLL_MS), progress: progress(id, 'moving-in', 'waiting for a node to report the current copy of the dataset') };
+}
+
+function pull(d: Desired<'mounted'>, from: NodeState, final: boolean, reason: string): Step {
+  const id = d.datasetId;
+  return { change: { kind: 'pull', datasetId: id, from: peerOf(from), final, mountPoint: d.mountPoint }, progress: progress(id, 'moving-in', reason) };
+}
 
 /** Deleted and held here: unmount, detach, and destroy too if this is the configured primary. */
 function release(d: Desired<'deleted'>, volumeId: string, mountPoint: string | null): Step {

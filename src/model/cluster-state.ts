@@ -16,6 +16,27 @@ export interface DatasetProgress {
   /** Epoch ms when this phase began. */
   readonly since: number;
   readonly lastError?: string;
+  /** While data moves between nodes (p2p): how far along it is. */
+  readonly transfer?: TransferProgress;
+}
+
+export interface TransferProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly bytesPerSecond: number;
+}
+
+/** p2p: a verified copy received from a peer, not in use here (a pre-copy, or a final copy not yet promoted). */
+export interface ReplicaReport {
+  readonly datasetId: DatasetId;
+  readonly snapshot: string;
+}
+
+/** p2p: this node's copy was handed off to `to` at `snapshot`; it is never used here again. */
+export interface HandedOffReport {
+  readonly datasetId: DatasetId;
+  readonly to: NodeId;
+  readonly snapshot: string;
 }
 
 /** A dataset mounted (exposed) on the reporting node. */
@@ -44,14 +65,19 @@ export interface NodeReport {
   readonly manifestations: readonly ManifestReport[];
   readonly nonManifest: readonly NonManifestReport[];
   readonly progress: readonly DatasetProgress[];
+  /** p2p only (absent on shared-pool backends). */
+  readonly replicas?: readonly ReplicaReport[];
+  readonly handedOff?: readonly HandedOffReport[];
   /** Ours, optional: the manifests of the datasets this node holds or sees free in its pool. */
   readonly manifests?: readonly DatasetManifestReport[];
 }
 
 export interface NodeState {
   readonly uuid: NodeId;
-  /** The agent's address as seen by the control service. */
+  /** Where the node is reached: the address its agent reports (else as seen by the control service). */
   readonly host: string;
+  /** The agent's transfer port (agent-to-agent data moves), when it serves one. */
+  readonly transferPort?: number;
   /** Kernel boot id of the agent's machine. */
   readonly era: string;
   /** Epoch ms of the last message from this node. */

@@ -2,7 +2,7 @@
 // per dataset, saying what the cluster is doing about it and why. Pure; the clock-dependent
 // `since` memo is kept by the caller (stampSince).
 import type { Deployment } from './configuration.js';
-import type { ClusterState, DatasetProgress, NodeState, Phase } from './cluster-state.js';
+import type { ClusterState, DatasetProgress, NodeState, Phase, TransferProgress } from './cluster-state.js';
 import { shortId, type DatasetId, type NodeId } from './ids.js';
 
 export interface ConvergenceRow {
@@ -15,12 +15,15 @@ export interface ConvergenceRow {
   /** Epoch ms from the agent's progress; undefined when the phase is inferred here. */
   readonly since?: number;
   readonly lastError?: string;
+  /** While data is copied between nodes (p2p). */
+  readonly progress?: TransferProgress;
 }
 
 function fromProgress(base: Omit<ConvergenceRow, 'phase' | 'reason'>, p: DatasetProgress): ConvergenceRow {
   return {
     ...base, phase: p.phase, reason: p.reason, since: p.since,
     ...(p.lastError !== undefined ? { lastError: p.lastError } : {}),
+    ...(p.transfer !== undefined ? { progress: p.transfer } : {}),
   };
 }
 

@@ -67,6 +67,8 @@ export interface ApiConvergenceRow {
   /** ISO-8601 time the phase began. */
   since: string;
   last_error?: string;
+  /** While data is copied between nodes (p2p). */
+  progress?: { bytes_done: number; bytes_total: number; bytes_per_second: number };
 }
 
 /** Node as carried by the event stream: the REST shape plus liveness. */
@@ -114,5 +116,8 @@ export function convergenceToApi(r: ConvergenceRow & { readonly since: number })
     reason: r.reason,
     since: new Date(r.since).toISOString(),
     ...(r.lastError !== undefined ? { last_error: r.lastError } : {}),
+    ...(r.progress !== undefined
+      ? { progress: { bytes_done: r.progress.bytesDone, bytes_total: r.progress.bytesTotal, bytes_per_second: r.progress.bytesPerSecond } }
+      : {}),
   };
 }

@@ -8,8 +8,15 @@ export const CHANNEL_VERSION = 1;
 export const CHANNEL_PATH = '/v1/agent';
 
 export type AgentMessage =
-  /** First message after connecting. The node UUID comes from the TLS certificate, not from here. */
-  | { readonly type: 'hello'; readonly version: number; readonly era: string }
+  /**
+   * First message after connecting. The node UUID comes from the TLS certificate, not from here.
+   * `address` is where peers reach this node (its `host` in the cluster state; control uses the
+   * connection's remote address when it is absent); `transferPort` its agent-to-agent port.
+   */
+  | {
+      readonly type: 'hello'; readonly version: number; readonly era: string;
+      readonly address?: string; readonly transferPort?: number;
+    }
   /** Full local state; sent on connect and whenever it differs from the last one sent. */
   | { readonly type: 'report'; readonly report: NodeReport };
 

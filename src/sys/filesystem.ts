@@ -16,3 +16,8 @@ export async function mkfsExt4(device: string, opts: { zeroed?: boolean } = {}):
   const extended = opts.zeroed ? ['-E', 'lazy_itable_init=1,lazy_journal_init=1'] : [];
   await run('mkfs.ext4', ['-F', '-q', ...extended, device]);
 }
+
+/** syncfs(2) on the filesystem holding `path`: its dirty data reaches the device below. */
+export async function syncFilesystem(path: string): Promise<void> {
+  await run('sync', ['-f', path]);
+}

@@ -1,5 +1,6 @@
 // PURE. (snapshot, now, history) -> what the dashboard shows: rows, counts, a summary line and
 // how many rows of each section fit the terminal.
+import { describeTransfer } from '../model/transfer-progress.js';
 import type { ClusterSnapshot } from '../protocol/events.js';
 import { shortId } from '../model/ids.js';
 import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from './history.js';
@@ -121,7 +122,7 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
       ...(actual !== undefined ? { actual } : {}),
       actualShort: actual !== undefined ? shortId(actual) : '-',
       phase,
-      reason: c?.reason ?? '',
+      reason: c?.progress ? `${c.reason} — ${describeTransfer(c.progress)}` : c?.reason ?? '',
       moving,
       deleted: d.deleted,
       error: phase === 'error',

@@ -48,22 +48,22 @@ test.after(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-function client(events: { pushes: number; refused?: string }) {
+function client(events: { pushes: number; refused?: string }, extra: { address?: string; transferPort?: number } = {}) {
   return new ChannelClient({
-    host: '127.0.0.1', port, tls: agentTlsOptions(certs.nodes[0]!.certificatesDir, 'test'), era: 'boot-1', log: silentLogger(),
+    host: '127.0.0.1', port, tls: agentTlsOptions(certs.nodes[0]!.certificatesDir, 'test'), era: 'boot-1', log: silentLogger(), ...extra,
     onCluster: () => { events.pushes++; },
     onRefused: (r) => { events.refused = r; },
   });
 }
 
-test('says hello with the era, then the report; re-sends the report only when it changes', async () => {
+test('says hello with the era, then the report (hello names the local address of its connection to control); re-sends the report only when it changes', async () => {
   received.length = 0;
   const ev = { pushes: 0 };
   const c = client(ev);
   c.setReport(report(1));
   c.start();
   await until('hello and report', () => (received.length >= 2 ? true : undefined), 10_000);
-  assert.equal(JSON.parse(received[0]!.text), { type: 'hello', version: 1, era: 'boot-1' });
+  assert.equal(JSON.parse(received[0]!.text), { type: 'hello', version: 1, era: 'boot-1', address: '127.0.0.1' });
   assert.equal(JSON.parse(received[1]!.text), { type: 'report', report: report(1) });
   c.setReport(report(1));
   c.setReport(report(2));
@@ -71,6 +71,15 @@ test('says hello with the era, then the report; re-sends the report only when it
   await new Promise((r) => setTimeout(r, 100));
   assert.is(received.length, 3);
   assert.equal(JSON.parse(received[2]!.text).report, report(2));
+  c.stop();
+});
+
+test('hello carries an address and transfer port given to it instead', async () => {
+  received.length = 0;
+  const c = client({ pushes: 0 }, { address: '10.9.8.7', transferPort: 4526 });
+  c.start();
+  await until('hello', () => (received.length >= 1 ? true : undefined), 10_000);
+  assert.equal(JSON.parse(received[0]!.text), { type: 'hello', version: 1, era: 'boot-1', address: '10.9.8.7', transferPort: 4526 });
   c.stop();
 });
 

@@ -185,6 +185,26 @@ test('channel: a new era discards the node\'s old state', async () => {
   await b.closed;
 });
 
+test('channel: the address and transfer port an agent says hello with are its host and transferPort', async () => {
+  const node = certs.nodes[1]!;
+  const a = await connectAgent(node);
+  try {
+    a.ws.send(JSON.stringify({ type: 'hello', version: 1, era: 'e-addr', address: '10.1.2.3', transferPort: 4526 }));
+    a.ws.send(JSON.stringify({ type: 'report', report: { manifestations: [], nonManifest: [], progress: [] } }));
+    const m = await a.next((x) => x.type === 'cluster' && x.cluster.nodes[node.uuid]?.era === 'e-addr' && x.cluster.nodes[node.uuid]?.report !== null);
+    assert.ok(m.type === 'cluster');
+    if (m.type === 'cluster') {
+      assert.is(m.cluster.nodes[node.uuid]?.host, '10.1.2.3');
+      assert.is(m.cluster.nodes[node.uuid]?.transferPort, 4526);
+    }
+    const rows = (await api('GET', '/v1/state/nodes')).json as { uuid: string; host: string }[];
+    assert.is(rows.find((r) => r.uuid === node.uuid)?.host, '10.1.2.3');
+  } finally {
+    a.ws.close();
+    await a.closed;
+  }
+});
+
 function openEvents(): Promise<{ events: { type: string; data: unknown }[]; wait(type: string, pred?: (d: unknown) => boolean): Promise<unknown>; close(): void }> {
   return new Promise((resolve, reject) => {
     const events: { type: string; data: unknown }[] = [];

@@ -3,7 +3,11 @@ import type { ClusterState, NodeState } from '../../src/model/cluster-state.js';
 import type { Dataset, Deployment, Lease } from '../../src/model/configuration.js';
 import { asDatasetId, asNodeId, type DatasetId, type NodeId } from '../../src/model/ids.js';
 import type { DiscoveredDataset, LocalState } from '../../src/converge/dataset-state.js';
-import type { PlanInput } from '../../src/converge/plan.js';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import type { Change } from '../../src/converge/changes.js';
+import { plan, type PlanInput } from '../../src/converge/plan.js';
+import type { Phase } from '../../src/model/cluster-state.js';
 
 export const A: NodeId = asNodeId('1a2b3c4d-0000-4000-8000-00000000000a');
 export const B: NodeId = asNodeId('5e6f7a8b-0000-4000-8000-00000000000b');
@@ -53,4 +57,31 @@ export function clusterWith(mounted: Record<string, DatasetId[]>): ClusterState 
 
 export function input(over: Partial<PlanInput> & Pick<PlanInput, 'configuration' | 'local'>): PlanInput {
   return { nodeId: A, cluster: { nodes: {} }, mountRoot: ROOT, now: NOW, allocationUnit: 1, needsFilesystem: false, ...over };
+}
+
+/** One row of a planner table test: a situation, the change it must give, what it must say. */
+export interface PlanRow {
+  readonly name: string;
+  readonly in: PlanInput;
+  readonly change: Change;
+  /** undefined = this node neither acts nor waits, so it reports nothing. */
+  readonly phase?: Phase;
+  readonly reason?: RegExp;
+}
+
+export function testRows(rows: readonly PlanRow[]): void {
+  for (const row of rows) {
+    test(row.name, () => {
+      const p = plan(row.in);
+      assert.equal(p.change, row.change);
+      if (row.phase === undefined) {
+        assert.equal(p.progress, []);
+      } else {
+        assert.is(p.progress.length, 1);
+        assert.is(p.progress[0]!.datasetId, D1);
+        assert.is(p.progress[0]!.phase, row.phase);
+        if (row.reason) assert.match(p.progress[0]!.reason, row.reason);
+      }
+    });
+  }
 }

@@ -2,11 +2,10 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { IDLE_MS, noop, POLL_MS, type Change } from '../../src/converge/changes.js';
 import { DESIRED_KINDS, DISCOVERED_KINDS } from '../../src/converge/dataset-state.js';
-import { plan, type PlanInput } from '../../src/converge/plan.js';
+import { plan } from '../../src/converge/plan.js';
 import { TRANSITIONS } from '../../src/converge/transitions.js';
 import { DEFAULT_MAXIMUM_SIZE } from '../../src/model/configuration.js';
-import type { Phase } from '../../src/model/cluster-state.js';
-import { A, B, clusterWith, D1, D2, dataset, deployment, found, GiB, input, local, mp, NOW, vol } from './fixtures.js';
+import { A, B, clusterWith, D1, D2, dataset, deployment, found, GiB, input, local, mp, NOW, testRows, vol, type PlanRow } from './fixtures.js';
 
 const mine = deployment([dataset(D1, A)]);
 const theirs = deployment([dataset(D1, B)]);
@@ -20,17 +19,9 @@ const detach: Change = { kind: 'detach', datasetId: D1, volumeId: vol(D1) };
 const destroy: Change = { kind: 'destroy', datasetId: D1, volumeId: vol(D1) };
 const seq = (...changes: Change[]): Change => ({ kind: 'sequence', changes });
 
-interface Row {
-  readonly name: string;
-  readonly in: PlanInput;
-  readonly change: Change;
-  /** undefined = this node neither acts nor waits, so it reports nothing. */
-  readonly phase?: Phase;
-  readonly reason?: RegExp;
-}
 
 // Every (desired, discovered) pair, plus the variants that change the answer.
-const ROWS: Row[] = [
+const ROWS: PlanRow[] = [
   // desired mounted here
   { name: 'mounted × non-existent → create', in: input({ configuration: mine, local: local() }),
     change: { kind: 'create-volume', datasetId: D1, size: 10 * GiB }, phase: 'creating', reason: /creating a 10 GiB volume/ },
@@ -112,20 +103,7 @@ const ROWS: Row[] = [
     change: noop(IDLE_MS), phase: 'waiting-for-lease', reason: /the deletion waits until it is released/ },
 ];
 
-for (const row of ROWS) {
-  test(row.name, () => {
-    const p = plan(row.in);
-    assert.equal(p.change, row.change);
-    if (row.phase === undefined) {
-      assert.equal(p.progress, []);
-    } else {
-      assert.is(p.progress.length, 1);
-      assert.is(p.progress[0]!.datasetId, D1);
-      assert.is(p.progress[0]!.phase, row.phase);
-      if (row.reason) assert.match(p.progress[0]!.reason, row.reason);
-    }
-  });
-}
+testRows(ROWS);
 
 test('the table covers every desired × discovered pair at runtime too', () => {
   for (const d of DESIRED_KINDS) {

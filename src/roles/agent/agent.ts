@@ -21,7 +21,12 @@ import { loadActedOn } from './acted-on.js';
 import { ManifestKeeper } from './manifests.js';
 import { ChannelClient } from './channel-client.js';
 import { discoverLocal } from './discover.js';
-import { agentTlsOptions } from './tls.js';
+import { nodeTlsMaterial } from './tls.js';
+import { clientTlsOptions } from '../../tls/options.js';
+import { PoolMover } from './mover.js';
+import { P2PBackend } from '../../backends/p2p/backend.js';
+import { DEFAULT_TRANSFER } from '../../config/agent-config.js';
+import { TransferServer } from '../../transfer/server.js';
 
 export interface AgentRunOptions {
   readonly log: Logger;
@@ -60,6 +65,8 @@ export async function readEra(): Promise<string> {
 export async function checkPool(config: AgentConfig): Promise<void> {
   const pool = config.dataset.rootPath;
   const where = `(dataset.root_path in ${config.file})`;
+  // A p2p pool is this host's own: make its folder as the original made its ZFS pool's mount point.
+  if (config.dataset.backend === 'p2p') await mkdir(pool, { recursive: true }).catch(() => undefined);
   try {
     if (!(await stat(pool)).isDirectory()) throw new UserError(`storage pool ${pool} is not a directory ${where}`);
     await access(pool, constants.W_OK | constants.X_OK);
@@ -76,9 +83,11 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const certs = config.certificatesDir;
   const hint = `set certificates-dir in ${config.file}`;
   const nodeId = asNodeId(readNodeUuid(join(certs, 'node.crt')));
-  const tls = agentTlsOptions(certs, hint);
+  const material = nodeTlsMaterial(certs, hint);
+  const tls = clientTlsOptions(material);
   await checkPool(config);
   const backend = createBackend(config.dataset, nodeId);
+  const pool = backend instanceof P2PBackend ? backend.pool : undefined;
   try {
     await backend.listVolumes();
     await mkdir(config.dataset.mountRoot, { recursive: true });
@@ -88,34 +97,46 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const log = o.log.child({ node: nodeId });
   const era = await readEra();
   const actedOn = await loadActedOn(config.stateDir);
-  const manifests = new ManifestKeeper(poolManifests(config.dataset.rootPath), nodeId, log);
+  // Shared pools keep manifests and fencing tokens beside the volumes; a p2p pool is the node's own.
+  const manifests = pool ? undefined : new ManifestKeeper(poolManifests(config.dataset.rootPath), nodeId, log);
+  const fences = pool ? undefined : poolFenceTokens(config.dataset.rootPath);
 
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   o.signal.addEventListener('abort', onAbort, { once: true });
   let refused: string | undefined;
+  // p2p: peers pull data from this node; start serving before control tells them we exist.
+  const transferConfig = config.dataset.transfer ?? DEFAULT_TRANSFER;
+  const transfers = pool
+    ? await TransferServer.start({ pool, tls: material, port: transferConfig.port, listen: transferConfig.listen, log })
+    : undefined;
 
   // Declared before the channel so its callbacks can reach it; they fire only after start().
   let loop: ConvergenceLoop | undefined;
   const channel = new ChannelClient({
     host: config.controlService.hostname, port: config.controlService.port, tls, era, log,
+    ...(transfers ? { transferPort: transfers.port } : {}),
     onCluster: () => loop?.onInputs(),
     onRefused: (reason) => {
       refused = reason;
       stop.abort();
     },
   });
+  const mover = pool
+    ? new PoolMover({ pool, backend, tls: material, log, signal: stop.signal, onProgress: (id, p) => loop?.onTransferProgress(id, p) })
+    : undefined;
   loop = new ConvergenceLoop({
     nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,
+    peerToPeer: pool !== undefined,
     discover: async () => {
-      const local = await discoverLocal(backend, config.dataset.mountRoot);
-      await manifests.refresh(local, channel.inputs()?.configuration);
+      const local = await discoverLocal(backend, config.dataset.mountRoot, pool);
+      await manifests?.refresh(local, channel.inputs()?.configuration);
       return local;
     },
-    report: (r) => channel.setReport(manifests.decorate(r)),
+    report: (r) => channel.setReport(manifests ? manifests.decorate(r) : r),
     inputs: () => channel.inputs(),
-    execute: (c) => execute(c, backend, {
-      before: fenceCheck(poolFenceTokens(config.dataset.rootPath), nodeId, () => channel.inputs()?.configuration),
+    execute: (c) => execute(c, backend, mover, {
+      ...(fences ? { before: fenceCheck(fences, nodeId, () => channel.inputs()?.configuration) } : {}),
       ...crashHook(log),
     }),
     clock: systemClock, log, random: Math.random, era, actedOn,
@@ -131,6 +152,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   } finally {
     o.signal.removeEventListener('abort', onAbort);
     channel.stop();
+    await transfers?.close();
     if (o.unmountOnExit) await releaseLocalStorage(backend, config.dataset.mountRoot, log);
     log.info('agent stopped');
   }

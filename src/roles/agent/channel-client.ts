@@ -20,6 +20,10 @@ export interface ChannelClientOptions {
   readonly port: number;
   readonly tls: ConnectionOptions;
   readonly era: string;
+  /** Where peers reach this node; default: the local address of the connection to control. */
+  readonly address?: string;
+  /** Reported with hello when this agent serves agent-to-agent transfers. */
+  readonly transferPort?: number;
   readonly log: Logger;
   /** Every cluster push (after it is stored, so inputs() already returns it). */
   onCluster(): void;
@@ -114,13 +118,25 @@ export class ChannelClient {
     const ws = new WebSocket(this.url, { ...this.o.tls, handshakeTimeout: 10_000, maxPayload: 256 * 1024 * 1024 });
     this.ws = ws;
     let failure: string | undefined;
+    let localAddress: string | undefined;
+    // The address this node has on the route to control (in its own network namespace, on its
+    // own interface): the one peers can reach it at, unlike 0.0.0.0 or a name.
+    ws.on('upgrade', (res) => {
+      const a = res.socket.localAddress;
+      localAddress = a?.startsWith('::ffff:') ? a.slice(7) : a;
+    });
     ws.on('open', () => {
       this.open = true;
       this.sentReport = undefined;
       if (this.delayMs > 0) this.o.log.info({ url: this.url }, 'connected to the control service');
       this.delayMs = 0;
       this.loggedDelay = 0;
-      this.send(JSON.stringify({ type: 'hello', version: CHANNEL_VERSION, era: this.o.era } satisfies AgentMessage));
+      const address = this.o.address ?? localAddress;
+      this.send(JSON.stringify({
+        type: 'hello', version: CHANNEL_VERSION, era: this.o.era,
+        ...(address ? { address } : {}),
+        ...(this.o.transferPort !== undefined ? { transferPort: this.o.transferPort } : {}),
+      } satisfies AgentMessage));
       this.flushReport();
       this.heard();
     });

@@ -1,10 +1,15 @@
 // IMPURE. Read what this node holds right now, from scratch (level-based: no memory of events).
 import type { StorageBackend } from '../../backends/backend.js';
-import { asDatasetId, type DatasetId } from '../../model/ids.js';
+import { asDatasetId, asNodeId, type DatasetId } from '../../model/ids.js';
+import type { SnapshotPool } from '../../backends/p2p/pool-api.js';
 import type { DiscoveredDataset, LocalState } from '../../converge/dataset-state.js';
 import { mountPointFor } from '../../converge/desired.js';
 
-export async function discoverLocal(backend: StorageBackend, mountRoot: string): Promise<LocalState> {
+/**
+ * p2p: copies that are not a volume — pre-copies received from a peer and copies handed off to
+ * one. Shared-pool backends have no such thing and pass no pool.
+ */
+export async function discoverLocal(backend: StorageBackend, mountRoot: string, pool?: SnapshotPool): Promise<LocalState> {
   const [volumes, mounts] = await Promise.all([backend.listVolumes(), backend.listMounts(mountRoot)]);
   const me = backend.computeInstanceId();
   const datasets = new Map<DatasetId, DiscoveredDataset>();
@@ -30,6 +35,17 @@ export async function discoverLocal(backend: StorageBackend, mountRoot: string):
         datasets.set(id, { kind: 'attached', ...base, device });
       } else {
         datasets.set(id, { kind: 'attached-no-filesystem', ...base, device });
+      }
+    }
+  }
+  if (pool) {
+    for (const [id, h] of await pool.inventory()) {
+      if (datasets.has(id)) continue;
+      if (h.handedOffTo !== null) {
+        const marker = await pool.handedOff(id);
+        datasets.set(id, { kind: 'handed-off', datasetId: id, to: asNodeId(h.handedOffTo), snapshot: marker?.snapshot ?? '' });
+      } else if (h.received.length > 0) {
+        datasets.set(id, { kind: 'replica', datasetId: id, snapshot: h.received[h.received.length - 1]! });
       }
     }
   }

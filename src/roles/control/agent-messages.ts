@@ -45,7 +45,7 @@ const ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true });
 const validReport: ValidateFunction = ajv.compile(reportSchema);
 
 export type CheckedAgentMessage =
-  | { type: 'hello'; era: string }
+  | { type: 'hello'; era: string; address?: string; transferPort?: number }
   | { type: 'report'; report: NodeReport }
   | { type: 'invalid'; problem: string };
 
@@ -56,12 +56,23 @@ export function checkAgentMessage(text: string): CheckedAgentMessage {
   } catch {
     return { type: 'invalid', problem: 'not JSON' };
   }
-  const o = m as { type?: unknown; version?: unknown; era?: unknown; report?: unknown } | null;
+  const o = m as { type?: unknown; version?: unknown; era?: unknown; address?: unknown; transferPort?: unknown; report?: unknown } | null;
   if (o === null || typeof o !== 'object') return { type: 'invalid', problem: 'not an object' };
   if (o.type === 'hello') {
     if (o.version !== CHANNEL_VERSION) return { type: 'invalid', problem: `unsupported channel version ${String(o.version)}` };
     if (typeof o.era !== 'string' || o.era.length === 0 || o.era.length > 200) return { type: 'invalid', problem: 'hello without an era' };
-    return { type: 'hello', era: o.era };
+    // An IPv4/IPv6 address (with zone) or a DNS name: what peers will dial.
+    if (o.address !== undefined && (typeof o.address !== 'string' || !/^[A-Za-z0-9.:%_-]{1,253}$/.test(o.address))) {
+      return { type: 'invalid', problem: 'hello with a malformed address' };
+    }
+    if (o.transferPort !== undefined && (typeof o.transferPort !== 'number' || !Number.isInteger(o.transferPort) || o.transferPort < 1 || o.transferPort > 65535)) {
+      return { type: 'invalid', problem: 'hello with a transferPort that is not a port number' };
+    }
+    return {
+      type: 'hello', era: o.era,
+      ...(typeof o.address === 'string' ? { address: o.address } : {}),
+      ...(typeof o.transferPort === 'number' ? { transferPort: o.transferPort } : {}),
+    };
   }
   if (o.type === 'report') {
     if (!validReport(o.report)) return { type: 'invalid', problem: `malformed report: ${ajv.errorsText(validReport.errors)}` };

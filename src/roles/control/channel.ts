@@ -89,7 +89,9 @@ export class AgentChannel {
       switch (m.type) {
         case 'hello':
           agent.greeted = true;
-          this.hub.agentHello(node, m.era, host);
+          // What the agent says it is reached at wins: behind NAT or a bridge the peer address
+          // seen here may be no address the other nodes can use.
+          this.hub.agentHello(node, m.era, m.address ?? host, m.transferPort);
           break;
         case 'report':
           if (agent.greeted) this.hub.agentReport(node, m.report);

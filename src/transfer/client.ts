@@ -1,0 +1,474 @@
+// The receiving end of agent-to-agent transfers: ask a peer for a stream of a dataset, download it
+// into a spool in the local pool with every chunk verified as it arrives, check the whole-stream
+// digest, then `btrfs receive` it. A small JSON beside the spool records what is verified, so a
+// dropped connection or a restart of either side continues from the last verified chunk.
+import { request, type RequestOptions } from 'node:https';
+import type { IncomingMessage } from 'node:http';
+import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { SnapshotPool } from '../backends/p2p/pool-api.js';
+import { abortableSleep } from '../abortable-sleep.js';
+import { Backoff, type BackoffOptions } from '../backoff.js';
+import { errorMessage } from '../errors.js';
+import { silentLogger, type Logger } from '../log.js';
+import { shortId, type DatasetId } from '../model/ids.js';
+import { formatSizeShort } from '../model/size.js';
+import type { TlsMaterial } from '../tls/options.js';
+import { writeJsonAtomic } from './outgoing.js';
+import { TransferError } from './errors.js';
+import { FrameParser, NAME_RE, STREAM_RE, chunkDigest, rootDigest, streamPath, streamsPath, type StreamOffer } from './protocol.js';
+import { transferClientTls } from './tls.js';
+
+export interface TransferPeer {
+  readonly host: string;
+  readonly port: number;
+  /** The node we mean to pull from: its certificate must say node-<uuid>. */
+  readonly nodeUuid: string;
+}
+
+export interface TransferProgress {
+  readonly bytesDone: number;
+  readonly bytesTotal: number;
+  readonly bytesPerSecond: number;
+}
+
+export interface PullOptions {
+  readonly pool: SnapshotPool;
+  /** This node's certificate material. */
+  readonly tls: TlsMaterial;
+  readonly peer: TransferPeer;
+  readonly datasetId: DatasetId;
+  /** The hand-off copy (the source must have unmounted) rather than a pre-copy. */
+  readonly final: boolean;
+  readonly onProgress?: (p: TransferProgress) => void;
+  readonly signal?: AbortSignal;
+  readonly log?: Logger;
+  /** A connection that carries nothing (not even keepalives) this long is dropped and retried. */
+  readonly idleTimeoutMs?: number;
+  /** Give up (TransferError 'unreachable') after this long without a verified chunk. The spool stays for the next pull. */
+  readonly giveUpAfterMs?: number;
+  readonly backoff?: BackoffOptions;
+  /** Give up ('corrupt') when the same chunk fails its digest this many times in a row. */
+  readonly maxChunkRetries?: number;
+}
+
+export interface PullResult {
+  /** The received snapshot (now in the local pool's received snapshots). */
+  readonly snapshot: string;
+  /** Bytes that crossed the network in this call (verified chunks only). */
+  readonly bytesReceived: number;
+  /** Length of the stream; 0 when the local pool already had the snapshot. */
+  readonly bytesTotal: number;
+}
+
+/** What a resumable download has verified so far; saved beside the spool after every chunk. */
+interface IncomingState {
+  readonly version: 1;
+  readonly dataset: string;
+  readonly peer: { readonly host: string; readonly port: number; readonly node: string };
+  readonly stream: string;
+  readonly snapshot: string;
+  readonly parent: string | null;
+  readonly final: boolean;
+  readonly estimated: number | null;
+  verified: number;
+  chunks: string[];
+  /** The whole stream is here and its root digest matched. */
+  done: boolean;
+}
+
+const PROGRESS_EVERY_MS = 250;
+export const DEFAULT_BACKOFF: BackoffOptions = { startMs: 200, maxMs: 5_000 };
+const MAX_STREAM_ATTEMPTS = 3;
+
+/** Named `<dataset_id>…` as the pool expects, so destroying the dataset also drops its spool. */
+export function incomingFiles(pool: Pick<SnapshotPool, 'spoolDir'>, datasetId: string): { readonly stream: string; readonly state: string } {
+  return { stream: join(pool.spoolDir, `${datasetId}.in.stream`), state: join(pool.spoolDir, `${datasetId}.in.json`) };
+}
+
+/** Pull the dataset's newest snapshot (pre-copy) or its final snapshot from the peer into the local pool. */
+export async function pullDataset(o: PullOptions): Promise<PullResult> {
+  const p = new Pull(o);
+  return p.run();
+}
+
+export interface PreCopyResult {
+  /** The newest snapshot now held as a replica. */
+  readonly snapshot: string;
+  readonly rounds: readonly PullResult[];
+}
+
+/**
+ * Pre-copy while the source stays in use: pull, then pull again incrementally while each round
+ * moves less than the one before (at most `maxRounds`, stopping once a round moved under
+ * `smallBytes`), so the final hand-off has only a little left to send.
+ */
+export async function preCopy(o: Omit<PullOptions, 'final'> & { readonly maxRounds?: number; readonly smallBytes?: number }): Promise<PreCopyResult> {
+  const maxRounds = o.maxRounds ?? 3;
+  const small = o.smallBytes ?? 8 * 1024 * 1024;
+  const rounds: PullResult[] = [];
+  let previous = Infinity;
+  for (let i = 0; i < maxRounds; i++) {
+    const r = await pullDataset({ ...o, final: false });
+    rounds.push(r);
+    if (r.bytesTotal < small || r.bytesTotal >= previous) break;
+    previous = r.bytesTotal;
+  }
+  return { snapshot: rounds[rounds.length - 1]!.snapshot, rounds };
+}
+
+class Pull {
+  private readonly log: Logger;
+  private readonly files: { readonly stream: string; readonly state: string };
+  private readonly signal: AbortSignal;
+  private readonly backoff: Backoff;
+  private bytesReceived = 0;
+  private readonly progress: ProgressMeter;
+
+  constructor(private readonly o: PullOptions) {
+    this.log = (o.log ?? silentLogger()).child({ dataset: o.datasetId, peer: shortId(o.peer.nodeUuid) });
+    this.files = incomingFiles(o.pool, o.datasetId);
+    this.signal = o.signal ?? new AbortController().signal;
+    this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF);
+    this.progress = new ProgressMeter(o.onProgress);
+  }
+
+  async run(): Promise<PullResult> {
+    await mkdir(this.o.pool.spoolDir, { recursive: true });
+    let state = await this.loadState();
+    if (state && state.peer.node !== this.o.peer.nodeUuid.toLowerCase()) {
+      this.log.info({ stream: state.stream, from: state.peer.node }, 'dropping an unfinished pull from another node');
+      await this.discard();
+      state = undefined;
+    }
+    if (state) {
+      this.log.info({ stream: state.stream, verified: state.verified }, 'resuming an unfinished pull');
+      const r = await this.complete(state);
+      // A resumed pre-copy is a fine parent for the final that is wanted now.
+      if (r && (state.final || !this.o.final)) return r;
+    }
+    for (let attempt = 1; ; attempt++) {
+      this.checkAborted();
+      const offer = await this.ask();
+      if (offer.stream === null) return { snapshot: offer.snapshot, bytesReceived: this.bytesReceived, bytesTotal: 0 };
+      if (!NAME_RE.test(offer.snapshot) || !STREAM_RE.test(offer.stream)) {
+        throw new TransferError('failed', `node ${shortId(this.o.peer.nodeUuid)} offered a malformed stream ${JSON.stringify(offer.stream)}`);
+      }
+      await this.checkSpace(offer);
+      const fresh: IncomingState = {
+        version: 1, dataset: this.o.datasetId,
+        peer: { host: this.o.peer.host, port: this.o.peer.port, node: this.o.peer.nodeUuid.toLowerCase() },
+        stream: offer.stream, snapshot: offer.snapshot, parent: offer.parent, final: offer.final,
+        estimated: offer.estimated_bytes, verified: 0, chunks: [], done: false,
+      };
+      await rm(this.files.stream, { force: true });
+      await this.saveState(fresh);
+      const r = await this.complete(fresh);
+      if (r) return r;
+      if (attempt >= MAX_STREAM_ATTEMPTS) {
+        throw new TransferError('failed', `the stream of dataset ${this.o.datasetId} from node ${shortId(this.o.peer.nodeUuid)} failed ${attempt} times; see the agent log`);
+      }
+    }
+  }
+
+  /** Download (the rest of) the stream and receive it; undefined when the stream must be asked for anew. */
+  private async complete(state: IncomingState): Promise<PullResult | undefined> {
+    if (!state.done) {
+      const outcome = await this.download(state);
+      if (outcome !== 'ok') {
+        await this.discard();
+        return undefined;
+      }
+    }
+    return this.receive(state);
+  }
+
+  private async receive(state: IncomingState): Promise<PullResult> {
+    const pool = this.o.pool;
+    const id = this.o.datasetId;
+    // Received before a restart, when only the clean-up was left.
+    if (!(await pool.snapshots(id)).received.includes(state.snapshot)) {
+      let name: string;
+      try {
+        name = await pool.receiveFile(id, this.files.stream);
+      } catch (e) {
+        // Not a transfer problem: the stream was verified. Asking anew (maybe against another parent) is the way out.
+        await this.discard();
+        throw new TransferError('failed', `receiving dataset ${id} into this node's pool failed: ${errorMessage(e)}`);
+      }
+      if (name !== state.snapshot) this.log.warn({ expected: state.snapshot, got: name }, 'btrfs received a snapshot under another name');
+    }
+    await this.discard();
+    // The sender may drop its spool now; if this fails it is replaced by the next stream anyway.
+    await this.call('DELETE', streamPath(id, state.stream)).catch((e: unknown) => this.log.debug({ err: errorMessage(e) }, 'could not tell the sender to drop its spool'));
+    this.progress.report(state.verified, state.verified, true);
+    this.log.info({ snapshot: state.snapshot, parent: state.parent, bytes: state.verified, network: this.bytesReceived }, 'pulled a snapshot');
+    return { snapshot: state.snapshot, bytesReceived: this.bytesReceived, bytesTotal: state.verified };
+  }
+
+  private async checkSpace(offer: StreamOffer): Promise<void> {
+    if (offer.estimated_bytes === null) return;
+    // The spooled stream and the data it becomes both live in the pool until the spool is dropped.
+    const need = 2 * offer.estimated_bytes;
+    const free = await this.o.pool.freeBytes();
+    if (free < need) {
+      await this.call('DELETE', streamPath(this.o.datasetId, offer.stream!)).catch(() => undefined);
+      throw new TransferError('no-space',
+        `not enough space on this node for dataset ${this.o.datasetId}: the copy needs about ${formatSizeShort(need)} (${need} bytes: the stream spooled, then received) and the pool has ${formatSizeShort(free)} (${free} bytes) free`);
+    }
+  }
+
+  /** POST for a stream, retrying while the peer is unreachable. */
+  private async ask(): Promise<StreamOffer> {
+    const snaps = await this.o.pool.snapshots(this.o.datasetId);
+    const have = [...new Set([...snaps.received, ...snaps.local])].sort();
+    const body = JSON.stringify({ final: this.o.final, have });
+    return this.retrying(async () => {
+      const r = await this.call('POST', streamsPath(this.o.datasetId), body);
+      if (r.status === 200 || r.status === 201) return r.json as StreamOffer;
+      throw this.refusal(r.status, r.json);
+    });
+  }
+
+  /**
+   * Fetch frames from the verified offset until the end frame, reconnecting with backoff.
+   * 'ok': complete and the root digest matched; 'restart': the sender lost the stream or the
+   * digest did not match, so it must be asked for anew.
+   */
+  private async download(state: IncomingState): Promise<'ok' | 'restart'> {
+    const fh = await open(this.files.stream, 'a+').then(async (f) => {
+      await f.close();
+      return open(this.files.stream, 'r+');
+    });
+    try {
+      // Anything past the verified offset is unverified: it is fetched again.
+      await fh.truncate(state.verified);
+      this.progress.start(state.verified, state.estimated);
+      let badChunk = { offset: -1, times: 0 };
+      const r = await this.retrying(async () => {
+        try {
+          return await this.fetch(state, fh);
+        } catch (e) {
+          if (e instanceof CorruptChunk) {
+            badChunk = badChunk.offset === e.offset ? { offset: e.offset, times: badChunk.times + 1 } : { offset: e.offset, times: 1 };
+            if (badChunk.times >= (this.o.maxChunkRetries ?? 5)) {
+              throw new TransferError('corrupt', `the chunk at ${e.offset} of dataset ${this.o.datasetId}'s stream from node ${shortId(this.o.peer.nodeUuid)} arrived corrupted ${badChunk.times} times in a row`);
+            }
+            this.log.warn({ offset: e.offset, stream: state.stream }, 'a chunk failed its digest (corrupted in transit); fetching it again');
+          }
+          throw e;
+        }
+      });
+      if (r.kind === 'gone') {
+        this.log.warn({ stream: state.stream, reason: r.reason }, 'the sender cannot serve this stream any more; asking for a new one');
+        return 'restart';
+      }
+      const root = rootDigest(r.total, state.chunks.map((c) => Buffer.from(c, 'hex')));
+      if (r.total !== state.verified || !root.equals(r.root)) {
+        this.log.error({ stream: state.stream, total: r.total, verified: state.verified }, 'the whole-stream digest does not match what was verified chunk by chunk; asking for the stream again');
+        return 'restart';
+      }
+      await fh.datasync();
+      state.done = true;
+      await this.saveState(state);
+      return 'ok';
+    } finally {
+      await fh.close();
+    }
+  }
+
+  /** One GET from state.verified. Returns at the end frame; throws (to be retried) on anything else. */
+  private async fetch(state: IncomingState, fh: FileHandle): Promise<{ kind: 'end'; total: number; root: Buffer } | { kind: 'gone'; reason: string }> {
+    const res = await this.get(`${streamPath(this.o.datasetId, state.stream)}?offset=${state.verified}`);
+    if (res.statusCode !== 200) {
+      const json = await readJson(res);
+      if (res.statusCode === 404 || res.statusCode === 416) return { kind: 'gone', reason: describe(json, res.statusCode) };
+      throw this.refusal(res.statusCode ?? 0, json);
+    }
+    const parser = new FrameParser();
+    try {
+      for await (const piece of res as AsyncIterable<Buffer>) {
+        for (const f of parser.push(piece)) {
+          switch (f.kind) {
+            case 'keepalive':
+              break;
+            case 'error':
+              return { kind: 'gone', reason: f.message };
+            case 'end':
+              return { kind: 'end', total: f.total, root: f.root };
+            case 'data': {
+              if (f.offset !== state.verified) throw new Error(`the sender sent offset ${f.offset}, expected ${state.verified}`);
+              if (!chunkDigest(f.data).equals(f.digest)) throw new CorruptChunk(f.offset);
+              // The data is written before the state says it is verified.
+              await fh.write(f.data, 0, f.data.length, f.offset);
+              state.verified += f.data.length;
+              state.chunks.push(f.digest.toString('hex'));
+              await this.saveState(state);
+              this.bytesReceived += f.data.length;
+              this.backoff.reset();
+              this.progress.report(state.verified, f.knownTotal);
+              break;
+            }
+          }
+        }
+      }
+    } finally {
+      res.destroy();
+    }
+    throw new Error('the connection closed before the end of the stream');
+  }
+
+  /** Run `f` until it returns, retrying retryable failures with backoff until giveUpAfterMs without progress. */
+  private async retrying<T>(f: () => Promise<T>): Promise<T> {
+    const giveUpMs = this.o.giveUpAfterMs ?? 60_000;
+    let lastProgress = Date.now();
+    let progressMark = this.bytesReceived;
+    for (;;) {
+      this.checkAborted();
+      try {
+        return await f();
+      } catch (e) {
+        this.checkAborted();
+        if (e instanceof TransferError) throw e;
+        if (this.bytesReceived !== progressMark) {
+          progressMark = this.bytesReceived;
+          lastProgress = Date.now();
+        }
+        const why = errorMessage(e);
+        if (isIdentityError(e)) {
+          throw new TransferError('refused', `the transfer peer at ${this.o.peer.host}:${this.o.peer.port} is not node ${this.o.peer.nodeUuid} of this cluster: ${why}`);
+        }
+        if (Date.now() - lastProgress > giveUpMs) {
+          throw new TransferError('unreachable', `node ${shortId(this.o.peer.nodeUuid)} (${this.o.peer.host}:${this.o.peer.port}) did not deliver dataset ${this.o.datasetId} for ${Math.round(giveUpMs / 1000)} s: ${why}; the transfer resumes from what is verified on the next try`);
+        }
+        const wait = this.backoff.next();
+        if (!(e instanceof CorruptChunk)) this.log.warn({ err: why, retryInMs: wait }, 'transfer interrupted; retrying');
+        await abortableSleep(e instanceof CorruptChunk ? 0 : wait, this.signal);
+      }
+    }
+  }
+
+  /** A TransferError for an answer that retrying cannot change; a plain (retried) Error for a failing sender. */
+  private refusal(status: number, json: unknown): Error {
+    const text = `node ${shortId(this.o.peer.nodeUuid)} refused: ${describe(json, status)}`;
+    if (status >= 500) return new Error(text);
+    return new TransferError(status === 409 ? 'refused' : 'failed', text, status);
+  }
+
+  private requestOptions(method: string, path: string): RequestOptions {
+    return {
+      ...transferClientTls(this.o.tls, this.o.peer.nodeUuid),
+      host: this.o.peer.host,
+      port: this.o.peer.port,
+      method,
+      path,
+      agent: false,
+      signal: this.signal,
+      timeout: this.o.idleTimeoutMs ?? 30_000,
+    };
+  }
+
+  private get(path: string): Promise<IncomingMessage> {
+    return new Promise((resolve, reject) => {
+      const req = request(this.requestOptions('GET', path), resolve);
+      req.on('timeout', () => req.destroy(new Error(`no data from the sender for ${Math.round((this.o.idleTimeoutMs ?? 30_000) / 1000)} s`)));
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  private call(method: string, path: string, body?: string): Promise<{ status: number; json: unknown }> {
+    return new Promise((resolve, reject) => {
+      const req = request(this.requestOptions(method, path), (res) => {
+        readJson(res).then((json) => resolve({ status: res.statusCode ?? 0, json }), reject);
+      });
+      req.on('timeout', () => req.destroy(new Error('the sender did not answer in time')));
+      req.on('error', reject);
+      if (body !== undefined) req.setHeader('Content-Type', 'application/json');
+      req.end(body);
+    });
+  }
+
+  private checkAborted(): void {
+    if (this.signal.aborted) throw new TransferError('failed', `the pull of dataset ${this.o.datasetId} was stopped`);
+  }
+
+  private async loadState(): Promise<IncomingState | undefined> {
+    try {
+      const s = JSON.parse(await readFile(this.files.state, 'utf8')) as IncomingState;
+      if (s.version !== 1 || s.dataset !== this.o.datasetId || !Array.isArray(s.chunks)) return undefined;
+      return s;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private saveState(s: IncomingState): Promise<void> {
+    return writeJsonAtomic(this.files.state, s);
+  }
+
+  private async discard(): Promise<void> {
+    await rm(this.files.stream, { force: true });
+    await rm(this.files.state, { force: true });
+  }
+}
+
+class CorruptChunk extends Error {
+  constructor(readonly offset: number) {
+    super(`the chunk at ${offset} failed its digest`);
+  }
+}
+
+function isIdentityError(e: unknown): boolean {
+  const code = (e as { code?: unknown }).code;
+  return code === 'ERR_TRANSFER_PEER_IDENTITY' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN'
+    || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' || code === 'CERT_SIGNATURE_FAILURE';
+}
+
+function describe(json: unknown, status: number | undefined): string {
+  const d = (json as { description?: unknown } | null)?.description;
+  return typeof d === 'string' ? d : `HTTP ${status ?? '?'}`;
+}
+
+async function readJson(res: IncomingMessage): Promise<unknown> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const c of res as AsyncIterable<Buffer>) {
+    size += c.length;
+    if (size > 1024 * 1024) break;
+    chunks.push(c);
+  }
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+/** Progress at most every PROGRESS_EVERY_MS, with the rate over the last few seconds. */
+class ProgressMeter {
+  private last = 0;
+  private estimate: number | null = null;
+  private samples: { at: number; bytes: number }[] = [];
+
+  constructor(private readonly onProgress: ((p: TransferProgress) => void) | undefined) {}
+
+  start(done: number, estimate: number | null): void {
+    this.estimate = estimate;
+    this.samples = [{ at: Date.now(), bytes: done }];
+  }
+
+  report(done: number, knownTotal: number, force = false): void {
+    if (!this.onProgress) return;
+    const now = Date.now();
+    if (!force && now - this.last < PROGRESS_EVERY_MS) return;
+    this.last = now;
+    this.samples.push({ at: now, bytes: done });
+    while (this.samples.length > 2 && now - this.samples[0]!.at > 3_000) this.samples.shift();
+    const first = this.samples[0]!;
+    const seconds = (now - first.at) / 1000;
+    const bytesPerSecond = seconds > 0 ? Math.max(0, (done - first.bytes) / seconds) : 0;
+    const bytesTotal = knownTotal > 0 ? knownTotal : Math.max(this.estimate ?? 0, done);
+    this.onProgress({ bytesDone: done, bytesTotal, bytesPerSecond: Math.round(bytesPerSecond) });
+  }
+}
