@@ -40,7 +40,8 @@ export interface Guarded {
   readonly record?: StoreMark;
 }
 
-const DESTRUCTIVE: ReadonlySet<Action['kind']> = new Set(['unmount', 'detach', 'destroy']);
+// discard: p2p drops its copy of a dataset handed off to another node.
+const DESTRUCTIVE: ReadonlySet<Action['kind']> = new Set(['unmount', 'detach', 'destroy', 'discard']);
 
 /** Datasets whose volume is attached to this node. */
 function heldHere(local: LocalState): DatasetId[] {
