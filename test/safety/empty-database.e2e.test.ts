@@ -34,7 +34,7 @@ test('empty-database restart keeps every mount and its data; adopt brings back t
   await bed.until('converged everywhere', async () => {
     const rows = await bed!.client.convergence();
     return rows.length === 3 && rows.every((r) => r.phase === 'converged');
-  }, 30_000);
+  }, 120_000);
   const before = await cliJson<LsRow[]>(bed, ['ls']);
   assert.is(before.length, 3);
 
@@ -46,7 +46,7 @@ test('empty-database restart keeps every mount and its data; adopt brings back t
   await bed.until('every held dataset reported as kept, with a reason', async () => {
     const rows = await bed!.client.convergence();
     return placed.every((p) => rows.some((r) => r.dataset_id === p.id && r.phase === 'error' && /has no dataset .* although this node holds it.*flocker adopt/.test(r.reason)));
-  }, 30_000);
+  }, 120_000);
   assertDataIntact(bed, placed);
   const during = await cliJson<LsRow[]>(bed, ['ls']);
   assert.equal(during.map((r) => [r.dataset_id, r.status]).sort(), placed.map((p) => [p.id, 'error']).sort());
@@ -65,7 +65,7 @@ test('empty-database restart keeps every mount and its data; adopt brings back t
   await bed.until('converged again', async () => {
     const rows = await bed!.client.convergence();
     return rows.length === 3 && rows.every((r) => r.phase === 'converged');
-  }, 30_000);
+  }, 120_000);
   assert.equal(comparable(await cliJson<LsRow[]>(bed, ['ls'])), comparable(before));
   assertDataIntact(bed, placed);
   const again = await cli(bed, ['adopt']);

@@ -43,7 +43,7 @@ test('forced move off a killed node; the node returns and lets go first', async 
   await b.until('the dataset shown unreachable', async () => {
     const row = (await b.client.convergence()).find((r) => r.dataset_id === d1);
     return row?.phase === 'unreachable' && /node .* has not reported for over 3 s.*flocker move --force/.test(row.reason);
-  }, 30_000);
+  }, 120_000);
   const nodes = await cli(b, ['list-nodes', '--long']);
   assert.match(nodes.out, new RegExp(`${n0}\\s+127\\.0\\.0\\.1 \\(unreachable\\)`));
   const ls = await cliJson<LsRow[]>(b, ['ls']);

@@ -43,7 +43,7 @@ test('restored-old-backup restart keeps every mount and its data; adopt catches 
   await b.until('d1 on node 1 and d2 on node 0', async () => {
     const state = await b.client.stateDatasets();
     return state.some((s) => s.dataset_id === d1 && s.primary === n1) && state.some((s) => s.dataset_id === d2 && s.primary === n0);
-  }, 60_000);
+  }, 120_000);
   const data = { [d1]: `d1 ${Math.random()}\n`, [d2]: `d2 ${Math.random()}\n` };
   writeFileSync(dataFile(b, 1, d1), data[d1]!);
   writeFileSync(dataFile(b, 0, d2), data[d2]!);
@@ -62,7 +62,7 @@ test('restored-old-backup restart keeps every mount and its data; adopt catches 
     const r2 = rows.find((r) => r.dataset_id === d2);
     return r1?.phase === 'error' && /is older than one this node acted on/.test(r1.reason)
       && r2?.phase === 'error' && /has no dataset/.test(r2.reason);
-  }, 30_000);
+  }, 120_000);
   intact();
   const state = await b.client.stateDatasets();
   assert.ok(state.some((s) => s.dataset_id === d1 && s.primary === n1), 'd1 still mounted on node 1');
@@ -75,7 +75,7 @@ test('restored-old-backup restart keeps every mount and its data; adopt catches 
   await b.until('converged on what the nodes hold', async () => {
     const rows = await b.client.convergence();
     return rows.length === 2 && rows.every((r) => r.phase === 'converged');
-  }, 30_000);
+  }, 120_000);
   const config = (await b.client.listDatasets()).datasets;
   assert.is(config.find((d) => d.dataset_id === d1)?.primary, n1);
   assert.is(config.find((d) => d.dataset_id === d2)?.primary, n0);

@@ -51,7 +51,7 @@ export async function placeDatasets(bed: TestBed, nodes: number[]): Promise<Plac
   await bed.until('every dataset mounted where it was created', async () => {
     const state = await bed.client.stateDatasets();
     return placed.every((p) => state.some((s) => s.dataset_id === p.id && s.primary === bed.nodes[p.node]!.uuid));
-  }, 60_000);
+  }, 120_000);
   for (const p of placed) writeFileSync(dataFile(bed, p.node, p.id), p.content);
   return placed;
 }
