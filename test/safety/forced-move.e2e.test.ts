@@ -64,9 +64,9 @@ test('forced move off a killed node; the node returns and lets go first', async 
   const d2 = (await b.client.createDataset({ primary: n0, maximum_size: 67108864 })).dataset_id;
 
   b.startAgent(0);
-  await b.until('the dataset arrives on node 1', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === d1 && s.primary === n1), 60_000);
+  await b.until('the dataset arrives on node 1', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === d1 && s.primary === n1), 120_000);
   assert.is(readFileSync(dataFile(b, 1, d1), 'utf8'), placed!.content);
-  await b.until('node 0 back at work', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === d2 && s.primary === n0), 60_000);
+  await b.until('node 0 back at work', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === d2 && s.primary === n0), 120_000);
 
   const first = convergingLines(b.nodes[0]!.proc!.log())[0];
   assert.ok(first, 'node 0 acted');

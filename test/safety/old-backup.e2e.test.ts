@@ -31,7 +31,7 @@ test('restored-old-backup restart keeps every mount and its data; adopt catches 
   b.startAgent(1);
   const [n0, n1] = [b.nodes[0]!.uuid, b.nodes[1]!.uuid];
   const d1 = (await b.client.createDataset({ primary: n0, maximum_size: 67108864, metadata: { name: 'moved-later' } })).dataset_id;
-  await b.until('d1 mounted on node 0', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === d1 && s.primary === n0), 30_000);
+  await b.until('d1 mounted on node 0', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === d1 && s.primary === n0), 120_000);
 
   // The backup: taken with the control service stopped, as an operator would.
   await b.control!.stop();

@@ -97,7 +97,7 @@ export async function moveCrashLoop(o: MoveCrashOptions): Promise<MoveCrashResul
     b.startAgent(1);
     const [n0, n1] = [b.nodes[0]!.uuid, b.nodes[1]!.uuid];
     const id = (await b.client.createDataset({ primary: n0, maximum_size: 67108864 })).dataset_id;
-    await b.until('the dataset mounted on node 0', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === id && s.primary === n0), 60_000);
+    await b.until('the dataset mounted on node 0', async () => (await b.client.stateDatasets()).some((s) => s.dataset_id === id && s.primary === n0), 120_000);
     const content = `torture ${randomUUID()}\n`;
     writeFileSync(join(b.nodes[0]!.mountRoot, id, 'data.txt'), content);
 
