@@ -123,7 +123,7 @@ export async function moveCrashLoop(o: MoveCrashOptions): Promise<MoveCrashResul
       await b.until(`move ${m} to converge`, async () => {
         const [state, rows] = await Promise.all([b.client.stateDatasets(), b.client.convergence()]);
         return state.some((s) => s.dataset_id === id && s.primary === to) && rows.some((r) => r.dataset_id === id && r.phase === 'converged');
-      }, 120_000);
+      }, 600_000); // every action costs an agent restart: slow on a loaded machine, bounded all the same
       const found = readFileSync(join(b.nodes[toIndex]!.mountRoot, id, 'data.txt'), 'utf8');
       if (found !== content) throw new Error(`move ${m}: data differs after the crashes: ${JSON.stringify(found)}`);
       movesPassed++;
