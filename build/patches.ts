@@ -4,6 +4,7 @@
 // shipped broken.
 import type { Plugin } from 'esbuild';
 import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 
 export interface Patch {
@@ -39,6 +40,21 @@ export function yogaBase64(yogaIndexPath: string): string {
   return m[1];
 }
 
+/**
+ * etcd3's gRPC services, parsed from its .proto files at build time into protobufjs JSON (field
+ * names kept as written, as etcd3 asks of its loader), so the executable never reads them.
+ */
+export function etcdProtoJson(connectionPoolPath: string): string {
+  const rpcProto = join(dirname(connectionPoolPath), '..', 'proto', 'rpc.proto');
+  // protobufjs is what @grpc/proto-loader parses with; resolve the very copy it uses.
+  const loaderDir = dirname(createRequire(connectionPoolPath).resolve('@grpc/proto-loader'));
+  const protobuf = createRequire(join(loaderDir, 'index.js'))('protobufjs') as {
+    Root: new () => { loadSync(file: string, o: { keepCase: boolean }): { toJSON(): unknown } };
+  };
+  const root = new protobuf.Root().loadSync(rpcProto, { keepCase: true });
+  return JSON.stringify(root.toJSON());
+}
+
 export const PATCHES: readonly Patch[] = [
   {
     // Top-level await of an async wasm load: replaced by a synchronous instantiate, which the
@@ -71,6 +87,14 @@ export const PATCHES: readonly Patch[] = [
     replacements: [{
       from: 'var Module=typeof Module!="undefined"?Module:{};',
       to: "var Module={wasmBinary: require('./node-sqlite3-wasm.wasm')};",
+    }],
+  },
+  {
+    // Without this it reads __dirname/../proto/rpc.proto (and the files it imports) at run time.
+    file: 'etcd3/lib/connection-pool.js',
+    replacements: [{
+      from: '(0, proto_loader_1.loadSync)(`${__dirname}/../proto/rpc.proto`, {',
+      to: (abs) => `(0, proto_loader_1.fromJSON)(${etcdProtoJson(abs)}, {`,
     }],
   },
 ];

@@ -14,6 +14,7 @@ import { ListNodesCommand } from './cli/commands/list-nodes.js';
 import { LsCommand } from './cli/commands/ls.js';
 import { MoveCommand } from './cli/commands/move.js';
 import { PluginCommand } from './cli/commands/plugin.js';
+import { StoreCopyCommand } from './cli/commands/store-copy.js';
 import { VERSION } from './version.js';
 import { errorMessage } from './errors.js';
 
@@ -23,7 +24,7 @@ export function buildCli(enableColors: boolean): Cli<BaseContext> {
     ControlCommand, AgentCommand, PluginCommand, DashboardCommand,
     LsCommand, ListNodesCommand, CreateCommand, MoveCommand, DestroyCommand, AdoptCommand,
     CaInitializeCommand, CaControlCommand, CaNodeCommand, CaApiCommand,
-    ClusterUpCommand, DoctorCommand, Builtins.HelpCommand, Builtins.VersionCommand,
+    ClusterUpCommand, StoreCopyCommand, DoctorCommand, Builtins.HelpCommand, Builtins.VersionCommand,
   ]) cli.register(c);
   return cli;
 }

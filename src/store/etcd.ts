@@ -16,7 +16,7 @@ import type { Dataset, Deployment, Lease } from '../model/configuration.js';
 import type { NodeState } from '../model/cluster-state.js';
 import type { NodeId } from '../model/ids.js';
 import { UserError } from '../errors.js';
-import { applyChange, isEmptyChange, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents } from './store.js';
+import { applyChange, isEmptyChange, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 
 export interface EtcdLocation {
   /** host:port of each member. */
@@ -45,13 +45,23 @@ export interface EtcdStoreOptions extends EtcdLocation {
 }
 
 export interface NodeEvents {
-  /** A node's state as some replica wrote it (undefined: gone). */
-  node: [uuid: NodeId, node: NodeState | undefined];
+  /** A node's state as some replica wrote it (undefined: gone); `ours`: written on this replica's etcd lease. */
+  node: [uuid: NodeId, node: NodeState | undefined, ours: boolean];
 }
 
 interface GenerationValue {
   readonly generation: number;
   readonly commit: string;
+}
+
+/** Operations per transaction when copying: etcd's default limit is 128. */
+const TXN_OPS = 100;
+
+/** The range_end that makes a range request cover every key starting with `prefix`. */
+function prefixEnd(prefix: string): Buffer {
+  const b = Buffer.from(prefix);
+  b[b.length - 1] = (b[b.length - 1] ?? 0) + 1;
+  return b;
 }
 
 const text = (b: Buffer | string): string => (typeof b === 'string' ? b : b.toString('utf8'));
@@ -73,6 +83,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
   private waiters: { revision: bigint; resolve(): void }[] = [];
   private watcher?: Watcher;
   private nodesValue = new Map<string, NodeState>();
+  private nodeLeaseId = '';
   readonly nodeEvents = new EventEmitter<NodeEvents>();
   private nodeLease?: EtcdLease;
   private closed = false;
@@ -215,7 +226,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
         const uuid = key.slice(this.k.nodes.length);
         if (deleted) this.nodesValue.delete(uuid);
         else this.nodesValue.set(uuid, this.parse<NodeState>(kv));
-        this.nodeEvents.emit('node', uuid as NodeId, deleted ? undefined : this.parse<NodeState>(kv));
+        this.nodeEvents.emit('node', uuid as NodeId, deleted ? undefined : this.parse<NodeState>(kv), !deleted && kv.lease === this.nodeLeaseId);
       }
     }
     const header = BigInt(res.header.revision);
@@ -231,9 +242,18 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     for (const w of ready) w.resolve();
   }
 
+  /** Wait until the watch has applied `revision`; a watch that stays behind counts as etcd unavailable. */
   private until(revision: bigint): Promise<void> {
     if (revision <= this.applied) return Promise.resolve();
-    return new Promise((resolve) => this.waiters.push({ revision, resolve }));
+    const limitMs = 2 * (this.o.callTimeoutMs ?? 5000);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((w) => w !== waiter);
+        reject(new StoreUnavailableError(`etcd at ${this.o.endpoints.join(', ')} is unavailable: its watch did not deliver revision ${revision} within ${limitMs / 1000} s`));
+      }, limitMs);
+      const waiter = { revision, resolve: () => { clearTimeout(timer); resolve(); } };
+      this.waiters.push(waiter);
+    });
   }
 
   async commit(base: number, next: number, change: StoreChange): Promise<boolean> {
@@ -279,26 +299,71 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     if (kv) await this.until(BigInt(kv.mod_revision));
   }
 
+  /** In transactions of at most TXN_OPS operations (etcd refuses more than 128 by default); the generation last. */
+  async replaceAll(snap: StoreSnapshot): Promise<void> {
+    const range = (p: string): IRequestOp => ({ request_delete_range: { key: Buffer.from(p), range_end: prefixEnd(p) } });
+    await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(range(this.k.datasets), range(this.k.leases)).commit());
+    const puts: IRequestOp[] = [];
+    const put = (key: string, value: string): void => { puts.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }); };
+    for (const [id, d] of Object.entries(snap.deployment.datasets)) put(this.k.datasets + id, JSON.stringify(d));
+    for (const [id, l] of Object.entries(snap.deployment.leases)) put(this.k.leases + id, JSON.stringify(l));
+    for (let i = 0; i < puts.length; i += TXN_OPS) {
+      const chunk = puts.slice(i, i + TXN_OPS);
+      await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(...chunk).commit());
+    }
+    const last: IRequestOp[] = [];
+    const fin = (key: string, value: string): void => { last.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }); };
+    fin(this.k.identity, snap.identity);
+    fin(this.k.generation, JSON.stringify({ generation: snap.generation, commit: randomUUID() } satisfies GenerationValue));
+    await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(...last).commit());
+    await this.catchUp();
+    this.identity = snap.identity;
+    this.deploymentValue = snap.deployment;
+  }
+
   // ---- node states, shared between replicas ----
 
-  private async lease(): Promise<EtcdLease> {
-    if (this.nodeLease && !this.nodeLease.revoked()) return this.nodeLease;
+  private async lease(): Promise<string> {
+    if (this.nodeLease && !this.nodeLease.revoked() && this.nodeLeaseId) return this.nodeLeaseId;
     const lease = this.client.lease(this.o.nodeTtlSeconds ?? 10, { autoKeepAlive: true });
     // A lost lease (etcd unreachable past the TTL) took our nodes with it: the next write makes a new one.
-    lease.on('lost', () => { if (this.nodeLease === lease) this.nodeLease = undefined; });
+    lease.on('lost', () => {
+      if (this.nodeLease !== lease) return;
+      this.nodeLease = undefined;
+      this.nodeLeaseId = '';
+    });
     this.nodeLease = lease;
-    await lease.grant();
-    return lease;
+    try {
+      this.nodeLeaseId = await lease.grant();
+    } catch (e) {
+      this.nodeLease = undefined;
+      throw e;
+    }
+    return this.nodeLeaseId;
   }
 
-  /** Record a node's state on this replica's etcd lease: it lives as long as this replica does. */
-  async putNode(node: NodeState): Promise<void> {
-    const lease = await this.unavailableAs(() => this.lease());
-    await this.unavailableAs(() => lease.put(this.k.nodes + node.uuid).value(JSON.stringify(node)).exec());
+  /**
+   * Record a node's state on this replica's etcd lease, so it lives as long as this replica does.
+   * `takeOver`: the agent connected here, so write whoever owned the record; otherwise write only
+   * if this replica still owns it (an agent that moved to another replica is that one's now).
+   */
+  async putNode(node: NodeState, takeOver: boolean): Promise<void> {
+    const leaseId = await this.unavailableAs(() => this.lease());
+    const key = this.k.nodes + node.uuid;
+    const put: IRequestOp = { request_put: { key: Buffer.from(key), value: Buffer.from(JSON.stringify(node)), lease: leaseId } };
+    if (takeOver) {
+      await this.unavailableAs(() => this.client.put(key).value(JSON.stringify(node)).lease(leaseId).exec());
+    } else {
+      await this.unavailableAs(() => this.client.if(key, 'Lease', '==', leaseId).then(put).commit());
+    }
   }
 
+  /** Forget a node this replica owns the record of. */
   async deleteNode(uuid: NodeId): Promise<void> {
-    await this.unavailableAs(() => this.client.delete().key(this.k.nodes + uuid).exec());
+    if (!this.nodeLeaseId) return;
+    const key = this.k.nodes + uuid;
+    await this.unavailableAs(() => this.client.if(key, 'Lease', '==', this.nodeLeaseId)
+      .then({ request_delete_range: { key: Buffer.from(key) } }).commit());
   }
 
   private async unavailableAs<T>(fn: () => Promise<T>): Promise<T> {

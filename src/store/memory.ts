@@ -2,11 +2,11 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { EMPTY_DEPLOYMENT, type Deployment } from '../model/configuration.js';
-import { applyChange, isEmptyChange, type ConfigurationStore, type StoreChange, type StoreEvents } from './store.js';
+import { applyChange, isEmptyChange, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 
 export class MemoryStore extends EventEmitter<StoreEvents> implements ConfigurationStore {
   readonly description = 'memory';
-  readonly identity = randomUUID();
+  identity: string = randomUUID();
   deployment: Deployment = EMPTY_DEPLOYMENT;
   generation = 0;
   /** Test hook: make the next commits fail as a full disk would. */
@@ -23,6 +23,13 @@ export class MemoryStore extends EventEmitter<StoreEvents> implements Configurat
       this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0 });
     }
     return Promise.resolve(true);
+  }
+
+  replaceAll(s: StoreSnapshot): Promise<void> {
+    this.identity = s.identity;
+    this.generation = s.generation;
+    this.deployment = s.deployment;
+    return Promise.resolve();
   }
 
   catchUp(): Promise<void> {

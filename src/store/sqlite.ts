@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import sqlite3 from 'node-sqlite3-wasm';
 import type { Dataset, Deployment, Lease } from '../model/configuration.js';
 import { UserError } from '../errors.js';
-import { applyChange, isEmptyChange, type ConfigurationStore, type StoreChange, type StoreEvents } from './store.js';
+import { applyChange, isEmptyChange, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 import { clearStaleSqliteLocks, takePidLock, type PidLock } from './pid-lock.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 
@@ -88,7 +88,7 @@ function readMeta(db: Db, file: string): { identity: string; generation: number 
 class SqliteStore extends EventEmitter<StoreEvents> implements ConfigurationStore {
   private deploymentValue: Deployment;
   private generationValue: number;
-  readonly identity: string;
+  identity: string;
   readonly description: string;
 
   constructor(readonly path: string, private readonly db: Db, private readonly lock: PidLock) {
@@ -128,6 +128,26 @@ class SqliteStore extends EventEmitter<StoreEvents> implements ConfigurationStor
       this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0 });
     }
     return Promise.resolve(true);
+  }
+
+  replaceAll(snap: StoreSnapshot): Promise<void> {
+    const datasets = new Map(Object.entries(snap.deployment.datasets));
+    const leases = new Map<string, Lease | null>(Object.entries(snap.deployment.leases));
+    try {
+      inTransaction(this.db, () => {
+        this.db.exec('DELETE FROM datasets; DELETE FROM leases;');
+        this.write({ datasets, leases });
+        this.db.run("UPDATE meta SET value = ? WHERE key = 'identity'", [snap.identity]);
+        this.db.run("UPDATE meta SET value = ? WHERE key = 'generation'", [String(snap.generation)]);
+      });
+    } catch (e) {
+      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
+    }
+    this.identity = snap.identity;
+    this.generationValue = snap.generation;
+    this.deploymentValue = snap.deployment;
+    this.emit('change', { datasets: true, leases: true });
+    return Promise.resolve();
   }
 
   /** The only writer: what it holds is already everything. */

@@ -33,7 +33,19 @@ export interface ConfigurationStore extends EventEmitter<StoreEvents> {
   commit(base: number, next: number, change: StoreChange): Promise<boolean>;
   /** Resolves once `deployment` holds every change committed anywhere before the call (read-your-writes). */
   catchUp(): Promise<void>;
+  /**
+   * Make this store a copy of `s`, identity and generation included (`flocker store copy`, with
+   * no control service running on it). What is not in `s` is removed.
+   */
+  replaceAll(s: StoreSnapshot): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A whole store: what `flocker store copy` carries from one store to another. */
+export interface StoreSnapshot {
+  readonly identity: string;
+  readonly generation: number;
+  readonly deployment: Deployment;
 }
 
 export function isEmptyChange(c: StoreChange): boolean {

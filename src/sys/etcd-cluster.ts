@@ -2,7 +2,7 @@
 // cluster up --store etcd` and the tests. Each member is a child process with its own data folder
 // under `dir`; stop() kills them all and waits for them to exit.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, openSync, closeSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 
@@ -61,11 +61,41 @@ export interface LocalEtcdOptions {
   readonly timeoutMs?: number;
 }
 
+interface MemberSpec {
+  readonly name: string;
+  readonly clientPort: number;
+  readonly peerPort: number;
+}
+
+/** DIR/members.json: the members' names and ports, so the same cluster (and its data) comes back next time. */
+function readMembers(file: string, size: number): { token: string; members: MemberSpec[] } | undefined {
+  try {
+    const j = JSON.parse(readFileSync(file, 'utf8')) as { token?: unknown; members?: MemberSpec[] };
+    if (typeof j.token === 'string' && Array.isArray(j.members) && j.members.length === size) return { token: j.token, members: j.members };
+  } catch {
+    // absent or unreadable: a new cluster
+  }
+  return undefined;
+}
+
 export async function startLocalEtcd(o: LocalEtcdOptions): Promise<LocalEtcd> {
   const size = o.size ?? 3;
-  const token = `flocker-${Math.random().toString(36).slice(2)}`;
-  const specs: { name: string; clientPort: number; peerPort: number }[] = [];
-  for (let i = 0; i < size; i++) specs.push({ name: `m${i}`, clientPort: await freePort(), peerPort: await freePort() });
+  mkdirSync(o.dir, { recursive: true, mode: 0o700 });
+  const membersFile = join(o.dir, 'members.json');
+  const known = readMembers(membersFile, size);
+  const reuse = known !== undefined && known.members.every((m) => existsSync(join(o.dir, m.name, 'member')));
+  const token = reuse ? known.token : `flocker-${Math.random().toString(36).slice(2)}`;
+  const specs: MemberSpec[] = [];
+  if (reuse) specs.push(...known.members);
+  else {
+    for (let i = 0; i < size; i++) {
+      const name = `m${i}`;
+      // Half a cluster from an earlier run would not form a new one.
+      rmSync(join(o.dir, name), { recursive: true, force: true });
+      specs.push({ name, clientPort: await freePort(), peerPort: await freePort() });
+    }
+  }
+  writeFileSync(membersFile, `${JSON.stringify({ token, members: specs })}\n`);
   const initialCluster = specs.map((s) => `${s.name}=http://127.0.0.1:${s.peerPort}`).join(',');
   const procs: (ChildProcess | undefined)[] = specs.map(() => undefined);
 
@@ -101,7 +131,8 @@ export async function startLocalEtcd(o: LocalEtcdOptions): Promise<LocalEtcd> {
     }));
   };
 
-  for (let i = 0; i < size; i++) launch(i, 'new');
+  // With its data folder, a member ignores the initial-cluster flags and rejoins as it was.
+  for (let i = 0; i < size; i++) launch(i, reuse ? 'existing' : 'new');
   const spawnError = await new Promise<Error | undefined>((resolve) => {
     const first = procs[0]!;
     first.once('error', (e) => resolve(e));

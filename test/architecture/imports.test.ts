@@ -44,8 +44,8 @@ test('the model is pure: no node:* modules, no packages, nothing outside src/mod
   assert.equal(violations((e) => e.from.startsWith('model/') && !e.to.startsWith('model/')), []);
 });
 
-test('backends and sys never reach the planner, the roles or the UI', () => {
-  assert.equal(violations((e) => /^(backends|sys)\//.test(e.from) && /^(converge|roles|ui|cli)\//.test(e.to)), []);
+test('backends, sys and transfer never reach the planner, the roles or the UI', () => {
+  assert.equal(violations((e) => /^(backends|sys|transfer)\//.test(e.from) && /^(converge|roles|ui|cli)\//.test(e.to)), []);
 });
 
 test('only main.ts and the CLI import the CLI', () => {

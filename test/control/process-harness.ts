@@ -30,10 +30,10 @@ export function spawnControl(dataDir: string, certsDir: string, env: Record<stri
   return { child, stderr: () => err, exited };
 }
 
-export async function startControl(dataDir: string, certsDir: string, env: Record<string, string> = {}): Promise<ControlProcess> {
-  const { child, stderr, exited } = spawnControl(dataDir, certsDir, env);
+export async function startControl(dataDir: string, certsDir: string, env: Record<string, string> = {}, extra: string[] = [], timeoutMs = 20_000): Promise<ControlProcess> {
+  const { child, stderr, exited } = spawnControl(dataDir, certsDir, env, extra);
   const info = join(dataDir, 'control.json');
-  const deadline = Date.now() + 60_000; // generous under load; costs nothing when it starts fast
+  const deadline = Date.now() + timeoutMs;
   let exitCode: number | null | undefined;
   void exited.then((c) => { exitCode = c === null ? -1 : c; });
   for (;;) {

@@ -46,6 +46,8 @@ export interface StartClusterOptions {
   pluginDir?: string;
   /** Default 60 s. */
   timeoutMs?: number;
+  /** More `cluster up` flags (e.g. --store etcd). */
+  extraArgs?: string[];
 }
 
 const ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -92,6 +94,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
     '--api-port', '0', '--agent-port', '0', '--exit-with-parent', '--nodes', String(opts.nodes ?? 2), '--backend', opts.backend ?? 'directory',
     ...(opts.plugins ? ['--plugins'] : []),
     ...(opts.pluginDir !== undefined ? ['--plugin-dir', opts.pluginDir] : []),
+    ...(opts.extraArgs ?? []),
   ];
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
   const entry = { proc, dir };

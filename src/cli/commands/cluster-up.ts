@@ -22,10 +22,15 @@ export class ClusterUpCommand extends BaseCommand {
       and writes DIR/cluster.json once every node has reported. Shows the dashboard when stdout is
       a terminal, otherwise a live log of convergence. Ctrl-C stops everything and unmounts what
       the agents exposed. Port 0 picks free ports. Logs of every process are in DIR/logs.
+
+      With \`--store etcd\` a local 3-member etcd (Debian's etcd-server, /usr/bin/etcd) holds the
+      configuration in DIR/etcd, and \`--control-replicas N\` control services share it, each
+      with its own ports (the first takes --api-port/--agent-port); agents are spread over them.
     `,
     examples: [
       ['Three nodes on the directory backend, with the dashboard', 'flocker cluster up'],
       ['Two loopback nodes (root), on free ports, printing a log', 'flocker cluster up --nodes 2 --backend loopback --api-port 0 --agent-port 0 --no-dashboard'],
+      ['Configuration on a local 3-member etcd, two control replicas', 'flocker cluster up --store etcd --control-replicas 2'],
       ['Docker plugins Docker can find: drivers flocker-node-1, flocker-node-2 (root)', 'flocker cluster up --nodes 2 --plugins --plugin-dir /run/docker/plugins'],
     ],
   });
@@ -40,6 +45,8 @@ export class ClusterUpCommand extends BaseCommand {
   pluginDir = Option.String('--plugin-dir', {
     description: 'With --plugins: put the sockets here as flocker-node-N.sock (e.g. /run/docker/plugins, where Docker finds drivers)',
   });
+  store = Option.String('--store', 'sqlite', { description: 'Where control keeps the configuration: sqlite (one control service) or etcd (a local 3-member etcd from /usr/bin/etcd)' });
+  controlReplicas = Option.String('--control-replicas', { description: 'Control services sharing the configuration (with --store etcd; default 2 there, 1 with sqlite)' });
   // For test harnesses: stop the cluster when whoever started us is gone (even if SIGKILLed).
   exitWithParent = Option.Boolean('--exit-with-parent', false, { hidden: true });
 
@@ -57,10 +64,16 @@ export class ClusterUpCommand extends BaseCommand {
     if (this.pluginDir !== undefined && !this.plugins) {
       throw new UserError('--plugin-dir says where the Docker plugins listen; add --plugins to run them');
     }
+    if (this.store !== 'sqlite' && this.store !== 'etcd') throw new UserError(`--store must be sqlite or etcd, got ${JSON.stringify(this.store)}`);
+    const store = this.store;
+    const controlReplicas = this.controlReplicas === undefined ? (store === 'etcd' ? 2 : 1) : intOption('--control-replicas', this.controlReplicas, 1, 9);
+    if (controlReplicas > 1 && store !== 'etcd') {
+      throw new UserError('several control replicas share their configuration through etcd: add --store etcd');
+    }
     const stdout = this.context.stdout as NodeJS.WriteStream;
     const { runClusterUp } = await import('../../roles/cluster/run.js');
     return runClusterUp(
-      { dir: this.dir, nodes, backend, apiPort, agentPort, plugins: this.plugins, ...(this.pluginDir !== undefined ? { pluginDir: this.pluginDir } : {}) },
+      { dir: this.dir, nodes, backend, apiPort, agentPort, plugins: this.plugins, store, controlReplicas, ...(this.pluginDir !== undefined ? { pluginDir: this.pluginDir } : {}) },
       { stdout, stderr: this.context.stderr, dashboard: this.dashboard && stdout.isTTY === true, exitWithParent: this.exitWithParent },
     );
   }

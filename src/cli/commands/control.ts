@@ -16,7 +16,9 @@ export class ControlCommand extends BaseCommand {
     category: 'Services',
     description: 'Run the control service: REST API v1 and the agent channel',
     details: `
-      Keeps the cluster's desired configuration (datasets and leases) in \`DATA_DIR/control.sqlite\`,
+      Keeps the cluster's desired configuration (datasets and leases) in \`DATA_DIR/control.sqlite\`
+      (or where \`--store\` says: several control services, each with its own ports and data
+      directory, can share one etcd and answer every request the same way),
       serves Flocker's REST API v1 over mutual TLS on the API port (clients need a \`user-\`
       certificate) and the agent channel on the agent port (agents need a \`node-\` certificate).
 
@@ -33,6 +35,7 @@ export class ControlCommand extends BaseCommand {
       ['Run with the default ports and certificates in /etc/flocker', '$0 control --data-dir /var/lib/flocker'],
       ['Run on free ports with certificates in the current directory', '$0 control --data-dir ./data --certificates-dir . --api-port 0 --agent-port 0'],
       ['Listen only on the loopback interface', '$0 control --data-dir ./data --listen 127.0.0.1'],
+      ['One of several replicas over a 3-member etcd', '$0 control --data-dir ./data --store etcd://10.0.0.1:2379,10.0.0.2:2379,10.0.0.3:2379'],
     ],
   });
 
@@ -47,6 +50,11 @@ export class ControlCommand extends BaseCommand {
   certificatesDir = Option.String('--certificates-dir', '/etc/flocker', {
     description: 'Folder holding cluster.crt, control-service.crt, control-service.key (default /etc/flocker)',
   });
+  store = Option.String('--store', { description: 'Where the configuration lives: sqlite:PATH (default sqlite:DATA_DIR/control.sqlite) or etcd://HOST:PORT[,HOST:PORT...][/PREFIX]' });
+  etcdCa = Option.String('--etcd-ca', { description: 'CA certificate of an etcd that requires TLS' });
+  etcdCert = Option.String('--etcd-cert', { description: 'Client certificate for etcd' });
+  etcdKey = Option.String('--etcd-key', { description: 'Client key for etcd' });
+  waitStore = Option.String('--wait-store', { description: 'Give up after this many seconds if etcd is unreachable at start (default: keep trying)' });
 
   async run(): Promise<number> {
     if (this.dataDir === undefined || this.dataDir === '') {
@@ -64,15 +72,30 @@ export class ControlCommand extends BaseCommand {
     if (!/^\d+(\.\d+)?$/.test(this.nodeTimeout.trim()) || !(unreachableSeconds > 0)) {
       throw new UserError(`--node-timeout must be a positive number of seconds, got ${JSON.stringify(this.nodeTimeout)}`);
     }
-    const [{ startControlService }, { createLogger }] = await Promise.all([
+    const [{ startControlService }, { createLogger }, { parseStoreUrl }] = await Promise.all([
       import('../../roles/control/service.js'),
       import('../../log.js'),
+      import('../../store/open.js'),
     ]);
+    const store = this.store !== undefined ? parseStoreUrl(this.store) : undefined;
+    if ((this.etcdCert === undefined) !== (this.etcdKey === undefined)) throw new UserError('--etcd-cert and --etcd-key go together');
+    if (this.etcdCert !== undefined && this.etcdCa === undefined) throw new UserError('--etcd-cert needs --etcd-ca (the CA of the etcd cluster)');
+    if (this.etcdCa !== undefined && store?.kind !== 'etcd') throw new UserError('--etcd-ca/--etcd-cert/--etcd-key need --store etcd://...');
+    const etcdTls = this.etcdCa !== undefined
+      ? { ca: this.etcdCa, ...(this.etcdCert !== undefined ? { cert: this.etcdCert } : {}), ...(this.etcdKey !== undefined ? { key: this.etcdKey } : {}) }
+      : undefined;
+    let waitStoreSeconds: number | undefined;
+    if (this.waitStore !== undefined) {
+      waitStoreSeconds = Number(this.waitStore);
+      if (!/^\d+(\.\d+)?$/.test(this.waitStore)) throw new UserError(`--wait-store must be a number of seconds, got ${JSON.stringify(this.waitStore)}`);
+    }
     const log = createLogger('control');
     const service = await startControlService({
       dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
       ...(nodeTimeoutMs !== undefined ? { nodeTimeoutMs } : {}),
       unreachableAfterMs: unreachableSeconds * 1000,
+      ...(store ? { store } : {}), ...(etcdTls ? { etcdTls } : {}),
+      ...(waitStoreSeconds !== undefined ? { waitStoreSeconds } : {}),
     });
     const signal = await stopSignal().stopped;
     log.info({ signal }, 'stopping');

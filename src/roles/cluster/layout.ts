@@ -20,6 +20,8 @@ export interface ClusterLayout {
   readonly controlDataDir: string;
   /** What control writes once it listens: {pid, api_port, agent_port}. */
   readonly controlJson: string;
+  /** With --store etcd: the local etcd members' data and logs. */
+  readonly etcdDir: string;
   /** The shared storage pool of every node. */
   readonly pool: string;
   readonly logsDir: string;
@@ -43,6 +45,7 @@ export function clusterLayout(dir: string, nodes: number, pluginDir?: string): C
     certsDir: join(root, 'certs'),
     controlDataDir,
     controlJson: join(controlDataDir, 'control.json'),
+    etcdDir: join(root, 'etcd'),
     pool: join(root, 'pool'),
     logsDir: join(root, 'logs'),
     clusterJson: join(root, 'cluster.json'),
@@ -67,6 +70,11 @@ function nodeLayout(root: string, index: number, pluginDir: string | undefined):
   };
 }
 
+/** Replica i's data folder (0 is the one control of a single-replica cluster). */
+export function controlReplicaDir(layout: ClusterLayout, i: number): string {
+  return i === 0 ? layout.controlDataDir : `${layout.controlDataDir}-${i + 1}`;
+}
+
 /** DIR/cluster.json: how tests, scripts and people find the running cluster. */
 export interface ClusterInfo {
   readonly api: string;
@@ -75,5 +83,9 @@ export interface ClusterInfo {
   readonly nodes: readonly { readonly uuid: string; readonly mount_root: string; readonly name: string; readonly config: string }[];
   /** Ours, beyond the contract's fields. */
   readonly agent_port: number;
+  /** Every control replica's API (the first is `api`). */
+  readonly apis?: readonly string[];
+  /** The configuration store: sqlite:PATH or etcd://... */
+  readonly store?: string;
   readonly pid: number;
 }

@@ -12,7 +12,8 @@ import { ensureClusterCerts, API_USER, type ClusterCerts } from './certs.js';
 import { lockClusterDir, type ClusterLock } from './lock.js';
 import { spawnSelf, stopChild, type Child } from './children.js';
 import { releaseHostResources, type CleanupReport } from './cleanup.js';
-import { clusterLayout, type ClusterInfo, type ClusterLayout } from './layout.js';
+import { clusterLayout, controlReplicaDir, type ClusterInfo, type ClusterLayout } from './layout.js';
+import { startLocalEtcd, type LocalEtcd } from '../../sys/etcd-cluster.js';
 import { tailOf } from './tail.js';
 import { abortableSleep } from '../../abortable-sleep.js';
 import { shortId } from '../../model/ids.js';
@@ -24,6 +25,10 @@ export interface UpOptions {
   readonly apiPort: number;
   readonly agentPort: number;
   readonly plugins: boolean;
+  /** Where control keeps the configuration: its SQLite file, or a local 3-member etcd. */
+  readonly store?: 'sqlite' | 'etcd';
+  /** Control services (with etcd, several replicas each answering every request). */
+  readonly controlReplicas?: number;
   /** Where the plugin sockets go (default: each node's folder). */
   readonly pluginDir?: string;
   /** How long control and the nodes may take to come up (default 60 s). */
@@ -49,9 +54,23 @@ export class LocalCluster {
   private reportDeath!: (d: ChildDeath) => void;
   info: ClusterInfo | undefined;
   client: ControlClient | undefined;
+  etcd: LocalEtcd | undefined;
 
   constructor(readonly layout: ClusterLayout, private readonly lock: ClusterLock) {
     this.unexpectedExit = new Promise((r) => { this.reportDeath = r; });
+  }
+
+  /** Local etcd members are ours to stop too; listed in the pids file like every child. */
+  adoptEtcd(etcd: LocalEtcd): void {
+    this.etcd = etcd;
+    for (const m of etcd.members) appendFileSync(this.layout.pidsFile, `${m.process?.pid ?? '?'} etcd ${m.name}\n`);
+    for (const m of etcd.members) {
+      m.process?.once('exit', (code, signal) => {
+        if (this.stopping) return;
+        const logFile = join(this.layout.etcdDir, `${m.name}.log`);
+        this.reportDeath({ child: { name: `etcd ${m.name}`, proc: m.process!, logFile, exited: Promise.resolve({ code, signal }) }, code, signal });
+      });
+    }
   }
 
   adopt(child: Child): Child {
@@ -74,6 +93,7 @@ export class LocalCluster {
     await Promise.all(byKind('agent').map((c) => stopChild(c)));
     const report = await releaseHostResources(this.layout.nodes.map((n) => n.mountRoot), this.layout.pool);
     await Promise.all(byKind('control').map((c) => stopChild(c)));
+    await this.etcd?.stop();
     rmSync(this.layout.pidsFile, { force: true });
     this.lock.release();
     return report;
@@ -191,18 +211,53 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
   const cluster = new LocalCluster(layout, lock);
   rmSync(layout.pidsFile, { force: true });
   try {
-    rmSync(layout.controlJson, { force: true });
-    const control = cluster.adopt(spawnSelf('control', [
-      'control', '--data-dir', layout.controlDataDir, '--certificates-dir', layout.certsDir, '--listen', '127.0.0.1',
-      '--api-port', String(opts.apiPort), '--agent-port', String(opts.agentPort),
-    ], join(layout.logsDir, 'control.log')));
-    progress(`control: starting (pid ${control.proc.pid}, log ${control.logFile})`);
-    const ports = await guarded(cluster, 'control to listen', deadline, opts.signal, (stop) => waitForControlJson(layout.controlJson, control.proc.pid, stop));
-    progress(`control: REST API on https://127.0.0.1:${ports.api_port}, agents on port ${ports.agent_port}`);
+    const replicas = opts.controlReplicas ?? 1;
+    const storeArgs: string[] = [];
+    let storeUrl = `sqlite:${join(layout.controlDataDir, 'control.sqlite')}`;
+    if (opts.store === 'etcd') {
+      progress(`etcd: starting 3 members (data and logs in ${layout.etcdDir})`);
+      const starting = startLocalEtcd({ dir: layout.etcdDir, timeoutMs: Math.max(1000, deadline - Date.now()) });
+      let etcd: LocalEtcd;
+      try {
+        etcd = await guarded(cluster, 'etcd to start', deadline, opts.signal, () => starting);
+      } catch (e) {
+        // Interrupted or timed out: whatever did start must not outlive us.
+        void starting.then((late) => late.stop(), () => undefined);
+        throw e;
+      }
+      cluster.adoptEtcd(etcd);
+      storeUrl = `etcd://${etcd.endpoints.join(',')}`;
+      storeArgs.push('--store', storeUrl);
+      progress(`etcd: ${etcd.endpoints.join(', ')}`);
+    }
+    const controls: { json: string; child: Child }[] = [];
+    for (let r = 0; r < replicas; r++) {
+      const dataDir = controlReplicaDir(layout, r);
+      mkdirSync(dataDir, { recursive: true });
+      const json = join(dataDir, 'control.json');
+      rmSync(json, { force: true });
+      // Only the first replica takes the requested ports; the others pick free ones.
+      const name = replicas === 1 ? 'control' : `control ${r + 1}`;
+      const child = cluster.adopt(spawnSelf(name, [
+        'control', '--data-dir', dataDir, '--certificates-dir', layout.certsDir, '--listen', '127.0.0.1',
+        '--api-port', String(r === 0 ? opts.apiPort : 0), '--agent-port', String(r === 0 ? opts.agentPort : 0), ...storeArgs,
+      ], join(layout.logsDir, replicas === 1 ? 'control.log' : `control-${r + 1}.log`)));
+      progress(`${name}: starting (pid ${child.proc.pid}, log ${child.logFile})`);
+      controls.push({ json, child });
+    }
+    const allPorts: { api_port: number; agent_port: number }[] = [];
+    for (const [r, c] of controls.entries()) {
+      const p = await guarded(cluster, 'control to listen', deadline, opts.signal, (stop) => waitForControlJson(c.json, c.child.proc.pid, stop));
+      allPorts.push(p);
+      progress(`${c.child.name}: REST API on https://127.0.0.1:${p.api_port}, agents on port ${p.agent_port}${r === 0 ? ` (store ${storeUrl})` : ''}`);
+    }
+    const ports = allPorts[0]!;
 
     for (const [i, node] of layout.nodes.entries()) {
+      // Agents spread over the replicas, so a change made through one reaches agents of the others.
+      const home = allPorts[i % allPorts.length]!;
       writeFileSync(node.config, agentYml({
-        controlHost: '127.0.0.1', agentPort: ports.agent_port, apiPort: ports.api_port, backend: opts.backend,
+        controlHost: '127.0.0.1', agentPort: home.agent_port, apiPort: home.api_port, backend: opts.backend,
         pool: layout.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
         pluginSocket: node.pluginSocket,
       }));
@@ -234,6 +289,8 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       nodes: layout.nodes.map((n, i) => ({ uuid: certs.nodeUuids[i] ?? '', mount_root: n.mountRoot, name: n.name, config: n.config })),
       agent_port: ports.agent_port,
       pid: process.pid,
+      apis: allPorts.map((p) => `https://127.0.0.1:${p.api_port}`),
+      store: storeUrl,
     };
     writeAtomic(layout.clusterJson, `${JSON.stringify(info, null, 2)}\n`);
     cluster.info = info;

@@ -6,6 +6,7 @@ import Router from '@koa/router';
 import type { Logger } from '../../log.js';
 import { ApiError, METHOD_NOT_ALLOWED, NOT_FOUND } from './api-errors.js';
 import type { ControlHub } from './hub.js';
+import { StoreUnavailableError } from '../../store/store.js';
 import { datasetRoutes } from './api/datasets.js';
 import { leaseRoutes } from './api/leases.js';
 import { stateRoutes } from './api/state.js';
@@ -39,7 +40,11 @@ export function createApp(hub: ControlHub, log: Logger, opts: AppOptions = {}): 
       }
     } catch (e) {
       ctx.type = 'application/json';
-      if (e instanceof ApiError) {
+      if (e instanceof StoreUnavailableError) {
+        // Not our bug and not the client's: the store (etcd without quorum) is away; retrying later works.
+        ctx.status = 503;
+        ctx.body = { description: `The configuration store is unavailable; try again later. ${e.message}` };
+      } else if (e instanceof ApiError) {
         ctx.status = e.status;
         ctx.body = e.body();
       } else if (isClientHttpError(e)) {

@@ -12,6 +12,12 @@ import { err } from '../../model/errors.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import type { Edit } from './edits.js';
 
+/**
+ * Requests per commit: one etcd transaction may hold at most 128 operations by default, and each
+ * request writes one or two keys.
+ */
+const MAX_BATCH = 60;
+
 export type WriteError = ModelError | { readonly kind: 'tag-mismatch'; readonly current: string };
 
 interface Request {
@@ -56,8 +62,7 @@ export class ConfigWriter {
     this.running = true;
     // Requests arriving in this turn of the event loop join the batch.
     setImmediate(() => {
-      const batch = this.queue;
-      this.queue = [];
+      const batch = this.queue.splice(0, MAX_BATCH);
       this.run(batch).finally(() => {
         this.running = false;
         this.schedule();

@@ -84,9 +84,12 @@ export const releaseLeaseEdit = (id: DatasetId): Edit<Lease> => (d) => {
   return ok({ value: r.value.lease, deployment: r.value.deployment, change: { datasets: NO_DATASETS, leases: new Map([[id, null]]) } });
 };
 
+/** Leases dropped per sweep at most, so one sweep fits one store transaction; the next sweep takes the rest. */
+const MAX_EXPIRED_PER_SWEEP = 60;
+
 /** Drop leases whose time is up (the original sweeps every second). */
 export const expireLeasesEdit: Edit<number> = (d, now) => {
-  const gone = Object.values(d.leases).filter((l) => l.expiresAt !== null && l.expiresAt <= now);
+  const gone = Object.values(d.leases).filter((l) => l.expiresAt !== null && l.expiresAt <= now).slice(0, MAX_EXPIRED_PER_SWEEP);
   if (gone.length === 0) return ok({ value: 0, deployment: d, change: { datasets: NO_DATASETS, leases: NO_LEASES } });
   const leases: Record<string, Lease> = { ...d.leases };
   for (const l of gone) delete leases[l.datasetId];

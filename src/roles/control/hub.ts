@@ -139,7 +139,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.heard.get(node);
   }
 
-  /** Recompute who is unreachable (every second, and when a node speaks); announces only a change. */
+  /** Recompute who is unreachable (every second, and when such a node speaks); announces only a change. */
   checkReachability(): void {
     // Remembered beyond the node table, which forgets silent nodes: a fence needs their era.
     for (const n of Object.values(this.cluster.nodes)) this.heard.set(n.uuid, { lastSeen: n.lastSeen, era: n.era });

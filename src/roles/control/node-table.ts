@@ -7,14 +7,19 @@ import type { Section } from './sections.js';
 
 export interface NodeTableEvents {
   change: [sections: readonly Section[]];
-  /** A node's state as this replica now holds it (undefined: forgotten), for sharing. */
-  local: [uuid: NodeId, node: NodeState | undefined];
+  /**
+   * A node this replica serves changed (undefined: forgotten), for sharing with other replicas.
+   * `takeOver`: the agent (re)connected here, so this replica now owns the node's record.
+   */
+  local: [uuid: NodeId, node: NodeState | undefined, takeOver: boolean];
 }
 
 export class NodeTable extends EventEmitter<NodeTableEvents> {
   private value: ClusterState = EMPTY_CLUSTER;
   /** era → node. Never expires; a node's new era replaces its old one. */
   private readonly eras = new Map<string, NodeId>();
+  /** Nodes whose agent talks (or last talked) to this replica; only these expire here. */
+  private readonly served = new Set<string>();
 
   constructor(private readonly now: () => number, readonly timeoutMs: number) {
     super();
@@ -33,14 +38,14 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
     const old = this.value.nodes[uuid];
     // A new era is a reboot: what the node said before describes a machine that no longer exists.
     const report = old && old.era === era ? old.report : null;
-    this.setLocal({ uuid, host, era, lastSeen: this.now(), connected: true, report, ...(transferPort !== undefined ? { transferPort } : {}) });
+    this.setLocal({ uuid, host, era, lastSeen: this.now(), connected: true, report, ...(transferPort !== undefined ? { transferPort } : {}) }, true);
     this.emit('change', ['nodes', 'convergence', ...(old?.report && !report ? (['state'] as const) : [])]);
   }
 
   report(uuid: NodeId, report: NodeReport): void {
     const node = this.value.nodes[uuid];
     if (!node) return;
-    this.setLocal({ ...node, lastSeen: this.now(), report });
+    this.setLocal({ ...node, lastSeen: this.now(), report }, false);
     this.emit('change', ['state', 'nodes', 'convergence']);
   }
 
@@ -54,29 +59,42 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
   disconnected(uuid: NodeId): void {
     const node = this.value.nodes[uuid];
     if (!node || !node.connected) return;
-    this.setLocal({ ...node, connected: false });
+    this.setLocal({ ...node, connected: false }, false);
     this.emit('change', ['nodes', 'convergence']);
   }
 
   /** Forget nodes silent for longer than the timeout. Returns the forgotten ones. */
   expire(): NodeId[] {
     const cutoff = this.now() - this.timeoutMs;
-    const gone = Object.values(this.value.nodes).filter((n) => n.lastSeen < cutoff).map((n) => n.uuid);
+    const gone = Object.values(this.value.nodes).filter((n) => this.served.has(n.uuid) && n.lastSeen < cutoff).map((n) => n.uuid);
     if (gone.length === 0) return gone;
     const nodes = { ...this.value.nodes };
-    for (const g of gone) delete nodes[g];
+    for (const g of gone) {
+      delete nodes[g];
+      this.served.delete(g);
+    }
     this.value = { nodes };
-    for (const g of gone) this.emit('local', g, undefined);
+    for (const g of gone) this.emit('local', g, undefined, false);
     this.emit('change', ['nodes', 'state', 'convergence']);
     return gone;
   }
 
-  /** A node as another replica reports it (undefined: gone there). Announces the change. */
+  /** Whether this replica serves `uuid` (its agent is or was last connected here). */
+  serves(uuid: NodeId): boolean {
+    return this.served.has(uuid);
+  }
+
+  /**
+   * A node as another replica reports it (undefined: its record is gone): that replica serves
+   * it now. Announces the change.
+   */
   applyRemote(uuid: NodeId, node: NodeState | undefined): void {
     const old = this.value.nodes[uuid];
     if (node) {
+      this.served.delete(uuid);
       this.put(node);
     } else if (old) {
+      this.served.delete(uuid);
       const { [uuid]: _gone, ...nodes } = this.value.nodes;
       this.value = { nodes };
     } else {
@@ -85,9 +103,10 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
     this.emit('change', ['state', 'nodes', 'convergence']);
   }
 
-  private setLocal(node: NodeState): void {
+  private setLocal(node: NodeState, takeOver: boolean): void {
+    this.served.add(node.uuid);
     this.put(node);
-    this.emit('local', node.uuid, node);
+    this.emit('local', node.uuid, node, takeOver);
   }
 
   private put(node: NodeState): void {

@@ -1,16 +1,22 @@
 // The control service's composition root: store + hub + REST API (port 4523) + agent channel
 // (port 4524), both over mutual TLS. start → listening; stop → everything closed, db included.
 import { createServer, type Server } from 'node:https';
-import { rmSync, writeFileSync, renameSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log.js';
 import { UserError } from '../../errors.js';
-import { openStore } from '../../store/sqlite.js';
+import { DB_FILE, PID_FILE } from '../../store/sqlite.js';
+import { EtcdStore, type EtcdTls } from '../../store/etcd.js';
+import { describeStore, openStoreSpec, type StoreSpec } from '../../store/open.js';
+import { takePidLock, type PidLock } from '../../store/pid-lock.js';
+import { StoreUnavailableError } from '../../store/store.js';
+import { identityFromPem } from '../../tls/identity.js';
 import { readTlsMaterial, refuseOtherPeers, serverTlsOptions } from '../../tls/options.js';
 import { createApp } from './app.js';
 import { AgentChannel } from './channel.js';
 import { ControlHub } from './hub.js';
+import { NodeSync } from './node-sync.js';
 
 export const CONTROL_JSON = 'control.json';
 
@@ -24,6 +30,11 @@ export interface ControlServiceOptions {
   readonly nodeTimeoutMs?: number;
   /** --node-timeout: silent this long, a node is unreachable and moves off it need force. */
   readonly unreachableAfterMs?: number;
+  /** Where the configuration lives (default sqlite:DATA_DIR/control.sqlite). */
+  readonly store?: StoreSpec;
+  readonly etcdTls?: EtcdTls;
+  /** Give up on an unreachable etcd at start after this many seconds (default: keep trying). */
+  readonly waitStoreSeconds?: number;
 }
 
 export interface RunningControlService {
@@ -56,7 +67,31 @@ function closeServer(server: Server): Promise<void> {
 export async function startControlService(o: ControlServiceOptions): Promise<RunningControlService> {
   // Certificates first: a missing file is the commonest mistake and needs no lock to report.
   const tls = readTlsMaterial(o.certificatesDir, { cert: 'control-service.crt', key: 'control-service.key' }, 'set --certificates-dir');
-  const store = openStore(o.dataDir);
+  const spec: StoreSpec = o.store ?? { kind: 'sqlite', path: join(o.dataDir, DB_FILE) };
+  // The SQLite store locks its own folder; with etcd the data directory still holds this
+  // replica's control.json, so it gets the same one-owner lock.
+  let dirLock: PidLock | undefined;
+  if (spec.kind === 'etcd') {
+    try {
+      mkdirSync(o.dataDir, { recursive: true, mode: 0o700 });
+    } catch (e) {
+      throw new UserError(`cannot create data directory ${o.dataDir}: ${(e as Error).message}`);
+    }
+    dirLock = takePidLock(join(o.dataDir, PID_FILE));
+  }
+  let store;
+  try {
+    const clusterUuid = identityFromPem(tls.cert, 'control-service.crt').clusterUuid;
+    store = await openStoreSpec(spec, {
+      ...(o.etcdTls ? { tls: o.etcdTls } : {}),
+      ...(clusterUuid ? { clusterUuid } : {}),
+      ...(o.waitStoreSeconds !== undefined ? { waitSeconds: o.waitStoreSeconds } : {}),
+      onRetry: (why, delayMs) => o.log.warn({ store: describeStore(spec), retryInMs: delayMs }, `waiting for the store: ${why}`),
+    });
+  } catch (e) {
+    dirLock?.release();
+    throw e;
+  }
   const infoFile = join(o.dataDir, CONTROL_JSON);
   rmSync(infoFile, { force: true });
   const hub = new ControlHub({
@@ -64,6 +99,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}),
     ...(o.unreachableAfterMs !== undefined ? { unreachableAfterMs: o.unreachableAfterMs } : {}),
   });
+  const nodeSync = store instanceof EtcdStore ? new NodeSync(store, hub.nodes, o.log) : undefined;
   const app = createApp(hub, o.log);
   const api = createServer(serverTlsOptions(tls), app.callback());
   const agents = createServer(serverTlsOptions(tls), (_req, res) => {
@@ -74,8 +110,12 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   for (const s of [api, agents]) s.on('tlsClientError', (e) => o.log.debug({ err: e.message }, 'TLS handshake failed'));
   const channel = new AgentChannel(agents, hub, o.log);
   const tick = setInterval(() => {
-    hub.sweepLeases().catch((e: unknown) => o.log.error({ err: e }, 'could not persist expired leases'));
+    hub.sweepLeases().catch((e: unknown) => {
+      if (e instanceof StoreUnavailableError) o.log.debug({ err: e.message }, 'could not sweep expired leases');
+      else o.log.error({ err: e }, 'could not persist expired leases');
+    });
     channel.expireSilentNodes();
+    nodeSync?.flush();
     hub.checkReachability();
   }, 1000);
 
@@ -86,7 +126,9 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     clearInterval(tick);
     await channel.close();
     await Promise.all([closeServer(api), closeServer(agents)]);
+    nodeSync?.close();
     await store.close();
+    dirLock?.release();
     rmSync(infoFile, { force: true });
   };
 
@@ -97,7 +139,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     const tmp = `${infoFile}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ pid: process.pid, api_port: apiPort, agent_port: agentPort })}\n`);
     renameSync(tmp, infoFile);
-    o.log.info({ apiPort, agentPort, listen: o.listen, dataDir: o.dataDir }, 'control service listening');
+    o.log.info({ apiPort, agentPort, listen: o.listen, dataDir: o.dataDir, store: store.description }, 'control service listening');
     return { apiPort, agentPort, hub, stop };
   } catch (e) {
     await stop();
