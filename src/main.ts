@@ -1,6 +1,7 @@
 // The single `flocker` executable: every role and tool is a subcommand. Role code is loaded
 // lazily by each command so `--help` stays fast and a role never pays for another's modules.
 import { Builtins, Cli, type BaseContext, type Command } from 'clipanion';
+import { AdoptCommand } from './cli/commands/adopt.js';
 import { AgentCommand } from './cli/commands/agent.js';
 import { CaApiCommand, CaControlCommand, CaInitializeCommand, CaNodeCommand } from './cli/commands/ca.js';
 import { ClusterUpCommand } from './cli/commands/cluster-up.js';
@@ -21,7 +22,7 @@ export function buildCli(enableColors: boolean): Cli<BaseContext> {
   const cli = new Cli({ binaryName: 'flocker', binaryLabel: 'Flocker (TypeScript rebuild)', binaryVersion: VERSION, enableColors });
   for (const c of [
     ControlCommand, AgentCommand, PluginCommand, DashboardCommand,
-    LsCommand, ListNodesCommand, CreateCommand, MoveCommand, DestroyCommand,
+    LsCommand, ListNodesCommand, CreateCommand, MoveCommand, DestroyCommand, AdoptCommand,
     CaInitializeCommand, CaControlCommand, CaNodeCommand, CaApiCommand,
     ClusterUpCommand, StoreCopyCommand, DoctorCommand, Builtins.HelpCommand, Builtins.VersionCommand,
   ]) cli.register(c);

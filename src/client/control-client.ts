@@ -3,7 +3,7 @@
 import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import { Agent, request } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
-import type { ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNode } from '../protocol/api-json.js';
+import type { ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiManifest, ApiNode } from '../protocol/api-json.js';
 import type { ClusterEvent } from '../protocol/events.js';
 import { errorMessage, UnreachableError, UserError } from '../errors.js';
 import { identityFromPem } from '../tls/identity.js';
@@ -180,9 +180,10 @@ class HttpsControlClient implements ControlClient {
     return (await this.call<ApiDatasetConfig>('POST', '/v1/configuration/datasets', body, HttpsControlClient.conditional(cond))).value;
   }
 
-  async moveDataset(datasetId: string, primary: string, cond?: Conditional): Promise<ApiDatasetConfig> {
+  async moveDataset(datasetId: string, primary: string, cond?: Conditional, opts?: { force?: boolean }): Promise<ApiDatasetConfig> {
     const path = `/v1/configuration/datasets/${encodeURIComponent(datasetId)}`;
-    return (await this.call<ApiDatasetConfig>('POST', path, { primary }, HttpsControlClient.conditional(cond))).value;
+    const body = opts?.force ? { primary, force: true } : { primary };
+    return (await this.call<ApiDatasetConfig>('POST', path, body, HttpsControlClient.conditional(cond))).value;
   }
 
   async deleteDataset(datasetId: string, cond?: Conditional): Promise<ApiDatasetConfig> {
@@ -196,6 +197,10 @@ class HttpsControlClient implements ControlClient {
 
   stateNodes(): Promise<ApiNode[]> {
     return this.list<ApiNode>('/v1/state/nodes');
+  }
+
+  stateManifests(): Promise<ApiManifest[]> {
+    return this.list<ApiManifest>('/v1/state/manifests');
   }
 
   async nodeByEra(era: string): Promise<{ uuid: string } | undefined> {

@@ -1,6 +1,6 @@
 // The typed REST v1 client's surface, shared by the CLI, the plugin and the dashboard.
 import type {
-  ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNode,
+  ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiManifest, ApiNode,
 } from '../protocol/api-json.js';
 import type { ClusterEvent } from '../protocol/events.js';
 import { UserError } from '../errors.js';
@@ -30,10 +30,13 @@ export interface ControlClient {
   version(): Promise<{ flocker: string }>;
   listDatasets(): Promise<{ datasets: ApiDatasetConfig[]; tag: string }>;
   createDataset(body: ApiCreateDataset, cond?: Conditional): Promise<ApiDatasetConfig>;
-  moveDataset(datasetId: string, primary: string, cond?: Conditional): Promise<ApiDatasetConfig>;
+  /** force: allowed off an unreachable node, which the control service then fences. */
+  moveDataset(datasetId: string, primary: string, cond?: Conditional, opts?: { force?: boolean }): Promise<ApiDatasetConfig>;
   deleteDataset(datasetId: string, cond?: Conditional): Promise<ApiDatasetConfig>;
   stateDatasets(): Promise<ApiDatasetState[]>;
   stateNodes(): Promise<ApiNode[]>;
+  /** Ours: the manifests nodes read in their pools (for `flocker adopt`). */
+  stateManifests(): Promise<ApiManifest[]>;
   /** Resolves undefined on 404. */
   nodeByEra(era: string): Promise<{ uuid: string } | undefined>;
   listLeases(): Promise<ApiLease[]>;

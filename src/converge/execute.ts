@@ -23,6 +23,14 @@ export function describeFailure(e: unknown): string {
   return errorMessage(e);
 }
 
+export interface ExecHooks {
+  /** Runs before each action; a throw fails that action (e.g. a fencing token forbids it). */
+  before?(action: Action): Promise<void>;
+  /** Runs after each action that succeeded (the torture tests crash the agent here). */
+  after?(action: Action): void;
+}
+
+
 /** p2p: copies data between nodes. Shared-pool backends have none, and never plan its actions. */
 export interface DataMover {
   pull(a: Extract<Action, { kind: 'pull' }>): Promise<void>;
@@ -30,7 +38,7 @@ export interface DataMover {
   discard(a: Extract<Action, { kind: 'discard' }>): Promise<void>;
 }
 
-export async function execute(change: Change, backend: StorageBackend, mover?: DataMover): Promise<ExecResult> {
+export async function execute(change: Change, backend: StorageBackend, mover?: DataMover, hooks: ExecHooks = {}): Promise<ExecResult> {
   const succeeded = new Set<DatasetId>();
   const failures: ActionFailure[] = [];
   const run = async (c: Change): Promise<boolean> => {
@@ -57,8 +65,10 @@ export async function execute(change: Change, backend: StorageBackend, mover?: D
       case 'promote':
       case 'discard':
         try {
+          await hooks.before?.(c);
           await perform(c, backend, mover);
           succeeded.add(c.datasetId);
+          hooks.after?.(c);
           return true;
         } catch (e) {
           failures.push({ datasetId: c.datasetId, action: c.kind, message: describeFailure(e) });

@@ -9,6 +9,7 @@ import { errorMessage } from '../errors.js';
 import { actionsOf, IDLE_MS, isNoop, type Change } from './changes.js';
 import { sharedState, type LocalState } from './dataset-state.js';
 import type { ExecResult } from './execute.js';
+import { guard, type StoreMark } from './guard.js';
 import { plan, type Plan } from './plan.js';
 import { stampProgress } from './progress.js';
 
@@ -36,6 +37,15 @@ export interface LoopInputs {
   readonly cluster: ClusterState;
   /** Control's clock, epoch ms, advanced by the time since it was received. */
   readonly now: number;
+  /** The store the configuration came from (absent from a control service that predates it). */
+  readonly store?: StoreMark | undefined;
+}
+
+/** The highest store mark this node acted on, kept across restarts (in the agent's state-dir). */
+export interface ActedOnMemory {
+  get(): StoreMark | undefined;
+  /** Called after a pass acted on a configuration in full; must be durable when it returns. */
+  record(mark: StoreMark): Promise<void>;
 }
 
 export interface LoopDeps {
@@ -55,7 +65,13 @@ export interface LoopDeps {
   readonly log: Logger;
   /** Spreads idle wake-ups ±20 % so many agents don't rediscover in step; none in tests. */
   readonly random?: () => number;
+  /** This agent's era: a fence made against it makes the node let go first (guard.ts). */
+  readonly era?: string;
+  /** Without it, nothing is remembered: only missing rows are guarded against. */
+  readonly actedOn?: ActedOnMemory;
 }
+
+type GuardedPlan = Plan & { readonly fenced: boolean; readonly record?: StoreMark };
 
 type SleepKind = 'idle' | 'poll' | 'backoff';
 
@@ -145,6 +161,8 @@ export class ConvergenceLoop {
     }
     const p = this.planFor(inputs, local);
     this.publish(local, p);
+    // Before acting: a crash mid-way must still leave the mark of what was acted on.
+    await this.remember(p);
     if (isNoop(p.change)) {
       this.backoffMs = 0;
       this.lastWork = undefined;
@@ -160,7 +178,7 @@ export class ConvergenceLoop {
       this.deps.log.warn({ dataset: f.datasetId, action: f.action, error: f.message }, 'action failed; will retry');
     }
     // Tell control what the work did now, not after the backoff sleep.
-    let next: Plan | undefined;
+    let next: GuardedPlan | undefined;
     try {
       const after = await this.deps.discover();
       this.local = after;
@@ -202,21 +220,39 @@ export class ConvergenceLoop {
     return rest;
   }
 
-  private planFor(inputs: LoopInputs, local: LocalState): Plan {
+  private planFor(inputs: LoopInputs, local: LocalState): GuardedPlan {
     const d = this.deps;
-    return plan({
+    const p = plan({
       nodeId: d.nodeId, configuration: inputs.configuration, cluster: inputs.cluster, local,
       mountRoot: d.mountRoot, now: inputs.now, allocationUnit: d.allocationUnit, needsFilesystem: d.needsFilesystem,
       peerToPeer: d.peerToPeer === true,
     });
+    // Nothing destructive happens on a configuration this node cannot trust (guard.ts).
+    const g = guard({
+      nodeId: d.nodeId, era: d.era ?? '', configuration: inputs.configuration, store: inputs.store,
+      actedOn: d.actedOn?.get(), local, plan: p,
+    });
+    return { ...g.plan, fenced: g.fenced, ...(g.record ? { record: g.record } : {}) };
   }
 
-  private publish(local: LocalState, p: Plan): void {
+  private publish(local: LocalState, p: GuardedPlan): void {
     // An error is kept only while the dataset still needs work here.
     const active = new Set(p.progress.filter((x) => x.phase !== 'converged').map((x) => x.datasetId));
     for (const id of [...this.errors.keys()]) if (!active.has(id)) this.errors.delete(id);
     this.progress = stampProgress(p.progress, this.progress, this.errors, this.deps.clock.now()).map((x) => this.withTransfer(x));
-    this.deps.report({ ...sharedState(local), progress: this.progress });
+    // A fenced node says nothing of what it holds until it has let go (it may not hold it at all).
+    const shared = p.fenced ? { manifestations: [], nonManifest: [] } : sharedState(local);
+    this.deps.report({ ...shared, progress: this.progress });
+  }
+
+  /** Remember the configuration's mark once this node acts on it in full. */
+  private async remember(p: GuardedPlan): Promise<void> {
+    if (!p.record || !this.deps.actedOn) return;
+    try {
+      await this.deps.actedOn.record(p.record);
+    } catch (e) {
+      this.deps.log.warn({ err: errorMessage(e) }, 'could not record the configuration acted on; will retry');
+    }
   }
 
   /** Failing or not advancing: 100 ms, ×4 each time, capped at 10 s; reset by progress or convergence. */

@@ -75,6 +75,21 @@ function waitForHolder(found: Found<'attached-elsewhere'>, ctx: StepContext, pha
   };
 }
 
+/** Forced here off a fenced node that still has it attached: detach it there, then attach here. */
+function takeOverFromFenced(d: Desired<'mounted'>, s: Found<'attached-elsewhere'>, ctx: StepContext): Step | undefined {
+  const fence = ctx.configuration.datasets[d.datasetId]?.fence;
+  if (!fence || fence.node === ctx.nodeId || s.attachedTo !== fence.node) return undefined;
+  const lease = activeLease(ctx.configuration, d.datasetId, ctx.now);
+  if (lease && lease.nodeId !== ctx.nodeId) return undefined;
+  const detach: Change = { kind: 'detach', datasetId: d.datasetId, volumeId: s.volumeId };
+  const attach: Change = { kind: 'attach', datasetId: d.datasetId, volumeId: s.volumeId };
+  const mount: Change = { kind: 'mount', datasetId: d.datasetId, volumeId: s.volumeId, mountPoint: d.mountPoint };
+  return {
+    change: sequence(ctx.needsFilesystem ? [detach, attach] : [detach, attach, mount]),
+    progress: progress(d.datasetId, 'moving-in', `taking the volume over from fenced node ${shortId(fence.node)}`),
+  };
+}
+
 function whereTo(primary: NodeId | null): string {
   return primary ? `the dataset moves to node ${shortId(primary)}` : 'the dataset is not in the configuration';
 }
@@ -82,8 +97,9 @@ function whereTo(primary: NodeId | null): string {
 export const TRANSITIONS = {
   mounted: {
     'non-existent': (d, s, ctx) => (ctx.peerToPeer ? acquire(d, s, ctx) : create(d)),
-    // Poll: the other node unmounts and detaches first; moves hand off, they never share.
-    'attached-elsewhere': (_d, s, ctx) => waitForHolder(s, ctx, 'moving-in', 'move'),
+    // Poll: the other node unmounts and detaches first; moves hand off, they never share. Unless a
+    // forced move fenced the holder: then it is taken from it (the pool refuses while it is exposed).
+    'attached-elsewhere': (d, s, ctx) => takeOverFromFenced(d, s, ctx) ?? waitForHolder(s, ctx, 'moving-in', 'move'),
     'non-manifest': (d, s, ctx) => ({
       change: ctx.needsFilesystem
         ? { kind: 'attach', datasetId: d.datasetId, volumeId: s.volumeId }

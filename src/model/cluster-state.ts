@@ -3,7 +3,7 @@ import type { DatasetId, NodeId } from './ids.js';
 
 export const PHASES = [
   'pending', 'creating', 'attaching', 'mounting', 'converged', 'moving-out', 'moving-in',
-  'waiting-for-lease', 'deleting', 'error',
+  'waiting-for-lease', 'deleting', 'error', 'unreachable',
 ] as const;
 export type Phase = (typeof PHASES)[number];
 
@@ -52,6 +52,15 @@ export interface NonManifestReport {
   readonly maximumSize: number | null;
 }
 
+/** What a dataset's manifest in its pool says (for `flocker adopt`). */
+export interface DatasetManifestReport {
+  readonly datasetId: DatasetId;
+  readonly maximumSize: number | null;
+  readonly metadata: Readonly<Record<string, string>>;
+  /** Attached to the reporting node (else: free in a pool that node can reach). */
+  readonly held: boolean;
+}
+
 export interface NodeReport {
   readonly manifestations: readonly ManifestReport[];
   readonly nonManifest: readonly NonManifestReport[];
@@ -59,6 +68,8 @@ export interface NodeReport {
   /** p2p only (absent on shared-pool backends). */
   readonly replicas?: readonly ReplicaReport[];
   readonly handedOff?: readonly HandedOffReport[];
+  /** Ours, optional: the manifests of the datasets this node holds or sees free in its pool. */
+  readonly manifests?: readonly DatasetManifestReport[];
 }
 
 export interface NodeState {

@@ -11,6 +11,22 @@ export interface Dataset {
   readonly deleted: boolean;
   readonly maximumSize: number | null;
   readonly metadata: Readonly<Record<string, string>>;
+  /** Set by a forced move off an unreachable node; kept by later moves (its epoch only grows). */
+  readonly fence?: Fence;
+}
+
+/**
+ * The node (in the era it was in) a forced move took the dataset from: it must let go before
+ * anything else when it comes back. `epoch` counts forced moves of the dataset; the fencing token
+ * in a shared pool carries it, so a node that never heard of the fence cannot attach.
+ */
+/** A fence's era when control did not know the node's (not heard from since control started). */
+export const ANY_ERA = '*';
+
+export interface Fence {
+  readonly node: NodeId;
+  readonly era: string;
+  readonly epoch: number;
 }
 
 /** A lease pins a dataset to a node while it is mounted there. expiresAt is epoch ms, null = never. */

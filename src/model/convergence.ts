@@ -57,7 +57,18 @@ function indexReports(nodes: readonly NodeState[]): Index {
   return ix;
 }
 
-export function convergenceRows(deployment: Deployment, cluster: ClusterState): ConvergenceRow[] {
+/** Nodes silent past the control service's --node-timeout, and that timeout, for the reason text. */
+export interface Reachability {
+  readonly unreachable: ReadonlySet<string>;
+  readonly timeoutSeconds: number;
+}
+
+export function unreachableReason(node: string, timeoutSeconds: number): string {
+  return `node ${shortId(node)} has not reported for over ${timeoutSeconds} s; its data stays where it is: `
+    + `\`flocker move --force\` moves the dataset to another node and fences node ${shortId(node)}`;
+}
+
+export function convergenceRows(deployment: Deployment, cluster: ClusterState, reach?: Reachability): ConvergenceRow[] {
   const nodes = Object.values(cluster.nodes).sort((a, b) => a.uuid.localeCompare(b.uuid));
   const ix = indexReports(nodes);
   const rows: ConvergenceRow[] = [];
@@ -72,6 +83,13 @@ export function convergenceRows(deployment: Deployment, cluster: ClusterState): 
       desiredNode: d.primary,
       ...(mounted ? { actualNode: mounted.node.uuid } : {}),
     };
+    // The node that should have it, or has it, is gone silent: nothing will happen until it is
+    // back or the dataset is moved off it by force.
+    const lost = d.deleted ? undefined : [d.primary, mounted?.node.uuid].find((n) => n !== undefined && reach?.unreachable.has(n));
+    if (lost !== undefined && reach) {
+      rows.push({ ...base, phase: 'unreachable', reason: unreachableReason(lost, reach.timeoutSeconds) });
+      continue;
+    }
     const progress = ix.progress.get(d.datasetId) ?? [];
     const chosen = progress.find((x) => x.p.phase === 'error')
       ?? progress.find((x) => x.node === d.primary && x.p.phase !== 'converged')
@@ -95,7 +113,16 @@ export function convergenceRows(deployment: Deployment, cluster: ClusterState): 
       rows.push({ ...base, phase: 'pending', reason: `waiting for node ${shortId(d.primary)}'s agent` });
     }
   }
-  return rows;
+  // A node that holds a dataset the configuration has no row for keeps it and says so (the guard
+  // in front of its planner): show that, or the datum would be invisible until someone adopts it.
+  for (const [id, list] of ix.progress) {
+    if (deployment.datasets[id]) continue;
+    const e = list.find((x) => x.p.phase === 'error');
+    if (!e) continue;
+    const mounted = ix.mounted.get(id);
+    rows.push(fromProgress({ datasetId: id as DatasetId, desiredNode: e.node, ...(mounted ? { actualNode: mounted.node.uuid } : {}) }, e.p));
+  }
+  return rows.sort((a, b) => a.datasetId.localeCompare(b.datasetId));
 }
 
 export interface PhaseMemo {

@@ -26,6 +26,17 @@ export function moveDataset(d: Deployment, id: DatasetId, primary: NodeId): Resu
   return ok({ deployment: { ...d, datasets: { ...d.datasets, [id]: dataset } }, dataset });
 }
 
+/**
+ * Record that `node` (in `era`) was fenced off the dataset by a forced move: it must let go first
+ * when it comes back. The epoch counts forced moves; it is what a pool's fencing token carries.
+ */
+export function fenceDataset(d: Deployment, id: DatasetId, node: NodeId, era: string): Result<{ deployment: Deployment; dataset: Dataset }> {
+  const current = d.datasets[id];
+  if (!current) return err({ kind: 'dataset-not-found', datasetId: id });
+  const dataset: Dataset = { ...current, fence: { node, era, epoch: (current.fence?.epoch ?? 0) + 1 } };
+  return ok({ deployment: { ...d, datasets: { ...d.datasets, [id]: dataset } }, dataset });
+}
+
 export function deleteDataset(d: Deployment, id: DatasetId): Result<{ deployment: Deployment; dataset: Dataset }> {
   const current = d.datasets[id];
   if (!current) return err({ kind: 'dataset-not-found', datasetId: id });

@@ -6,7 +6,9 @@ export type ModelError =
   | { readonly kind: 'dataset-not-found'; readonly datasetId: DatasetId }
   | { readonly kind: 'dataset-deleted'; readonly datasetId: DatasetId }
   | { readonly kind: 'lease-held'; readonly datasetId: DatasetId; readonly holder: NodeId }
-  | { readonly kind: 'lease-not-found'; readonly datasetId: DatasetId };
+  | { readonly kind: 'lease-not-found'; readonly datasetId: DatasetId }
+  /** Ours: a move off a node silent past --node-timeout, without force. */
+  | { readonly kind: 'node-unreachable'; readonly datasetId: DatasetId; readonly node: NodeId; readonly timeoutSeconds: number };
 
 export type Result<T, E = ModelError> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
 

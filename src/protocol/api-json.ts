@@ -29,6 +29,8 @@ export interface ApiDatasetState {
 export interface ApiNode {
   uuid: string;
   host: string;
+  /** Ours, present only when true: silent past the control service's --node-timeout. */
+  unreachable?: boolean;
 }
 
 export interface ApiLease {
@@ -41,6 +43,17 @@ export interface ApiLease {
 export interface ApiError {
   description: string;
   errors?: string[];
+}
+
+/** GET /v1/state/manifests row (ours): a dataset's manifest as a node reads it in its pool. */
+export interface ApiManifest {
+  dataset_id: string;
+  /** The reporting node. */
+  node_uuid: string;
+  /** Attached to that node (else free in a pool it can reach). */
+  held: boolean;
+  metadata: Record<string, string>;
+  maximum_size: number | null;
 }
 
 /** GET /v1/convergence row (our addition). */

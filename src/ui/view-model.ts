@@ -13,7 +13,7 @@ export interface NodeRow {
   readonly short: string;
   readonly host: string;
   readonly connected: boolean;
-  /** "connected" or "last seen 12s ago". */
+  /** "connected", "last seen 12s ago" or "unreachable 40s" (silent past --node-timeout). */
   readonly status: string;
   /** Datasets mounted there now. */
   readonly datasets: number;
@@ -86,7 +86,8 @@ export function buildViewModel(
       short: shortId(n.uuid),
       host: n.host,
       connected: n.connected,
-      status: n.connected ? 'connected' : `last seen ${ago(now - Date.parse(n.last_seen))} ago`,
+      status: n.unreachable ? `unreachable ${ago(now - Date.parse(n.last_seen))}`
+        : n.connected ? 'connected' : `last seen ${ago(now - Date.parse(n.last_seen))} ago`,
       datasets: snap.state.filter((s) => s.primary === n.uuid).length,
     }));
   const leases: LeaseRow[] = snap.leases.map((l) => ({
@@ -133,6 +134,22 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
       since: Number.isNaN(sinceMs) ? '' : ago(now - sinceMs),
       ...(lastError !== undefined ? { lastError } : {}),
       history: history.phases[d.dataset_id] ?? [],
+    });
+  }
+  // Held by a node although the configuration has no row for it: its guard says so (adopt it).
+  const configured = new Set(snap.configuration.map((d) => d.dataset_id));
+  for (const c of snap.convergence) {
+    if (configured.has(c.dataset_id)) continue;
+    const actual = state.get(c.dataset_id)?.primary ?? c.actual_node;
+    const sinceMs = Date.parse(c.since);
+    rows.push({
+      id: c.dataset_id, label: shortId(c.dataset_id), size: formatSizeShort(state.get(c.dataset_id)?.maximum_size),
+      desired: c.desired_node, desiredShort: shortId(c.desired_node),
+      ...(actual !== undefined ? { actual } : {}),
+      actualShort: actual !== undefined ? shortId(actual) : '-',
+      phase: c.phase, reason: c.reason, moving: false, deleted: false, error: true, metadata: {},
+      since: Number.isNaN(sinceMs) ? '' : ago(now - sinceMs),
+      history: history.phases[c.dataset_id] ?? [],
     });
   }
   return rows.sort((a, b) => a.label.localeCompare(b.label) || a.id.localeCompare(b.id));

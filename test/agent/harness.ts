@@ -85,7 +85,7 @@ export interface TestBed {
   control?: Proc;
   nodes: AgentNode[];
   client: ControlClient;
-  /** `extra`: more flags for `flocker control` (e.g. --metrics-listen). */
+  /** `extra`: more `flocker control` flags (e.g. --metrics-listen, --node-timeout). */
   startControl(extra?: string[]): Promise<void>;
   startAgent(i: number): Proc;
   /** Everything that explains a stuck wait: state and convergence rows, pool and mount roots, logs. */
@@ -148,7 +148,7 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
         if (!existsSync(info)) return undefined;
         const j = JSON.parse(readFileSync(info, 'utf8')) as { pid: number };
         return j.pid === p.child.pid ? true : undefined;
-      }, 20_000);
+      }, 60_000); // generous: the machine may be loaded, and a deadline costs nothing when it starts fast
     },
     startAgent(i: number) {
       const p = flocker(['agent', '--config', agentNodes[i]!.config]);

@@ -96,4 +96,25 @@ test('stampSince keeps the first time a phase was seen and resets on a new phase
   assert.is(stampSince(withProgress, c.memo, 400).rows[0]!.since, 42, "the agent's since wins");
 });
 
+test('a dataset whose node is unreachable is shown so, with what --force does', () => {
+  const reach = { unreachable: new Set([A]), timeoutSeconds: 30 };
+  const rows = convergenceRows(config(), cluster(node(A, { mounted: true, connected: false })), reach);
+  assert.is(rows[0]!.phase, 'unreachable');
+  assert.match(rows[0]!.reason, /node aaaaaaaa has not reported for over 30 s.*flocker move --force.*fences node aaaaaaaa/);
+  // Moved to a live node but still held by the unreachable one: unreachable too.
+  assert.is(convergenceRows(config({ primary: B }), cluster(node(A, { mounted: true, connected: false }), node(B)), reach)[0]!.phase, 'unreachable');
+  // A deleted dataset is not held up by it in the view.
+  assert.is(convergenceRows(config({ deleted: true }), cluster(node(A, { mounted: true, connected: false })), reach)[0]!.phase, 'deleting');
+});
+
+test('a dataset held by a node without a configuration row shows as that node reports it', () => {
+  const empty: Deployment = { datasets: {}, leases: {} };
+  const rows = convergenceRows(empty, cluster(node(A, { mounted: true, progress: [{ phase: 'error', reason: 'has no dataset; run flocker adopt', since: 5 }] })));
+  assert.is(rows.length, 1);
+  assert.equal({ id: rows[0]!.datasetId, node: rows[0]!.desiredNode, actual: rows[0]!.actualNode, phase: rows[0]!.phase },
+    { id: D, node: A, actual: A, phase: 'error' });
+  // Nothing reported as an error: nothing shown (a volume merely free in the pool).
+  assert.equal(convergenceRows(empty, cluster(node(A, { nonManifest: true }))), []);
+});
+
 test.run();

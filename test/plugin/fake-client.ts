@@ -123,6 +123,10 @@ export class FakeControl implements ControlClient {
     return structuredClone(this.state);
   }
 
+  async stateManifests(): Promise<never[]> {
+    return [];
+  }
+
   async stateNodes(): Promise<{ uuid: string; host: string }[]> {
     this.enter('stateNodes');
     return this.nodes.map((n) => ({ uuid: n.uuid, host: n.host }));

@@ -85,7 +85,7 @@ export function fakeClient(): FakeClient {
     },
     async moveDataset(id, primary) { calls.push(`move ${id} ${primary}`); return config(id, primary, false); },
     async deleteDataset(id) { calls.push(`delete ${id}`); return config(id, N1, true); },
-    version: unused, listDatasets: unused, createDataset: unused, stateDatasets: unused, stateNodes: unused,
+    version: unused, listDatasets: unused, createDataset: unused, stateDatasets: unused, stateNodes: unused, stateManifests: unused,
     nodeByEra: unused, listLeases: unused, acquireLease: unused, releaseLease: unused, convergence: unused,
     close() { queue = []; },
   };

@@ -30,7 +30,9 @@ export class ControlCommand extends BaseCommand {
       With \`--metrics-listen ADDR:PORT\` (or just PORT, bound to 127.0.0.1) it also serves
       Prometheus metrics over plain HTTP at \`/metrics\` on that address; never on the API port.
 
-      A node whose agent has been silent for FLOCKER_NODE_TIMEOUT_MS (default 120000) is forgotten.
+      A node whose agent has been silent for \`--node-timeout\` seconds (default 30) is shown
+      \`unreachable\`, and moving a dataset off it needs force (\`flocker move --force\`), which
+      fences it. A node silent for FLOCKER_NODE_TIMEOUT_MS (default 120000) is forgotten.
       Stops cleanly on SIGINT or SIGTERM. Logs are JSON lines on stderr (FLOCKER_LOG_LEVEL).
     `,
     examples: [
@@ -46,6 +48,9 @@ export class ControlCommand extends BaseCommand {
   apiPort = Option.String('--api-port', '4523', { description: 'REST API port (default 4523; 0 = any free port)' });
   agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (default 4524; 0 = any free port)' });
   listen = Option.String('--listen', '0.0.0.0', { description: 'Address to listen on (default 0.0.0.0)' });
+  nodeTimeout = Option.String('--node-timeout', '30', {
+    description: 'Seconds of silence after which a node is unreachable and moves off it need --force (default 30)',
+  });
   certificatesDir = Option.String('--certificates-dir', '/etc/flocker', {
     description: 'Folder holding cluster.crt, control-service.crt, control-service.key (default /etc/flocker)',
   });
@@ -73,6 +78,10 @@ export class ControlCommand extends BaseCommand {
     if (nodeTimeoutMs !== undefined && !(Number.isFinite(nodeTimeoutMs) && nodeTimeoutMs > 0)) {
       throw new UserError(`FLOCKER_NODE_TIMEOUT_MS must be a positive number of milliseconds, got ${JSON.stringify(timeoutEnv)}`);
     }
+    const unreachableSeconds = Number(this.nodeTimeout);
+    if (!/^\d+(\.\d+)?$/.test(this.nodeTimeout.trim()) || !(unreachableSeconds > 0)) {
+      throw new UserError(`--node-timeout must be a positive number of seconds, got ${JSON.stringify(this.nodeTimeout)}`);
+    }
     const [{ startControlService }, { createLogger }, { parseStoreUrl }] = await Promise.all([
       import('../../roles/control/service.js'),
       import('../../log.js'),
@@ -94,6 +103,7 @@ export class ControlCommand extends BaseCommand {
     const service = await startControlService({
       dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
       ...(nodeTimeoutMs !== undefined ? { nodeTimeoutMs } : {}),
+      unreachableAfterMs: unreachableSeconds * 1000,
       ...(store ? { store } : {}), ...(etcdTls ? { etcdTls } : {}),
       ...(waitStoreSeconds !== undefined ? { waitStoreSeconds } : {}),
       ...(metricsListen ? { metricsListen } : {}),

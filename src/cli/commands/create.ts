@@ -18,7 +18,8 @@ export class CreateCommand extends ConnectedCommand {
 
       The control service records the dataset at once; the node creates it shortly after. With
       \`--wait\`, follow the cluster until it is attached there (or say why not) and exit non-zero
-      on an error or after \`--timeout\`.
+      if it has not got there by \`--timeout\` (errors the nodes retry are shown as they happen,
+      and are the failure reported if they last until then).
     `,
     examples: [
       ['Create a 10 GiB dataset named web-db on the node whose uuid starts with 1a2b', '$0 create --node 1a2b --size 10G --metadata name=web-db'],

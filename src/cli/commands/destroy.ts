@@ -12,7 +12,8 @@ export class DestroyCommand extends ConnectedCommand {
       \`--dataset\` takes a unique prefix of a dataset id (see \`flocker ls\`). The dataset is marked
       deleted in the configuration at once and its node unmounts and destroys the data shortly
       after; the id is never reused. With \`--wait\`, follow the cluster until the data is gone and
-      exit non-zero on an error or after \`--timeout\`.
+      exit non-zero if it is not gone by \`--timeout\` (errors the nodes retry are shown as they
+      happen, and are the failure reported if they last until then).
     `,
     examples: [
       ['Destroy the dataset whose id starts with 5f0e', '$0 destroy --dataset 5f0e'],

@@ -14,7 +14,7 @@ export interface LsInput {
 /** A status word a script can match: converged datasets are "attached", as flockerctl said. */
 export type LsStatus =
   | 'attached' | 'detached' | 'pending' | 'creating' | 'attaching' | 'mounting' | 'moving'
-  | 'waiting-for-lease' | 'error' | 'deleting' | 'deleted';
+  | 'waiting-for-lease' | 'error' | 'deleting' | 'deleted' | 'unreachable';
 
 export interface LsRow {
   readonly dataset_id: string;
@@ -52,6 +52,23 @@ export function lsRows(input: LsInput, opts: { deleted: boolean }): LsRow[] {
       deleted: d.deleted,
     });
   }
+  // Held by a node although the configuration has no row for it (see `flocker adopt`).
+  const configured = new Set(input.configuration.map((d) => d.dataset_id));
+  for (const c of input.convergence) {
+    if (configured.has(c.dataset_id)) continue;
+    const inState = state.get(c.dataset_id);
+    rows.push({
+      dataset_id: c.dataset_id,
+      maximum_size: inState?.maximum_size ?? null,
+      metadata: {},
+      status: 'error',
+      reason: c.reason,
+      primary: c.desired_node,
+      host: hosts.get(c.desired_node) ?? null,
+      ...(inState?.primary !== undefined ? { actual_node: inState.primary } : {}),
+      deleted: false,
+    });
+  }
   return rows;
 }
 
@@ -64,6 +81,7 @@ function statusOf(
       case 'converged': return 'attached';
       case 'moving-in': case 'moving-out': return 'moving';
       case 'pending': case 'creating': case 'attaching': case 'mounting': case 'waiting-for-lease': case 'error':
+      case 'unreachable':
         return c.phase;
       case 'deleting': return 'deleting';
     }
@@ -73,7 +91,7 @@ function statusOf(
   return 'detached';
 }
 
-const MARKERS: Partial<Record<LsStatus, string>> = { attached: ' ✅', pending: ' ⌛', error: ' ❌' };
+const MARKERS: Partial<Record<LsStatus, string>> = { attached: ' ✅', pending: ' ⌛', error: ' ❌', unreachable: ' ❌' };
 
 export const LS_HEADERS = ['DATASET', 'SIZE', 'METADATA', 'STATUS', 'SERVER'] as const;
 
@@ -91,5 +109,5 @@ export function lsTableRow(r: LsRow, long: boolean): string[] {
 export const NODE_HEADERS = ['SERVER', 'ADDRESS'] as const;
 
 export function nodeTableRow(n: ApiNode, long: boolean): string[] {
-  return [long ? n.uuid : shortId(n.uuid), n.host];
+  return [long ? n.uuid : shortId(n.uuid), n.unreachable ? `${n.host} (unreachable)` : n.host];
 }

@@ -88,6 +88,8 @@ async function followUntil(
   }
   const secs = Math.round(o.timeoutMs / 1000);
   const why = last || lastProblem || 'no progress reported';
+  // An error the agents kept retrying until the deadline is the failure to report, as it stands.
+  if (/: error: /.test(last)) return { kind: 'failed', line: `${last} (still failing after ${secs}s)` };
   return { kind: 'failed', line: `timed out after ${secs}s; last seen: ${why}` };
 }
 

@@ -9,6 +9,7 @@ export type WaitGoal =
 export type WaitVerdict =
   | { readonly kind: 'done'; readonly line: string }
   | { readonly kind: 'waiting'; readonly line: string }
+  /** Only followUntil's deadline gives this; judgeWait itself never gives up. */
   | { readonly kind: 'failed'; readonly line: string };
 
 export function judgeWait(s: ClusterSnapshot, goal: WaitGoal): WaitVerdict {
@@ -16,8 +17,10 @@ export function judgeWait(s: ClusterSnapshot, goal: WaitGoal): WaitVerdict {
   const label = shortId(id);
   const row = s.convergence.find((c) => c.dataset_id === id);
   const state = s.state.find((d) => d.dataset_id === id);
+  // Most errors are retried by the agent (a busy device, a peer not yet free): keep waiting and
+  // show the current reason; the caller fails with it only at its deadline.
   if (row?.phase === 'error') {
-    return { kind: 'failed', line: `dataset ${label}: error: ${row.last_error ?? row.reason}` };
+    return { kind: 'waiting', line: `dataset ${label}: error: ${row.last_error ?? row.reason}` };
   }
   if (goal.kind === 'gone') {
     const config = s.configuration.find((d) => d.dataset_id === id);

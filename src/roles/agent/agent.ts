@@ -9,12 +9,18 @@ import { createBackend } from '../../backends/index.js';
 import type { AgentConfig } from '../../config/agent-config.js';
 import { ConvergenceLoop, systemClock } from '../../converge/loop.js';
 import { execute } from '../../converge/execute.js';
+import type { Action } from '../../converge/changes.js';
 import { errorMessage, UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { agentMetrics } from '../../metrics/registry.js';
 import { startMetricsServer } from '../../metrics/server.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { readNodeUuid } from '../../tls/identity.js';
+import { poolFenceTokens } from '../../backends/fence-tokens.js';
+import { poolManifests } from '../../backends/manifests.js';
+import { fenceCheck } from './fencing.js';
+import { loadActedOn } from './acted-on.js';
+import { ManifestKeeper } from './manifests.js';
 import { ChannelClient } from './channel-client.js';
 import { discoverLocal } from './discover.js';
 import { nodeTlsMaterial } from './tls.js';
@@ -33,6 +39,20 @@ export interface AgentRunOptions {
   readonly unmountOnExit?: boolean;
   /** Called once the agent is connected and has its first configuration (for tests and logs). */
   readonly onReady?: (nodeId: NodeId) => void;
+}
+
+/**
+ * Test only (`npm run torture`): with FLOCKER_TEST_CRASH_AFTER_EACH_ACTION=1 the agent kills itself
+ * (SIGKILL, no cleanup) right after every action, to prove each step of a move survives a crash.
+ */
+function crashHook(log: Logger): { after?: (a: Action) => void } {
+  if (process.env.FLOCKER_TEST_CRASH_AFTER_EACH_ACTION !== '1') return {};
+  return {
+    after: (a) => {
+      log.warn({ action: a.kind, dataset: a.datasetId }, 'crashing after the action (FLOCKER_TEST_CRASH_AFTER_EACH_ACTION)');
+      process.kill(process.pid, 'SIGKILL');
+    },
+  };
 }
 
 /** Kernel boot id: a new era on every reboot, so control drops what we said before it. */
@@ -82,6 +102,10 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const era = await readEra();
   const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, log) : undefined;
   const { loopIterations } = agentMetrics();
+  const actedOn = await loadActedOn(config.stateDir);
+  // Shared pools keep manifests and fencing tokens beside the volumes; a p2p pool is the node's own.
+  const manifests = pool ? undefined : new ManifestKeeper(poolManifests(config.dataset.rootPath), nodeId, log);
+  const fences = pool ? undefined : poolFenceTokens(config.dataset.rootPath);
 
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -112,15 +136,20 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   loop = new ConvergenceLoop({
     nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,
     peerToPeer: pool !== undefined,
-    discover: () => {
+    discover: async () => {
       // Every pass starts by discovering: one count per loop iteration.
       loopIterations.inc();
-      return discoverLocal(backend, config.dataset.mountRoot, pool);
+      const local = await discoverLocal(backend, config.dataset.mountRoot, pool);
+      await manifests?.refresh(local, channel.inputs()?.configuration);
+      return local;
     },
-    report: (r) => channel.setReport(r),
+    report: (r) => channel.setReport(manifests ? manifests.decorate(r) : r),
     inputs: () => channel.inputs(),
-    execute: (c) => execute(c, backend, mover),
-    clock: systemClock, log, random: Math.random,
+    execute: (c) => execute(c, backend, mover, {
+      ...(fences ? { before: fenceCheck(fences, nodeId, () => channel.inputs()?.configuration) } : {}),
+      ...crashHook(log),
+    }),
+    clock: systemClock, log, random: Math.random, era, actedOn,
   });
   log.info({ control: channel.url, backend: backend.name, pool: config.dataset.rootPath, mountRoot: config.dataset.mountRoot }, 'agent starting');
   channel.start();

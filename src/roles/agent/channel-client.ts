@@ -17,6 +17,8 @@ interface Held {
   readonly view: AgentView;
   readonly now: number;
   readonly receivedAt: number;
+  /** Which store the configuration came from, for the agent's configuration guard. */
+  readonly store?: { readonly identity: string; readonly generation: number };
 }
 
 export const RECONNECT_START_MS = 250;
@@ -91,8 +93,11 @@ export class ChannelClient {
    */
   inputs(): LoopInputs | undefined {
     if (!this.open || !this.latest) return undefined;
-    const { view, now, receivedAt } = this.latest;
-    return { configuration: view.configuration, cluster: view.cluster, now: now + (this.now() - receivedAt) };
+    const { view, now, receivedAt, store } = this.latest;
+    return {
+      configuration: view.configuration, cluster: view.cluster, now: now + (this.now() - receivedAt),
+      ...(store ? { store } : {}),
+    };
   }
 
   /** The current local report; sent now if connected and different from the last one sent. */
@@ -205,7 +210,7 @@ export class ChannelClient {
     const receivedAt = this.now();
     if (m.type === 'cluster') {
       this.metrics.configUpdates.inc({ kind: 'snapshot' });
-      this.latest = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster }, now: m.now, receivedAt };
+      this.latest = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster }, now: m.now, receivedAt, store: m.store };
       this.resyncAsked = false;
       return true;
     }
@@ -220,7 +225,8 @@ export class ChannelClient {
       return false;
     }
     this.metrics.configUpdates.inc({ kind: 'delta' });
-    this.latest = { generation: m.generation, view: applyDelta(held.view, m.changes), now: m.now, receivedAt };
+    const store = m.store ?? held.store;
+    this.latest = { generation: m.generation, view: applyDelta(held.view, m.changes), now: m.now, receivedAt, ...(store ? { store } : {}) };
     return true;
   }
 

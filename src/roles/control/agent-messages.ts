@@ -27,6 +27,17 @@ const reportSchema = {
         properties: { datasetId: str, phase: { enum: [...PHASES] }, reason: str, since: { type: 'number' }, lastError: str },
       },
     },
+    manifests: {
+      type: 'array',
+      items: {
+        type: 'object',
+        required: ['datasetId', 'maximumSize', 'metadata', 'held'],
+        properties: {
+          datasetId: str, maximumSize: size, held: { type: 'boolean' },
+          metadata: { type: 'object', additionalProperties: str },
+        },
+      },
+    },
   },
 } as const;
 

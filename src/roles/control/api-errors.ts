@@ -23,6 +23,12 @@ export const LEASE_NOT_FOUND = apiError(404, 'Lease not found.');
 export const NODE_BY_ERA_NOT_FOUND = apiError(404, 'No node found with given era.');
 export const tagMismatch = (sent: string, current: string): ApiError =>
   new ApiError(412, `Tag doesn't match. Required: ${sent}, current: ${current}`);
+// Ours: a move off a node silent past --node-timeout must say it means it.
+export const nodeUnreachable = (node: string, dataset: string, timeoutSeconds: number): ApiError => new ApiError(409,
+  `Node ${node} is unreachable (no report for over ${timeoutSeconds} s), so dataset ${dataset} cannot be handed over by it. `
+  + 'Moving it anyway needs force: `flocker move --force` (API: "force": true beside "primary") fences that node, which must '
+  + 'then let go of everything moved off it before it does anything else; if it is still running and writing, its data and '
+  + 'the moved copy can diverge.');
 // Ours: the original's framework answered these with HTML pages.
 export const NOT_FOUND = apiError(404, 'Not found.');
 export const METHOD_NOT_ALLOWED = apiError(405, 'Method not allowed.');

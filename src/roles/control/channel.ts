@@ -36,7 +36,7 @@ export class AgentChannel {
   private readonly fanOut: FanOut;
   private readonly unregisterMetrics: () => void;
 
-  constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3)) {
+  constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3, hub.unreachableAfterMs / 3)) {
     this.unregisterMetrics = controlMetrics().agentsConnected.set(() => {
       let n = 0;
       for (const a of this.agents.values()) if (a.greeted) n++;

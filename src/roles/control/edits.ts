@@ -3,9 +3,9 @@
 // retry after another replica's write can simply run it again on the newer configuration.
 import type { Dataset, Deployment, Lease } from '../../model/configuration.js';
 import {
-  acquireLease, createDataset, deleteDataset, moveDataset, releaseLease, type NewDataset,
+  acquireLease, createDataset, deleteDataset, fenceDataset, moveDataset, releaseLease, type NewDataset,
 } from '../../model/deployment.js';
-import { ok, type Result } from '../../model/errors.js';
+import { err, ok, type Result } from '../../model/errors.js';
 import type { DatasetId, NodeId } from '../../model/ids.js';
 import type { StoreChange } from '../../store/store.js';
 
@@ -34,6 +34,28 @@ export const createEdit = (spec: NewDataset): Edit<Dataset> => (d) => datasetEdi
 export const moveEdit = (id: DatasetId, primary: NodeId | undefined): Edit<Dataset> => (d) => {
   const current = d.datasets[id];
   return datasetEdited(d, moveDataset(d, id, primary ?? current?.primary ?? ('' as NodeId)));
+};
+
+/** Who a move would take the dataset from, if that node is unreachable (its primary or its holder). */
+export interface MoveOff {
+  readonly unreachableHolder: (d: Dataset, target: NodeId) => NodeId | undefined;
+  /** The era to fence: the one the node had when last heard from (ANY_ERA if never). */
+  readonly eraOf: (node: NodeId) => string;
+  readonly force: boolean;
+  readonly timeoutSeconds: number;
+}
+
+/** A move off an unreachable node is refused unless forced; forced, it fences that node. */
+export const moveOffEdit = (id: DatasetId, primary: NodeId | undefined, o: MoveOff): Edit<Dataset> => (d, now) => {
+  const plain = moveEdit(id, primary)(d, now);
+  const current = d.datasets[id];
+  if (!plain.ok || !current || primary === undefined || primary === current.primary) return plain;
+  const off = o.unreachableHolder(current, primary);
+  if (off === undefined) return plain;
+  if (!o.force) return err({ kind: 'node-unreachable', datasetId: id, node: off, timeoutSeconds: o.timeoutSeconds });
+  const moved = moveDataset(d, id, primary);
+  if (!moved.ok) return moved;
+  return datasetEdited(d, fenceDataset(moved.value.deployment, id, off, o.eraOf(off)));
 };
 
 export const deleteEdit = (id: DatasetId): Edit<Dataset> => (d) => datasetEdited(d, deleteDataset(d, id));

@@ -6,7 +6,8 @@ import type { Deployment } from '../../model/configuration.js';
 import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
 import type { Result } from '../../model/errors.js';
 import type { NodeId } from '../../model/ids.js';
-import type { ApiLease } from '../../protocol/api-json.js';
+import type { ApiLease, ApiManifest } from '../../protocol/api-json.js';
+import type { Reachability } from '../../model/convergence.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
@@ -24,6 +25,14 @@ export interface HubOptions {
   readonly nodeTimeoutMs?: number;
   /** Told how long each store commit took (flocker_control_store_write_duration_seconds). */
   readonly onStoreWrite?: (seconds: number) => void;
+  /** A node silent this long is shown unreachable, and moves off it need force (--node-timeout, default 30 s). */
+  readonly unreachableAfterMs?: number;
+}
+
+/** What control last heard from a node; kept after the node is forgotten, for fencing it. */
+export interface LastHeard {
+  readonly lastSeen: number;
+  readonly era: string;
 }
 
 export interface HubEvents {
@@ -43,12 +52,18 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private convergenceUnannounced = false;
   readonly now: () => number;
   readonly nodeTimeoutMs: number;
+  readonly unreachableAfterMs: number;
+  private readonly startedAt: number;
+  private readonly heard = new Map<NodeId, LastHeard>();
+  private unreachableValue: ReadonlySet<NodeId> = new Set();
 
   constructor(opts: HubOptions = {}) {
     super();
     this.setMaxListeners(0);
     this.now = opts.now ?? Date.now;
     this.nodeTimeoutMs = opts.nodeTimeoutMs ?? 120_000;
+    this.unreachableAfterMs = opts.unreachableAfterMs ?? 30_000;
+    this.startedAt = this.now();
     this.store = opts.store ?? new MemoryStore();
     this.writer = new ConfigWriter(this.store, this.now, opts.onStoreWrite);
     this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
@@ -57,7 +72,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
       if (what.leases) this.changed('configuration', 'leases');
     });
     this.nodes.on('change', (sections) => this.changed(...sections));
-    this.views.recomputeConvergence(this.deployment, this.cluster, this.now());
+    this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability());
   }
 
   /** The committed configuration. */
@@ -102,10 +117,13 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   agentHello(uuid: NodeId, era: string, host: string, transferPort?: number): void {
     this.nodes.hello(uuid, era, host, transferPort);
+    // Only a node coming back changes who is unreachable between the once-a-second checks.
+    if (this.unreachableValue.has(uuid)) this.checkReachability();
   }
 
   agentReport(uuid: NodeId, report: NodeReport): void {
     this.nodes.report(uuid, report);
+    if (this.unreachableValue.has(uuid)) this.checkReachability();
   }
 
   agentSeen(uuid: NodeId): void {
@@ -118,6 +136,52 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   expireNodes(): NodeId[] {
     return this.nodes.expire();
+  }
+
+  // ---- reachability (--node-timeout) ----
+
+  /** Nodes silent past --node-timeout: configured primaries and every node heard since start. */
+  get unreachable(): ReadonlySet<NodeId> {
+    return this.unreachableValue;
+  }
+
+  /** The era a node had when last heard from (for fencing it), if it was heard since control started. */
+  lastHeard(node: NodeId): LastHeard | undefined {
+    return this.heard.get(node);
+  }
+
+  /** Recompute who is unreachable (every second, and when such a node speaks); announces only a change. */
+  checkReachability(): void {
+    // Remembered beyond the node table, which forgets silent nodes: a fence needs their era.
+    for (const n of Object.values(this.cluster.nodes)) this.heard.set(n.uuid, { lastSeen: n.lastSeen, era: n.era });
+    const cutoff = this.now() - this.unreachableAfterMs;
+    const candidates = new Set<NodeId>([...this.heard.keys(), ...Object.values(this.deployment.datasets).map((d) => d.primary)]);
+    const next = new Set<NodeId>();
+    for (const n of candidates) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
+    if (next.size === this.unreachableValue.size && [...next].every((n) => this.unreachableValue.has(n))) return;
+    this.unreachableValue = next;
+    this.changed('nodes', 'convergence');
+  }
+
+  private reachability(): Reachability {
+    return { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
+  }
+
+  /** /v1/state/manifests: every manifest a node reports, by dataset then node. */
+  manifests(): ApiManifest[] {
+    const out: ApiManifest[] = [];
+    for (const n of Object.values(this.cluster.nodes)) {
+      for (const m of n.report?.manifests ?? []) {
+        out.push({ dataset_id: m.datasetId, node_uuid: n.uuid, held: m.held, metadata: { ...m.metadata }, maximum_size: m.maximumSize });
+      }
+    }
+    return out.sort((a, b) => a.dataset_id.localeCompare(b.dataset_id) || a.node_uuid.localeCompare(b.node_uuid));
+  }
+
+  /** A node list with the unreachable ones flagged (rarely any, so not cached). */
+  private flagUnreachable<T extends { uuid: string }>(json: string, rows: () => readonly T[]): string {
+    if (this.unreachableValue.size === 0) return json;
+    return JSON.stringify(rows().map((n) => (this.unreachableValue.has(n.uuid as NodeId) ? { ...n, unreachable: true } : n)));
   }
 
   // ---- serialised sections, cached until the next change ----
@@ -136,11 +200,11 @@ export class ControlHub extends EventEmitter<HubEvents> {
   }
 
   nodesJson(): string {
-    return this.views.nodes.json(this.cluster);
+    return this.flagUnreachable(this.views.nodes.json(this.cluster), () => this.views.nodes.get(this.cluster));
   }
 
   nodesLiveJson(): string {
-    return this.views.nodesLive.json(this.cluster);
+    return this.flagUnreachable(this.views.nodesLive.json(this.cluster), () => this.views.nodesLive.get(this.cluster));
   }
 
   leases(): ApiLease[] {
@@ -149,7 +213,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   convergenceJsonText(): string {
     // A request right after a change, before the coalesced flush, must already see it.
-    if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now())) {
+    if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability())) {
       this.convergenceUnannounced = true;
     }
     return this.views.convergenceJson;
@@ -161,7 +225,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
       configuration: this.views.configuration.get(this.deployment.datasets),
       tag: this.tag(),
       state: this.views.state.get(this.cluster),
-      nodes: this.views.nodesLive.get(this.cluster),
+      nodes: JSON.parse(this.nodesLiveJson()) as unknown,
       leases: this.leases(),
       convergence: this.views.convergence,
     });
@@ -198,7 +262,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     const sections = this.pending;
     this.pending = new Set();
     if (sections.has('convergence')) {
-      const changed = this.views.recomputeConvergence(this.deployment, this.cluster, this.now()) || this.convergenceUnannounced;
+      const changed = this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability()) || this.convergenceUnannounced;
       this.convergenceUnannounced = false;
       if (!changed) sections.delete('convergence');
     }

@@ -29,7 +29,8 @@ const createDataset = {
 const updateDataset = {
   type: 'object',
   additionalProperties: false,
-  properties: { primary: uuid },
+  // force (ours): allow the move off an unreachable node, and fence that node.
+  properties: { primary: uuid, force: { type: 'boolean' } },
 } as const;
 
 const acquireLease = {
@@ -69,5 +70,5 @@ function checker<T>(schema: object): (body: unknown) => T {
 }
 
 export const checkCreateDataset = checker<ApiCreateDataset>(createDataset);
-export const checkUpdateDataset = checker<{ primary?: string }>(updateDataset);
+export const checkUpdateDataset = checker<{ primary?: string; force?: boolean }>(updateDataset);
 export const checkAcquireLease = checker<{ dataset_id: string; node_uuid: string; expires: number | null }>(acquireLease);

@@ -31,6 +31,8 @@ export interface ControlServiceOptions {
   readonly listen: string;
   readonly log: Logger;
   readonly nodeTimeoutMs?: number;
+  /** --node-timeout: silent this long, a node is unreachable and moves off it need force. */
+  readonly unreachableAfterMs?: number;
   /** Where the configuration lives (default sqlite:DATA_DIR/control.sqlite). */
   readonly store?: StoreSpec;
   readonly etcdTls?: EtcdTls;
@@ -107,7 +109,12 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   const infoFile = join(o.dataDir, CONTROL_JSON);
   rmSync(infoFile, { force: true });
   const { storeWriteDuration } = controlMetrics();
-  const hub = new ControlHub({ store, onStoreWrite: (seconds) => storeWriteDuration.observe(seconds), ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}) });
+  const hub = new ControlHub({
+    store,
+    onStoreWrite: (seconds) => storeWriteDuration.observe(seconds),
+    ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}),
+    ...(o.unreachableAfterMs !== undefined ? { unreachableAfterMs: o.unreachableAfterMs } : {}),
+  });
   let nodeSync: NodeSync | undefined;
   if (spec.kind === 'etcd') {
     const { NodeSync: Sync } = await import('./node-sync.js');
@@ -131,6 +138,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     });
     channel.expireSilentNodes();
     nodeSync?.flush();
+    hub.checkReachability();
   }, 1000);
 
   let stopped = false;

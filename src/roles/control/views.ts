@@ -4,7 +4,7 @@
 // many requests read it, and nothing is ever spliced from strings.
 import type { Deployment } from '../../model/configuration.js';
 import { stateDatasets, type ClusterState } from '../../model/cluster-state.js';
-import { convergenceRows, stampSince, type PhaseMemo } from '../../model/convergence.js';
+import { convergenceRows, stampSince, type PhaseMemo, type Reachability } from '../../model/convergence.js';
 import {
   convergenceToApi, datasetToApi, leaseToApi, stateToApi,
   type ApiConvergenceRow, type ApiDatasetConfig, type ApiDatasetState, type ApiLease, type ApiNode, type ApiNodeLive,
@@ -54,8 +54,8 @@ export class Views {
   }
 
   /** Recompute /v1/convergence (phases keep their `since` across recomputations). Returns whether it changed. */
-  recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number): boolean {
-    const { rows, memo } = stampSince(convergenceRows(d, c), this.phaseMemo, nowMs);
+  recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
+    const { rows, memo } = stampSince(convergenceRows(d, c, reach), this.phaseMemo, nowMs);
     this.phaseMemo = memo;
     const value = rows.map(convergenceToApi);
     const text = JSON.stringify(value);

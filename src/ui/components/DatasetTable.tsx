@@ -14,7 +14,7 @@ type Props = Readonly<{
 }>;
 
 const PHASE_COLORS: Readonly<Record<string, string>> = {
-  converged: 'green', error: 'red', deleting: 'magenta', 'waiting-for-lease': 'yellow',
+  converged: 'green', error: 'red', unreachable: 'red', deleting: 'magenta', 'waiting-for-lease': 'yellow',
   'moving-out': 'yellow', 'moving-in': 'yellow', moving: 'yellow',
 };
 

@@ -18,6 +18,8 @@ export function stateRoutes(router: Router, hub: ControlHub): void {
     if (!uuid) throw NODE_BY_ERA_NOT_FOUND;
     sendJson(ctx, { uuid });
   });
+  // Ours: what the nodes' pools say each dataset is, for `flocker adopt`.
+  router.get('/v1/state/manifests', (ctx) => sendJson(ctx, hub.manifests()));
   router.get('/v1/convergence', (ctx) => convergence(ctx, hub.convergenceJsonText()));
   // Container support was removed long ago; clients that list containers get none.
   router.get('/v1/configuration/containers', (ctx) => sendJsonText(ctx, '[]'));
