@@ -8,7 +8,10 @@ import { DirectoryBackend } from './directory.js';
 import { LoopbackBackend } from './loopback.js';
 import { P2PBackend } from './p2p/backend.js';
 
-export function createBackend(config: DatasetConfig, nodeId: NodeId): StorageBackend {
+/** What a backend needs from agent.yml's `dataset` section. */
+export type BackendConfig = Pick<DatasetConfig, 'backend' | 'rootPath' | 'computeInstanceId' | 'allocationUnit'>;
+
+export function createBackend(config: BackendConfig, nodeId: NodeId): StorageBackend {
   const id = config.computeInstanceId ?? nodeId;
   // It names a directory in the pool, so it must be one plain path component.
   if (!isSafeName(id)) {

@@ -5,7 +5,8 @@ import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import type { Logger } from '../../log.js';
 import type { NodeReport } from '../../model/cluster-state.js';
-import { CHANNEL_PATH, CHANNEL_VERSION, parseControlMessage, type AgentMessage, type ControlMessage } from '../../protocol/channel.js';
+import { CHANNEL_PATH, CHANNEL_VERSION, type AgentMessage, type ControlMessage } from '../../protocol/channel.js';
+import { parseControlMessage } from '../../protocol/channel-messages.js';
 import type { LoopInputs } from '../../converge/loop.js';
 
 export type ClusterMessage = Extract<ControlMessage, { type: 'cluster' }>;
@@ -141,11 +142,12 @@ export class ChannelClient {
     ws.on('message', (data, isBinary) => {
       this.heard();
       if (isBinary) return;
-      const m = parseControlMessage(data.toString());
-      if (!m) {
-        this.o.log.warn('ignored a malformed message from the control service');
+      const parsed = parseControlMessage(data.toString());
+      if (!parsed.ok) {
+        this.o.log.warn({ problem: parsed.problem }, 'ignored a malformed message from the control service');
         return;
       }
+      const m = parsed.message;
       if (m.type === 'refused') {
         this.stop();
         this.o.onRefused(m.reason);

@@ -8,9 +8,9 @@ import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { CHANNEL_PATH, type ControlMessage } from '../../protocol/channel.js';
+import { parseAgentMessage } from '../../protocol/channel-messages.js';
 import { peerIdentity } from '../../tls/options.js';
 import type { ControlHub, Section } from './hub.js';
-import { checkAgentMessage } from './agent-messages.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -88,7 +88,12 @@ export class AgentChannel {
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       this.hub.agentSeen(node);
-      const m = checkAgentMessage(data.toString());
+      const parsed = parseAgentMessage(data.toString());
+      if (!parsed.ok) {
+        this.log.warn({ node, problem: parsed.problem }, 'ignored a bad message from an agent');
+        return;
+      }
+      const m = parsed.message;
       switch (m.type) {
         case 'hello':
           agent.greeted = true;
@@ -99,9 +104,6 @@ export class AgentChannel {
         case 'report':
           if (agent.greeted) this.hub.agentReport(node, m.report);
           else this.log.warn({ node }, 'report before hello ignored');
-          break;
-        case 'invalid':
-          this.log.warn({ node, problem: m.problem }, 'ignored a bad message from an agent');
           break;
       }
     });
