@@ -6,7 +6,7 @@
 import { link, mkdir, mkdtemp, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../config/agent-config.js';
-import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
+import { asDatasetId, isUuidV4, UUID_SOURCE, type DatasetId } from '../model/ids.js';
 import { hasFilesystem } from '../sys/filesystem.js';
 import { attachLoop, backingFileOf, loopsForFile } from '../sys/losetup.js';
 import { BackendError, type StorageBackend, type Volume } from './backend.js';
@@ -19,7 +19,7 @@ export interface LoopbackBackendOptions {
   readonly allocationUnit: number;
 }
 
-const NAME = /^(block-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))_(\d+)$/;
+const NAME = new RegExp(`^(block-(${UUID_SOURCE}))_(\\d+)$`);
 
 interface Found {
   readonly volume: Volume;

@@ -2,12 +2,21 @@
 export type NodeId = string & { readonly __brand: 'NodeId' };
 export type DatasetId = string & { readonly __brand: 'DatasetId' };
 
+const HEX = '[0-9a-fA-F]';
+/** Any UUID (8-4-4-4-12 hex, either case), unanchored: to build larger patterns from. */
+export const UUID_SOURCE = `${HEX}{8}-${HEX}{4}-${HEX}{4}-${HEX}{4}-${HEX}{12}`;
 /** Flocker's UUIDv4 pattern (types.yml): version nibble 4, variant 8/9/a/b, hex in either case. */
-export const UUID_V4_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-4[0-9a-fA-F]{3}-[89abAB][0-9a-fA-F]{3}-[0-9a-fA-F]{12}$';
+export const UUID_V4_PATTERN = `^${HEX}{8}-${HEX}{4}-4${HEX}{3}-[89abAB]${HEX}{3}-${HEX}{12}$`;
 const UUID_V4 = new RegExp(UUID_V4_PATTERN);
+const UUID = new RegExp(`^${UUID_SOURCE}$`);
 
 export function isUuidV4(value: string): boolean {
   return UUID_V4.test(value);
+}
+
+/** Any version: node certificates name nodes by UUIDs that other tools may have made. */
+export function isUuid(value: string): boolean {
+  return UUID.test(value);
 }
 
 /** Ids are stored and compared lower-case, as the original does. */

@@ -5,7 +5,7 @@ import type { ClusterSnapshot } from '../protocol/events.js';
 import { shortId } from '../model/ids.js';
 import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from './history.js';
 import { ago, plural } from './format.js';
-import { formatSizeShort } from '../model/size.js';
+import { formatSize } from '../model/size.js';
 
 export interface NodeRow {
   readonly uuid: string;
@@ -115,7 +115,7 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
     rows.push({
       id: d.dataset_id,
       label: datasetLabel(d, d.dataset_id),
-      size: formatSizeShort(d.maximum_size),
+      size: d.maximum_size == null ? '-' : formatSize(d.maximum_size, 'short'),
       desired: d.primary,
       desiredShort: shortId(d.primary),
       ...(actual !== undefined ? { actual } : {}),

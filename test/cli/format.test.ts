@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatSizeGiB, parseSize, parseDatasetSize } from '../../src/cli/format/size.js';
+import { datasetSizeOption } from '../../src/cli/format/size.js';
+import { formatSize } from '../../src/model/size.js';
 import { formatMetadata, parseMetadata } from '../../src/cli/format/metadata.js';
 import { renderTable } from '../../src/cli/format/table.js';
 import { LS_HEADERS, lsRows, lsTableRow, nodeTableRow } from '../../src/cli/format/datasets.js';
@@ -22,23 +23,22 @@ function throwsUser(fn: () => unknown, message: string | RegExp): void {
   assert.unreachable(`expected a UserError matching ${String(message)}`);
 }
 
-test('size grammar: binary units, decimals, bare bytes', () => {
-  assert.is(parseSize('10G'), 10 * 2 ** 30);
-  assert.is(parseSize('10gib'), 10 * 2 ** 30);
-  assert.is(parseSize('1.5t'), 1.5 * 2 ** 40);
-  assert.is(parseSize('512MB'), 512 * 2 ** 20);
-  assert.is(parseSize('64k'), 65536);
-  assert.is(parseSize('1073741824'), 2 ** 30);
-  throwsUser(() => parseSize('ten'), 'malformed size specification "ten"');
-  throwsUser(() => parseSize('10X'), 'malformed size');
-  throwsUser(() => parseSize('0'), 'positive');
-  throwsUser(() => parseSize('-1G'), 'malformed size');
+test('--size: binary units, decimals, bare bytes; problems are one line', () => {
+  assert.is(datasetSizeOption('10G'), 10 * 2 ** 30);
+  assert.is(datasetSizeOption('10gib'), 10 * 2 ** 30);
+  assert.is(datasetSizeOption('1.5t'), 1.5 * 2 ** 40);
+  assert.is(datasetSizeOption('512MB'), 512 * 2 ** 20);
+  assert.is(datasetSizeOption('65536k'), 2 ** 26);
+  assert.is(datasetSizeOption('1073741824'), 2 ** 30);
+  throwsUser(() => datasetSizeOption('ten'), 'malformed size specification "ten"');
+  throwsUser(() => datasetSizeOption('10X'), 'malformed size');
+  throwsUser(() => datasetSizeOption('0'), 'positive');
+  throwsUser(() => datasetSizeOption('-1G'), 'malformed size');
 });
 
-test('size column as flockerctl: GiB with two decimals or <no quota>', () => {
-  assert.is(formatSizeGiB(50 * 2 ** 30), '50.00G');
-  assert.is(formatSizeGiB(512 * 2 ** 20), '0.50G');
-  assert.is(formatSizeGiB(undefined), '<no quota>');
+test('size column as flockerctl: GiB with two decimals', () => {
+  assert.is(formatSize(50 * 2 ** 30, 'gib'), '50.00G');
+  assert.is(formatSize(512 * 2 ** 20, 'gib'), '0.50G');
 });
 
 test('metadata: k=v pairs both ways; a malformed one is one clear line', () => {
@@ -120,9 +120,9 @@ test('--timeout accepts seconds, s and m suffixes', () => {
 });
 
 test('dataset sizes: under 64M is refused in words, decimals are rounded up to whole KiB', () => {
-  assert.throws(() => parseDatasetSize('10M'), /too small: a dataset must be at least 64M/);
-  assert.is(parseDatasetSize('64M'), 67108864);
-  const b = parseDatasetSize('1.3G');
+  assert.throws(() => datasetSizeOption('10M'), /too small: a dataset must be at least 64M/);
+  assert.is(datasetSizeOption('64M'), 67108864);
+  const b = datasetSizeOption('1.3G');
   assert.is(b % 1024, 0);
   assert.ok(b >= 1.3 * 2 ** 30 && b - 1.3 * 2 ** 30 < 1024);
 });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isUuidV4, resolvePrefix } from '../../src/model/ids.js';
+import { isUuid, isUuidV4, resolvePrefix, UUID_SOURCE } from '../../src/model/ids.js';
 
 test('UUIDv4 pattern accepts v4 in either case and refuses other versions', () => {
   assert.ok(isUuidV4('7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'));
@@ -15,6 +15,15 @@ test('resolvePrefix finds a unique prefix and names ambiguity and misses like fl
   assert.equal(resolvePrefix('aaaa', ids, 'node'), { ok: false, reason: 'ambiguous', message: 'aaaa is ambiguous node' });
   assert.equal(resolvePrefix('c', ids, 'dataset'), { ok: false, reason: 'no-match', message: 'no dataset uuids matching c' });
   assert.equal(resolvePrefix('AAAA1111', ids, 'node'), { ok: true, id: 'aaaa1111' });
+});
+
+test('one UUID pattern: any version for certificates, v4 for the API, a fragment for larger names', () => {
+  const v1 = 'c232ab00-9414-11ec-b3c8-9f6bdeced846';
+  assert.ok(isUuid(v1));
+  assert.not.ok(isUuidV4(v1));
+  assert.ok(isUuid(v1.toUpperCase()));
+  assert.not.ok(isUuid(`${v1}0`));
+  assert.ok(new RegExp(`^block-(${UUID_SOURCE})_7$`).test(`block-${v1}_7`));
 });
 
 test.run();

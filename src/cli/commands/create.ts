@@ -3,7 +3,7 @@ import type { ApiCreateDataset } from '../../protocol/api-json.js';
 import { ConnectedCommand } from '../connection.js';
 import { parseMetadata } from '../format/metadata.js';
 import { parseTimeout, reportChange, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
-import { parseDatasetSize } from '../format/size.js';
+import { datasetSizeOption } from '../format/size.js';
 
 export class CreateCommand extends ConnectedCommand {
   static override paths = [['create']];
@@ -37,7 +37,7 @@ export class CreateCommand extends ConnectedCommand {
     const nodePrefix = requireFlag(this.node, '--node');
     const body: ApiCreateDataset = {
       primary: '',
-      ...(this.size !== undefined ? { maximum_size: parseDatasetSize(this.size) } : {}),
+      ...(this.size !== undefined ? { maximum_size: datasetSizeOption(this.size) } : {}),
       ...(this.metadata !== undefined ? { metadata: parseMetadata(this.metadata) } : {}),
     };
     const timeoutMs = parseTimeout(this.timeout);

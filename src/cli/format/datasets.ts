@@ -2,7 +2,7 @@
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState, ApiNode } from '../../protocol/api-json.js';
 import { shortId } from '../../model/ids.js';
 import { formatMetadata } from './metadata.js';
-import { formatSizeGiB } from './size.js';
+import { formatSize } from '../../model/size.js';
 
 export interface LsInput {
   readonly configuration: readonly ApiDatasetConfig[];
@@ -81,7 +81,7 @@ export function lsTableRow(r: LsRow, long: boolean): string[] {
   const node = long ? r.primary : shortId(r.primary);
   return [
     r.dataset_id,
-    formatSizeGiB(r.maximum_size),
+    r.maximum_size === null ? '<no quota>' : formatSize(r.maximum_size, 'gib'),
     formatMetadata(r.metadata),
     `${r.status}${MARKERS[r.status] ?? ''}`,
     r.host === null ? '<missing>' : `${node} (${r.host})`,
