@@ -7,11 +7,10 @@ import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { fsReason } from '../read-text.js';
 import { compileCheck } from '../validate.js';
+import { BACKENDS, type BackendName } from '../backends/backend.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/flocker/agent.yml';
 
-export const BACKENDS = ['directory', 'loopback', 'p2p'] as const;
-export type BackendName = (typeof BACKENDS)[number];
 
 /** p2p: where this agent serves agent-to-agent transfers (mutual TLS, node- certificates). */
 export interface TransferConfig {

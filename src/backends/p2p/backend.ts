@@ -3,11 +3,10 @@
 // at MOUNT_ROOT/<id>); moving it between nodes is the transfer layer's, through `pool`.
 // The pool is private, so "attached" only ever means "loop-attached here": nobody else can hold it.
 import { stat } from 'node:fs/promises';
-import type { BackendName } from '../../config/agent-config.js';
 import { asDatasetId, isUuidV4, UUID_SOURCE, type DatasetId } from '../../model/ids.js';
 import { hasFilesystem } from '../../sys/filesystem.js';
 import { attachLoop, backingFileOf, loopsForFile } from '../../sys/losetup.js';
-import { BackendError, type StorageBackend, type Volume } from '../backend.js';
+import { BackendError, type BackendName, type StorageBackend, type Volume } from '../backend.js';
 import { isSafeName, roundUp, unexpose } from '../fsutil.js';
 import { createExt4, listLoopMounts, LoopDevices, mountExt4, releaseLoops } from '../loop-ext4.js';
 import { BtrfsPool, type PoolOptions } from './pool.js';

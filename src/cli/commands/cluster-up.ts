@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { BaseCommand } from '../base-command.js';
 import { UserError } from '../../errors.js';
-import { BACKENDS, type BackendName } from '../../config/agent-config.js';
+import { BACKENDS, type BackendName } from '../../backends/backend.js';
 
 function intOption(name: string, text: string, min: number, max: number): number {
   const n = Number(text);

@@ -1,7 +1,7 @@
 // The agent.yml cluster up writes for each node (CONTRACT.md keys). YAML is produced by the
 // same library that parses it, so quoting of unusual paths is never our problem.
 import { stringify } from 'yaml';
-import type { BackendName } from '../../config/agent-config.js';
+import type { BackendName } from '../../backends/backend.js';
 
 export interface AgentYmlInput {
   readonly controlHost: string;

@@ -46,14 +46,9 @@ async function showDashboard(client: ControlClient, stdout: NodeJS.WriteStream):
   await runDashboard({ client, stdout, title: 'flocker cluster up — q to stop the cluster' });
 }
 
-/**
- * End the dashboard when the cluster ends for another reason (a signal, a dead child): Ink
- * keeps one instance per stdout, and render() on the same stdout reaches it, so unmounting
- * that hands the terminal back (raw mode off, cursor shown) before we print the shutdown.
- */
+/** Hand the terminal back before we print the shutdown. */
 async function closeDashboard(stdout: NodeJS.WriteStream): Promise<void> {
-  const [{ render, Text }, React] = await Promise.all([import('ink'), import('react')]);
-  render(React.createElement(Text, null, ''), { stdout, patchConsole: false }).unmount();
+  (await loadDashboard(stdout)).closeDashboard(stdout);
 }
 
 export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): Promise<number> {

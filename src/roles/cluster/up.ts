@@ -3,7 +3,7 @@
 // nothing mounted or attached.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendName } from '../../config/agent-config.js';
+import type { BackendName } from '../../backends/backend.js';
 import type { ControlClient } from '../../client/types.js';
 import { clientFromCertsDir } from '../../client/from-certs-dir.js';
 import { errorMessage, UserError } from '../../errors.js';
