@@ -6,7 +6,7 @@ import { applyEvent, type ClusterSnapshot } from '../protocol/events.js';
 import { UserError } from '../errors.js';
 import Dashboard from './Dashboard.js';
 import DashboardView from './DashboardView.js';
-import { advanceHistory, EMPTY_HISTORY } from './history.js';
+import { advanceHistory, EMPTY_HISTORY } from '../client/history.js';
 import { INITIAL_UI } from './interaction.js';
 import { buildViewModel } from './view-model.js';
 

@@ -3,7 +3,7 @@
 import { describeTransfer } from '../model/transfer-progress.js';
 import type { ClusterSnapshot } from '../protocol/events.js';
 import { shortId } from '../model/ids.js';
-import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from './history.js';
+import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from '../client/history.js';
 import { ago, plural } from './format.js';
 import { formatSize } from '../model/size.js';
 

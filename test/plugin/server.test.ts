@@ -19,7 +19,7 @@ let server: PluginServer | undefined;
 
 async function start(): Promise<PluginServer> {
   const driver = new VolumeDriver({ client: c, nodeId: ME, counts: new MountCounts(undefined), mountTimeoutMs: 1000, log: silentLogger() });
-  return startPluginServer({ socket, driver, controlAddress: 'ctl:4523', log: silentLogger() });
+  return startPluginServer({ socket, driver, controlAddress: () => 'ctl:4523', log: silentLogger() });
 }
 
 function post(path: string, body: string | undefined, method = 'POST', contentType = 'application/vnd.docker.plugins.v1+json'):
@@ -112,7 +112,7 @@ test('a regular file in the socket\'s place is not clobbered', async () => {
   writeFileSync(other, 'keep me');
   const driver = new VolumeDriver({ client: c, nodeId: ME, counts: new MountCounts(undefined), mountTimeoutMs: 1000, log: silentLogger() });
   try {
-    await startPluginServer({ socket: other, driver, controlAddress: 'x', log: silentLogger() });
+    await startPluginServer({ socket: other, driver, controlAddress: () => 'x', log: silentLogger() });
     assert.unreachable();
   } catch (e) {
     assert.match((e as Error).message, /not a socket/);

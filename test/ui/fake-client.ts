@@ -59,6 +59,7 @@ export function fakeClient(): FakeClient {
   const config = (id: string, primary: string, deleted: boolean): ApiDatasetConfig => ({ dataset_id: id, primary, deleted, metadata: {} });
   const unused = (): never => { throw new Error('not used by the dashboard'); };
   const client: FakeClient = {
+    address: 'fake-control:4523',
     calls,
     get subscriptions() { return subscriptions; },
     get active() { return active; },

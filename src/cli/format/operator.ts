@@ -3,15 +3,18 @@
 import type { Writable } from 'node:stream';
 import type { ControlClient } from '../../client/types.js';
 import { resolvePrefix } from '../../model/ids.js';
-import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
-import { UserError, errorMessage } from '../../errors.js';
+import { followCluster } from '../../client/follow.js';
+import { UserError } from '../../errors.js';
 import type { ConnectionSettings } from '../connection.js';
 import { judgeWait, type WaitGoal, type WaitVerdict } from './wait.js';
 
 async function connectClient(s: ConnectionSettings): Promise<ControlClient> {
   // Lazy: TLS and the client are only loaded by the commands that talk to the control service.
   const { clientFromCertsDir } = await import('../../client/from-certs-dir.js');
-  return clientFromCertsDir({ host: s.host, port: s.port, certsPath: s.certsPath, user: s.user });
+  return clientFromCertsDir({
+    host: s.host, port: s.port, fallbacks: s.fallbacks, certsPath: s.certsPath, user: s.user,
+    onFailover: (to, _from, reason) => s.warn(`${reason}; trying the control service at ${to}`),
+  });
 }
 
 /** Run fn with a connected client, always closing it. */
@@ -57,30 +60,20 @@ export function parseTimeout(text: string): number {
 async function followUntil(
   client: ControlClient, goal: WaitGoal, o: { timeoutMs: number; progress: (line: string) => void },
 ): Promise<WaitVerdict> {
-  const deadline = Date.now() + o.timeoutMs;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), o.timeoutMs);
   let last = '';
   let lastProblem = '';
   try {
-    while (!abort.signal.aborted) {
-      let snap: ClusterSnapshot | undefined;
-      try {
-        for await (const e of client.events(abort.signal)) {
-          snap = applyEvent(snap, e);
-          if (!snap) continue;
-          const v = judgeWait(snap, goal);
-          if (v.kind !== 'waiting') return v;
-          if (v.line !== last) o.progress(v.line);
-          last = v.line;
-        }
-        lastProblem = 'the event stream ended';
-      } catch (e) {
-        if (abort.signal.aborted) break;
-        lastProblem = errorMessage(e);
+    for await (const u of followCluster(client, { signal: abort.signal })) {
+      if (u.kind === 'lost') {
+        lastProblem = u.reason;
+        continue;
       }
-      if (Date.now() + 1000 >= deadline) break;
-      await new Promise((r) => setTimeout(r, 1000));
+      const v = judgeWait(u.snapshot, goal);
+      if (v.kind !== 'waiting') return v;
+      if (v.line !== last) o.progress(v.line);
+      last = v.line;
     }
   } finally {
     clearTimeout(timer);

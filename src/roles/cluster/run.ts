@@ -2,11 +2,10 @@
 // log), and stop it cleanly on Ctrl-C/SIGTERM, on the dashboard quitting, or when a child dies.
 import type { ControlClient } from '../../client/types.js';
 import { errorMessage } from '../../errors.js';
-import type { ClusterSnapshot } from '../../protocol/events.js';
-import { describeEvent } from './event-log.js';
+import { followCluster } from '../../client/follow.js';
+import { advance, EMPTY_HISTORY } from '../../client/history.js';
 import { describeDeath, Interrupted, startLocalCluster, type LocalCluster, type UpOptions } from './up.js';
 import { loadDashboard } from '../../ui/load.js';
-import { abortableSleep } from '../../abortable-sleep.js';
 
 export interface RunIo {
   readonly stdout: NodeJS.WritableStream;
@@ -21,23 +20,21 @@ type Ending = { kind: 'signal'; signal: string } | { kind: 'death'; line: string
 
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 
-/** Follow the event stream and print what changes; reconnects until `signal` aborts. */
+/** Follow the event stream and print what changes (the dashboard's log, every phase); until `signal` aborts. */
 async function followEvents(client: ControlClient, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
-  let snapshot: ClusterSnapshot | undefined;
-  let failures = 0;
-  while (!signal.aborted) {
-    try {
-      for await (const e of client.events(signal)) {
-        failures = 0;
-        const { lines, after } = describeEvent(snapshot, e);
-        snapshot = after;
-        for (const l of lines) out.write(`[${stamp()}] ${l}\n`);
-      }
-    } catch (e) {
-      if (signal.aborted) return;
-      if (failures++ === 0) out.write(`[${stamp()}] event stream lost (${errorMessage(e)}); reconnecting\n`);
+  let history = EMPTY_HISTORY;
+  let lostSince = false;
+  for await (const u of followCluster(client, { signal })) {
+    if (u.kind === 'lost') {
+      // Once per outage, not once per retry.
+      if (!lostSince) out.write(`[${stamp()}] event stream from ${u.address} lost (${u.reason}); reconnecting\n`);
+      lostSince = true;
+      continue;
     }
-    await abortableSleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)), signal);
+    lostSince = false;
+    const step = advance(history, u.before, u.snapshot, Date.now(), { everyPhase: true });
+    history = step.history;
+    for (const l of step.added) out.write(`[${stamp()}] ${l.text}\n`);
   }
 }
 

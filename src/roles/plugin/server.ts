@@ -18,7 +18,8 @@ export interface PluginServerOptions {
   readonly socket: string;
   readonly driver: VolumeDriver;
   /** "host:port", for errors that say which control service could not be reached. */
-  readonly controlAddress: string;
+  /** The control service in use now (it changes on fail-over), for error messages. */
+  readonly controlAddress: () => string;
   readonly log: Logger;
 }
 
@@ -82,7 +83,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: Record<
   try {
     out = await route(body);
   } catch (e) {
-    out = { Err: errText(e, o.controlAddress, o.log), ...emptyFields(path) };
+    out = { Err: errText(e, o.controlAddress(), o.log), ...emptyFields(path) };
   }
   o.log.debug({ path, name: body.Name, ms: Date.now() - started, err: out['Err'] || undefined }, 'plugin request');
   if (out['Err']) o.log.info({ path, name: body.Name, err: out['Err'] }, 'plugin request refused');
