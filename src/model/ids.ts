@@ -49,3 +49,31 @@ export function resolvePrefix<T extends string>(prefix: string, ids: readonly T[
   if (matches.length === 0) return { ok: false, reason: 'no-match', message: `no ${kind} uuids matching ${prefix}` };
   return { ok: false, reason: 'ambiguous', message: `${prefix} is ambiguous ${kind}` };
 }
+
+/** A node as the CLI knows it: its UUID and the name its agent.yml gives (if its agent said one). */
+export interface NamedNode {
+  readonly uuid: string;
+  readonly name?: string;
+}
+
+/**
+ * `--node`/`--destination`: a node name (case-insensitive) or a unique UUID prefix. A spec that
+ * names one node and is the prefix of another, or a name two nodes share, is refused rather
+ * than guessed.
+ */
+export function resolveNode(spec: string, nodes: readonly NamedNode[]): PrefixResult<string> {
+  const wanted = spec.toLowerCase();
+  const named = nodes.filter((n) => n.name !== undefined && n.name.toLowerCase() === wanted);
+  const byId = resolvePrefix(spec, nodes.map((n) => n.uuid.toLowerCase()), 'node');
+  const who = (n: NamedNode): string => (n.name !== undefined ? `${n.name} (${shortId(n.uuid)})` : shortId(n.uuid));
+  if (named.length > 1) {
+    return { ok: false, reason: 'ambiguous', message: `${spec} is ambiguous node: ${named.length} nodes are named so (${named.map((n) => shortId(n.uuid)).join(', ')}); give a uuid prefix` };
+  }
+  const one = named[0];
+  if (one === undefined) return byId;
+  const prefixed = nodes.filter((n) => n.uuid.toLowerCase().startsWith(wanted) && n.uuid.toLowerCase() !== one.uuid.toLowerCase());
+  if (prefixed.length > 0) {
+    return { ok: false, reason: 'ambiguous', message: `${spec} is ambiguous node: it names ${who(one)} and starts the uuid of ${prefixed.map(who).join(', ')}` };
+  }
+  return { ok: true, id: one.uuid.toLowerCase() };
+}

@@ -29,6 +29,8 @@ export interface ApiDatasetState {
 export interface ApiNode {
   uuid: string;
   host: string;
+  /** Ours: agent.yml `name`, when the node's agent reported one. */
+  name?: string;
 }
 
 export interface ApiLease {

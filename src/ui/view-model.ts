@@ -11,6 +11,8 @@ export interface NodeRow {
   readonly uuid: string;
   readonly short: string;
   readonly host: string;
+  /** agent.yml name, when the node's agent reported one. */
+  readonly name?: string;
   readonly connected: boolean;
   /** "connected" or "last seen 12s ago". */
   readonly status: string;
@@ -84,6 +86,7 @@ export function buildViewModel(
       uuid: n.uuid,
       short: shortId(n.uuid),
       host: n.host,
+      ...(n.name !== undefined ? { name: n.name } : {}),
       connected: n.connected,
       status: n.connected ? 'connected' : `last seen ${ago(now - Date.parse(n.last_seen))} ago`,
       datasets: snap.state.filter((s) => s.primary === n.uuid).length,

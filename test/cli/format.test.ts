@@ -64,13 +64,15 @@ test('ls rows: status from convergence, server of the configured primary, delete
   const rows = lsRows({ configuration: s.configuration, state: s.state, nodes: s.nodes, convergence: s.convergence }, { deleted: false });
   assert.equal(rows.map((r) => [r.dataset_id, r.status, r.host]), [[D1, 'attached', '10.0.0.1'], [D2, 'moving', '10.0.0.2'], [D3, 'error', null]]);
   assert.is(rows[2]!.reason, 'create failed');
-  assert.equal(lsTableRow(rows[0]!, false), [D1, '10.00G', 'name=web-db', 'attached ✅', '11111111 (10.0.0.1)']);
-  assert.equal(lsTableRow(rows[2]!, false), [D3, '<no quota>', 'name=logs', 'error ❌', '<missing>']);
-  assert.is(lsTableRow(rows[0]!, true)[4], `${N1} (10.0.0.1)`);
+  assert.equal(lsTableRow(rows[0]!, false), [D1, '10.00G', 'name=web-db', 'attached ✅', '-', '11111111 (10.0.0.1)']);
+  assert.equal(lsTableRow(rows[2]!, false), [D3, '<no quota>', 'name=logs', 'error ❌', '-', '<missing>']);
+  assert.is(lsTableRow(rows[0]!, true)[5], `${N1} (10.0.0.1)`);
+  const named = lsRows({ configuration: s.configuration, state: s.state, nodes: s.nodes.map((n) => ({ ...n, name: `n-${n.host}` })), convergence: s.convergence }, { deleted: false });
+  assert.is(lsTableRow(named[0]!, false)[4], 'n-10.0.0.1', 'NODE: the name of the configured primary');
   const all = lsRows({ configuration: s.configuration, state: s.state, nodes: s.nodes, convergence: s.convergence }, { deleted: true });
   assert.is(all[3]!.status, 'deleted');
   const table = renderTable(LS_HEADERS, rows.map((r) => lsTableRow(r, false)));
-  assert.match(table, /^\nDATASET\s+SIZE\s+METADATA\s+STATUS\s+SERVER\n/);
+  assert.match(table, /^\nDATASET\s+SIZE\s+METADATA\s+STATUS\s+NODE\s+SERVER\n/);
 });
 
 test('ls rows without convergence: flockerctl rules (pending, attached, detached, deleting)', () => {
@@ -84,8 +86,8 @@ test('ls rows without convergence: flockerctl rules (pending, attached, detached
 });
 
 test('node rows: short uuid unless long', () => {
-  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2' }, false), ['22222222', '10.0.0.2']);
-  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2' }, true), [N2, '10.0.0.2']);
+  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2' }, false), ['22222222', '10.0.0.2', '-']);
+  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2', name: 'db-2' }, true), [N2, '10.0.0.2', 'db-2']);
 });
 
 test('--wait verdicts: attached on the node is done, error fails with the reason, otherwise the phase and reason', () => {

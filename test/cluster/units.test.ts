@@ -30,11 +30,12 @@ test('the agent.yml we write is one the agent accepts, with our paths and ports'
   const layout = clusterLayout(join(dir, 'c'), 2);
   const n = layout.nodes[1]!;
   const text = agentYml({
-    controlHost: '127.0.0.1', agentPort: 40001, apiPort: 40000, backend: 'directory', pool: layout.pool,
+    name: n.name, controlHost: '127.0.0.1', agentPort: 40001, apiPort: 40000, backend: 'directory', pool: layout.pool,
     mountRoot: n.mountRoot, certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket,
   });
   const cfg = parseAgentConfig(text, n.config);
   assert.equal(cfg.controlService, { hostname: '127.0.0.1', port: 40001 });
+  assert.is(cfg.name, 'node-2');
   assert.is(cfg.dataset.backend, 'directory');
   assert.is(cfg.dataset.rootPath, layout.pool);
   assert.is(cfg.dataset.mountRoot, join(layout.dir, 'node-2', 'mnt'));

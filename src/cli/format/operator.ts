@@ -2,7 +2,7 @@
 // id prefixes with flockerctl's messages, JSON output and following the event stream for --wait.
 import type { Writable } from 'node:stream';
 import type { ControlClient } from '../../client/types.js';
-import { resolvePrefix } from '../../model/ids.js';
+import { resolveNode, resolvePrefix, type NamedNode } from '../../model/ids.js';
 import { followCluster } from '../../client/follow.js';
 import { UserError } from '../../errors.js';
 import type { ConnectionSettings } from '../connection.js';
@@ -30,6 +30,13 @@ export async function withClient<T>(s: ConnectionSettings, fn: (c: ControlClient
 export function requireFlag(value: string | undefined, flag: string): string {
   if (value === undefined || value.trim() === '') throw new UserError(`must specify ${flag}`);
   return value.trim();
+}
+
+/** A node by name or unique uuid prefix (--node, --destination), or one line saying why not. */
+export function resolveNodeOrThrow(spec: string, nodes: readonly NamedNode[]): string {
+  const r = resolveNode(spec, nodes);
+  if (!r.ok) throw new UserError(r.message);
+  return r.id;
 }
 
 /** A unique prefix, or flockerctl's "no node uuids matching X" / "X is ambiguous node". */

@@ -202,7 +202,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
 
     for (const [i, node] of layout.nodes.entries()) {
       writeFileSync(node.config, agentYml({
-        controlHost: '127.0.0.1', agentPort: ports.agent_port, apiPort: ports.api_port, backend: opts.backend,
+        name: node.name, controlHost: '127.0.0.1', agentPort: ports.agent_port, apiPort: ports.api_port, backend: opts.backend,
         pool: layout.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
         pluginSocket: node.pluginSocket,
       }));

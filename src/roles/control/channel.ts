@@ -99,7 +99,7 @@ export class AgentChannel {
           agent.greeted = true;
           // What the agent says it is reached at wins: behind NAT or a bridge the peer address
           // seen here may be no address the other nodes can use.
-          this.hub.agentHello(node, m.era, m.address ?? host, m.transferPort);
+          this.hub.agentHello(node, m.era, m.address ?? host, m.transferPort, m.name);
           break;
         case 'report':
           if (agent.greeted) this.hub.agentReport(node, m.report);

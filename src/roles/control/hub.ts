@@ -131,14 +131,17 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.eras.get(era);
   }
 
-  agentHello(uuid: NodeId, era: string, host: string, transferPort?: number): void {
+  agentHello(uuid: NodeId, era: string, host: string, transferPort?: number, name?: string): void {
     const now = this.now();
     const old = this.clusterValue.nodes[uuid];
     for (const [e, n] of this.eras) if (n === uuid && e !== era) this.eras.delete(e);
     this.eras.set(era, uuid);
     // A new era is a reboot: what the node said before describes a machine that no longer exists.
     const report = old && old.era === era ? old.report : null;
-    this.setNode({ uuid, host, era, lastSeen: now, connected: true, report, ...(transferPort !== undefined ? { transferPort } : {}) });
+    this.setNode({
+      uuid, host, era, ...(name !== undefined ? { name } : {}), lastSeen: now, connected: true, report,
+      ...(transferPort !== undefined ? { transferPort } : {}),
+    });
     this.changed('nodes', 'convergence', ...(old?.report && !report ? (['state'] as const) : []));
   }
 
@@ -220,12 +223,13 @@ export class ControlHub extends EventEmitter<HubEvents> {
   nodesJson(): string {
     return (this.cache.nodes ??= JSON.stringify(sortedValues(this.clusterValue.nodes)
       .filter((n) => n.report !== null)
-      .map((n): ApiNode => ({ uuid: n.uuid, host: n.host }))));
+      .map((n): ApiNode => ({ uuid: n.uuid, host: n.host, ...(n.name !== undefined ? { name: n.name } : {}) }))));
   }
 
   nodesLiveJson(): string {
     return (this.cache.nodesLive ??= JSON.stringify(sortedValues(this.clusterValue.nodes).map((n): ApiNodeLive => ({
-      uuid: n.uuid, host: n.host, era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
+      uuid: n.uuid, host: n.host, ...(n.name !== undefined ? { name: n.name } : {}),
+      era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
     }))));
   }
 
