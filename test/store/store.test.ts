@@ -93,7 +93,11 @@ test('a stale pid file and a crash-left sqlite lock directory are cleared', () =
 test('a pid file with garbage in it counts as stale', () => {
   const dir = tmp();
   writeFileSync(join(dir, 'control.pid'), 'garbage');
-  openStore(dir).close();
+  const s = openStore(dir);
+  assert.is(readFileSync(join(dir, 'control.pid'), 'utf8').trim(), String(process.pid), 'taken over: now it names us');
+  assert.equal(s.load(), { datasets: {}, leases: {} });
+  s.close();
+  assert.not.ok(existsSync(join(dir, 'control.pid')));
 });
 
 test('a database from a newer flocker is refused, not damaged', () => {
