@@ -141,7 +141,7 @@ function diffPhase(
 ): void {
   if (c.phase === 'error' && (was?.phase !== 'error' || was.reason !== c.reason)) {
     log('error', `dataset ${label}: ${c.last_error ?? c.reason}`);
-  } else if (c.phase === 'converged' && was && was.phase !== 'converged') {
+  } else if (c.phase === 'converged' && was?.phase !== 'converged') {
     log('info', `dataset ${label} converged on ${shortId(c.actual_node ?? c.desired_node)}`);
   } else if (c.phase === 'waiting-for-lease' && was?.phase !== 'waiting-for-lease') {
     log('warn', `dataset ${label}: ${c.reason}`);
