@@ -87,6 +87,14 @@ function problemOf(e: ErrorObject): Problem | undefined {
     case 'pattern':
     case 'format':
       return { path, value, message: schema.description ? `must be ${schema.description}` : (e.message ?? e.keyword) };
+    case 'minimum':
+    case 'maximum': {
+      const range = schema as { minimum?: number; maximum?: number; type?: unknown };
+      if (range.minimum !== undefined && range.maximum !== undefined && range.type === 'integer') {
+        return { path, value, message: `must be an integer from ${range.minimum} to ${range.maximum}` };
+      }
+      return { path, value, message: e.message ?? e.keyword };
+    }
     case 'propertyNames':
       return { path, message: `property name '${String(e.params['propertyName'])}' is invalid` };
     default:

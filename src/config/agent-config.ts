@@ -147,7 +147,9 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
   if (!checked.ok) {
     const p = checked.problems[0]!;
     if (p.path === '') throw new ConfigError(file, undefined, 'expected a YAML mapping at the top level');
-    throw new ConfigError(file, p.path, 'value' in p ? `${p.message}, got ${describe(p.value)}` : p.message);
+    // YAML words for JSON's: a mapping, a list.
+    const message = p.message.replace(/\ban object\b/g, 'a mapping').replace(/\ban array\b/g, 'a list');
+    throw new ConfigError(file, p.path, 'value' in p ? `${message}, got ${describe(p.value)}` : message);
   }
   const y = checked.value;
   const metricsListen = y['metrics-listen'];

@@ -50,7 +50,7 @@ test('errors name the key, inside a list too', () => {
   assert.is(problem(BASE.replace('{hostname: 10.0.0.1}', '[]')).key, 'control-service');
   assert.is(problem(BASE.replace('{hostname: 10.0.0.1}', '{hostname: a, prot: 4}')).message,
     `${FILE}: control-service.prot: unknown key (known: hostname, port)`);
-  assert.is(problem(BASE.replace('{hostname: 10.0.0.1}', '7')).message, `${FILE}: control-service: must be an object, got number 7`);
+  assert.is(problem(BASE.replace('{hostname: 10.0.0.1}', '7')).message, `${FILE}: control-service: must be a mapping, got number 7`);
   assert.is(problem(`${BASE}name: "-x"\n`).key, 'name');
   assert.is(problem(`${BASE}metrics-listen: "9101"\n`).message,
     `${FILE}: metrics-listen: must be ADDR:PORT (e.g. 127.0.0.1:9101), got "9101"`);
