@@ -4,6 +4,7 @@
 import type { ClusterSnapshot } from '../protocol/events.js';
 import type { ApiConvergenceRow, ApiDatasetConfig } from '../protocol/api-json.js';
 import { shortId } from '../model/ids.js';
+import { NO_CONVERGENCE_TIMES, trackConvergence, type ConvergenceTimes } from '../protocol/convergence-times.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -27,9 +28,11 @@ export interface FeedHistory {
   readonly lastError: Readonly<Record<string, string>>;
   /** The node each dataset was last seen mounted on: a hand-over passes through "mounted nowhere". */
   readonly lastHolder: Readonly<Record<string, string>>;
+  /** How long recent convergences took (for the p50 in the summary). */
+  readonly convergence: ConvergenceTimes;
 }
 
-export const EMPTY_HISTORY: FeedHistory = { log: [], phases: {}, lastError: {}, lastHolder: {} };
+export const EMPTY_HISTORY: FeedHistory = { log: [], phases: {}, lastError: {}, lastHolder: {}, convergence: NO_CONVERGENCE_TIMES };
 const LOG_LIMIT = 200;
 const PHASES_PER_DATASET = 20;
 
@@ -80,7 +83,8 @@ export function advance(
   }
   const lastHolder: Record<string, string> = { ...h.lastHolder };
   for (const st of after.state) if (st.primary !== undefined) lastHolder[st.dataset_id] = st.primary;
-  return { history: { log: [...h.log, ...entries].slice(-LOG_LIMIT), phases, lastError, lastHolder }, added: entries };
+  const convergence = trackConvergence(h.convergence, after.convergence).times;
+  return { history: { log: [...h.log, ...entries].slice(-LOG_LIMIT), phases, lastError, lastHolder, convergence }, added: entries };
 }
 
 function diffSnapshots(

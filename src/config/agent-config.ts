@@ -8,6 +8,7 @@ import { ConfigError } from '../errors.js';
 import { fsReason } from '../read-text.js';
 import { compileCheck } from '../validate.js';
 import { BACKENDS, type BackendName } from '../backends/backend.js';
+import { parseMetricsListen, type ListenAddress } from '../metrics/listen.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/flocker/agent.yml';
 
@@ -49,8 +50,8 @@ export interface AgentConfig {
   readonly certificatesDir: string;
   readonly stateDir: string;
   readonly plugin: { readonly socket: string; readonly apiPort: number };
-  /** ADDR:PORT for Prometheus /metrics over plain HTTP; off when absent. */
-  readonly metricsListen?: string;
+  /** `metrics-listen`: the agent serves Prometheus /metrics here; off when absent. */
+  readonly metricsListen?: ListenAddress;
 }
 
 const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
@@ -95,11 +96,8 @@ const agentYmlSchema = {
     'certificates-dir': text,
     'state-dir': text,
     plugin: { type: 'object', properties: { socket: text, 'api-port': port } },
-    'metrics-listen': {
-      type: 'string',
-      pattern: '^(\\[[0-9A-Fa-f:.]+\\]|[^\\s:\\[\\]]+):[0-9]{1,5}$',
-      description: 'ADDR:PORT (e.g. 127.0.0.1:9101)',
-    },
+    // ADDR:PORT, or a bare PORT (a YAML number); metrics/listen.ts reads it.
+    'metrics-listen': { type: ['string', 'integer'] },
   },
 } as const;
 
@@ -119,7 +117,7 @@ interface AgentYml {
   readonly 'certificates-dir'?: string;
   readonly 'state-dir'?: string;
   readonly plugin?: { readonly socket?: string; readonly 'api-port'?: number };
-  readonly 'metrics-listen'?: string;
+  readonly 'metrics-listen'?: string | number;
 }
 
 const checkAgentYml = compileCheck<AgentYml>(agentYmlSchema);
@@ -152,9 +150,14 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
     throw new ConfigError(file, p.path, 'value' in p ? `${message}, got ${describe(p.value)}` : message);
   }
   const y = checked.value;
-  const metricsListen = y['metrics-listen'];
-  if (metricsListen !== undefined && Number(metricsListen.slice(metricsListen.lastIndexOf(':') + 1)) > 65535) {
-    throw new ConfigError(file, 'metrics-listen', `the port must be at most 65535, got ${JSON.stringify(metricsListen)}`);
+  const ml = y['metrics-listen'];
+  let metricsListen: ListenAddress | undefined;
+  if (ml !== undefined) {
+    try {
+      metricsListen = parseMetricsListen(String(ml), 'value');
+    } catch (e) {
+      throw new ConfigError(file, 'metrics-listen', (e as Error).message);
+    }
   }
   const cs = y['control-service'];
   const controlServices = (Array.isArray(cs) ? cs as readonly ControlAddressYml[] : [cs as ControlAddressYml]).map((a) => ({ hostname: a.hostname, port: a.port ?? 4524 }));

@@ -45,7 +45,7 @@ const when = (type: string, then: object): object => ({ if: { required: ['type']
 const agentMessage = {
   type: 'object',
   required: ['type'],
-  properties: { type: { enum: ['hello', 'report'] } },
+  properties: { type: { enum: ['hello', 'report', 'resync'] } },
   allOf: [
     when('hello', {
       required: ['version', 'era'],
@@ -81,10 +81,16 @@ const nodeState = {
   },
 } as const;
 
+/** protocol/delta.ts: records to set by key, keys to remove. */
+const recordDelta = (value: object): object => ({
+  type: 'object',
+  properties: { set: record(value), remove: { type: 'array', items: str } },
+});
+
 const controlMessage = {
   type: 'object',
   required: ['type'],
-  properties: { type: { enum: ['cluster', 'refused'] } },
+  properties: { type: { enum: ['cluster', 'delta', 'refused'] } },
   allOf: [
     when('cluster', {
       required: ['generation', 'configuration', 'cluster', 'now'],
@@ -93,6 +99,18 @@ const controlMessage = {
         configuration: { type: 'object', required: ['datasets', 'leases'], properties: { datasets: record(dataset), leases: record(lease) } },
         cluster: { type: 'object', required: ['nodes'], properties: { nodes: record(nodeState) } },
         now: num,
+      },
+    }),
+    when('delta', {
+      required: ['from', 'generation', 'changes', 'now'],
+      properties: {
+        from: { type: 'integer' },
+        generation: { type: 'integer' },
+        now: num,
+        changes: {
+          type: 'object',
+          properties: { datasets: recordDelta(dataset), leases: recordDelta(lease), nodes: recordDelta(nodeState) },
+        },
       },
     }),
     when('refused', { required: ['reason'], properties: { reason: str } }),

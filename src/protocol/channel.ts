@@ -1,8 +1,10 @@
 // The agent channel (port 4524): JSON messages, one per WebSocket text frame, over mutual TLS.
 // Both sides push: the agent its state whenever it changes, control the configuration and
-// cluster state whenever either changes.
+// cluster state whenever either changes — a full `cluster` snapshot on connect (and on request),
+// then a `delta` per change, each naming the generation it applies to.
 import type { Deployment } from '../model/configuration.js';
 import type { ClusterState, NodeReport } from '../model/cluster-state.js';
+import type { ViewDelta } from './delta.js';
 
 export const CHANNEL_VERSION = 1;
 export const CHANNEL_PATH = '/v1/agent';
@@ -19,16 +21,26 @@ export type AgentMessage =
       readonly address?: string; readonly transferPort?: number; readonly name?: string;
     }
   /** Full local state; sent on connect and whenever it differs from the last one sent. */
-  | { readonly type: 'report'; readonly report: NodeReport };
+  | { readonly type: 'report'; readonly report: NodeReport }
+  /** A delta did not follow the generation held (or could not be applied): send a snapshot. */
+  | { readonly type: 'resync' };
 
 export type ControlMessage =
-  /** Sent after hello and on every change (bursts coalesced, never delayed on a timer). */
+  /** The whole view: after hello, on resync, and to an agent that missed a delta. */
   | {
       readonly type: 'cluster';
       readonly generation: number;
       readonly configuration: Deployment;
       readonly cluster: ClusterState;
       /** Control's clock, epoch ms, so agents can judge lease expiry without clock agreement. */
+      readonly now: number;
+    }
+  /** What changed since generation `from` (bursts coalesced, never delayed on a timer). */
+  | {
+      readonly type: 'delta';
+      readonly from: number;
+      readonly generation: number;
+      readonly changes: ViewDelta;
       readonly now: number;
     }
   /** Fatal refusal (e.g. another agent already connected with this node certificate); then close. */

@@ -11,12 +11,13 @@ import { abortableSleep } from '../abortable-sleep.js';
 import { Backoff, type BackoffOptions } from '../backoff.js';
 import { errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
+import { recordTransferBytes } from '../metrics/registry.js';
 import { shortId, type DatasetId } from '../model/ids.js';
 import { formatSize } from '../model/size.js';
 import type { TlsMaterial } from '../tls/options.js';
 import { writeJsonAtomic } from './outgoing.js';
 import { TransferError } from './errors.js';
-import { FrameParser, NAME_RE, STREAM_RE, chunkDigest, rootDigest, streamPath, streamsPath, type StreamOffer } from './protocol.js';
+import { FrameParser, NAME_RE, STREAM_RE, chunkDigestOffThread, rootDigest, streamPath, streamsPath, type StreamOffer } from './protocol.js';
 import { transferClientTls } from './tls.js';
 
 export interface TransferPeer {
@@ -88,9 +89,19 @@ export function incomingFiles(pool: Pick<SnapshotPool, 'spoolDir'>, datasetId: s
 
 /** Pull the dataset's newest snapshot (pre-copy) or its final snapshot from the peer into the local pool. */
 export async function pullDataset(o: PullOptions): Promise<PullResult> {
-  const p = new Pull(o);
-  return p.run();
+  // One pull per dataset and pool at a time: two would share (and clobber) one spool.
+  const key = incomingFiles(o.pool, o.datasetId).state;
+  const previous = running.get(key) ?? Promise.resolve();
+  const mine = previous.catch(() => undefined).then(() => new Pull(o).run());
+  const tail = mine.catch(() => undefined);
+  running.set(key, tail);
+  void tail.then(() => {
+    if (running.get(key) === tail) running.delete(key);
+  });
+  return mine;
 }
+
+const running = new Map<string, Promise<unknown>>();
 
 export interface PreCopyResult {
   /** The newest snapshot now held as a replica. */
@@ -220,8 +231,11 @@ class Pull {
 
   /** POST for a stream, retrying while the peer is unreachable. */
   private async ask(): Promise<StreamOffer> {
-    const snaps = await this.o.pool.snapshots(this.o.datasetId);
-    const have = [...new Set([...snaps.received, ...snaps.local])].sort();
+    // Only what this node received, never its own snapshots: btrfs receive (progs 6.2) finds the
+    // source of a clone by received UUID only, so a stream relative to a snapshot this node made
+    // itself (a dataset moving back) fails with "clone: did not find source subvol". Moving back
+    // thus starts with a full pre-copy; the final is incremental from it as usual.
+    const have = [...(await this.o.pool.snapshots(this.o.datasetId)).received];
     const body = JSON.stringify({ final: this.o.final, have });
     return this.retrying(async () => {
       const r = await this.call('POST', streamsPath(this.o.datasetId), body);
@@ -286,6 +300,15 @@ class Pull {
       throw this.refusal(res.statusCode ?? 0, json);
     }
     const parser = new FrameParser();
+    // Verified chunks are written and recorded in order, behind the network: reading the next
+    // chunk does not wait for the disk unless WRITES_AHEAD chunks are already waiting.
+    const writer = new ChunkWriter(fh, state, (len, knownTotal) => {
+      this.bytesReceived += len;
+      recordTransferBytes('received', len);
+      this.backoff.reset();
+      this.progress.report(state.verified, knownTotal);
+    }, () => this.saveState(state));
+    let next = state.verified;
     try {
       for await (const piece of res as AsyncIterable<Buffer>) {
         for (const f of parser.push(piece)) {
@@ -293,20 +316,15 @@ class Pull {
             case 'keepalive':
               break;
             case 'error':
+              await writer.drain();
               return { kind: 'gone', reason: f.message };
             case 'end':
+              await writer.drain();
               return { kind: 'end', total: f.total, root: f.root };
             case 'data': {
-              if (f.offset !== state.verified) throw new Error(`the sender sent offset ${f.offset}, expected ${state.verified}`);
-              if (!chunkDigest(f.data).equals(f.digest)) throw new CorruptChunk(f.offset);
-              // The data is written before the state says it is verified.
-              await fh.write(f.data, 0, f.data.length, f.offset);
-              state.verified += f.data.length;
-              state.chunks.push(f.digest.toString('hex'));
-              await this.saveState(state);
-              this.bytesReceived += f.data.length;
-              this.backoff.reset();
-              this.progress.report(state.verified, f.knownTotal);
+              if (f.offset !== next) throw new Error(`the sender sent offset ${f.offset}, expected ${next}`);
+              next += f.data.length;
+              await writer.add(f.data, f.offset, f.digest, f.knownTotal);
               break;
             }
           }
@@ -314,6 +332,8 @@ class Pull {
       }
     } finally {
       res.destroy();
+      // Whatever happened to the connection, what was verified is on disk and recorded before a retry.
+      await writer.drain();
     }
     throw new Error('the connection closed before the end of the stream');
   }
@@ -339,7 +359,9 @@ class Pull {
           throw new TransferError('refused', `the transfer peer at ${this.o.peer.host}:${this.o.peer.port} is not node ${this.o.peer.nodeUuid} of this cluster: ${why}`);
         }
         if (Date.now() - lastProgress > giveUpMs) {
-          throw new TransferError('unreachable', `node ${shortId(this.o.peer.nodeUuid)} (${this.o.peer.host}:${this.o.peer.port}) did not deliver dataset ${this.o.datasetId} for ${Math.round(giveUpMs / 1000)} s: ${why}; the transfer resumes from what is verified on the next try`);
+          // A sender that answers with errors is failing, not unreachable.
+          const failure = e instanceof SenderFailed ? 'failed' : 'unreachable';
+          throw new TransferError(failure, `node ${shortId(this.o.peer.nodeUuid)} (${this.o.peer.host}:${this.o.peer.port}) did not deliver dataset ${this.o.datasetId} for ${Math.round(giveUpMs / 1000)} s: ${why}; the transfer resumes from what is verified on the next try`);
         }
         const wait = this.backoff.next();
         if (!(e instanceof CorruptChunk)) this.log.warn({ err: why, retryInMs: wait }, 'transfer interrupted; retrying');
@@ -351,7 +373,7 @@ class Pull {
   /** A TransferError for an answer that retrying cannot change; a plain (retried) Error for a failing sender. */
   private refusal(status: number, json: unknown): Error {
     const text = `node ${shortId(this.o.peer.nodeUuid)} refused: ${describe(json, status)}`;
-    if (status >= 500) return new Error(text);
+    if (status >= 500) return new SenderFailed(text);
     return new TransferError(status === 409 ? 'refused' : 'failed', text, status);
   }
 
@@ -412,6 +434,61 @@ class Pull {
     await rm(this.files.state, { force: true });
   }
 }
+
+const WRITES_AHEAD = 2;
+
+/**
+ * Verifies chunks (digests on the thread pool, while the next chunk arrives), then writes them in
+ * order; each is recorded in the state (and saved) only once it is verified and written. After a
+ * corrupted chunk nothing more is written: it and whatever followed it are fetched again.
+ */
+class ChunkWriter {
+  private chain: Promise<void> = Promise.resolve();
+  private queued = 0;
+  private failed: unknown;
+
+  constructor(
+    private readonly fh: FileHandle,
+    private readonly state: IncomingState,
+    private readonly onWritten: (length: number, knownTotal: number) => void,
+    private readonly save: () => Promise<void>,
+  ) {}
+
+  async add(data: Buffer, offset: number, digest: Buffer, knownTotal: number): Promise<void> {
+    if (this.failed !== undefined) return this.drain();
+    this.queued++;
+    const computed = chunkDigestOffThread(data);
+    this.chain = this.chain.then(async () => {
+      try {
+        if (this.failed !== undefined) return;
+        if (!(await computed).equals(digest)) {
+          this.failed = new CorruptChunk(offset);
+          return;
+        }
+        await this.fh.write(data, 0, data.length, offset);
+        this.state.verified += data.length;
+        this.state.chunks.push(digest.toString('hex'));
+        await this.save();
+        this.onWritten(data.length, knownTotal);
+      } catch (e) {
+        this.failed = new TransferError('failed', `writing the transfer spool failed: ${errorMessage(e)}`);
+      } finally {
+        this.queued--;
+      }
+    });
+    if (this.queued > WRITES_AHEAD) await this.chain;
+    if (this.failed !== undefined) await this.drain();
+  }
+
+  /** Wait for every queued chunk; throws CorruptChunk (retried) or a TransferError (a local disk problem). */
+  async drain(): Promise<void> {
+    await this.chain;
+    if (this.failed !== undefined) throw this.failed;
+  }
+}
+
+/** The sender answered 5xx: retried like a dropped connection, reported as its failure. */
+class SenderFailed extends Error {}
 
 class CorruptChunk extends Error {
   constructor(readonly offset: number) {

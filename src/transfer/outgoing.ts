@@ -9,7 +9,7 @@ import type { DatasetId } from '../model/ids.js';
 import type { SnapshotPool } from '../backends/p2p/pool-api.js';
 import type { Logger } from '../log.js';
 import { errorMessage } from '../errors.js';
-import { CHUNK_BYTES, chunkDigest, rootDigest } from './protocol.js';
+import { CHUNK_BYTES, chunkDigestOffThread, rootDigest } from './protocol.js';
 
 export interface OutgoingMeta {
   readonly version: 1;
@@ -29,6 +29,8 @@ export function outgoingDir(pool: Pick<SnapshotPool, 'spoolDir'>, datasetId: str
 }
 
 const POLL_MIN_MS = 2;
+/** Chunks kept in memory after they are cut: receivers that keep up need no second read of the spool. */
+const RECENT_CHUNKS = 4;
 const POLL_MAX_MS = 50;
 
 export class OutgoingStream extends EventEmitter {
@@ -37,6 +39,7 @@ export class OutgoingStream extends EventEmitter {
   complete: { readonly length: number; readonly root: Buffer } | undefined;
   failure: string | undefined;
   private readonly abort = new AbortController();
+  private readonly recent = new Map<number, Buffer>();
   private running: Promise<void> | undefined;
 
   private constructor(
@@ -90,9 +93,11 @@ export class OutgoingStream extends EventEmitter {
   private async start(): Promise<void> {
     await writeJsonAtomic(this.metaFile, this.meta);
     await rm(this.file, { force: true });
-    // Created before the send so the tailer can open it whatever way the pool writes it.
+    // Created and opened before the send: the tailer follows this file (btrfs send -f truncates it
+    // in place) even if a failing send removes it.
     await writeFile(this.file, '');
-    this.running = this.run().catch((e: unknown) => {
+    const fh = await open(this.file, 'r');
+    this.running = this.run(fh).catch((e: unknown) => {
       this.abort.abort();
       this.failure = `reading the spool failed: ${errorMessage(e)}`;
       this.log.warn({ dataset: this.meta.dataset, stream: this.meta.stream, err: this.failure }, 'outgoing stream failed');
@@ -136,14 +141,13 @@ export class OutgoingStream extends EventEmitter {
     await this.running?.catch(() => undefined);
   }
 
-  private async run(): Promise<void> {
+  private async run(fh: FileHandle): Promise<void> {
     const { dataset, snapshot, parent } = this.meta;
     let settled: { error?: unknown } | undefined;
     const send = this.pool.sendToFile(dataset as DatasetId, snapshot, parent, this.file, this.abort.signal).then(
       () => { settled = {}; },
       (e: unknown) => { settled = { error: e }; },
     );
-    const fh = await open(this.file, 'r');
     try {
       let pollMs = POLL_MIN_MS;
       for (;;) {
@@ -180,10 +184,18 @@ export class OutgoingStream extends EventEmitter {
 
   private async cut(fh: FileHandle, length: number): Promise<void> {
     const buf = Buffer.allocUnsafe(length);
-    const at = this.digests.length * CHUNK_BYTES;
-    const { bytesRead } = await fh.read(buf, 0, length, at);
+    const index = this.digests.length;
+    const { bytesRead } = await fh.read(buf, 0, length, index * CHUNK_BYTES);
     if (bytesRead !== length) throw new Error(`spool ${this.file} shrank while being read`);
-    this.digests.push(chunkDigest(buf));
+    const digest = await chunkDigestOffThread(buf);
+    this.recent.set(index, buf);
+    for (const k of this.recent.keys()) if (k <= index - RECENT_CHUNKS) this.recent.delete(k);
+    this.digests.push(digest);
+  }
+
+  /** Chunk `index` if it was cut lately (a receiver following the send live is served from memory). */
+  recentChunk(index: number): Buffer | undefined {
+    return this.recent.get(index);
   }
 }
 

@@ -13,6 +13,7 @@ import Router from '@koa/router';
 import type { SnapshotPool } from '../backends/p2p/pool-api.js';
 import { UserError, errorMessage } from '../errors.js';
 import type { Logger } from '../log.js';
+import { recordTransferBytes } from '../metrics/registry.js';
 import { asDatasetId, isUuidV4, shortId, type DatasetId } from '../model/ids.js';
 import { peerIdentity, refuseOtherPeers, serverTlsOptions, type TlsMaterial } from '../tls/options.js';
 import { OutgoingStream, outgoingDir } from './outgoing.js';
@@ -44,6 +45,7 @@ class HttpError extends Error {
 }
 
 const MAX_BODY_BYTES = 1024 * 1024;
+const IDLE_SOCKET_MS = 60_000;
 
 async function readJson(ctx: Context): Promise<unknown> {
   const chunks: Buffer[] = [];
@@ -99,6 +101,9 @@ export class TransferServer {
     app.silent = true;
     this.routes(app);
     this.server = createServer(serverTlsOptions(o.tls), app.callback());
+    // A receiver that vanished (link down) holds a stream blocked on backpressure: drop it after a
+    // minute without any progress. Keepalive frames keep a slow but live stream going.
+    this.server.setTimeout(IDLE_SOCKET_MS);
     refuseOtherPeers(this.server, 'node-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused a transfer connection'));
     // Foreign CA or no certificate: the handshake itself fails. Log it: a misconfigured peer, or a probe.
     this.server.on('tlsClientError', (e, s) => o.log.warn({ peer: s.remoteAddress, err: e.message }, 'refused a transfer connection at the TLS handshake'));
@@ -295,16 +300,20 @@ export class TransferServer {
         const length = s.chunkLength(k);
         if (length !== undefined) {
           const at = k * CHUNK_BYTES;
-          const data = Buffer.allocUnsafe(length);
-          const { bytesRead } = await fh.read(data, 0, length, at);
-          if (bytesRead !== length) {
-            yield errorFrame(`the sender's spool is shorter than expected at ${at}`);
-            return;
+          let data = s.recentChunk(k);
+          if (data === undefined || data.length !== length) {
+            data = Buffer.allocUnsafe(length);
+            const { bytesRead } = await fh.read(data, 0, length, at);
+            if (bytesRead !== length) {
+              yield errorFrame(`the sender's spool is shorter than expected at ${at}`);
+              return;
+            }
           }
-          this.maybeCorrupt(data, at);
+          data = this.maybeCorrupt(data, at);
           yield dataHeader(at, length, s.complete?.length ?? 0);
           yield data;
           yield s.digests[k]!;
+          recordTransferBytes('sent', length);
           k++;
           continue;
         }
@@ -325,12 +334,15 @@ export class TransferServer {
     }
   }
 
-  private maybeCorrupt(data: Buffer, at: number): void {
+  /** The chunk as sent: a copy with one byte flipped when the test fault is armed for it. */
+  private maybeCorrupt(data: Buffer, at: number): Buffer {
     const c = this.corruptAt;
-    if (c === undefined || c < at || c >= at + data.length) return;
+    if (c === undefined || c < at || c >= at + data.length) return data;
     this.corruptAt = undefined;
-    data[c - at] = data[c - at]! ^ 0xff;
+    const bad = Buffer.from(data);
+    bad[c - at] = bad[c - at]! ^ 0xff;
     this.o.log.warn({ offset: c }, `${CORRUPT_ENV}: flipped one byte in what is sent (test fault)`);
+    return bad;
   }
 }
 

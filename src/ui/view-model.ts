@@ -6,6 +6,7 @@ import { shortId } from '../model/ids.js';
 import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from '../client/history.js';
 import { ago, plural } from './format.js';
 import { formatSize } from '../model/size.js';
+import { describeConvergenceTimes } from '../protocol/convergence-times.js';
 
 export interface NodeRow {
   readonly uuid: string;
@@ -97,7 +98,9 @@ export function buildViewModel(
     node: shortId(l.node_uuid),
     expires: l.expires === null ? 'never' : `${Math.max(0, Math.round(l.expires))}s`,
   }));
-  return { summary: summarize(counts, snap.nodes.length), counts, nodes, datasets, datasetCount: all.length, leases, log: history.log };
+  const connected = snap.nodes.filter((n) => n.connected).length;
+  const summary = summarize(counts, snap.nodes.length, { connected, convergence: describeConvergenceTimes(history.convergence) });
+  return { summary, counts, nodes, datasets, datasetCount: all.length, leases, log: history.log };
 }
 
 function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): DatasetRow[] {
@@ -162,14 +165,16 @@ function countRows(rows: readonly DatasetRow[]): Counts {
   };
 }
 
-/** "12/14 converged, 1 moving, 1 error · 3 nodes". */
-export function summarize(c: Counts, nodes: number): string {
+/** "12/14 converged, 1 moving, 1 error · 3 nodes (2 connected) · p50 converge 35 ms (last 12)". */
+export function summarize(c: Counts, nodes: number, live: { connected?: number; convergence?: string | undefined } = {}): string {
   const parts = [`${c.converged}/${c.total} converged`];
   if (c.moving > 0) parts.push(`${c.moving} moving`);
   if (c.pending > 0) parts.push(`${c.pending} pending`);
   if (c.deleting > 0) parts.push(`${c.deleting} deleting`);
   if (c.error > 0) parts.push(plural(c.error, 'error'));
-  return `${parts.join(', ')} · ${plural(nodes, 'node')}`;
+  const agents = live.connected === undefined ? '' : ` (${live.connected} connected)`;
+  const times = live.convergence === undefined ? '' : ` · ${live.convergence}`;
+  return `${parts.join(', ')} · ${plural(nodes, 'node')}${agents}${times}`;
 }
 
 export interface Layout {

@@ -112,6 +112,35 @@ test('keeps the latest push with control\'s clock; has no inputs while disconnec
   c.stop();
 });
 
+test('applies deltas in order; a delta that does not follow drops the view and asks for a snapshot once', async () => {
+  received.length = 0;
+  const ev = { pushes: 0 };
+  const c = client(ev);
+  c.start();
+  await until('connected', () => (received.length >= 1 ? true : undefined), 10_000);
+  const ws = received[0]!.ws;
+  ws.send(JSON.stringify(cluster(1_000)));
+  await until('snapshot', () => c.inputs());
+  const id = '11111111-0000-4000-8000-000000000001';
+  const dataset = { datasetId: id, primary: '22222222-0000-4000-8000-000000000002', deleted: false, maximumSize: null, metadata: {} };
+  const delta = (from: number, generation: number, changes: object): string => JSON.stringify({ type: 'delta', from, generation, changes, now: 2_000 });
+  ws.send(delta(1, 2, { datasets: { set: { [id]: dataset } } }));
+  await until('delta applied', () => c.inputs()?.configuration.datasets[id]);
+  assert.equal(c.inputs()?.configuration.datasets[id], dataset);
+  // Generation 3 never arrived: 4 and 5 do not follow.
+  ws.send(delta(3, 4, { datasets: { remove: [id] } }));
+  ws.send(delta(4, 5, {}));
+  await until('resync asked', () => received.some((m) => JSON.parse(m.text).type === 'resync'));
+  assert.is(c.inputs(), undefined, 'acts on nothing while the view is unknown');
+  await new Promise((r) => setTimeout(r, 100));
+  assert.is(received.filter((m) => JSON.parse(m.text).type === 'resync').length, 1, 'asked once');
+  ws.send(JSON.stringify({ ...cluster(3_000), generation: 5 }));
+  await until('snapshot after resync', () => c.inputs());
+  ws.send(delta(5, 6, { datasets: { set: { [id]: dataset } } }));
+  await until('deltas apply again', () => c.inputs()?.configuration.datasets[id]);
+  c.stop();
+});
+
 test('a refusal stops the client and is reported once', async () => {
   received.length = 0;
   const ev: { pushes: number; refused?: string } = { pushes: 0 };

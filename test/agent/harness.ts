@@ -85,7 +85,8 @@ export interface TestBed {
   control?: Proc;
   nodes: AgentNode[];
   client: ControlClient;
-  startControl(): Promise<void>;
+  /** `extra`: more flags for `flocker control` (e.g. --metrics-listen). */
+  startControl(extra?: string[]): Promise<void>;
   startAgent(i: number): Proc;
   /** Everything that explains a stuck wait: state and convergence rows, pool and mount roots, logs. */
   diagnose(): Promise<string>;
@@ -137,10 +138,10 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
   const bed: TestBed = {
     dir, certs, pool, apiPort, agentPort, nodes: agentNodes,
     client: clientFromCertsDir({ host: '127.0.0.1', port: apiPort, certsPath: certs.dir, user: 'user' }),
-    async startControl() {
+    async startControl(extra: string[] = []) {
       const dataDir = join(dir, 'control');
       const info = join(dataDir, 'control.json');
-      const p = flocker(['control', '--data-dir', dataDir, '--certificates-dir', certs.dir, '--api-port', String(apiPort), '--agent-port', String(agentPort), '--listen', '127.0.0.1']);
+      const p = flocker(['control', '--data-dir', dataDir, '--certificates-dir', certs.dir, '--api-port', String(apiPort), '--agent-port', String(agentPort), '--listen', '127.0.0.1', ...extra]);
       bed.control = p;
       await until('control to listen', () => {
         if (p.child.exitCode !== null) throw new Error(`control exited:\n${p.log()}`);

@@ -46,8 +46,8 @@ test('the model is pure: no node:* modules, no packages, nothing outside src/mod
   assert.equal(violations((e) => e.from.startsWith('model/') && !e.to.startsWith('model/')), []);
 });
 
-test('backends and sys never reach the planner, the roles or the UI', () => {
-  assert.equal(violations((e) => /^(backends|sys)\//.test(e.from) && /^(converge|roles|ui|cli)\//.test(e.to)), []);
+test('backends, sys and transfer never reach the planner, the roles or the UI', () => {
+  assert.equal(violations((e) => /^(backends|sys|transfer)\//.test(e.from) && /^(converge|roles|ui|cli)\//.test(e.to)), []);
 });
 
 test('layers point one way: sys never imports backends; backends never read config', () => {
@@ -67,6 +67,10 @@ test('only main.ts and the CLI import the CLI', () => {
 
 test('the UI reaches the cluster only through the client and the wire shapes', () => {
   assert.equal(violations((e) => e.from.startsWith('ui/') && /^(roles|sys|backends|store|converge|cli)\//.test(e.to)), []);
+});
+
+test('metrics only count: src/metrics knows no role, planner, UI or CLI (roles call it, never the reverse)', () => {
+  assert.equal(violations((e) => e.from.startsWith('metrics/') && /^(roles|converge|ui|cli|backends|store)\//.test(e.to)), []);
 });
 
 test.run();

@@ -9,6 +9,8 @@ import { agentYml } from '../../src/roles/cluster/agent-yml.js';
 import { ensureClusterCerts } from '../../src/roles/cluster/certs.js';
 import { advance, EMPTY_HISTORY } from '../../src/client/history.js';
 import { clusterLayout } from '../../src/roles/cluster/layout.js';
+import { checkClusterBackend, CLUSTER_BACKENDS } from '../../src/roles/cluster/backends.js';
+import { parse as parseYaml } from 'yaml';
 import { lastMeaningfulLine } from '../../src/roles/cluster/tail.js';
 import { lockClusterDir } from '../../src/roles/cluster/lock.js';
 import { UserError } from '../../src/errors.js';
@@ -42,6 +44,31 @@ test('the agent.yml we write is one the agent accepts, with our paths and ports'
   assert.is(cfg.certificatesDir, n.certsDir);
   assert.is(cfg.stateDir, n.stateDir);
   assert.equal(cfg.plugin, { socket: n.pluginSocket, apiPort: 40000 });
+});
+
+test('pools: shared by every node, or one per node (p2p, --isolate) in its own folder', () => {
+  const shared = clusterLayout(join(dir, 'c'), 2);
+  assert.equal(shared.nodes.map((n) => n.pool), [shared.pool, shared.pool]);
+  const own = clusterLayout(join(dir, 'c'), 2, undefined, true);
+  assert.equal(own.nodes.map((n) => n.pool), [join(own.dir, 'node-1', 'pool'), join(own.dir, 'node-2', 'pool')]);
+});
+
+test('p2p: the agent.yml names the transfer port and address', () => {
+  const n = clusterLayout(join(dir, 'c'), 1, undefined, true).nodes[0]!;
+  const doc = parseYaml(agentYml({
+    name: n.name, controlHost: '10.1.2.1', agentPort: 1, apiPort: 2, backend: 'p2p', pool: n.pool, mountRoot: n.mountRoot,
+    certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket, transfer: { port: 4526, listen: '10.1.2.2' },
+  })) as { dataset: unknown };
+  assert.equal(doc.dataset, { backend: 'p2p', root_path: n.pool, mount_root: n.mountRoot, transfer: { port: 4526, listen: '10.1.2.2' } });
+});
+
+test('--backend: p2p is a choice; root needed for loopback, p2p and --isolate; unknown names listed', () => {
+  assert.ok(CLUSTER_BACKENDS.includes('p2p'));
+  assert.is(checkClusterBackend('directory', false, false), 'directory');
+  assert.is(checkClusterBackend('loopback', true, true), 'loopback');
+  assert.throws(() => checkClusterBackend('loopback', false, false), /run as root/);
+  assert.throws(() => checkClusterBackend('directory', false, true), /--isolate .* run as root/);
+  assert.throws(() => checkClusterBackend('zfs', true, false), /--backend must be one of directory, loopback, .*p2p/);
 });
 
 test('certificates: CA, control, user, plugin and one node cert per node; reused on the next run', async () => {

@@ -39,7 +39,7 @@ test('name, metrics-listen, p2p backend and transfer are read', () => {
     'version: 1\nname: db-1\nmetrics-listen: 127.0.0.1:9101\ncontrol-service: {hostname: h}\n'
       + 'dataset: {backend: p2p, transfer: {port: 5000, listen: 10.1.1.1}}\n', FILE);
   assert.is(c.name, 'db-1');
-  assert.is(c.metricsListen, '127.0.0.1:9101');
+  assert.equal(c.metricsListen, { host: '127.0.0.1', port: 9101 });
   assert.is(c.dataset.backend, 'p2p');
   assert.equal(c.dataset.transfer, { port: 5000, listen: '10.1.1.1' });
 });
@@ -52,8 +52,8 @@ test('errors name the key, inside a list too', () => {
     `${FILE}: control-service.prot: unknown key (known: hostname, port)`);
   assert.is(problem(BASE.replace('{hostname: 10.0.0.1}', '7')).message, `${FILE}: control-service: must be a mapping, got number 7`);
   assert.is(problem(`${BASE}name: "-x"\n`).key, 'name');
-  assert.is(problem(`${BASE}metrics-listen: "9101"\n`).message,
-    `${FILE}: metrics-listen: must be ADDR:PORT (e.g. 127.0.0.1:9101), got "9101"`);
+  assert.match(problem(`${BASE}metrics-listen: "x:y"\n`).message, `${FILE}: metrics-listen: value "x:y": the port must be a number`);
+  assert.is(problem(`${BASE}metrics-listen: [1]\n`).message, `${FILE}: metrics-listen: must be a string or an integer, got a list`);
   assert.is(problem(`${BASE}metrics-listen: "[::1]:70000"\n`).key, 'metrics-listen');
   assert.is(problem(BASE.replace('backend: directory', 'backend: directory, transfer: {port: 0}')).key, 'dataset.transfer.port');
   assert.is(problem(BASE.replace('backend: directory', 'backend: zfs')).message,

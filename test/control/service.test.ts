@@ -9,6 +9,7 @@ import { WebSocket } from 'ws';
 import { makeCerts, type CertPair, type TestCerts } from '../support/certs.js';
 import { callApi, spawnControl, startControl, type ControlProcess } from './process-harness.js';
 import type { ControlMessage } from '../../src/protocol/channel.js';
+import { applyDelta, type AgentView } from '../../src/protocol/delta.js';
 import type { NodeReport } from '../../src/model/cluster-state.js';
 
 let dir: string;
@@ -54,8 +55,17 @@ function connectAgent(node: { cert: string; key: string }, port = control.agentP
   });
   const messages: ControlMessage[] = [];
   const waiters: { pred: (m: ControlMessage) => boolean; resolve: (m: ControlMessage) => void }[] = [];
+  // Deltas are applied as an agent does and handed to `next` as the full view they produce, so
+  // the assertions read like snapshots; a delta that does not follow the view held fails here.
+  let held: { generation: number; view: AgentView } | undefined;
   ws.on('message', (d) => {
-    const m = JSON.parse(d.toString()) as ControlMessage;
+    let m = JSON.parse(d.toString()) as ControlMessage;
+    if (m.type === 'cluster') held = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster } };
+    else if (m.type === 'delta') {
+      if (held?.generation !== m.from) throw new Error(`delta from ${m.from} while holding ${String(held?.generation)}`);
+      held = { generation: m.generation, view: applyDelta(held.view, m.changes) };
+      m = { type: 'cluster', generation: m.generation, ...held.view, now: m.now };
+    }
     messages.push(m);
     for (const w of [...waiters]) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
   });

@@ -30,7 +30,7 @@ test('report: a malformed report names the field; extra fields pass', () => {
 test('not JSON, not an object, unknown type: refused, each with one problem', () => {
   assert.is(refused(parseAgentMessage('{')), 'not JSON');
   assert.is(refused(parseAgentMessage('[1]')), 'message: must be an object');
-  assert.is(refused(parseAgentMessage('{"type":"nope"}')), 'type: unknown type "nope" (choose "hello", "report")');
+  assert.is(refused(parseAgentMessage('{"type":"nope"}')), 'type: unknown type "nope" (choose "hello", "report", "resync")');
   assert.is(refused(parseAgentMessage('{}')), 'type: required key is missing');
 });
 
@@ -47,6 +47,13 @@ test('control messages: a cluster push is checked down to its datasets and nodes
   const badNode = { ...push, cluster: { nodes: { n: { ...push.cluster.nodes.n, report: { manifestations: 1 } } } } };
   assert.match(refused(parseControlMessage(JSON.stringify(badNode))), /cluster\.nodes\.n\.report\.manifestations: must be an array/);
   assert.is(refused(parseControlMessage('{"type":"refused"}')), 'reason: required key is missing');
+});
+
+test('deltas and resync: checked like the rest', () => {
+  const delta = { type: 'delta', from: 1, generation: 2, now: 3, changes: { datasets: { remove: ['d'] }, nodes: { set: {} } } };
+  assert.equal(parseControlMessage(JSON.stringify(delta)), { ok: true, message: delta });
+  assert.is(refused(parseControlMessage(JSON.stringify({ ...delta, changes: { leases: { remove: [7] } } }))), 'changes.leases.remove.0: must be a string');
+  assert.equal(parseAgentMessage('{"type":"resync"}'), { ok: true, message: { type: 'resync' } });
 });
 
 test.run();

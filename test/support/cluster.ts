@@ -13,12 +13,17 @@ import { fileURLToPath } from 'node:url';
 import type { ControlClient } from '../../src/client/types.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import { parseMountinfo, type MountEntry } from '../../src/sys/mounts.js';
+import { HostNetwork } from '../../src/sys/netns/hosts.js';
 
 export interface TestClusterNode {
   uuid: string;
   mount_root: string;
   /** The node's agent.yml. */
   config: string;
+  name: string;
+  /** isolate: the node's own address and network namespace. */
+  address?: string;
+  netns?: string;
 }
 
 export interface TestCluster {
@@ -40,7 +45,9 @@ export interface TestCluster {
 
 export interface StartClusterOptions {
   nodes?: number;
-  backend?: 'directory' | 'loopback';
+  backend?: 'directory' | 'loopback' | 'p2p';
+  /** Every node its own host (`--isolate`, root). */
+  isolate?: boolean;
   plugins?: boolean;
   /** With plugins: where their sockets go (`--plugin-dir`). */
   pluginDir?: string;
@@ -63,6 +70,8 @@ function killLeftovers(entry: { proc: ChildProcess; dir: string }): void {
       }
     }
   }
+  // --isolate: the namespaces, bridge, and what is mounted inside the hosts (recorded by cluster up).
+  HostNetwork.destroyLeftovers(join(entry.dir, 'hosts.json'));
   unmountUnder(entry.dir);
 }
 
@@ -91,6 +100,7 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
     '--import', 'tsx', join(ROOT, 'src', 'main.ts'), 'cluster', 'up', '--no-dashboard', '--dir', dir,
     '--api-port', '0', '--agent-port', '0', '--exit-with-parent', '--nodes', String(opts.nodes ?? 2), '--backend', opts.backend ?? 'directory',
     ...(opts.plugins ? ['--plugins'] : []),
+    ...(opts.isolate ? ['--isolate'] : []),
     ...(opts.pluginDir !== undefined ? ['--plugin-dir', opts.pluginDir] : []),
   ];
   const proc = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, FORCE_COLOR: '0' } });
@@ -129,10 +139,13 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
       api: string; certs_path: string; user: string; nodes: TestClusterNode[];
     };
     const apiPort = Number(new URL(info.api).port);
-    const client = clientFromCertsDir({ host: '127.0.0.1', port: apiPort, certsPath: info.certs_path, user: info.user });
+    const client = clientFromCertsDir({ host: new URL(info.api).hostname, port: apiPort, certsPath: info.certs_path, user: info.user });
     return {
       dir, api: info.api, apiPort, certsPath: info.certs_path, user: info.user,
-      nodes: info.nodes.map((n) => ({ uuid: n.uuid, mount_root: n.mount_root, config: n.config })),
+      nodes: info.nodes.map((n) => ({
+        uuid: n.uuid, mount_root: n.mount_root, config: n.config, name: n.name,
+        ...(n.address !== undefined ? { address: n.address } : {}), ...(n.netns !== undefined ? { netns: n.netns } : {}),
+      })),
       client,
       output: () => out,
       pid: proc.pid ?? -1,

@@ -43,14 +43,17 @@ function hookExit(): void {
   }
 }
 
-export function makeHosts(n: number): TestHosts {
+/** `shareOut`: each host's DIR/<name>/shared propagates its mounts to the default namespace. */
+export function makeHosts(n: number, opts: { shareOut?: boolean } = {}): TestHosts {
   hookExit();
   const dir = mkdtempSync(join(tmpdir(), 'flocker-hosts-'));
   const names = Array.from({ length: n }, (_, i) => `host-${i + 1}`);
   for (const name of names) mkdirSync(join(dir, name));
   let net: HostNetwork;
   try {
-    net = HostNetwork.create(names.map((name) => ({ name, dir: join(dir, name) })));
+    net = HostNetwork.create(names.map((name) => ({
+      name, dir: join(dir, name), ...(opts.shareOut ? { shareOut: join(dir, name, 'shared') } : {}),
+    })));
   } catch (e) {
     rmSync(dir, { recursive: true, force: true });
     throw e;

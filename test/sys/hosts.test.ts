@@ -6,7 +6,10 @@ import { execFileSync, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMountinfo } from '../../src/sys/mounts.js';
-import { HostsError, type Host } from '../../src/sys/netns/hosts.js';
+import { HostNetwork, HostsError, type Host } from '../../src/sys/netns/hosts.js';
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
 import { makeHosts, waitFor, type TestHosts } from '../support/hosts.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -86,6 +89,28 @@ test('a loop-mounted ext4 made inside a host is invisible outside it, and destro
   assert.equal(loopsBackedUnder(h.dir), [], 'no loop device left attached');
 });
 
+test('shareOut: what a host mounts below it is seen in the default namespace (not by other hosts); nothing else is', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const h = makeHosts(2, { shareOut: true });
+  const [a, b] = h.hosts as [Host, Host];
+  const shared = join(a.shareOut as string, 'vol');
+  const privateMount = join(a.dir as string, 'private');
+  try {
+    await h.run(a, ['sh', '-ec', `mkdir -p ${shared} ${privateMount}; mount -t tmpfs vol ${shared}; mount -t tmpfs priv ${privateMount}; echo in-a > ${shared}/f`]);
+    assert.ok(defaultMounts().includes(shared), 'the shared mount reaches the default namespace');
+    assert.is(readFileSync(join(shared, 'f'), 'utf8'), 'in-a\n');
+    assert.not.ok(defaultMounts().includes(privateMount), 'a mount elsewhere does not');
+    assert.not.match(await h.run(b, ['cat', '/proc/self/mountinfo']), ` ${shared} `, 'another host does not see it');
+    await h.run(a, ['umount', shared]);
+    await waitFor('the unmount to propagate too', () => !defaultMounts().includes(shared));
+    await h.run(a, ['mount', '-t', 'tmpfs', 'vol', shared]);
+  } finally {
+    const report = await h.destroy();
+    assert.equal(report.problems, []);
+  }
+  assert.not.ok(defaultMounts().some((m) => m.startsWith(`${h.dir}/`)), 'nothing left mounted');
+});
+
 test('destroy() leaves no namespace, link, mount or process behind, and may be called again', async () => {
   if (!isRoot) return console.log('skipped: simulated hosts need root');
   const h = makeHosts(3);
@@ -107,6 +132,81 @@ test('destroy() leaves no namespace, link, mount or process behind, and may be c
   assert.not.ok(existsSync(runDir));
   assert.equal(await h.destroy(), { unmounted: [], detached: [], problems: [] });
   assert.throws(() => h.net.spawnInHost(h.hosts[0] as Host, ['true']), (e: Error) => e instanceof HostsError);
+});
+
+test('a host does not pin what others mounted before it: their loop device still detaches while the host lives', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const dir = mkdtempSync(join(tmpdir(), 'flocker-hosts-pin-'));
+  const image = join(dir, 'image');
+  const mnt = join(dir, 'mnt');
+  execFileSync('sh', ['-ec', `truncate -s 32M ${image}; mkfs.ext4 -q -F ${image}; mkdir ${mnt}`]);
+  const device = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
+  execFileSync('mount', [device, mnt]);
+  let h: TestHosts | undefined;
+  try {
+    h = makeHosts(1);
+    execFileSync('umount', [mnt]);
+    execFileSync('losetup', ['--detach', device]);
+    // A copy of the mount kept in the host would leave the device attached (marked to go later).
+    await waitFor(`${device} to be detached`, () => loopsBackedUnder(dir).length === 0, 5_000);
+  } finally {
+    await h?.destroy();
+    spawnSync('umount', [mnt]);
+    spawnSync('losetup', ['--detach', device]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('after the process that made the hosts is killed with -9, its state file is enough to remove everything', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const dir = mkdtempSync(join(tmpdir(), 'flocker-hosts-kill-'));
+  const stateFile = join(dir, 'hosts.json');
+  const image = join(dir, 'host-1', 'image');
+  const mnt = join(dir, 'host-1', 'mnt');
+  const script = `import('${join(process.cwd(), 'src/sys/netns/hosts.ts')}').then(({ HostNetwork }) => {
+    const net = HostNetwork.create([{ name: 'host-1', dir: '${join(dir, 'host-1')}' }], { stateFile: '${stateFile}' });
+    net.spawnInHost(net.hosts[0], ['sh', '-ec', 'mkdir -p ${join(dir, 'host-1')}; truncate -s 32M ${image}; mkfs.ext4 -q -F ${image}; mkdir ${mnt}; mount "$(losetup --find --show ${image})" ${mnt}; echo ready; exec sleep 600'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  })`;
+  const maker = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  maker.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+  try {
+    await waitFor('the host to be made and used', () => out.includes('ready'), 60_000);
+    maker.kill('SIGKILL');
+    const bridge = (JSON.parse(readFileSync(stateFile, 'utf8')) as { bridge: string }).bridge;
+    assert.match(netnsList(), bridge);
+    assert.is(loopsBackedUnder(dir).length, 1);
+
+    const report = HostNetwork.destroyLeftovers(stateFile);
+    assert.equal(report.problems, []);
+    assert.equal(report.unmounted, [mnt]);
+    assert.not.match(netnsList(), bridge);
+    assert.not.match(links(), bridge);
+    assert.equal(loopsBackedUnder(dir), []);
+    assert.not.ok(existsSync(stateFile));
+    assert.equal(HostNetwork.destroyLeftovers(stateFile), { unmounted: [], detached: [], problems: [] }, 'nothing to do twice');
+  } finally {
+    maker.kill('SIGKILL');
+    HostNetwork.destroyLeftovers(stateFile);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('the run folder of a dead network (a teardown that met a problem, nobody left to retry) is swept by the next network', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const dead = '/run/flocker-hosts/flkdead';
+  mkdirSync(dead, { recursive: true });
+  const state = join(dead, 'state.json');
+  writeFileSync(state, JSON.stringify({ bridge: 'flkdead', runDir: dead, bridgeMade: true, runDirMounted: false,
+    hosts: [{ name: 'h', index: 1, netns: 'flkdead-h', address: '10.1.1.2', mountNs: join(dead, 'h.mnt'), vethHost: 'flkdeadh1' }] }));
+  utimesSync(state, new Date(Date.now() - 120_000), new Date(Date.now() - 120_000));
+  const h = makeHosts(1);
+  try {
+    assert.not.ok(existsSync(dead));
+  } finally {
+    await h.destroy();
+    rmSync(dead, { recursive: true, force: true });
+  }
 });
 
 test('not root: a one-line HostsError, nothing made', () => {

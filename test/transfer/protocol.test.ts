@@ -63,7 +63,7 @@ async function serve(p: FakePool, extra: { port?: number; log?: CapturedLog; cor
 function pullOpts(server: TransferServer, local: FakePool, datasetId: DatasetId, more: Partial<PullOptions> = {}): PullOptions {
   return {
     pool: local, tls: material(certs, B()), peer: { host: '127.0.0.1', port: server.port, nodeUuid: A().uuid },
-    datasetId, final: false, backoff: { startMs: 20, maxMs: 200 }, giveUpAfterMs: 20_000, idleTimeoutMs: 5_000, ...more,
+    datasetId, final: false, backoff: { startMs: 20, maxMs: 200 }, giveUpAfterMs: 60_000, idleTimeoutMs: 15_000, ...more,
   };
 }
 
@@ -146,6 +146,36 @@ test('the receiver is stopped mid-stream: the next pull continues from its saved
   const r = await pullDataset(pullOpts(server, dst, id));
   assert.equal(await dst.readReceived(id, r.snapshot), data);
   assert.ok(r.bytesReceived <= r.bytesTotal - 2 * CHUNK_BYTES, `resent ${r.bytesReceived} of ${r.bytesTotal}`);
+});
+
+test('the sender dropped the stream (forget) while the receiver was away: the receiver asks anew and completes', async () => {
+  const src = pool({ pieceBytes: MiB, pieceDelayMs: 10 });
+  const dst = pool();
+  const id = newId();
+  const data = randomBytes(16 * MiB);
+  await src.write(id, data);
+  const server = await serve(src);
+  const abort = new AbortController();
+  await failure(pullDataset(pullOpts(server, dst, id, { signal: abort.signal, onProgress: (p) => { if (p.bytesDone >= CHUNK_BYTES) abort.abort(); } })));
+  await server.forget(id);
+  assert.is(existsSync(join(src.spoolDir, `${id}.out`)), false);
+  const log = capturingLogger();
+  const r = await pullDataset(pullOpts(server, dst, id, { log: log.log }));
+  assert.equal(await dst.readReceived(id, r.snapshot), data);
+  assert.ok(log.has(/cannot serve this stream any more; asking for a new one/));
+});
+
+test('two pulls of one dataset at once take turns (one spool each time), both complete', async () => {
+  const src = pool();
+  const dst = pool();
+  const id = newId();
+  const data = randomBytes(6 * MiB);
+  await src.write(id, data);
+  const server = await serve(src);
+  const [r1, r2] = await Promise.all([pullDataset(pullOpts(server, dst, id)), pullDataset(pullOpts(server, dst, id))]);
+  assert.not.equal(r1.snapshot, r2.snapshot);
+  assert.equal(await dst.readReceived(id, r1.snapshot), data);
+  assert.equal(await dst.readReceived(id, r2.snapshot), data);
 });
 
 test(`a byte corrupted in transit (${CORRUPT_ENV}) is detected by the chunk digest and only that chunk is fetched again`, async () => {

@@ -64,7 +64,7 @@ test('--json prints the snapshot and its counts as JSON', async () => {
   c.push({ type: 'snapshot', data: sampleSnapshot() });
   assert.is(await runDashboard({ client: c, stdout, json: true }), 0);
   const parsed = JSON.parse(out) as { summary: string; counts: { converged: number; error: number }; snapshot: { nodes: unknown[] } };
-  assert.is(parsed.summary, '1/3 converged, 1 moving, 1 error · 3 nodes');
+  assert.is(parsed.summary, '1/3 converged, 1 moving, 1 error · 3 nodes (2 connected)');
   assert.equal([parsed.counts.converged, parsed.counts.error, parsed.snapshot.nodes.length], [1, 1, 3]);
 });
 

@@ -9,8 +9,19 @@ const NOW = Date.parse('2026-01-01T00:00:30.000Z');
 test('counts and the summary line say how far the cluster is from converged', () => {
   const vm = buildViewModel(sampleSnapshot(), NOW, EMPTY_HISTORY);
   assert.equal(vm.counts, { total: 3, converged: 1, moving: 1, pending: 0, deleting: 0, error: 1 });
-  assert.is(vm.summary, '1/3 converged, 1 moving, 1 error · 3 nodes');
+  assert.is(vm.summary, '1/3 converged, 1 moving, 1 error · 3 nodes (2 connected)');
   assert.is(summarize({ total: 14, converged: 12, moving: 1, pending: 0, deleting: 0, error: 2 }, 1), '12/14 converged, 1 moving, 2 errors · 1 node');
+});
+
+test('the summary gives the p50 of recent convergence times, from the control service\'s own times', () => {
+  const snap = sampleSnapshot();
+  const row = snap.convergence.find((r) => r.phase === 'moving-out')!;
+  const started = Date.parse(row.since);
+  const h1 = advanceHistory(EMPTY_HISTORY, undefined, snap, NOW);
+  const done = { ...snap, convergence: snap.convergence.map((r) => (r === row ? { ...r, phase: 'converged' as const, since: new Date(started + 45).toISOString() } : r)) };
+  const h2 = advanceHistory(h1, snap, done, NOW + 5000);
+  assert.equal(h2.convergence.recent, [45]);
+  assert.match(buildViewModel(done, NOW + 5000, h2).summary, / · p50 converge 45 ms \(last 1\)$/);
 });
 
 test('dataset rows carry name, size, desired and actual node, phase, reason and a moving marker', () => {

@@ -14,6 +14,7 @@ const EXAMPLE = [
 const DETAILS = [
   "Connects to the control service's agent port over mutual TLS with this node's certificate (its node UUID is read from `node.crt`), reports what is mounted here, and creates, attaches, mounts, moves and deletes datasets until this node matches the configuration. While the control service is unreachable it keeps what is mounted and changes nothing.",
   'Stopping (Ctrl-C, SIGTERM) finishes the step in progress and leaves mounts in place; `--unmount-on-exit` unmounts and detaches them instead (the data stays in the pool).',
+  'With `metrics-listen: 127.0.0.1:9101` in agent.yml (or just a port, bound to 127.0.0.1) the agent also serves Prometheus metrics over plain HTTP at /metrics on that address.',
   'Example agent.yml (backend: directory or loopback; datasets appear at MOUNT_ROOT/<dataset_id>; certificates-dir holds cluster.crt, node.crt, node.key):',
   EXAMPLE,
 ].join('\n\n');

@@ -1,7 +1,7 @@
 import { Command, Option } from 'clipanion';
 import { BaseCommand } from '../base-command.js';
 import { UserError } from '../../errors.js';
-import { BACKENDS, type BackendName } from '../../backends/backend.js';
+import { CLUSTER_BACKENDS, checkClusterBackend } from '../../roles/cluster/backends.js';
 
 function intOption(name: string, text: string, min: number, max: number): number {
   const n = Number(text);
@@ -22,17 +22,24 @@ export class ClusterUpCommand extends BaseCommand {
       and writes DIR/cluster.json once every node has reported. Shows the dashboard when stdout is
       a terminal, otherwise a live log of convergence. Ctrl-C stops everything and unmounts what
       the agents exposed. Port 0 picks free ports. Logs of every process are in DIR/logs.
+
+      With --isolate (root) every node is a host of its own: its agent and plugin run in their own
+      network namespace, with their own address on a bridge made for the cluster (control listens
+      on the bridge), and in their own mount namespace with their own pool, so the nodes share
+      nothing but the network. Ctrl-C removes the namespaces, links, mounts and loop devices.
     `,
     examples: [
       ['Three nodes on the directory backend, with the dashboard', 'flocker cluster up'],
       ['Two loopback nodes (root), on free ports, printing a log', 'flocker cluster up --nodes 2 --backend loopback --api-port 0 --agent-port 0 --no-dashboard'],
       ['Docker plugins Docker can find: drivers flocker-node-1, flocker-node-2 (root)', 'flocker cluster up --nodes 2 --plugins --plugin-dir /run/docker/plugins'],
+      ['Three nodes that share nothing but a network, data moved between them (root)', 'flocker cluster up --backend p2p --isolate'],
     ],
   });
 
   dir = Option.String('--dir', './.flocker', { description: 'Folder for certificates, pool, node folders and logs' });
   nodes = Option.String('--nodes', '3', { description: 'Number of nodes (agents)' });
-  backend = Option.String('--backend', 'directory', { description: 'Storage backend: directory or loopback (needs root)' });
+  backend = Option.String('--backend', 'directory', { description: `Storage backend: ${CLUSTER_BACKENDS.join(', ')} (all but directory need root)` });
+  isolate = Option.Boolean('--isolate', false, { description: 'Root: every node its own host (network + mount namespace, address, pool)' });
   apiPort = Option.String('--api-port', '4523', { description: 'REST API port (0: any free port)' });
   agentPort = Option.String('--agent-port', '4524', { description: 'Agent channel port (0: any free port)' });
   dashboard = Option.Boolean('--dashboard', true, { description: 'Show the dashboard when stdout is a terminal (--no-dashboard: a text log)' });
@@ -47,20 +54,14 @@ export class ClusterUpCommand extends BaseCommand {
     const nodes = intOption('--nodes', this.nodes, 1, 64);
     const apiPort = intOption('--api-port', this.apiPort, 0, 65535);
     const agentPort = intOption('--agent-port', this.agentPort, 0, 65535);
-    if (!BACKENDS.includes(this.backend as BackendName)) {
-      throw new UserError(`--backend must be one of ${BACKENDS.join(', ')}, got ${JSON.stringify(this.backend)}`);
-    }
-    const backend = this.backend as BackendName;
-    if (backend === 'loopback' && process.getuid?.() !== 0) {
-      throw new UserError('--backend loopback attaches loop devices and mounts filesystems: run as root, or use --backend directory');
-    }
+    const backend = checkClusterBackend(this.backend, process.getuid?.() === 0, this.isolate);
     if (this.pluginDir !== undefined && !this.plugins) {
       throw new UserError('--plugin-dir says where the Docker plugins listen; add --plugins to run them');
     }
     const stdout = this.context.stdout as NodeJS.WriteStream;
     const { runClusterUp } = await import('../../roles/cluster/run.js');
     return runClusterUp(
-      { dir: this.dir, nodes, backend, apiPort, agentPort, plugins: this.plugins, ...(this.pluginDir !== undefined ? { pluginDir: this.pluginDir } : {}) },
+      { dir: this.dir, nodes, backend, isolate: this.isolate, apiPort, agentPort, plugins: this.plugins, ...(this.pluginDir !== undefined ? { pluginDir: this.pluginDir } : {}) },
       { stdout, stderr: this.context.stderr, dashboard: this.dashboard && stdout.isTTY === true, exitWithParent: this.exitWithParent },
     );
   }

@@ -3,6 +3,7 @@ import { Command, Option } from 'clipanion';
 import { BaseCommand } from '../base-command.js';
 import { stopSignal } from '../stop-signal.js';
 import { UserError } from '../../errors.js';
+import { parseMetricsListen } from '../../metrics/listen.js';
 
 function port(value: string, flag: string): number {
   const n = Number(value);
@@ -24,6 +25,9 @@ export class ControlCommand extends BaseCommand {
       directory. Port 0 picks a free port. Once both ports listen, \`DATA_DIR/control.json\` holds
       \`{"pid", "api_port", "agent_port"}\`. Only one control service may use a data directory.
 
+      With \`--metrics-listen ADDR:PORT\` (or just PORT, bound to 127.0.0.1) it also serves
+      Prometheus metrics over plain HTTP at \`/metrics\` on that address; never on the API port.
+
       A node whose agent has been silent for FLOCKER_NODE_TIMEOUT_MS (default 120000) is forgotten.
       Stops cleanly on SIGINT or SIGTERM. Logs are JSON lines on stderr (FLOCKER_LOG_LEVEL).
     `,
@@ -43,6 +47,8 @@ export class ControlCommand extends BaseCommand {
     description: 'Folder holding cluster.crt, control-service.crt, control-service.key (default /etc/flocker)',
   });
 
+  metricsListen = Option.String('--metrics-listen', { description: 'Serve Prometheus /metrics over plain HTTP on ADDR:PORT (or PORT on 127.0.0.1); off by default' });
+
   async run(): Promise<number> {
     if (this.dataDir === undefined || this.dataDir === '') {
       throw new UserError('--data-dir is required: the folder where the control service keeps its configuration (e.g. --data-dir /var/lib/flocker)');
@@ -50,6 +56,10 @@ export class ControlCommand extends BaseCommand {
     const dataDir = this.dataDir;
     const apiPort = port(this.apiPort, '--api-port');
     const agentPort = port(this.agentPort, '--agent-port');
+    const metricsListen = this.metricsListen === undefined ? undefined : parseMetricsListen(this.metricsListen);
+    if (metricsListen && metricsListen.port !== 0 && (metricsListen.port === apiPort || metricsListen.port === agentPort)) {
+      throw new UserError(`--metrics-listen must use a port of its own, not the ${metricsListen.port === apiPort ? 'API' : 'agent'} port ${metricsListen.port}`);
+    }
     const timeoutEnv = process.env.FLOCKER_NODE_TIMEOUT_MS;
     const nodeTimeoutMs = timeoutEnv !== undefined && timeoutEnv !== '' ? Number(timeoutEnv) : undefined;
     if (nodeTimeoutMs !== undefined && !(Number.isFinite(nodeTimeoutMs) && nodeTimeoutMs > 0)) {
@@ -63,6 +73,7 @@ export class ControlCommand extends BaseCommand {
     const service = await startControlService({
       dataDir, certificatesDir: this.certificatesDir, apiPort, agentPort, listen: this.listen, log,
       ...(nodeTimeoutMs !== undefined ? { nodeTimeoutMs } : {}),
+      ...(metricsListen ? { metricsListen } : {}),
     });
     const signal = await stopSignal().stopped;
     log.info({ signal }, 'stopping');

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { BaseCommand } from '../base-command.js';
 import { stopSignal } from '../stop-signal.js';
 import { UserError } from '../../errors.js';
+import { parseMetricsListen } from '../../metrics/listen.js';
 
 export class PluginCommand extends BaseCommand {
   static override paths = [['plugin']];
@@ -38,6 +39,7 @@ export class PluginCommand extends BaseCommand {
 
   config = Option.String('-c,--config', '/etc/flocker/agent.yml', { description: 'The agent configuration file' });
   socket = Option.String('--socket', { description: 'Unix socket to serve (default: plugin.socket from agent.yml, else /run/docker/plugins/flocker.sock)' });
+  metricsListen = Option.String('--metrics-listen', { description: 'Serve Prometheus /metrics over plain HTTP on ADDR:PORT (or PORT on 127.0.0.1); off by default' });
   // Hidden: tests shorten how long a Mount may wait for the cluster (seconds; default 100).
   mountTimeout = Option.String('--mount-timeout', { hidden: true });
 
@@ -48,6 +50,7 @@ export class PluginCommand extends BaseCommand {
       if (!Number.isFinite(s) || s <= 0 || s > 115) throw new UserError(`--mount-timeout must be seconds from 0 to 115, got ${JSON.stringify(this.mountTimeout)}`);
       mountTimeoutMs = s * 1000;
     }
+    const metricsListen = this.metricsListen === undefined ? undefined : parseMetricsListen(this.metricsListen);
     const { loadAgentConfig } = await import('../../config/agent-config.js');
     const { createLogger } = await import('../../log.js');
     const { startPluginRole } = await import('../../roles/plugin/plugin.js');
@@ -58,6 +61,7 @@ export class PluginCommand extends BaseCommand {
       config, log, makeClient: createControlClient,
       ...(this.socket !== undefined ? { socket: resolve(this.socket) } : {}),
       ...(mountTimeoutMs !== undefined ? { mountTimeoutMs } : {}),
+      ...(metricsListen ? { metricsListen } : {}),
     });
     this.context.stdout.write(`flocker plugin: serving ${role.socket} for node ${role.nodeId}\n`);
     await stopSignal().stopped;

@@ -11,6 +11,8 @@ import { ConvergenceLoop, systemClock } from '../../converge/loop.js';
 import { execute } from '../../converge/execute.js';
 import { errorMessage, UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { agentMetrics } from '../../metrics/registry.js';
+import { startMetricsServer } from '../../metrics/server.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { readNodeUuid } from '../../tls/identity.js';
 import { ChannelClient } from './channel-client.js';
@@ -21,6 +23,7 @@ import { PoolMover } from './mover.js';
 import { P2PBackend } from '../../backends/p2p/backend.js';
 import { DEFAULT_TRANSFER } from '../../config/agent-config.js';
 import { TransferServer } from '../../transfer/server.js';
+import { timedBackend } from './timed-backend.js';
 
 export interface AgentRunOptions {
   readonly log: Logger;
@@ -66,8 +69,9 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const material = nodeTlsMaterial(certs, hint);
   const tls = clientTlsOptions(material);
   await checkPool(config);
-  const backend = createBackend(config.dataset, nodeId);
-  const pool = backend instanceof P2PBackend ? backend.pool : undefined;
+  const raw = createBackend(config.dataset, nodeId);
+  const pool = raw instanceof P2PBackend ? raw.pool : undefined;
+  const backend = timedBackend(raw);
   try {
     await backend.listVolumes();
     await mkdir(config.dataset.mountRoot, { recursive: true });
@@ -76,6 +80,8 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   }
   const log = o.log.child({ node: nodeId });
   const era = await readEra();
+  const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, log) : undefined;
+  const { loopIterations } = agentMetrics();
 
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
@@ -93,6 +99,8 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     host: config.controlService.hostname, port: config.controlService.port, tls, era, name: config.name, log,
     fallbacks: config.controlServices.slice(1).map((a) => ({ host: a.hostname, port: a.port })),
     ...(transfers ? { transferPort: transfers.port } : {}),
+    // Transfers bound to one address are reached there; otherwise at our end of the route to control.
+    ...(transfers && !['0.0.0.0', '::'].includes(transferConfig.listen) ? { address: transferConfig.listen } : {}),
     onCluster: () => loop?.onInputs(),
     onRefused: (reason) => {
       refused = reason;
@@ -105,7 +113,11 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   loop = new ConvergenceLoop({
     nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,
     peerToPeer: pool !== undefined,
-    discover: () => discoverLocal(backend, config.dataset.mountRoot, pool),
+    discover: () => {
+      // Every pass starts by discovering: one count per loop iteration.
+      loopIterations.inc();
+      return discoverLocal(backend, config.dataset.mountRoot, pool);
+    },
     report: (r) => channel.setReport(r),
     inputs: () => channel.inputs(),
     execute: (c) => execute(c, backend, mover),
@@ -123,6 +135,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     o.signal.removeEventListener('abort', onAbort);
     channel.stop();
     await transfers?.close();
+    await metricsServer?.close();
     if (o.unmountOnExit) await releaseLocalStorage(backend, config.dataset.mountRoot, log);
     log.info('agent stopped');
   }

@@ -1,16 +1,25 @@
 // The agent's end of the channel: a WebSocket over mutual TLS to the control service. Says hello
 // (with the boot id as era) and the latest report on every connect, re-sends the report whenever
-// it changes, keeps the latest cluster push, and reconnects with capped, jittered backoff.
+// it changes, keeps the view control pushes (a snapshot, then deltas applied in order; a delta
+// that does not follow asks for a snapshot), and reconnects with capped, jittered backoff.
 import type { ConnectionOptions } from 'node:tls';
 import WebSocket from 'ws';
 import type { Logger } from '../../log.js';
+import { agentMetrics } from '../../metrics/registry.js';
 import type { NodeReport } from '../../model/cluster-state.js';
 import { CHANNEL_PATH, CHANNEL_VERSION, type AgentMessage, type ControlMessage } from '../../protocol/channel.js';
 import { parseControlMessage } from '../../protocol/channel-messages.js';
+import { applyDelta, type AgentView } from '../../protocol/delta.js';
 import type { LoopInputs } from '../../converge/loop.js';
 import { Backoff, type BackoffOptions } from '../../client/backoff.js';
 
-export type ClusterMessage = Extract<ControlMessage, { type: 'cluster' }>;
+/** The view held, the generation it is at, and control's clock when it last spoke. */
+interface Held {
+  readonly generation: number;
+  readonly view: AgentView;
+  readonly now: number;
+  readonly receivedAt: number;
+}
 
 /** Agents come back quickly: a short outage of control should not leave them idle for long. */
 export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
@@ -43,9 +52,15 @@ export class ChannelClient {
   private ws: WebSocket | undefined;
   private open = false;
   private stopped = false;
-  private latest: { message: ClusterMessage; receivedAt: number } | undefined;
+  private latest: Held | undefined;
+  private readonly metrics = agentMetrics();
   private report: NodeReport | undefined;
   private sentReport: string | undefined;
+  /** When control last had our current report (sent now, or unchanged since the last send). */
+  private reportedAt: number | undefined;
+  private readonly unregisterMetrics: () => void;
+  /** A resync is on its way; further deltas before the snapshot need no second request. */
+  private resyncAsked = false;
   private readonly backoff: Backoff;
   private loggedStep = 0;
   private readonly targets: readonly { readonly host: string; readonly port: number }[];
@@ -62,6 +77,7 @@ export class ChannelClient {
     this.backoff = new Backoff(RECONNECT_BACKOFF, o.random);
     this.targets = [{ host: o.host, port: o.port }, ...(o.fallbacks ?? [])];
     this.firstPush = new Promise((r) => (this.resolveFirstPush = r));
+    this.unregisterMetrics = this.metrics.lastReportAt.set(() => (this.reportedAt === undefined ? undefined : Date.now() - (this.now() - this.reportedAt)));
   }
 
   /** The control service in use (or being tried). */
@@ -84,8 +100,8 @@ export class ChannelClient {
    */
   inputs(): LoopInputs | undefined {
     if (!this.open || !this.latest) return undefined;
-    const { message, receivedAt } = this.latest;
-    return { configuration: message.configuration, cluster: message.cluster, now: message.now + (this.now() - receivedAt) };
+    const { view, now, receivedAt } = this.latest;
+    return { configuration: view.configuration, cluster: view.cluster, now: now + (this.now() - receivedAt) };
   }
 
   /** The current local report; sent now if connected and different from the last one sent. */
@@ -96,6 +112,7 @@ export class ChannelClient {
 
   stop(): void {
     this.stopped = true;
+    this.unregisterMetrics();
     clearTimeout(this.retryTimer);
     clearTimeout(this.silenceTimer);
     this.open = false;
@@ -108,9 +125,11 @@ export class ChannelClient {
   private flushReport(): void {
     if (!this.open || !this.report) return;
     const text = JSON.stringify({ type: 'report', report: this.report } satisfies AgentMessage);
-    if (text === this.sentReport) return;
-    this.send(text);
-    this.sentReport = text;
+    if (text !== this.sentReport) {
+      this.send(text);
+      this.sentReport = text;
+    }
+    this.reportedAt = this.now();
   }
 
   private send(text: string): void {
@@ -134,6 +153,7 @@ export class ChannelClient {
     ws.on('open', () => {
       this.open = true;
       this.sentReport = undefined;
+      this.resyncAsked = false;
       this.o.log.info({ url: this.url }, 'connected to the control service');
       this.backoff.reset();
       this.loggedStep = 0;
@@ -162,7 +182,7 @@ export class ChannelClient {
         this.o.onRefused(m.reason);
         return;
       }
-      this.latest = { message: m, receivedAt: this.now() };
+      if (!this.take(m)) return;
       this.resolveFirstPush();
       this.o.onCluster();
     });
@@ -189,6 +209,30 @@ export class ChannelClient {
       }
       this.scheduleReconnect(failure ?? (wasOpen ? 'connection closed' : `closed (${code})`), wasOpen);
     });
+  }
+
+  /** Apply a push; false when it cannot be (a gap: a snapshot has been asked for). */
+  private take(m: Exclude<ControlMessage, { type: 'refused' }>): boolean {
+    const receivedAt = this.now();
+    if (m.type === 'cluster') {
+      this.metrics.configUpdates.inc({ kind: 'snapshot' });
+      this.latest = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster }, now: m.now, receivedAt };
+      this.resyncAsked = false;
+      return true;
+    }
+    const held = this.latest;
+    if (!held || held.generation !== m.from) {
+      // A missed delta: act on nothing until the snapshot comes, rather than on a wrong view.
+      this.metrics.configUpdates.inc({ kind: 'gap' });
+      this.o.log.info({ have: held?.generation, from: m.from }, 'a push did not follow the one held; asking for a snapshot');
+      this.latest = undefined;
+      if (!this.resyncAsked) this.send(JSON.stringify({ type: 'resync' } satisfies AgentMessage));
+      this.resyncAsked = true;
+      return false;
+    }
+    this.metrics.configUpdates.inc({ kind: 'delta' });
+    this.latest = { generation: m.generation, view: applyDelta(held.view, m.changes), now: m.now, receivedAt };
+    return true;
   }
 
   private heard(): void {

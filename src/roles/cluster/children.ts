@@ -28,14 +28,19 @@ export interface Child {
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-/** Start `flocker ARGS...`, its stdout and stderr in logFile (this run's only, so its last line is news). */
-export function spawnSelf(name: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env): Child {
+/**
+ * Start `flocker ARGS...`, its stdout and stderr in logFile (this run's only, so its last line is
+ * news). `wrapper` runs it through another program that execs it (e.g. into a simulated host), so
+ * the pid is still flocker's.
+ */
+export function spawnSelf(name: string, args: readonly string[], logFile: string, env: NodeJS.ProcessEnv = process.env, wrapper: readonly string[] = []): Child {
   const { command, prefix } = selfCommand();
+  const [program, ...argv] = [...wrapper, command, ...prefix, ...args] as [string, ...string[]];
   const fd = openSync(logFile, 'w');
   let proc: ChildProcess;
   try {
     // detached: a terminal's Ctrl-C reaches only us, so we decide the order in which things stop.
-    proc = spawn(command, [...prefix, ...args], { stdio: ['ignore', fd, fd], env, detached: true });
+    proc = spawn(program, argv, { stdio: ['ignore', fd, fd], env, detached: true });
   } finally {
     closeSync(fd);
   }

@@ -13,39 +13,49 @@ export interface CleanupReport {
   readonly problems: readonly string[];
 }
 
-/** Unmount everything below the mount roots (deepest first), then detach loop devices backed by pool files. */
+/**
+ * Unmount everything below the mount roots (deepest first), then detach loop devices backed by
+ * files below `pool`. Twice: a pool that is itself a loop-mounted filesystem (p2p) is busy
+ * until the loop devices of the images inside it are detached.
+ */
 export async function releaseHostResources(mountRoots: readonly string[], pool: string): Promise<CleanupReport> {
   const unmounted: string[] = [];
   const detached: string[] = [];
-  const problems: string[] = [];
-  let mounts: { mountPoint: string }[] = [];
-  try {
-    mounts = (await listMounts()).filter((m) => mountRoots.some((r) => under(m.mountPoint, r)));
-  } catch (e) {
-    problems.push(`cannot read the mount table: ${errorMessage(e)}`);
-  }
-  for (const m of mounts.sort((a, b) => b.mountPoint.length - a.mountPoint.length)) {
+  const failures = new Map<string, string>();
+  for (let pass = 0; pass < 2; pass++) {
+    let mounts: { mountPoint: string }[] = [];
     try {
-      await umount(m.mountPoint);
-      unmounted.push(m.mountPoint);
+      mounts = (await listMounts()).filter((m) => mountRoots.some((r) => under(m.mountPoint, r)));
     } catch (e) {
-      problems.push(`umount ${m.mountPoint}: ${errorMessage(e)}`);
+      failures.set('mount table', `cannot read the mount table: ${errorMessage(e)}`);
     }
-  }
-  if (process.getuid?.() === 0) {
+    for (const m of mounts.sort((a, b) => b.mountPoint.length - a.mountPoint.length)) {
+      try {
+        await umount(m.mountPoint);
+        unmounted.push(m.mountPoint);
+        failures.delete(m.mountPoint);
+      } catch (e) {
+        failures.set(m.mountPoint, `umount ${m.mountPoint}: ${errorMessage(e)}`);
+      }
+    }
+    if (process.getuid?.() !== 0) continue;
     try {
-      for (const loop of await listLoops()) {
-        if (!under(loop.backingFile.replace(/ \(deleted\)$/, ''), pool)) continue;
+      // Deepest backing file first: an image inside a pool before the pool's own device.
+      const loops = (await listLoops()).filter((l) => under(l.backingFile.replace(/ \(deleted\)$/, ''), pool));
+      for (const loop of loops.sort((a, b) => b.backingFile.length - a.backingFile.length)) {
+        if (detached.includes(loop.device)) continue;
         try {
           await detachLoop(loop.device);
           detached.push(loop.device);
+          failures.delete(loop.device);
         } catch (e) {
-          problems.push(`losetup -d ${loop.device}: ${errorMessage(e)}`);
+          failures.set(loop.device, `losetup -d ${loop.device}: ${errorMessage(e)}`);
         }
       }
     } catch (e) {
-      problems.push(`cannot list loop devices: ${errorMessage(e)}`);
+      failures.set('loops', `cannot list loop devices: ${errorMessage(e)}`);
     }
+    if (failures.size === 0) break;
   }
-  return { unmounted, detached, problems };
+  return { unmounted, detached, problems: [...failures.values()] };
 }

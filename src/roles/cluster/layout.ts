@@ -11,6 +11,8 @@ export interface NodeLayout {
   readonly mountRoot: string;
   readonly stateDir: string;
   readonly pluginSocket: string;
+  /** This node's own pool (p2p, or --isolate: nodes that share nothing); else the cluster's shared one. */
+  readonly pool: string;
 }
 
 export interface ClusterLayout {
@@ -20,8 +22,10 @@ export interface ClusterLayout {
   readonly controlDataDir: string;
   /** What control writes once it listens: {pid, api_port, agent_port}. */
   readonly controlJson: string;
-  /** The shared storage pool of every node. */
+  /** The shared storage pool of every node (unless each node has its own: NodeLayout.pool). */
   readonly pool: string;
+  /** What --isolate made (bridge, namespaces), kept while they exist: a later run removes leftovers. */
+  readonly hostsFile: string;
   readonly logsDir: string;
   readonly clusterJson: string;
   /** "PID NAME" per line for every process started, while they run. */
@@ -35,24 +39,26 @@ export interface ClusterLayout {
  * `pluginDir` (optional) puts the plugin sockets where Docker looks for them, named
  * flocker-node-N.sock so each node's plugin is the volume driver `flocker-node-N`.
  */
-export function clusterLayout(dir: string, nodes: number, pluginDir?: string): ClusterLayout {
+export function clusterLayout(dir: string, nodes: number, pluginDir?: string, ownPools = false): ClusterLayout {
   const root = resolve(dir);
   const controlDataDir = join(root, 'control');
+  const pool = join(root, 'pool');
   return {
     dir: root,
     certsDir: join(root, 'certs'),
     controlDataDir,
     controlJson: join(controlDataDir, 'control.json'),
-    pool: join(root, 'pool'),
+    pool,
+    hostsFile: join(root, 'hosts.json'),
     logsDir: join(root, 'logs'),
     clusterJson: join(root, 'cluster.json'),
     pidsFile: join(root, 'pids'),
     lockFile: join(root, 'cluster.lock'),
-    nodes: Array.from({ length: nodes }, (_, i) => nodeLayout(root, i + 1, pluginDir === undefined ? undefined : resolve(pluginDir))),
+    nodes: Array.from({ length: nodes }, (_, i) => nodeLayout(root, i + 1, pluginDir === undefined ? undefined : resolve(pluginDir), ownPools ? undefined : pool)),
   };
 }
 
-function nodeLayout(root: string, index: number, pluginDir: string | undefined): NodeLayout {
+function nodeLayout(root: string, index: number, pluginDir: string | undefined, sharedPool: string | undefined): NodeLayout {
   const name = `node-${index}`;
   const dir = join(root, name);
   return {
@@ -64,6 +70,7 @@ function nodeLayout(root: string, index: number, pluginDir: string | undefined):
     mountRoot: join(dir, 'mnt'),
     stateDir: join(dir, 'state'),
     pluginSocket: pluginDir === undefined ? join(dir, 'plugin.sock') : join(pluginDir, `flocker-${name}.sock`),
+    pool: sharedPool ?? join(dir, 'pool'),
   };
 }
 
@@ -72,7 +79,13 @@ export interface ClusterInfo {
   readonly api: string;
   readonly certs_path: string;
   readonly user: string;
-  readonly nodes: readonly { readonly uuid: string; readonly mount_root: string; readonly name: string; readonly config: string }[];
+  readonly nodes: readonly {
+    readonly uuid: string; readonly mount_root: string; readonly name: string; readonly config: string;
+    /** --isolate: the node's own address, and its network namespace (`ip netns exec NETNS ...`). */
+    readonly address?: string; readonly netns?: string;
+  }[];
+  /** --isolate: the bridge the nodes' namespaces hang on, and control's address on it. */
+  readonly isolated?: { readonly bridge: string; readonly gateway: string; readonly subnet: string };
   /** Ours, beyond the contract's fields. */
   readonly agent_port: number;
   readonly pid: number;

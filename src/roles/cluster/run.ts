@@ -4,6 +4,7 @@ import type { ControlClient } from '../../client/types.js';
 import { errorMessage } from '../../errors.js';
 import { followCluster } from '../../client/follow.js';
 import { advance, EMPTY_HISTORY } from '../../client/history.js';
+import { statusLine } from './status-line.js';
 import { describeDeath, Interrupted, startLocalCluster, type LocalCluster, type UpOptions } from './up.js';
 import { loadDashboard } from '../../ui/load.js';
 
@@ -24,6 +25,7 @@ const stamp = (): string => new Date().toISOString().slice(11, 19);
 async function followEvents(client: ControlClient, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
   let history = EMPTY_HISTORY;
   let lostSince = false;
+  let lastStatus = '';
   for await (const u of followCluster(client, { signal })) {
     if (u.kind === 'lost') {
       // Once per outage, not once per retry.
@@ -35,6 +37,9 @@ async function followEvents(client: ControlClient, out: NodeJS.WritableStream, s
     const step = advance(history, u.before, u.snapshot, Date.now(), { everyPhase: true });
     history = step.history;
     for (const l of step.added) out.write(`[${stamp()}] ${l.text}\n`);
+    const status = statusLine(u.snapshot, history.convergence);
+    if (status !== lastStatus) out.write(`[${stamp()}] ${status}\n`);
+    lastStatus = status;
   }
 }
 

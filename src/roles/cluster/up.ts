@@ -3,7 +3,8 @@
 // nothing mounted or attached.
 import { appendFileSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BackendName } from '../../backends/backend.js';
+import type { ClusterBackend } from './backends.js';
+import { ownPools } from './backends.js';
 import type { ControlClient } from '../../client/types.js';
 import { clientFromCertsDir } from '../../client/from-certs-dir.js';
 import { errorMessage, UserError } from '../../errors.js';
@@ -16,11 +17,15 @@ import { clusterLayout, type ClusterInfo, type ClusterLayout } from './layout.js
 import { tailOf } from './tail.js';
 import { abortableSleep } from '../../abortable-sleep.js';
 import { shortId } from '../../model/ids.js';
+import { HostNetwork, type TeardownReport } from '../../sys/netns/hosts.js';
+import { freeTcpPort } from './ports.js';
 
 export interface UpOptions {
   readonly dir: string;
   readonly nodes: number;
-  readonly backend: BackendName;
+  readonly backend: ClusterBackend;
+  /** Root: every node (agent and plugin) its own simulated host: network + mount namespace, address. */
+  readonly isolate?: boolean;
   readonly apiPort: number;
   readonly agentPort: number;
   readonly plugins: boolean;
@@ -33,6 +38,9 @@ export interface UpOptions {
 }
 
 export type Progress = (line: string) => void;
+
+/** The contract's default agent-to-agent transfer port. */
+const P2P_TRANSFER_PORT = 4526;
 
 export interface ChildDeath {
   readonly child: Child;
@@ -49,6 +57,8 @@ export class LocalCluster {
   private reportDeath!: (d: ChildDeath) => void;
   info: ClusterInfo | undefined;
   client: ControlClient | undefined;
+  /** --isolate: the simulated hosts the nodes run in. */
+  hosts: HostNetwork | undefined;
 
   constructor(readonly layout: ClusterLayout, private readonly lock: ClusterLock) {
     this.unexpectedExit = new Promise((r) => { this.reportDeath = r; });
@@ -72,7 +82,17 @@ export class LocalCluster {
     const byKind = (prefix: string): Child[] => this.children.filter((c) => c.name.startsWith(prefix));
     await Promise.all(byKind('plugin').map((c) => stopChild(c)));
     await Promise.all(byKind('agent').map((c) => stopChild(c)));
-    const report = await releaseHostResources(this.layout.nodes.map((n) => n.mountRoot), this.layout.pool);
+    // Inside the hosts first: what is mounted there (and the loop devices under it) is out of
+    // sight of the safety net below, which looks at our own mount table.
+    const inHosts: TeardownReport = this.hosts ? await this.hosts.destroy() : { unmounted: [], detached: [], problems: [] };
+    // Nodes with pools of their own (p2p) may have mounted them (a btrfs file) in our namespace.
+    const ownPools = this.layout.nodes.map((n) => n.pool).filter((p) => p !== this.layout.pool);
+    const here = await releaseHostResources([...this.layout.nodes.map((n) => n.mountRoot), ...ownPools], this.layout.dir);
+    const report: CleanupReport = {
+      unmounted: [...inHosts.unmounted, ...here.unmounted],
+      detached: [...inHosts.detached, ...here.detached],
+      problems: [...inHosts.problems, ...here.problems],
+    };
     await Promise.all(byKind('control').map((c) => stopChild(c)));
     rmSync(this.layout.pidsFile, { force: true });
     this.lock.release();
@@ -169,14 +189,14 @@ function writeAtomic(path: string, text: string): void {
 }
 
 export async function startLocalCluster(opts: UpOptions, progress: Progress): Promise<LocalCluster> {
-  const layout = clusterLayout(opts.dir, opts.nodes, opts.pluginDir);
+  const layout = clusterLayout(opts.dir, opts.nodes, opts.pluginDir, opts.isolate === true || ownPools(opts.backend));
   const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   mkdirSync(layout.dir, { recursive: true });
   const lock = lockClusterDir(layout.lockFile, layout.dir);
   let certs: ClusterCerts;
   try {
-    for (const d of [layout.pool, layout.logsDir, layout.controlDataDir]) mkdirSync(d, { recursive: true });
-    for (const n of layout.nodes) for (const d of [n.dir, n.mountRoot, n.stateDir]) mkdirSync(d, { recursive: true });
+    for (const d of [layout.logsDir, layout.controlDataDir]) mkdirSync(d, { recursive: true });
+    for (const n of layout.nodes) for (const d of [n.dir, n.mountRoot, n.stateDir, n.pool]) mkdirSync(d, { recursive: true });
     rmSync(layout.clusterJson, { force: true });
     const certsStarted = Date.now();
     certs = await ensureClusterCerts(layout);
@@ -191,32 +211,51 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
   const cluster = new LocalCluster(layout, lock);
   rmSync(layout.pidsFile, { force: true });
   try {
+    // A run killed with -9 left its hosts; we hold the folder's lock, so they are nobody's now.
+    const leftovers = HostNetwork.destroyLeftovers(layout.hostsFile);
+    for (const p of leftovers.problems) progress(`removing the hosts of an earlier run: ${p}`);
+    let listen = '127.0.0.1';
+    if (opts.isolate) {
+      // Docker runs in the default namespace: for it to bind-mount a volume, what an agent mounts
+      // must show there too (with --plugins only; nothing else a host mounts ever does).
+      const hosts = HostNetwork.create(layout.nodes.map((n) => ({ name: n.name, dir: n.dir, ...(opts.plugins ? { shareOut: n.mountRoot } : {}) })),
+        { stateFile: layout.hostsFile });
+      cluster.hosts = hosts;
+      listen = hosts.gateway;
+      progress(`hosts: bridge ${hosts.bridge} on ${hosts.subnet}; ${hosts.hosts.map((h) => `${h.name} ${h.address}`).join(', ')}; control on ${hosts.gateway}`);
+    }
     rmSync(layout.controlJson, { force: true });
     const control = cluster.adopt(spawnSelf('control', [
-      'control', '--data-dir', layout.controlDataDir, '--certificates-dir', layout.certsDir, '--listen', '127.0.0.1',
+      'control', '--data-dir', layout.controlDataDir, '--certificates-dir', layout.certsDir, '--listen', listen,
       '--api-port', String(opts.apiPort), '--agent-port', String(opts.agentPort),
     ], join(layout.logsDir, 'control.log')));
     progress(`control: starting (pid ${control.proc.pid}, log ${control.logFile})`);
     const ports = await guarded(cluster, 'control to listen', deadline, opts.signal, (stop) => waitForControlJson(layout.controlJson, control.proc.pid, stop));
-    progress(`control: REST API on https://127.0.0.1:${ports.api_port}, agents on port ${ports.agent_port}`);
+    progress(`control: REST API on https://${listen}:${ports.api_port}, agents on port ${ports.agent_port}`);
 
     for (const [i, node] of layout.nodes.entries()) {
+      const host = cluster.hosts?.host(node.name);
+      // Each host has an address of its own, so every node can use the default transfer port.
+      const transfer = opts.backend !== 'p2p' ? undefined
+        : host ? { port: P2P_TRANSFER_PORT, listen: host.address } : { port: await freeTcpPort(), listen: '127.0.0.1' };
       writeFileSync(node.config, agentYml({
-        name: node.name, controlHost: '127.0.0.1', agentPort: ports.agent_port, apiPort: ports.api_port, backend: opts.backend,
-        pool: layout.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
-        pluginSocket: node.pluginSocket,
+        name: node.name, controlHost: listen, agentPort: ports.agent_port, apiPort: ports.api_port, backend: opts.backend,
+        pool: node.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
+        pluginSocket: node.pluginSocket, ...(transfer ? { transfer } : {}),
       }));
-      const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config, '--unmount-on-exit'], join(layout.logsDir, `${node.name}-agent.log`)));
-      progress(`${node.name} (${shortId(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend)`);
+      const wrapper = host && cluster.hosts ? cluster.hosts.hostCommand(host) : [];
+      const agent = cluster.adopt(spawnSelf(`agent ${node.name}`, ['agent', '--config', node.config, '--unmount-on-exit'],
+        join(layout.logsDir, `${node.name}-agent.log`), process.env, wrapper));
+      progress(`${node.name} (${shortId(certs.nodeUuids[i] ?? '')}): agent starting (pid ${agent.proc.pid}, ${opts.backend} backend${host ? `, host ${host.address}` : ''})`);
       if (opts.plugins) {
         rmSync(node.pluginSocket, { force: true }); // a stale socket must not pass for a listening plugin
         const plugin = cluster.adopt(spawnSelf(`plugin ${node.name}`, ['plugin', '--config', node.config, '--socket', node.pluginSocket],
-          join(layout.logsDir, `${node.name}-plugin.log`)));
+          join(layout.logsDir, `${node.name}-plugin.log`), process.env, wrapper));
         progress(`${node.name}: Docker plugin starting on ${node.pluginSocket} (pid ${plugin.proc.pid})`);
       }
     }
 
-    const client = clientFromCertsDir({ host: '127.0.0.1', port: ports.api_port, certsPath: layout.certsDir, user: API_USER });
+    const client = clientFromCertsDir({ host: listen, port: ports.api_port, certsPath: layout.certsDir, user: API_USER });
     cluster.client = client;
     await guarded(cluster, 'every node to report to control', deadline, opts.signal,
       (stop) => waitForNodes(client, certs.nodeUuids, layout.nodes.map((n) => n.name), progress, stop));
@@ -227,11 +266,19 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       progress(`Docker plugins listening (${layout.nodes.length})`);
     }
 
+    const hosts = cluster.hosts;
     const info: ClusterInfo = {
-      api: `https://127.0.0.1:${ports.api_port}`,
+      api: `https://${listen}:${ports.api_port}`,
       certs_path: layout.certsDir,
       user: API_USER,
-      nodes: layout.nodes.map((n, i) => ({ uuid: certs.nodeUuids[i] ?? '', mount_root: n.mountRoot, name: n.name, config: n.config })),
+      nodes: layout.nodes.map((n, i) => {
+        const h = hosts?.host(n.name);
+        return {
+          uuid: certs.nodeUuids[i] ?? '', mount_root: n.mountRoot, name: n.name, config: n.config,
+          ...(h ? { address: h.address, netns: h.netns } : {}),
+        };
+      }),
+      ...(hosts ? { isolated: { bridge: hosts.bridge, gateway: hosts.gateway, subnet: hosts.subnet } } : {}),
       agent_port: ports.agent_port,
       pid: process.pid,
     };

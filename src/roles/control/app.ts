@@ -10,6 +10,7 @@ import { datasetRoutes } from './api/datasets.js';
 import { leaseRoutes } from './api/leases.js';
 import { stateRoutes } from './api/state.js';
 import { eventRoutes } from './api/events.js';
+import { requestMetrics } from './request-metrics.js';
 
 export interface AppOptions {
   readonly heartbeatMs?: number;
@@ -30,6 +31,7 @@ export function createApp(hub: ControlHub, log: Logger, opts: AppOptions = {}): 
   stateRoutes(router, hub);
   eventRoutes(router, hub, opts.heartbeatMs);
 
+  app.use(requestMetrics());
   app.use(async (ctx, next) => {
     try {
       await next();

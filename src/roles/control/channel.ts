@@ -1,16 +1,18 @@
 // The agent port: WebSocket (CHANNEL_PATH) over mutual TLS with `node-` certificates. The node is
-// who its certificate says; one live connection per node. Control pushes `cluster` to every
-// agent that has said hello whenever the hub announces a change.
+// who its certificate says; one live connection per node. Control pushes to every agent that has
+// said hello whenever the hub announces a change (fan-out.ts).
 import type { IncomingMessage } from 'node:http';
 import type { Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { WebSocketServer, WebSocket } from 'ws';
 import type { Logger } from '../../log.js';
+import { controlMetrics } from '../../metrics/registry.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { CHANNEL_PATH, type ControlMessage } from '../../protocol/channel.js';
 import { parseAgentMessage } from '../../protocol/channel-messages.js';
 import { peerIdentity } from '../../tls/options.js';
-import type { ControlHub, Section } from './hub.js';
+import type { ControlHub } from './hub.js';
+import { FanOut } from './fan-out.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -18,6 +20,8 @@ interface Agent {
   readonly ws: WebSocket;
   readonly node: NodeId;
   greeted: boolean;
+  /** The generation of the view this agent holds (after the sends queued to it). */
+  at?: number;
 }
 
 function remoteHost(req: IncomingMessage): string {
@@ -29,17 +33,19 @@ export class AgentChannel {
   private readonly wss: WebSocketServer;
   private readonly agents = new Map<NodeId, Agent>();
   private readonly pinger: NodeJS.Timeout;
-  private readonly onChange = (sections: ReadonlySet<Section>): void => {
-    // Convergence is derived from what agents already get.
-    if (sections.size === 1 && sections.has('convergence')) return;
-    this.broadcast();
-  };
+  private readonly fanOut: FanOut;
+  private readonly unregisterMetrics: () => void;
 
   constructor(server: Server, private readonly hub: ControlHub, private readonly log: Logger, pingMs = Math.min(30_000, hub.nodeTimeoutMs / 3)) {
+    this.unregisterMetrics = controlMetrics().agentsConnected.set(() => {
+      let n = 0;
+      for (const a of this.agents.values()) if (a.greeted) n++;
+      return n;
+    });
     this.wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: MAX_MESSAGE_BYTES });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     this.wss.on('error', (e) => log.error({ err: e }, 'agent channel error'));
-    hub.on('change', this.onChange);
+    this.fanOut = new FanOut(hub, () => this.agents.values());
     // Pongs prove an idle agent alive, so only a truly silent one times out.
     this.pinger = setInterval(() => {
       for (const a of this.agents.values()) if (a.ws.readyState === WebSocket.OPEN) a.ws.ping();
@@ -105,6 +111,9 @@ export class AgentChannel {
           if (agent.greeted) this.hub.agentReport(node, m.report);
           else this.log.warn({ node }, 'report before hello ignored');
           break;
+        case 'resync':
+          if (agent.greeted) this.fanOut.resync(agent);
+          break;
       }
     });
     ws.on('error', (e) => this.log.warn({ node, err: e.message }, 'agent connection error'));
@@ -117,18 +126,10 @@ export class AgentChannel {
     });
   }
 
-  private broadcast(): void {
-    let text: string | undefined;
-    for (const a of this.agents.values()) {
-      if (!a.greeted || a.ws.readyState !== WebSocket.OPEN) continue;
-      text ??= this.hub.clusterMessageJson();
-      a.ws.send(text);
-    }
-  }
-
   async close(): Promise<void> {
     clearInterval(this.pinger);
-    this.hub.off('change', this.onChange);
+    this.unregisterMetrics();
+    this.fanOut.close();
     for (const a of this.agents.values()) a.ws.terminate();
     this.agents.clear();
     await new Promise<void>((r) => this.wss.close(() => r()));

@@ -11,7 +11,6 @@ import { convergenceRows, stampSince, type PhaseMemo } from '../../model/converg
 import { expireLeases } from '../../model/deployment.js';
 import type { NodeId } from '../../model/ids.js';
 import { convergenceToApi, datasetToApi, leaseToApi, stateToApi, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
-import type { ControlMessage } from '../../protocol/channel.js';
 import type { ClusterEventType } from '../../protocol/events.js';
 import type { ConfigurationStore } from '../../store/store.js';
 
@@ -53,8 +52,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private generationValue = 0;
   private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
   private readonly cache: Partial<Record<'state' | 'nodes' | 'nodesLive', string>> = {};
-  /** The `cluster` message minus its `now`; agents get it only on a change, so a generation keys it. */
-  private clusterMessage?: { readonly generation: number; readonly prefix: string };
   private readonly configJsonOf = new WeakMap<Deployment, string>();
   private readonly tagOf = new WeakMap<Deployment, string>();
   private convergenceJson = '[]';
@@ -80,6 +77,16 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   get cluster(): ClusterState {
     return this.clusterValue;
+  }
+
+  /** What is on disk: what agents are told. */
+  get committed(): Deployment {
+    return this.committedValue;
+  }
+
+  /** The number of the latest announced change. */
+  get generation(): number {
+    return this.generationValue;
   }
 
   /**
@@ -259,19 +266,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
       case 'leases': return JSON.stringify(this.leases());
       case 'convergence': return this.convergenceJsonText();
     }
-  }
-
-  /** The `cluster` message for agents, serialised once per generation. */
-  clusterMessageJson(): string {
-    if (this.clusterMessage?.generation !== this.generationValue) {
-      const m: ControlMessage = {
-        type: 'cluster', generation: this.generationValue, configuration: this.committedValue, cluster: this.clusterValue, now: 0,
-      };
-      // `now` must be fresh per send; keep a placeholder at the end to splice.
-      const text = JSON.stringify(m);
-      this.clusterMessage = { generation: this.generationValue, prefix: text.slice(0, text.lastIndexOf('"now":0}')) };
-    }
-    return `${this.clusterMessage.prefix}"now":${this.now()}}`;
   }
 
   // ---- change notification ----

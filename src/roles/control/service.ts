@@ -6,7 +6,10 @@ import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../log.js';
 import { UserError } from '../../errors.js';
-import { openStore } from '../../store/store.js';
+import type { ListenAddress } from '../../metrics/listen.js';
+import { controlMetrics, secondsSince } from '../../metrics/registry.js';
+import { startMetricsServer, type MetricsServer } from '../../metrics/server.js';
+import { openStore, type ConfigurationStore } from '../../store/store.js';
 import { readTlsMaterial, refuseOtherPeers, serverTlsOptions } from '../../tls/options.js';
 import { createApp } from './app.js';
 import { AgentChannel } from './channel.js';
@@ -22,12 +25,16 @@ export interface ControlServiceOptions {
   readonly listen: string;
   readonly log: Logger;
   readonly nodeTimeoutMs?: number;
+  /** Serve Prometheus /metrics here (plain HTTP); off when absent. */
+  readonly metricsListen?: ListenAddress;
 }
 
 export interface RunningControlService {
   readonly apiPort: number;
   readonly agentPort: number;
   readonly hub: ControlHub;
+  /** The /metrics URL when --metrics-listen was given. */
+  readonly metricsUrl?: string;
   stop(): Promise<void>;
 }
 
@@ -46,6 +53,31 @@ async function listen(server: Server, port: number, host: string, what: string):
   return (server.address() as AddressInfo).port;
 }
 
+/** The store, with each write timed for flocker_control_store_write_duration_seconds. */
+function timedStore(store: ConfigurationStore): ConfigurationStore {
+  const { storeWriteDuration } = controlMetrics();
+  return {
+    path: store.path,
+    load: () => store.load(),
+    save(next) {
+      const started = performance.now();
+      try {
+        return store.save(next);
+      } finally {
+        storeWriteDuration.observe(secondsSince(started));
+      }
+    },
+    close: () => store.close(),
+  };
+}
+
+/** Datasets by phase, counted from the convergence rows when Prometheus scrapes. */
+function countPhases(hub: ControlHub): ReadonlyMap<string, number> {
+  const counts = new Map<string, number>();
+  for (const row of JSON.parse(hub.convergenceJsonText()) as { phase: string }[]) counts.set(row.phase, (counts.get(row.phase) ?? 0) + 1);
+  return counts;
+}
+
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((r) => server.close(() => r()));
@@ -57,7 +89,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   const store = openStore(o.dataDir);
   const infoFile = join(o.dataDir, CONTROL_JSON);
   rmSync(infoFile, { force: true });
-  const hub = new ControlHub({ store, ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}) });
+  const hub = new ControlHub({ store: timedStore(store), ...(o.nodeTimeoutMs !== undefined ? { nodeTimeoutMs: o.nodeTimeoutMs } : {}) });
   const app = createApp(hub, o.log);
   const api = createServer(serverTlsOptions(tls), app.callback());
   const agents = createServer(serverTlsOptions(tls), (_req, res) => {
@@ -67,6 +99,8 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   refuseOtherPeers(agents, 'node-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused an agent connection'));
   for (const s of [api, agents]) s.on('tlsClientError', (e) => o.log.debug({ err: e.message }, 'TLS handshake failed'));
   const channel = new AgentChannel(agents, hub, o.log);
+  const unregisterPhases = controlMetrics().datasetsByPhase.set(() => countPhases(hub));
+  let metrics: MetricsServer | undefined;
   const tick = setInterval(() => {
     hub.sweepLeases().catch((e: unknown) => o.log.error({ err: e }, 'could not persist expired leases'));
     channel.expireSilentNodes();
@@ -77,6 +111,8 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     if (stopped) return;
     stopped = true;
     clearInterval(tick);
+    unregisterPhases();
+    await metrics?.close();
     await channel.close();
     await Promise.all([closeServer(api), closeServer(agents)]);
     store.close();
@@ -86,12 +122,13 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   try {
     const apiPort = await listen(api, o.apiPort, o.listen, 'REST API');
     const agentPort = await listen(agents, o.agentPort, o.listen, 'agent channel');
+    if (o.metricsListen) metrics = await startMetricsServer(o.metricsListen, o.log);
     // Written atomically once both listen: launchers wait for this file.
     const tmp = `${infoFile}.tmp`;
     writeFileSync(tmp, `${JSON.stringify({ pid: process.pid, api_port: apiPort, agent_port: agentPort })}\n`);
     renameSync(tmp, infoFile);
     o.log.info({ apiPort, agentPort, listen: o.listen, dataDir: o.dataDir }, 'control service listening');
-    return { apiPort, agentPort, hub, stop };
+    return { apiPort, agentPort, hub, stop, ...(metrics ? { metricsUrl: metrics.url } : {}) };
   } catch (e) {
     await stop();
     throw e;

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import type { ClientOptions, ControlClient } from '../../client/types.js';
 import type { AgentConfig } from '../../config/agent-config.js';
 import type { Logger } from '../../log.js';
+import type { ListenAddress } from '../../metrics/listen.js';
+import { startMetricsServer } from '../../metrics/server.js';
 import { readNodeUuid } from '../../tls/identity.js';
 import { readTlsMaterial } from '../../tls/options.js';
 import { VolumeDriver } from './handlers.js';
@@ -19,6 +21,8 @@ export interface PluginRoleOptions {
   /** Overrides agent.yml's plugin.socket. */
   readonly socket?: string;
   readonly mountTimeoutMs?: number;
+  /** Serve Prometheus /metrics here (plain HTTP); off when absent. */
+  readonly metricsListen?: ListenAddress;
   readonly log: Logger;
   readonly makeClient: (o: ClientOptions) => ControlClient;
 }
@@ -46,12 +50,21 @@ export async function startPluginRole(o: PluginRoleOptions): Promise<PluginRole>
   });
   const socket = o.socket ?? config.plugin.socket;
   const server = await startPluginServer({ socket, driver, controlAddress: () => client.address, log });
+  let metrics;
+  try {
+    metrics = o.metricsListen ? await startMetricsServer(o.metricsListen, log) : undefined;
+  } catch (e) {
+    await server.close();
+    client.close();
+    throw e;
+  }
   log.info({ node: nodeId, control: client.address, socket }, 'flocker plugin ready');
   return {
     socket,
     nodeId,
     async stop() {
       await server.close();
+      await metrics?.close();
       client.close();
     },
   };

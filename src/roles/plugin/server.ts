@@ -9,6 +9,7 @@ import Router from '@koa/router';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import { readBodyText } from '../../read-body.js';
+import { pluginMetrics, secondsSince } from '../../metrics/registry.js';
 import { errText } from './errors.js';
 import type { DockerReply, DockerRequest, VolumeDriver } from './handlers.js';
 
@@ -66,6 +67,19 @@ export function pluginApp(o: Pick<PluginServerOptions, 'driver' | 'controlAddres
   const app = new Koa();
   app.silent = true;
   const router = new Router();
+  const { requestDuration } = pluginMetrics();
+  // Every answer is a 200; the outcome is whether it carried an Err for Docker.
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const known = Object.prototype.hasOwnProperty.call(routes, ctx.path);
+      const err = typeof ctx.body === 'string' && /^\{"Err":"[^"]/.test(ctx.body);
+      const outcome = !known ? 'unknown' : ctx.status === 200 && !err ? 'ok' : 'error';
+      requestDuration.observe({ endpoint: known ? ctx.path.slice(1) : 'unknown', outcome }, secondsSince(started));
+    }
+  });
   for (const [path, route] of Object.entries(routes)) {
     router.post(path, async (ctx) => reply(ctx, 200, await answer(ctx, path, route, o)));
     router.all(path, (ctx) => {

@@ -34,11 +34,19 @@ export interface Host {
   readonly vethHost: string;
   /** The host's own folder: at teardown every mount and loop device below it is removed. */
   readonly dir?: string;
+  /** Mounts the host makes below this folder also appear in the default namespace (only there). */
+  readonly shareOut?: string;
 }
 
 export interface HostSpec {
   readonly name: string;
   readonly dir?: string;
+  /**
+   * A folder whose mounts made inside the host propagate out to the default namespace (never to
+   * other hosts, never back in): for a service that runs there, such as dockerd bind-mounting a
+   * volume the host's agent mounted. Nothing else the host mounts is seen outside it.
+   */
+  readonly shareOut?: string;
 }
 
 interface State {
@@ -105,6 +113,7 @@ export class HostNetwork {
       throw new HostsError('host names must be distinct, lower-case letters, digits and dashes');
     }
     const random = opts.random ?? Math.random;
+    sweepDeadNetworks();
     let bridge = '';
     for (let i = 0; i < 20 && bridge === ''; i++) {
       const candidate = `flk${randomBytes(2).toString('hex')}`;
@@ -114,8 +123,7 @@ export class HostNetwork {
     const net = new HostNetwork({ bridge, runDir: join(RUN_ROOT, bridge), bridgeMade: false, runDirMounted: false, hosts: [] }, opts.stateFile);
     try {
       mkdirSync(net.state.runDir, { recursive: true });
-      net.save();
-      net.state.runDirMounted = true;
+      net.state.runDirMounted = true; // recorded first: a failure half-way still unmounts it
       net.save();
       cmd('mount', ['--bind', net.state.runDir, net.state.runDir]);
       cmd('mount', ['--make-private', net.state.runDir]);
@@ -168,6 +176,7 @@ export class HostNetwork {
       mountNs: join(this.state.runDir, `${spec.name}.mnt`),
       vethHost: `${br}h${index}`,
       ...(spec.dir !== undefined ? { dir: spec.dir } : {}),
+      ...(spec.shareOut !== undefined ? { shareOut: spec.shareOut } : {}),
     };
     this.state.hosts.push(host);
     this.save();
@@ -182,11 +191,53 @@ export class HostNetwork {
     inNs('link', 'set', 'eth0', 'up');
     inNs('link', 'set', 'lo', 'up');
     inNs('route', 'add', 'default', 'via', this.gateway);
-    // The mount namespace is made from inside the network one so that its /sys is that network's,
-    // as `ip netns exec` does; private, so nothing mounted in it is seen anywhere else.
     writeFileSync(host.mountNs, '');
-    cmd('nsenter', [`--net=/run/netns/${host.netns}`, 'unshare', `--mount=${host.mountNs}`, '--propagation', 'private', '--',
-      'mount', '-t', 'sysfs', 'sysfs', '/sys']);
+    if (host.shareOut === undefined) {
+      cmd('unshare', [`--mount=${host.mountNs}`, '--propagation', 'private', '--', 'true']);
+    } else {
+      this.makeSharedOutNs(host, host.shareOut);
+    }
+    this.dropPinningCopies(host);
+    // Its /sys is its network's, as `ip netns exec` gives; mounted once everything is private.
+    cmd('nsenter', [`--net=/run/netns/${host.netns}`, `--mount=${host.mountNs}`, '--', 'mount', '-t', 'sysfs', 'sysfs', '/sys']);
+  }
+
+  /**
+   * A new mount namespace starts as a copy of every mount here, and a private copy keeps its
+   * filesystem alive after the original is unmounted: a loop device someone else (another test,
+   * another cluster) mounted could then never be detached while this host lives. So the copies no
+   * host needs go at once: loop-backed filesystems, namespace files, other hosts' folders.
+   */
+  private dropPinningCopies(host: Host): void {
+    const inside = parseMountinfo(cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'cat', '/proc/self/mountinfo']).stdout);
+    // Never what holds the host's own folder, our working folder or our program.
+    const needed = [host.dir, host.shareOut, process.cwd(), process.execPath].filter((p): p is string => p !== undefined);
+    const drop = inside
+      .filter((m) => /^\/dev\/loop\d+$/.test(m.source) || m.fsType === 'nsfs' || under(m.mountPoint, RUN_ROOT))
+      .filter((m) => !needed.some((p) => under(p, m.mountPoint) || under(m.mountPoint, p)))
+      .map((m) => m.mountPoint)
+      .sort((a, b) => b.length - a.length);
+    if (drop.length === 0) return;
+    cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'sh', '-c', 'for m; do umount -l "$m" 2>/dev/null; done; true', 'sh', ...new Set(drop)]);
+  }
+
+  /**
+   * A mount namespace where every mount is private except `shared`, whose copy is the master of
+   * the default namespace's (a slave: it receives the host's mounts and sends nothing back).
+   * Peer groups are only made by copying, hence: shared in the default namespace first, copied
+   * into the new namespace with propagation unchanged, then everything else made private there.
+   */
+  private makeSharedOutNs(host: Host, shared: string): void {
+    mkdirSync(shared, { recursive: true });
+    cmd('mount', ['--bind', shared, shared]);
+    cmd('mount', ['--make-private', shared]);
+    cmd('mount', ['--make-shared', shared]);
+    cmd('unshare', [`--mount=${host.mountNs}`, '--propagation', 'unchanged', '--', 'true']);
+    const others = parseMountinfo(cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'cat', '/proc/self/mountinfo']).stdout)
+      .map((m) => m.mountPoint).filter((p) => p !== shared);
+    // Arguments, not a script: mount points may hold any character.
+    cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'sh', '-c', 'for m; do mount --make-private "$m" 2>/dev/null; done; true', 'sh', ...new Set(others)]);
+    cmd('mount', ['--make-slave', shared]);
   }
 
   /**
@@ -290,6 +341,12 @@ export class HostNetwork {
         attempt(`releasing ${h.name}'s mount namespace`, () => { cmd('umount', [h.mountNs]); });
       }
       rmSync(h.mountNs, { force: true });
+      if (h.shareOut !== undefined) {
+        const share = h.shareOut;
+        const here = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint)
+          .filter((p) => under(p, share)).sort((a, b) => b.length - a.length);
+        for (const p of here) attempt(`umount ${p}`, () => { cmd('umount', ['-l', p]); });
+      }
       if (cmd('ip', ['link', 'show', h.vethHost], false).ok) attempt(`ip link del ${h.vethHost}`, () => { cmd('ip', ['link', 'del', h.vethHost]); });
       if (existsSync(`/run/netns/${h.netns}`)) attempt(`ip netns del ${h.netns}`, () => { cmd('ip', ['netns', 'del', h.netns]); });
     }
@@ -304,6 +361,32 @@ export class HostNetwork {
       if (this.stateFile) rmSync(this.stateFile, { force: true });
     }
     return { unmounted, detached, problems };
+  }
+}
+
+/**
+ * Run folders of networks whose teardown met a problem keep their state file so that a retry can
+ * finish it; nobody may be left to retry, so every new network does, for those clearly dead:
+ * bridge and namespaces gone, untouched for a minute (a network being made has its bridge at once).
+ */
+function sweepDeadNetworks(): void {
+  let names: string[];
+  try {
+    names = readdirSync(RUN_ROOT);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    const file = join(RUN_ROOT, name, 'state.json');
+    try {
+      if (Date.now() - statSync(file).mtimeMs < 60_000) continue;
+      const state = JSON.parse(readFileSync(file, 'utf8')) as State;
+      if (cmd('ip', ['link', 'show', state.bridge], false).ok) continue;
+      if (state.hosts.some((h) => existsSync(`/run/netns/${h.netns}`))) continue;
+      HostNetwork.destroyLeftovers(file);
+    } catch {
+      // unreadable or half-written: not ours to judge
+    }
   }
 }
 
@@ -351,6 +434,7 @@ function releaseInside(mountNs: string, dir: string, unmounted: string[], detach
   }
   for (const l of [...ours].sort((a, b) => b.file.length - a.file.length)) detach(l.device);
   const left = (): string[] => ours.filter((l) => existsSync(`/sys/block/${l.device.replace('/dev/', '')}/loop`)).map((l) => l.device);
-  for (let i = 0; i < 40 && left().length > 0; i++) sleepSync(50);
+  // A lazily unmounted pool lets go of its device only once the kernel has finished with it.
+  for (let i = 0; i < 200 && left().length > 0; i++) sleepSync(50);
   for (const d of left()) problems.push(`loop device ${d} is still attached`);
 }

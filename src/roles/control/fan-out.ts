@@ -1,0 +1,105 @@
+// Pushing to connected agents on every announced change agents care about: the delta from the
+// view they hold, serialised once however many agents get it (push.ts), a snapshot to those that
+// hold anything else. Changes that arrive while a push is still being written go out together.
+import { WebSocket } from 'ws';
+import { controlMetrics, secondsSince } from '../../metrics/registry.js';
+import type { ControlHub, Section } from './hub.js';
+import { PushEncoder } from './push.js';
+
+/** How long changes may wait behind a push still being written (a slow socket) before going out anyway. */
+const PUSH_WAIT_CAP_MS = 50;
+
+export interface Recipient {
+  readonly ws: WebSocket;
+  readonly greeted: boolean;
+  /** The generation of the view this agent holds (after the sends queued to it). */
+  at?: number;
+}
+
+export class FanOut {
+  private readonly push: PushEncoder;
+  private readonly metrics = controlMetrics();
+  private pushing = false;
+  private pushAgain = false;
+  private pushCap: NodeJS.Timeout | undefined;
+  private closed = false;
+  private readonly onChange = (sections: ReadonlySet<Section>): void => {
+    // Convergence is derived from what agents already get.
+    if (sections.size === 1 && sections.has('convergence')) return;
+    // While the last push is still being written, later changes wait and go out as one delta:
+    // under a storm (thousands of agents joining) that turns one push per change into one per
+    // write-out, and costs nothing when idle.
+    if (this.pushing) this.pushAgain = true;
+    else this.broadcast();
+  };
+
+  constructor(private readonly hub: ControlHub, private readonly recipients: () => Iterable<Recipient>) {
+    this.push = new PushEncoder(() => hub.now());
+    hub.on('change', this.onChange);
+  }
+
+  /** The agent asked for the whole view (a delta did not follow what it holds). */
+  resync(a: Recipient): void {
+    if (this.push.generation === undefined || a.ws.readyState !== WebSocket.OPEN) return;
+    a.at = this.push.generation;
+    const bytes = this.push.snapshot();
+    this.count('snapshot', 1, bytes.length);
+    a.ws.send(bytes, { binary: false });
+  }
+
+  broadcast(): void {
+    const started = performance.now();
+    const step = this.push.advance(this.hub.generation, { configuration: this.hub.committed, cluster: this.hub.cluster });
+    let snapshot: Buffer | undefined;
+    let deltas = 0;
+    let snapshots = 0;
+    let outstanding = 1;
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      clearTimeout(this.pushCap);
+      this.pushing = false;
+      if (!this.pushAgain || this.closed) return;
+      this.pushAgain = false;
+      this.broadcast();
+    };
+    const done = (): void => {
+      if (--outstanding > 0) return;
+      this.metrics.configPushDuration.observe(secondsSince(started));
+      release();
+    };
+    for (const a of this.recipients()) {
+      if (!a.greeted || a.ws.readyState !== WebSocket.OPEN || a.at === this.push.generation) continue;
+      outstanding++;
+      const held = a.at;
+      a.at = this.push.generation;
+      if (step && held === step.from) {
+        deltas++;
+        a.ws.send(step.delta, { binary: false }, done);
+      } else {
+        snapshots++;
+        a.ws.send((snapshot ??= this.push.snapshot()), { binary: false }, done);
+      }
+    }
+    if (outstanding === 1) return;
+    this.pushing = true;
+    this.pushCap = setTimeout(release, PUSH_WAIT_CAP_MS);
+    this.pushCap.unref();
+    done();
+    // Counted per broadcast, not per send: with thousands of agents, per-send labels add up.
+    if (deltas > 0 && step) this.count('delta', deltas, step.delta.length);
+    if (snapshots > 0 && snapshot) this.count('snapshot', snapshots, snapshot.length);
+  }
+
+  private count(kind: 'delta' | 'snapshot', messages: number, bytes: number): void {
+    this.metrics.configPushes.inc({ kind }, messages);
+    this.metrics.configPushBytes.inc({ kind }, messages * bytes);
+  }
+
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.pushCap);
+    this.hub.off('change', this.onChange);
+  }
+}

@@ -1,0 +1,171 @@
+// Size figures (printed, never asserted):
+//  - the planner alone (pure) for an agent holding 1,000 datasets in a 10,000-dataset cluster:
+//    all converged, all to create, all to hand over to another node;
+//  - a real `flocker control` process holding 10,000 datasets (BENCH_SCALE_DATASETS=10000,100000
+//    for more) with one agent reporting them all mounted: its RSS, GET /v1/state/datasets,
+//    /v1/configuration/datasets and /v1/convergence latency, and a create's latency next to an
+//    empty cluster's. The configuration is written to the store before control starts (creating
+//    100,000 datasets through the API is a different benchmark).
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { Agent as HttpsAgent, request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { plan } from '../../src/converge/plan.js';
+import type { Dataset, Deployment } from '../../src/model/configuration.js';
+import type { DatasetId, NodeId } from '../../src/model/ids.js';
+import { CHANNEL_PATH, CHANNEL_VERSION } from '../../src/protocol/channel.js';
+import { agentTlsOptions } from '../../src/roles/agent/tls.js';
+import { openStore } from '../../src/store/store.js';
+import { makeCerts } from '../support/certs.js';
+import { clusterWith, found, local } from '../converge/fixtures.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const SIZES = (process.env.BENCH_SCALE_DATASETS ?? '10000').split(',').map(Number);
+const GiB = 1024 ** 3;
+
+function pct(xs: number[], p: number): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN;
+}
+const f1 = (x: number): string => x.toFixed(1);
+const dsId = (i: number): DatasetId => `dddddddd-0000-4000-8000-${i.toString(16).padStart(12, '0')}` as DatasetId;
+const nodeId = (i: number): NodeId => `aaaaaaaa-0000-4000-8000-${i.toString(16).padStart(12, '0')}` as NodeId;
+
+function configuration(n: number, primaryOf: (i: number) => NodeId): Deployment {
+  const datasets: Record<string, Dataset> = {};
+  for (let i = 0; i < n; i++) {
+    const id = dsId(i);
+    datasets[id] = { datasetId: id, primary: primaryOf(i), deleted: false, maximumSize: GiB, metadata: { name: `ds-${i}` } };
+  }
+  return { datasets, leases: {} };
+}
+
+function planner(): void {
+  const me = nodeId(0);
+  const other = nodeId(1);
+  const mine = Array.from({ length: 1000 }, (_, i) => dsId(i * 10));
+  // 10,000 datasets over 10 nodes; this node is the primary of every tenth.
+  const config = configuration(10_000, (i) => nodeId(i % 10));
+  const handOver = configuration(10_000, (i) => (i % 10 === 0 ? other : nodeId(i % 10)));
+  const base = { nodeId: me, mountRoot: '/flocker', now: Date.now(), allocationUnit: 1, needsFilesystem: false };
+  const alone = configuration(1000, () => me);
+  const cases: [string, Parameters<typeof plan>[0]][] = [
+    ['1,000 on a 1-node cluster', { ...base, configuration: alone, cluster: clusterWith({ [me]: Object.keys(alone.datasets) as DatasetId[] }), local: local(...(Object.keys(alone.datasets) as DatasetId[]).map((id) => found.mounted(id))) }],
+    ['all 1,000 converged', { ...base, configuration: config, cluster: clusterWith({ [me]: mine }), local: local(...mine.map((id) => found.mounted(id))) }],
+    ['all 1,000 to create', { ...base, configuration: config, cluster: clusterWith({ [me]: [] }), local: local() }],
+    ['all 1,000 to hand over', { ...base, configuration: handOver, cluster: clusterWith({ [me]: mine, [other]: [] }), local: local(...mine.map((id) => found.mounted(id))) }],
+  ];
+  console.log('planner alone (pure), an agent holding 1,000 datasets (alone, then 1,000 of 10,000 on 10 nodes), 20 runs each after 3 warm-up:');
+  for (const [label, input] of cases) {
+    for (let i = 0; i < 3; i++) plan(input);
+    const times: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const t = performance.now();
+      plan(input);
+      times.push(performance.now() - t);
+    }
+    console.log(`  ${label.padEnd(26)} p50 ${f1(pct(times, 50))} ms   max ${f1(Math.max(...times))} ms   (goal < 50 ms)`);
+  }
+}
+
+function call(agent: HttpsAgent, port: number, method: string, path: string, body?: unknown): Promise<{ status: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, method, path, agent, servername: 'control-service', headers: { 'content-type': 'application/json' } }, (res) => {
+      let bytes = 0;
+      res.on('data', (c: Buffer) => (bytes += c.length));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, bytes }));
+    });
+    req.on('error', reject);
+    req.end(body === undefined ? undefined : JSON.stringify(body));
+  });
+}
+
+const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+
+async function control(n: number): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'flocker-bench-scale-'));
+  let child: ReturnType<typeof spawn> | undefined;
+  let ws: WebSocket | undefined;
+  try {
+    const certs = await makeCerts(join(dir, 'certs'), { nodes: 1 });
+    const node = certs.nodes[0]!.uuid as NodeId;
+    const dataDir = join(dir, 'data');
+    let t = performance.now();
+    const store = openStore(dataDir);
+    store.save(configuration(n, () => node));
+    store.close();
+    const seedSecs = (performance.now() - t) / 1000;
+    t = performance.now();
+    child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), 'control', '--data-dir', dataDir, '--certificates-dir', certs.dir,
+      '--api-port', '0', '--agent-port', '0', '--listen', '127.0.0.1'], { cwd: ROOT, env: { ...process.env, FLOCKER_LOG_LEVEL: process.env.FLOCKER_LOG_LEVEL ?? 'warn' }, stdio: ['ignore', 'ignore', 'inherit'] });
+    const info = join(dataDir, 'control.json');
+    while (!existsSync(info)) {
+      if (child.exitCode !== null) throw new Error('control exited');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const startSecs = (performance.now() - t) / 1000;
+    const ports = JSON.parse(readFileSync(info, 'utf8')) as { api_port: number; agent_port: number };
+    const user = certs.users['user']!;
+    const agent = new HttpsAgent({ ca: readFileSync(certs.caCert), cert: readFileSync(user.cert), key: readFileSync(user.key), keepAlive: true, maxSockets: 1 });
+
+    // One agent reports every dataset mounted, so /v1/state/datasets and /v1/convergence are full.
+    t = performance.now();
+    ws = new WebSocket(`wss://127.0.0.1:${ports.agent_port}${CHANNEL_PATH}`, { ...agentTlsOptions(certs.nodes[0]!.certificatesDir, 'bench'), maxPayload: 1 << 30 });
+    await new Promise<void>((resolve, reject) => {
+      ws!.once('open', () => resolve());
+      ws!.once('error', reject);
+    });
+    ws.send(JSON.stringify({ type: 'hello', version: CHANNEL_VERSION, era: 'bench' }));
+    ws.send(JSON.stringify({ type: 'report', report: {
+      manifestations: Array.from({ length: n }, (_, i) => ({ datasetId: dsId(i), path: `/flocker/${dsId(i)}`, maximumSize: GiB })), nonManifest: [], progress: [],
+    } }));
+    for (;;) {
+      const r = await call(agent, ports.api_port, 'GET', '/v1/state/datasets');
+      if (r.status === 200 && r.bytes > n * 50) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+    const reportSecs = (performance.now() - t) / 1000;
+    console.log(`control with ${n.toLocaleString('en')} datasets: store seeded in ${f1(seedSecs)} s, control listening in ${f1(startSecs)} s, agent report of all of them in state after ${f1(reportSecs)} s; RSS ${rssMiB(child.pid!).toFixed(0)} MiB`);
+    for (const path of ['/v1/state/datasets', '/v1/configuration/datasets', '/v1/convergence']) {
+      await call(agent, ports.api_port, 'GET', path);
+      const times: number[] = [];
+      let bytes = 0;
+      for (let i = 0; i < 10; i++) {
+        const s = performance.now();
+        const r = await call(agent, ports.api_port, 'GET', path);
+        times.push(performance.now() - s);
+        bytes = r.bytes;
+      }
+      console.log(`  GET ${path.padEnd(27)} p50 ${f1(pct(times, 50))} ms   max ${f1(Math.max(...times))} ms   ${(bytes / 1024 / 1024).toFixed(1)} MiB   (goal < 1 s)`);
+    }
+    const creates: number[] = [];
+    let failure = '';
+    for (let i = 0; i < 20 && !failure; i++) {
+      const s = performance.now();
+      try {
+        const r = await call(agent, ports.api_port, 'POST', '/v1/configuration/datasets', { primary: node, maximum_size: 67108864 });
+        if (r.status !== 201) failure = `HTTP ${r.status}`;
+        else creates.push(performance.now() - s);
+      } catch (e) {
+        failure = `${(e as Error).message} after ${f1(performance.now() - s)} ms`;
+      }
+    }
+    console.log(`  POST /v1/configuration/datasets (20 one after another)  ${creates.length ? `p50 ${f1(pct(creates, 50))} ms   max ${f1(Math.max(...creates))} ms` : ''}${failure ? `  a create failed: ${failure}` : ''}; RSS ${rssMiB(child.pid!).toFixed(0)} MiB`);
+    agent.destroy();
+  } finally {
+    ws?.terminate();
+    if (child && child.exitCode === null) {
+      const c = child;
+      const gone = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await gone;
+    }
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+planner();
+for (const n of [0, ...SIZES]) await control(n);
