@@ -2,7 +2,10 @@
 // Drivers never retry: the agent loop does. Every method is idempotent where it can be and
 // recognises half-done states left by a crash (e.g. attached but not yet mounted).
 import type { DatasetId } from '../model/ids.js';
-import type { BackendName } from '../config/agent-config.js';
+
+/** agent.yml's `dataset.backend`: one name per implementation. */
+export const BACKENDS = ['directory', 'loopback', 'p2p'] as const;
+export type BackendName = (typeof BACKENDS)[number];
 
 export interface Volume {
   /** Backend-specific identity (loopback: `block-<dataset_id>`). */
@@ -48,13 +51,5 @@ export class BackendError extends Error {
   override readonly name = 'BackendError';
   constructor(readonly code: BackendErrorCode, readonly volumeId: string, message: string) {
     super(message);
-  }
-}
-
-/** An OS command failed; carries what a person needs: the command line and its stderr. */
-export class CommandError extends Error {
-  override readonly name = 'CommandError';
-  constructor(readonly command: string, readonly exitCode: number | null, readonly stderr: string) {
-    super(`${command.split(' ')[0]} failed: ${stderr.trim() || `exit code ${exitCode}`}`);
   }
 }

@@ -6,10 +6,9 @@
 //   tmp/                                   staging, so every visible change is one rename or link
 import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import type { BackendName } from '../config/agent-config.js';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { listMounts as mountTable, mountAt, mount as sysMount } from '../sys/mounts.js';
-import { BackendError, type StorageBackend, type Volume } from './backend.js';
+import { BackendError, type BackendName, type StorageBackend, type Volume } from './backend.js';
 import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, sweepStaging, roundUp, unexpose, unlinkIfExists } from './fsutil.js';
 
 export type Exposure = 'bind' | 'symlink';

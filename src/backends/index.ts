@@ -1,14 +1,21 @@
 // The one place that turns agent.yml's `dataset.backend` into a StorageBackend.
-import type { DatasetConfig } from '../config/agent-config.js';
 import type { NodeId } from '../model/ids.js';
 import { UserError } from '../errors.js';
-import type { StorageBackend } from './backend.js';
+import type { BackendName, StorageBackend } from './backend.js';
 import { isSafeName } from './fsutil.js';
 import { DirectoryBackend } from './directory.js';
 import { LoopbackBackend } from './loopback.js';
 import { P2PBackend } from './p2p/backend.js';
 
-export function createBackend(config: DatasetConfig, nodeId: NodeId): StorageBackend {
+/** What a backend needs from agent.yml's `dataset` section (config/ hands it over; we never read it). */
+export interface BackendConfig {
+  readonly backend: BackendName;
+  readonly rootPath: string;
+  readonly computeInstanceId?: string;
+  readonly allocationUnit: number;
+}
+
+export function createBackend(config: BackendConfig, nodeId: NodeId): StorageBackend {
   const id = config.computeInstanceId ?? nodeId;
   // It names a directory in the pool, so it must be one plain path component.
   if (!isSafeName(id)) {

@@ -5,11 +5,10 @@
 // node can win; the loop device is (re)made on demand, so a reboot that drops it heals itself.
 import { link, mkdir, mkdtemp, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { BackendName } from '../config/agent-config.js';
-import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
+import { asDatasetId, isUuidV4, UUID_SOURCE, type DatasetId } from '../model/ids.js';
 import { hasFilesystem } from '../sys/filesystem.js';
 import { attachLoop, backingFileOf, loopsForFile } from '../sys/losetup.js';
-import { BackendError, type StorageBackend, type Volume } from './backend.js';
+import { BackendError, type BackendName, type StorageBackend, type Volume } from './backend.js';
 import { errno, isSafeName, preparePool, realOrNull, roundUp, sweepStaging, unexpose } from './fsutil.js';
 import { createExt4, listLoopMounts, LoopDevices, mountExt4, releaseLoops } from './loop-ext4.js';
 
@@ -19,7 +18,7 @@ export interface LoopbackBackendOptions {
   readonly allocationUnit: number;
 }
 
-const NAME = /^(block-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}))_(\d+)$/;
+const NAME = new RegExp(`^(block-(${UUID_SOURCE}))_(\\d+)$`);
 
 interface Found {
   readonly volume: Volume;

@@ -10,7 +10,7 @@ import { identityFromPem } from '../tls/identity.js';
 import { clientTlsOptions } from '../tls/options.js';
 import { describeFailure, ownCertificateProblem, STREAM_IDLE_CODE, TIMEOUT_CODE } from './failures.js';
 import { SseParser, toClusterEvent } from './sse.js';
-import { ApiRequestError, type ClientOptions, type Conditional, type ControlClient } from './types.js';
+import { ApiRequestError, type ClientOptions, type Conditional, type ControlAddress, type ControlClient } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_EVENTS_IDLE_MS = 60_000;
@@ -48,9 +48,19 @@ function errorFromResponse(status: number, statusMessage: string | undefined, te
   return new ApiRequestError(status, `the control service answered HTTP ${status}${statusMessage ? ` ${statusMessage}` : ''}${detail}`);
 }
 
+/** HOST:PORT, with brackets around an IPv6 host. */
+export function formatAddress(a: ControlAddress): string {
+  return `${a.host.includes(':') ? `[${a.host}]` : a.host}:${a.port}`;
+}
+
+/** Marks a failure that happened before the request could reach the server: safe to try elsewhere. */
+const UNDELIVERED = Symbol('undelivered');
+const undelivered = (e: unknown): boolean => typeof e === 'object' && e !== null && UNDELIVERED in e;
+
 class HttpsControlClient implements ControlClient {
   private readonly agent: Agent;
-  private readonly address: string;
+  private readonly targets: readonly ControlAddress[];
+  private current = 0;
   private readonly ownCn: string | undefined;
   private readonly ownProblem: string | undefined;
   private readonly timeoutMs: number;
@@ -63,7 +73,7 @@ class HttpsControlClient implements ControlClient {
       throw new UserError(`unusable TLS credentials for the control service client: ${errorMessage(e)}`);
     }
     this.agent = new Agent({ keepAlive: true, ...tls });
-    this.address = `${opts.host.includes(':') ? `[${opts.host}]` : opts.host}:${opts.port}`;
+    this.targets = [{ host: opts.host, port: opts.port }, ...(opts.fallbacks ?? [])];
     try {
       this.ownCn = identityFromPem(opts.cert).cn;
     } catch {
@@ -73,12 +83,36 @@ class HttpsControlClient implements ControlClient {
     this.timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
+  get address(): string {
+    return formatAddress(this.targets[this.current]!);
+  }
+
   private failure(e: unknown, afterHandshake: boolean): UserError {
-    return describeFailure(e, {
+    const err = describeFailure(e, {
       address: this.address, afterHandshake, timeoutMs: this.timeoutMs,
       ...(this.ownCn !== undefined ? { ownCn: this.ownCn } : {}),
       ...(this.ownProblem !== undefined ? { ownProblem: this.ownProblem } : {}),
     });
+    return !afterHandshake && err instanceof UnreachableError ? Object.assign(err, { [UNDELIVERED]: true }) : err;
+  }
+
+  /**
+   * Run `fn` against the current address; when it could not reach it, against the next, each
+   * address once. The client stays on the one that answered (and moves on from the last that
+   * failed, so a caller's retry starts elsewhere).
+   */
+  private async failingOver<T>(fn: () => Promise<T>): Promise<T> {
+    for (let tried = 1; ; tried++) {
+      try {
+        return await fn();
+      } catch (e) {
+        if (!undelivered(e) || this.targets.length === 1) throw e;
+        const from = this.address;
+        this.current = (this.current + 1) % this.targets.length;
+        this.opts.onFailover?.(this.address, from, errorMessage(e));
+        if (tried >= this.targets.length) throw e;
+      }
+    }
   }
 
   // --- plumbing -------------------------------------------------------------------------------
@@ -88,7 +122,8 @@ class HttpsControlClient implements ControlClient {
    * a failure after it means the server refused us, before it that we could not reach it).
    */
   private open(method: Method, path: string, headers: Record<string, string>): { req: ClientRequest; handshaken: () => boolean } {
-    const req = request({ host: this.opts.host, port: this.opts.port, method, path, agent: this.agent, headers });
+    const { host, port } = this.targets[this.current]!;
+    const req = request({ host, port, method, path, agent: this.agent, headers });
     let handshaken = false;
     req.on('socket', (s) => {
       if (req.reusedSocket) handshaken = true;
@@ -102,7 +137,11 @@ class HttpsControlClient implements ControlClient {
    * One HTTP exchange. A request on a kept-alive socket that the server had just closed is
    * retried once on a fresh connection (the request never reached the server).
    */
-  private async exchange(method: Method, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+  private exchange(method: Method, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
+    return this.failingOver(() => this.exchangeHere(method, path, body, extraHeaders));
+  }
+
+  private async exchangeHere(method: Method, path: string, body: unknown, extraHeaders: Record<string, string>): Promise<RawResponse> {
     const stale = (e: unknown): boolean => (e as { staleSocket?: boolean }).staleSocket === true;
     try {
       return await this.attempt(method, path, body, extraHeaders);
@@ -232,7 +271,7 @@ class HttpsControlClient implements ControlClient {
 
   async *events(signal?: AbortSignal): AsyncGenerator<ClusterEvent, void, undefined> {
     if (signal?.aborted) return;
-    const opened = await this.openStream(signal);
+    const opened = await this.failingOver(() => this.openStream(signal));
     if (!opened) return;
     const { req, res } = opened;
     const onAbort = (): void => {

@@ -4,11 +4,13 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { readTextOrExplain } from '../read-text.js';
 import { createControlClient } from './control-client.js';
-import type { ControlClient } from './types.js';
+import type { ControlAddress, ControlClient } from './types.js';
 
 export interface CertsDirOptions {
   readonly host: string;
   readonly port: number;
+  readonly fallbacks?: readonly ControlAddress[];
+  readonly onFailover?: (to: string, from: string, reason: string) => void;
   readonly certsPath: string;
   readonly user: string;
   readonly timeoutMs?: number;
@@ -25,7 +27,12 @@ export function clientFromCertsDir(o: CertsDirOptions): ControlClient {
   const cert = read(`${o.user}.crt`);
   const key = read(`${o.user}.key`);
   try {
-    return createControlClient({ host: o.host, port: o.port, caCert, cert, key, ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}) });
+    return createControlClient({
+      host: o.host, port: o.port, caCert, cert, key,
+      ...(o.fallbacks !== undefined ? { fallbacks: o.fallbacks } : {}),
+      ...(o.onFailover !== undefined ? { onFailover: o.onFailover } : {}),
+      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
+    });
   } catch (e) {
     if (e instanceof UserError) {
       throw new UserError(`${join(dir, `${o.user}.crt`)} / ${o.user}.key / cluster.crt: ${e.message}`);

@@ -5,9 +5,22 @@ import type {
 import type { ClusterEvent } from '../protocol/events.js';
 import { UserError } from '../errors.js';
 
-export interface ClientOptions {
+export interface ControlAddress {
   readonly host: string;
   readonly port: number;
+}
+
+export interface ClientOptions {
+  /** The first address to try. */
+  readonly host: string;
+  readonly port: number;
+  /**
+   * More replicas of the control service, tried in order when the current one cannot be reached
+   * (a request that never got through moves on at once; one that did is never repeated elsewhere).
+   */
+  readonly fallbacks?: readonly ControlAddress[];
+  /** Told whenever the client moves to another address: say which one is in use. */
+  readonly onFailover?: (to: string, from: string, reason: string) => void;
   /** PEM text. */
   readonly caCert: string;
   readonly cert: string;
@@ -27,6 +40,8 @@ export interface Conditional {
 }
 
 export interface ControlClient {
+  /** HOST:PORT of the control service this client talks to now. */
+  readonly address: string;
   version(): Promise<{ flocker: string }>;
   listDatasets(): Promise<{ datasets: ApiDatasetConfig[]; tag: string }>;
   createDataset(body: ApiCreateDataset, cond?: Conditional): Promise<ApiDatasetConfig>;

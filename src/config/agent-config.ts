@@ -1,15 +1,17 @@
-// agent.yml: the original's keys plus ours (CONTRACT.md). Every error names the file and the key.
+// agent.yml: the original's keys plus ours (CONTRACT.md), checked by one compiled schema. Every
+// error names the file and the key.
 import { readFileSync } from 'node:fs';
+import { hostname as osHostname } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { fsReason } from '../read-text.js';
+import { compileCheck } from '../validate.js';
+import { BACKENDS, type BackendName } from '../backends/backend.js';
 import { parseMetricsListen, type ListenAddress } from '../metrics/listen.js';
 
 export const DEFAULT_AGENT_CONFIG = '/etc/flocker/agent.yml';
 
-export type BackendName = 'directory' | 'loopback' | 'p2p';
-export const BACKENDS: readonly BackendName[] = ['directory', 'loopback', 'p2p'];
 
 /** p2p: where this agent serves agent-to-agent transfers (mutual TLS, node- certificates). */
 export interface TransferConfig {
@@ -20,7 +22,7 @@ export const DEFAULT_TRANSFER: TransferConfig = { port: 4526, listen: '0.0.0.0' 
 
 export interface DatasetConfig {
   readonly backend: BackendName;
-  /** The storage pool, shared by the nodes that can reach it. */
+  /** The storage pool, shared by the nodes that can reach it (p2p: this node's own). */
   readonly rootPath: string;
   /** Datasets are exposed at MOUNT_ROOT/<dataset_id>. */
   readonly mountRoot: string;
@@ -31,9 +33,19 @@ export interface DatasetConfig {
   readonly transfer?: TransferConfig;
 }
 
+export interface ControlAddress {
+  readonly hostname: string;
+  readonly port: number;
+}
+
 export interface AgentConfig {
   readonly file: string;
-  readonly controlService: { readonly hostname: string; readonly port: number };
+  /** Shown beside the node UUID everywhere; defaults to the host name. */
+  readonly name: string;
+  /** The first of controlServices. */
+  readonly controlService: ControlAddress;
+  /** Tried in order; the agent moves to the next when one cannot be reached. */
+  readonly controlServices: readonly ControlAddress[];
   readonly dataset: DatasetConfig;
   readonly certificatesDir: string;
   readonly stateDir: string;
@@ -42,11 +54,73 @@ export interface AgentConfig {
   readonly metricsListen?: ListenAddress;
 }
 
-type Obj = Record<string, unknown>;
+const port = { type: 'integer', minimum: 1, maximum: 65535 } as const;
+const text = { type: 'string', minLength: 1 } as const;
+const controlAddress = {
+  type: 'object',
+  required: ['hostname'],
+  additionalProperties: false,
+  properties: { hostname: text, port },
+} as const;
 
-function isObj(v: unknown): v is Obj {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
+// The top level and `plugin` stay open (unknown keys ignored, as before); the sections where a
+// typo would silently change behaviour are closed.
+const agentYmlSchema = {
+  type: 'object',
+  required: ['version', 'control-service', 'dataset'],
+  properties: {
+    version: { const: 1 },
+    name: {
+      type: 'string',
+      pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$',
+      description: 'letters, digits and . _ - (at most 63, starting with a letter or digit)',
+    },
+    'control-service': {
+      if: { type: 'array' },
+      then: { type: 'array', minItems: 1, items: controlAddress },
+      else: controlAddress,
+    },
+    dataset: {
+      type: 'object',
+      required: ['backend'],
+      additionalProperties: false,
+      properties: {
+        backend: { enum: [...BACKENDS] },
+        root_path: text,
+        mount_root: text,
+        compute_instance_id: text,
+        allocation_unit: { type: 'integer', minimum: 1 },
+        transfer: { type: 'object', additionalProperties: false, properties: { port, listen: text } },
+      },
+    },
+    'certificates-dir': text,
+    'state-dir': text,
+    plugin: { type: 'object', properties: { socket: text, 'api-port': port } },
+    // ADDR:PORT, or a bare PORT (a YAML number); metrics/listen.ts reads it.
+    'metrics-listen': { type: ['string', 'integer'] },
+  },
+} as const;
+
+interface ControlAddressYml { readonly hostname: string; readonly port?: number }
+interface AgentYml {
+  readonly version: 1;
+  readonly name?: string;
+  readonly 'control-service': ControlAddressYml | readonly ControlAddressYml[];
+  readonly dataset: {
+    readonly backend: BackendName;
+    readonly root_path?: string;
+    readonly mount_root?: string;
+    readonly compute_instance_id?: string;
+    readonly allocation_unit?: number;
+    readonly transfer?: { readonly port?: number; readonly listen?: string };
+  };
+  readonly 'certificates-dir'?: string;
+  readonly 'state-dir'?: string;
+  readonly plugin?: { readonly socket?: string; readonly 'api-port'?: number };
+  readonly 'metrics-listen'?: string | number;
 }
+
+const checkAgentYml = compileCheck<AgentYml>(agentYmlSchema);
 
 export function loadAgentConfig(path: string = DEFAULT_AGENT_CONFIG): AgentConfig {
   const file = resolve(path);
@@ -67,109 +141,54 @@ export function parseAgentConfig(text: string, file: string): AgentConfig {
     const msg = e instanceof YAMLParseError ? (e.message.split('\n')[0] ?? e.message).replace(/:\s*$/, '') : String(e);
     throw new ConfigError(file, undefined, `malformed YAML: ${msg}`);
   }
-  if (!isObj(doc)) throw new ConfigError(file, undefined, 'expected a YAML mapping at the top level');
-  const r = new Reader(file);
-
-  const version = doc['version'];
-  if (version !== 1) throw new ConfigError(file, 'version', `must be 1 (got ${JSON.stringify(version ?? null)})`);
-
-  const cs = r.obj(doc, 'control-service', true);
-  const hostname = r.str(cs, 'control-service.hostname', 'hostname', undefined);
-  const port = r.port(cs, 'control-service.port', 'port', 4524);
-
-  const ds = r.obj(doc, 'dataset', true);
-  const known = ['backend', 'root_path', 'mount_root', 'compute_instance_id', 'allocation_unit', 'transfer'];
-  for (const k of Object.keys(ds)) {
-    if (!known.includes(k)) throw new ConfigError(file, `dataset.${k}`, `unknown key (known: ${known.join(', ')})`);
+  const checked = checkAgentYml(doc);
+  if (!checked.ok) {
+    const p = checked.problems[0]!;
+    if (p.path === '') throw new ConfigError(file, undefined, 'expected a YAML mapping at the top level');
+    // YAML words for JSON's: a mapping, a list.
+    const message = p.message.replace(/\ban object\b/g, 'a mapping').replace(/\ban array\b/g, 'a list');
+    throw new ConfigError(file, p.path, 'value' in p ? `${message}, got ${describe(p.value)}` : message);
   }
-  const backend = r.str(ds, 'dataset.backend', 'backend', undefined);
-  if (!BACKENDS.includes(backend as BackendName)) {
-    throw new ConfigError(file, 'dataset.backend', `unknown backend ${JSON.stringify(backend)} (choose ${BACKENDS.join(' or ')})`);
-  }
-  const cid = ds['compute_instance_id'];
-  const tr = r.obj(ds, 'transfer', false, 'dataset.transfer');
-  for (const k of Object.keys(tr)) {
-    if (k !== 'port' && k !== 'listen') throw new ConfigError(file, `dataset.transfer.${k}`, 'unknown key (known: port, listen)');
-  }
-  const dataset: DatasetConfig = {
-    backend: backend as BackendName,
-    rootPath: r.str(ds, 'dataset.root_path', 'root_path', '/var/lib/flocker/pool'),
-    mountRoot: r.str(ds, 'dataset.mount_root', 'mount_root', '/flocker'),
-    allocationUnit: r.int(ds, 'dataset.allocation_unit', 'allocation_unit', 1, 1),
-    transfer: {
-      port: r.port(tr, 'dataset.transfer.port', 'port', DEFAULT_TRANSFER.port),
-      listen: r.str(tr, 'dataset.transfer.listen', 'listen', DEFAULT_TRANSFER.listen),
-    },
-    ...(cid !== undefined ? { computeInstanceId: r.str(ds, 'dataset.compute_instance_id', 'compute_instance_id', undefined) } : {}),
-  };
-
-  const pl = r.obj(doc, 'plugin', false);
-  const base = dirname(file);
-  const ml = doc['metrics-listen'];
+  const y = checked.value;
+  const ml = y['metrics-listen'];
   let metricsListen: ListenAddress | undefined;
-  if (ml !== undefined && ml !== null) {
-    // A bare port is a YAML number.
-    const text = typeof ml === 'number' ? String(ml) : r.str(doc, 'metrics-listen', 'metrics-listen', undefined);
+  if (ml !== undefined) {
     try {
-      metricsListen = parseMetricsListen(text, 'value');
+      metricsListen = parseMetricsListen(String(ml), 'value');
     } catch (e) {
       throw new ConfigError(file, 'metrics-listen', (e as Error).message);
     }
   }
+  const cs = y['control-service'];
+  const controlServices = (Array.isArray(cs) ? cs as readonly ControlAddressYml[] : [cs as ControlAddressYml]).map((a) => ({ hostname: a.hostname, port: a.port ?? 4524 }));
+  const ds = y.dataset;
+  const base = dirname(file);
   return {
     file,
-    controlService: { hostname, port },
-    dataset: { ...dataset, rootPath: resolve(base, dataset.rootPath), mountRoot: resolve(base, dataset.mountRoot) },
-    certificatesDir: resolve(base, r.str(doc, 'certificates-dir', 'certificates-dir', base)),
-    stateDir: resolve(base, r.str(doc, 'state-dir', 'state-dir', '/var/lib/flocker')),
-    plugin: {
-      socket: resolve(base, r.str(pl, 'plugin.socket', 'socket', '/run/docker/plugins/flocker.sock')),
-      apiPort: r.port(pl, 'plugin.api-port', 'api-port', 4523),
+    name: y.name ?? osHostname(),
+    controlService: controlServices[0]!,
+    controlServices,
+    dataset: {
+      backend: ds.backend,
+      rootPath: resolve(base, ds.root_path ?? '/var/lib/flocker/pool'),
+      mountRoot: resolve(base, ds.mount_root ?? '/flocker'),
+      allocationUnit: ds.allocation_unit ?? 1,
+      ...(ds.compute_instance_id !== undefined ? { computeInstanceId: ds.compute_instance_id } : {}),
+      transfer: { port: ds.transfer?.port ?? DEFAULT_TRANSFER.port, listen: ds.transfer?.listen ?? DEFAULT_TRANSFER.listen },
     },
-    ...(metricsListen ? { metricsListen } : {}),
+    certificatesDir: resolve(base, y['certificates-dir'] ?? base),
+    stateDir: resolve(base, y['state-dir'] ?? '/var/lib/flocker'),
+    plugin: {
+      socket: resolve(base, y.plugin?.socket ?? '/run/docker/plugins/flocker.sock'),
+      apiPort: y.plugin?.['api-port'] ?? 4523,
+    },
+    ...(metricsListen !== undefined ? { metricsListen } : {}),
   };
-}
-
-class Reader {
-  constructor(private readonly file: string) {}
-
-  obj(parent: Obj, key: string, required: boolean, path = key): Obj {
-    const v = parent[key];
-    if (v === undefined || v === null) {
-      if (required) throw new ConfigError(this.file, path, 'required key is missing');
-      return {};
-    }
-    if (!isObj(v)) throw new ConfigError(this.file, path, `must be a mapping, got ${describe(v)}`);
-    return v;
-  }
-
-  str(parent: Obj, path: string, key: string, dflt: string | undefined): string {
-    const v = parent[key];
-    if (v === undefined || v === null) {
-      if (dflt === undefined) throw new ConfigError(this.file, path, 'required key is missing');
-      return dflt;
-    }
-    if (typeof v !== 'string' || v === '') throw new ConfigError(this.file, path, `must be a non-empty string, got ${describe(v)}`);
-    return v;
-  }
-
-  int(parent: Obj, path: string, key: string, dflt: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-    const v = parent[key];
-    if (v === undefined || v === null) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min || v > max) {
-      throw new ConfigError(this.file, path, `must be an integer from ${min} to ${max}, got ${describe(v)}`);
-    }
-    return v;
-  }
-
-  port(parent: Obj, path: string, key: string, dflt: number): number {
-    return this.int(parent, path, key, dflt, 1, 65535);
-  }
 }
 
 function describe(v: unknown): string {
   if (Array.isArray(v)) return 'a list';
   if (typeof v === 'string') return JSON.stringify(v);
-  if (isObj(v)) return 'a mapping';
+  if (typeof v === 'object' && v !== null) return 'a mapping';
   return `${typeof v} ${JSON.stringify(v)}`;
 }

@@ -1,6 +1,7 @@
 // The one interpreter of changes over a StorageBackend. Drivers don't retry and neither does
 // this: a failure is recorded against its dataset and the loop decides when to look again.
-import { BackendError, CommandError, type StorageBackend } from '../backends/backend.js';
+import { BackendError, type StorageBackend } from '../backends/backend.js';
+import { CommandError } from '../sys/run.js';
 import type { DatasetId } from '../model/ids.js';
 import { errorMessage } from '../errors.js';
 import type { Action, ActionKind, Change } from './changes.js';

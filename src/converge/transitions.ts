@@ -6,6 +6,7 @@ import { mountedOn } from '../model/cluster-state.js';
 import type { Deployment } from '../model/configuration.js';
 import type { DatasetId, NodeId } from '../model/ids.js';
 import { shortId } from '../model/ids.js';
+import { formatSize } from '../model/size.js';
 import { IDLE_MS, noop, POLL_MS, sequence, type Change } from './changes.js';
 import type { DesiredDataset, DesiredKind, DiscoveredDataset, DiscoveredKind } from './dataset-state.js';
 import { activeLease } from './desired.js';
@@ -43,17 +44,6 @@ export type Transitions = { readonly [D in DesiredKind]: { readonly [S in Discov
 
 const progress = (datasetId: DatasetId, phase: Phase, reason: string): PlannedProgress => ({ datasetId, phase, reason });
 const idle = (): Step => ({ change: noop(IDLE_MS) });
-
-export function formatBytes(n: number): string {
-  const units = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1 && v % 1024 === 0) {
-    v /= 1024;
-    i++;
-  }
-  return `${v} ${units[i]}`;
-}
 
 /** The node a person knows as the holder: the one reporting it mounted, else the attachment. */
 function holderName(found: Found<'attached-elsewhere'>, cluster: ClusterState): string {
@@ -205,7 +195,7 @@ export const TRANSITIONS = {
 function create(d: Desired<'mounted'>): Step {
   return {
     change: { kind: 'create-volume', datasetId: d.datasetId, size: d.size },
-    progress: progress(d.datasetId, 'creating', `creating a ${formatBytes(d.size)} volume`),
+    progress: progress(d.datasetId, 'creating', `creating a ${formatSize(d.size, 'exact')} volume`),
   };
 }
 

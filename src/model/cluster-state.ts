@@ -80,6 +80,8 @@ export interface NodeState {
   readonly transferPort?: number;
   /** Kernel boot id of the agent's machine. */
   readonly era: string;
+  /** agent.yml `name`, as its agent said in hello (older agents say none). */
+  readonly name?: string;
   /** Epoch ms of the last message from this node. */
   readonly lastSeen: number;
   readonly connected: boolean;

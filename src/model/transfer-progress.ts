@@ -1,6 +1,6 @@
 // PURE. A transfer's progress as a person reads it (CLI --wait, dashboard): a bar with rate and ETA
 // for a terminal, a plain sentence for logs and pipes. Input: the /v1/convergence row's `progress`.
-import { formatSizeShort } from './size.js';
+import { formatSize } from './size.js';
 
 export interface WireProgress {
   readonly bytes_done: number;
@@ -26,7 +26,7 @@ function fraction(p: WireProgress): number {
 /** "45% (115M of 256M) at 52M/s, ETA 3s" */
 export function describeTransfer(p: WireProgress): string {
   const pct = Math.floor(fraction(p) * 100);
-  return `${pct}% (${formatSizeShort(p.bytes_done)} of ${formatSizeShort(p.bytes_total)}) at ${formatSizeShort(Math.round(p.bytes_per_second))}/s, ${eta(p)}`;
+  return `${pct}% (${formatSize(p.bytes_done, 'short')} of ${formatSize(p.bytes_total, 'short')}) at ${formatSize(Math.round(p.bytes_per_second), 'short')}/s, ${eta(p)}`;
 }
 
 /** "[#########...........] 45% (115M of 256M) at 52M/s, ETA 3s" for a terminal line. */

@@ -31,6 +31,8 @@ export interface ApiNode {
   host: string;
   /** Ours, present only when true: silent past the control service's --node-timeout. */
   unreachable?: boolean;
+  /** Ours: agent.yml `name`, when the node's agent reported one. */
+  name?: string;
 }
 
 export interface ApiLease {

@@ -13,11 +13,12 @@ export type AgentMessage =
   /**
    * First message after connecting. The node UUID comes from the TLS certificate, not from here.
    * `address` is where peers reach this node (its `host` in the cluster state; control uses the
-   * connection's remote address when it is absent); `transferPort` its agent-to-agent port.
+   * connection's remote address when it is absent); `transferPort` its agent-to-agent port;
+   * `name` (agent.yml, optional: older agents omit it) is only for people to read.
    */
   | {
       readonly type: 'hello'; readonly version: number; readonly era: string;
-      readonly address?: string; readonly transferPort?: number;
+      readonly address?: string; readonly transferPort?: number; readonly name?: string;
     }
   /** Full local state; sent on connect and whenever it differs from the last one sent. */
   | { readonly type: 'report'; readonly report: NodeReport }
@@ -52,13 +53,3 @@ export type ControlMessage =
     }
   /** Fatal refusal (e.g. another agent already connected with this node certificate); then close. */
   | { readonly type: 'refused'; readonly reason: string };
-
-export function parseControlMessage(text: string): ControlMessage | undefined {
-  try {
-    const m = JSON.parse(text) as { type?: unknown };
-    if (m && (m.type === 'cluster' || m.type === 'delta' || m.type === 'refused')) return m as ControlMessage;
-  } catch {
-    /* fall through */
-  }
-  return undefined;
-}

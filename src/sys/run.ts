@@ -3,7 +3,14 @@
 import { execFile, spawn } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { CommandError } from '../backends/backend.js';
+
+/** An OS command failed; carries what a person needs: the command line and its stderr. */
+export class CommandError extends Error {
+  override readonly name = 'CommandError';
+  constructor(readonly command: string, readonly exitCode: number | null, readonly stderr: string) {
+    super(`${command.split(' ')[0]} failed: ${stderr.trim() || `exit code ${exitCode}`}`);
+  }
+}
 
 export interface RunResult {
   readonly code: number;

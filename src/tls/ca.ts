@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { fsReason } from '../read-text.js';
+import { isUuid } from '../model/ids.js';
 import { CONTROL_COMMON_NAME } from './identity.js';
 
 const crypto = webcrypto as unknown as Crypto;
@@ -191,7 +192,7 @@ export async function issueNodeCertificate(
   opts: KeyOptions & { readonly uuid?: string } = {},
 ): Promise<Issued & { uuid: string }> {
   const uuid = (opts.uuid ?? randomUUID()).toLowerCase();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/.test(uuid)) {
+  if (!isUuid(uuid)) {
     throw new UserError(`${JSON.stringify(opts.uuid)} is not a UUID`);
   }
   return { ...(await issue(ca, `${NODE_PREFIX}${uuid}`, [], opts)), uuid };

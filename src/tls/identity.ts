@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import type { PeerCertificate } from 'node:tls';
 import { UserError } from '../errors.js';
 import { fsReason } from '../read-text.js';
+import { isUuid } from '../model/ids.js';
 
 /** The name every control certificate carries, and the one clients check (whatever host they dialled). */
 export const CONTROL_COMMON_NAME = 'control-service';
@@ -23,8 +24,6 @@ export interface Identity {
   readonly clusterUuid?: string;
 }
 
-const UUID_RE = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
-
 /** Node's certificate objects give a field as a string, or an array when it repeats. */
 type SubjectField = string | readonly string[] | undefined;
 
@@ -36,7 +35,7 @@ export function identityFromSubject(cn: string, ou?: string): Identity {
   const clusterUuid = ou ? { clusterUuid: ou } : {};
   if (cn.startsWith('node-')) {
     const rest = cn.slice('node-'.length);
-    return { cn, kind: 'node', ...(UUID_RE.test(rest) ? { nodeUuid: rest.toLowerCase() } : {}), ...clusterUuid };
+    return { cn, kind: 'node', ...(isUuid(rest) ? { nodeUuid: rest.toLowerCase() } : {}), ...clusterUuid };
   }
   if (cn.startsWith('user-')) return { cn, kind: 'user', username: cn.slice('user-'.length), ...clusterUuid };
   if (cn === CONTROL_COMMON_NAME) return { cn, kind: 'control', ...clusterUuid };

@@ -13,7 +13,7 @@ import { errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { recordTransferBytes } from '../metrics/registry.js';
 import { shortId, type DatasetId } from '../model/ids.js';
-import { formatSizeShort } from '../model/size.js';
+import { formatSize } from '../model/size.js';
 import type { TlsMaterial } from '../tls/options.js';
 import { writeJsonAtomic } from './outgoing.js';
 import { TransferError } from './errors.js';
@@ -225,7 +225,7 @@ class Pull {
     if (free < need) {
       await this.call('DELETE', streamPath(this.o.datasetId, offer.stream!)).catch(() => undefined);
       throw new TransferError('no-space',
-        `not enough space on this node for dataset ${this.o.datasetId}: the copy needs about ${formatSizeShort(need)} (${need} bytes: the stream spooled, then received) and the pool has ${formatSizeShort(free)} (${free} bytes) free`);
+        `not enough space on this node for dataset ${this.o.datasetId}: the copy needs about ${formatSize(need, 'short')} (${need} bytes: the stream spooled, then received) and the pool has ${formatSize(free, 'short')} (${free} bytes) free`);
     }
   }
 

@@ -1,12 +1,12 @@
 // Entry point of the dashboard (loaded lazily: only this module pulls in Ink and React).
 import { createElement } from 'react';
-import { render, renderToString } from 'ink';
+import { Box, render, renderToString, Text } from 'ink';
 import type { ControlClient } from '../client/types.js';
 import { applyEvent, type ClusterSnapshot } from '../protocol/events.js';
 import { UserError } from '../errors.js';
 import Dashboard from './Dashboard.js';
 import DashboardView from './DashboardView.js';
-import { advanceHistory, EMPTY_HISTORY } from './history.js';
+import { advanceHistory, EMPTY_HISTORY } from '../client/history.js';
 import { INITIAL_UI } from './interaction.js';
 import { buildViewModel } from './view-model.js';
 
@@ -48,6 +48,20 @@ export async function runDashboard(o: DashboardOptions): Promise<number> {
   });
   await app.waitUntilExit();
   return 0;
+}
+
+/**
+ * End the dashboard when its owner stops for another reason (a signal, a dead child): Ink keeps
+ * one instance per stdout, and render() on the same stdout reaches it, so unmounting that hands
+ * the terminal back (raw mode off, cursor shown).
+ */
+export function closeDashboard(stdout: NodeJS.WriteStream): void {
+  render(createElement(Text, null, ''), { stdout, patchConsole: false }).unmount();
+}
+
+/** `flocker doctor`: a bordered frame drawn through Ink and yoga, as plain text. */
+export function renderCheckFrame(text: string, columns: number): string {
+  return renderToString(createElement(Box, { borderStyle: 'round', paddingX: 1 }, createElement(Text, null, text)), { columns });
 }
 
 /** The dashboard's first screen as plain text, for scripts and non-terminals. */

@@ -3,15 +3,17 @@
 import { describeTransfer } from '../model/transfer-progress.js';
 import type { ClusterSnapshot } from '../protocol/events.js';
 import { shortId } from '../model/ids.js';
-import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from './history.js';
+import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from '../client/history.js';
 import { ago, plural } from './format.js';
-import { formatSizeShort } from '../model/size.js';
+import { formatSize } from '../model/size.js';
 import { describeConvergenceTimes } from '../protocol/convergence-times.js';
 
 export interface NodeRow {
   readonly uuid: string;
   readonly short: string;
   readonly host: string;
+  /** agent.yml name, when the node's agent reported one. */
+  readonly name?: string;
   readonly connected: boolean;
   /** "connected", "last seen 12s ago" or "unreachable 40s" (silent past --node-timeout). */
   readonly status: string;
@@ -85,6 +87,7 @@ export function buildViewModel(
       uuid: n.uuid,
       short: shortId(n.uuid),
       host: n.host,
+      ...(n.name !== undefined ? { name: n.name } : {}),
       connected: n.connected,
       status: n.unreachable ? `unreachable ${ago(now - Date.parse(n.last_seen))}`
         : n.connected ? 'connected' : `last seen ${ago(now - Date.parse(n.last_seen))} ago`,
@@ -119,7 +122,7 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
     rows.push({
       id: d.dataset_id,
       label: datasetLabel(d, d.dataset_id),
-      size: formatSizeShort(d.maximum_size),
+      size: d.maximum_size == null ? '-' : formatSize(d.maximum_size, 'short'),
       desired: d.primary,
       desiredShort: shortId(d.primary),
       ...(actual !== undefined ? { actual } : {}),
@@ -142,8 +145,9 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
     if (configured.has(c.dataset_id)) continue;
     const actual = state.get(c.dataset_id)?.primary ?? c.actual_node;
     const sinceMs = Date.parse(c.since);
+    const max = state.get(c.dataset_id)?.maximum_size;
     rows.push({
-      id: c.dataset_id, label: shortId(c.dataset_id), size: formatSizeShort(state.get(c.dataset_id)?.maximum_size),
+      id: c.dataset_id, label: shortId(c.dataset_id), size: max == null ? '-' : formatSize(max, 'short'),
       desired: c.desired_node, desiredShort: shortId(c.desired_node),
       ...(actual !== undefined ? { actual } : {}),
       actualShort: actual !== undefined ? shortId(actual) : '-',

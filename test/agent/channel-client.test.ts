@@ -14,6 +14,7 @@ import { agentTlsOptions } from '../../src/roles/agent/tls.js';
 import { readTlsMaterial, serverTlsOptions } from '../../src/tls/options.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
 import { until } from './harness.js';
+import { freePort } from '../support/ports.js';
 
 let dir = '';
 let certs: TestCerts;
@@ -167,6 +168,32 @@ test('does not trust a server whose certificate is not from the cluster CA', asy
   assert.is(c.connected, false);
   assert.is(received.length, 0);
   c.stop();
+});
+
+test('fail-over: a control address that refuses, then the next in the list; hello carries the name; a malformed push is refused', async () => {
+  received.length = 0;
+  const dead = await freePort();
+  const ev = { pushes: 0 };
+  const c = new ChannelClient({
+    host: '127.0.0.1', port: dead, fallbacks: [{ host: '127.0.0.1', port }],
+    tls: agentTlsOptions(certs.nodes[0]!.certificatesDir, 'test'), era: 'boot-2', name: 'db-1', log: silentLogger(),
+    onCluster: () => { ev.pushes++; },
+    onRefused: () => undefined,
+  });
+  try {
+    assert.is(c.url, `wss://127.0.0.1:${dead}${CHANNEL_PATH}`);
+    c.start();
+    await until('hello through the second address', () => (received.length >= 1 ? true : undefined), 10_000);
+    assert.is(c.url, `wss://127.0.0.1:${port}${CHANNEL_PATH}`);
+    assert.equal(JSON.parse(received[0]!.text), { type: 'hello', version: 1, era: 'boot-2', address: '127.0.0.1', name: 'db-1' });
+    received[0]!.ws.send(JSON.stringify({ ...cluster(1), configuration: { datasets: 'all of them' } }));
+    received[0]!.ws.send(JSON.stringify(cluster(2)));
+    await until('the good push', () => (ev.pushes >= 1 ? true : undefined));
+    assert.is(ev.pushes, 1, 'the malformed push never reached the agent');
+    assert.is(c.inputs()?.configuration.datasets !== undefined, true);
+  } finally {
+    c.stop();
+  }
 });
 
 test.run();

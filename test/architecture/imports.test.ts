@@ -33,6 +33,8 @@ const violations = (rule: (e: Edge) => boolean): string[] => edges.filter(rule).
 test('the walk sees imports (it would catch a violation)', () => {
   assert.ok(edges.some((e) => e.from === 'main.ts' && e.to === 'cli/commands/control.js'));
   assert.ok(edges.some((e) => e.from.startsWith('roles/control/') && e.to === 'koa'));
+  assert.ok(edges.some((e) => e.from === 'ui/run.ts' && e.to === 'ink'));
+  assert.ok(edges.some((e) => e.from === 'cli/commands/dashboard.ts' && e.to === 'ui/load.js'));
 });
 
 test('roles do not import each other', () => {
@@ -46,6 +48,17 @@ test('the model is pure: no node:* modules, no packages, nothing outside src/mod
 
 test('backends, sys and transfer never reach the planner, the roles or the UI', () => {
   assert.equal(violations((e) => /^(backends|sys|transfer)\//.test(e.from) && /^(converge|roles|ui|cli)\//.test(e.to)), []);
+});
+
+test('layers point one way: sys never imports backends; backends never read config', () => {
+  assert.equal(violations((e) => e.from.startsWith('sys/') && e.to.startsWith('backends/')), []);
+  assert.equal(violations((e) => e.from.startsWith('backends/') && e.to.startsWith('config/')), []);
+});
+
+test('ink and react are imported only inside ui/, and ui/ is entered only through ui/load.ts', () => {
+  const isInk = (to: string): boolean => /^(ink|react)(\/|$)/.test(to);
+  assert.equal(violations((e) => isInk(e.to) && !e.from.startsWith('ui/')), []);
+  assert.equal(violations((e) => !e.from.startsWith('ui/') && e.to.startsWith('ui/') && e.to !== 'ui/load.js'), []);
 });
 
 test('only main.ts and the CLI import the CLI', () => {

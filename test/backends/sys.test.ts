@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { CommandError } from '../../src/backends/backend.js';
+import { CommandError } from '../../src/sys/run.js';
 import { roundUp } from '../../src/backends/fsutil.js';
 import { parseMountinfo } from '../../src/sys/mounts.js';
 import { run, runResult } from '../../src/sys/run.js';

@@ -6,7 +6,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { CHANNEL_PATH, CHANNEL_VERSION, parseControlMessage } from '../../src/protocol/channel.js';
+import { CHANNEL_PATH, CHANNEL_VERSION } from '../../src/protocol/channel.js';
+import { parseControlMessage } from '../../src/protocol/channel-messages.js';
 import { agentTlsOptions } from '../../src/roles/agent/tls.js';
 import { makeTestBed, until, type TestBed } from '../agent/harness.js';
 
@@ -67,7 +68,8 @@ async function fanOut(bed: TestBed): Promise<void> {
       const all = new Promise<void>((resolve) => {
         watch = (i, text) => {
           if (got.has(i) || !target || !text.includes(target)) return;
-          const m = parseControlMessage(text);
+          const p = parseControlMessage(text);
+          const m = p.ok ? p.message : undefined;
           if (m?.type === 'cluster' && m.configuration.datasets[target]) {
             got.set(i, performance.now() - t0);
             if (got.size === sockets.length) resolve();

@@ -10,7 +10,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { CHANNEL_PATH, CHANNEL_VERSION, parseControlMessage } from '../../src/protocol/channel.js';
+import { CHANNEL_PATH, CHANNEL_VERSION } from '../../src/protocol/channel.js';
+import { parseControlMessage } from '../../src/protocol/channel-messages.js';
 import { agentTlsOptions } from '../../src/roles/agent/tls.js';
 import { startControlService, type RunningControlService } from '../../src/roles/control/service.js';
 import { silentLogger } from '../../src/log.js';
@@ -117,7 +118,8 @@ export async function crossReplicaPush(): Promise<string> {
       const all = new Promise<void>((resolve) => {
         watch = (i, text) => {
           if (got.has(i) || !text.includes(id)) return;
-          const m = parseControlMessage(text);
+          const parsed = parseControlMessage(text);
+          const m = parsed.ok ? parsed.message : undefined;
           // A delta naming the dataset carries it (the text holds its id); a snapshot must hold it.
           if (m?.type === 'delta' || (m?.type === 'cluster' && m.configuration.datasets[id])) {
             got.set(i, performance.now() - t0);

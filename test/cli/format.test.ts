@@ -1,6 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { formatSizeGiB, parseSize, parseDatasetSize } from '../../src/cli/format/size.js';
+import { datasetSizeOption } from '../../src/cli/format/size.js';
+import { formatSize } from '../../src/model/size.js';
 import { formatMetadata, parseMetadata } from '../../src/cli/format/metadata.js';
 import { renderTable } from '../../src/cli/format/table.js';
 import { LS_HEADERS, lsRows, lsTableRow, nodeTableRow } from '../../src/cli/format/datasets.js';
@@ -22,23 +23,22 @@ function throwsUser(fn: () => unknown, message: string | RegExp): void {
   assert.unreachable(`expected a UserError matching ${String(message)}`);
 }
 
-test('size grammar: binary units, decimals, bare bytes', () => {
-  assert.is(parseSize('10G'), 10 * 2 ** 30);
-  assert.is(parseSize('10gib'), 10 * 2 ** 30);
-  assert.is(parseSize('1.5t'), 1.5 * 2 ** 40);
-  assert.is(parseSize('512MB'), 512 * 2 ** 20);
-  assert.is(parseSize('64k'), 65536);
-  assert.is(parseSize('1073741824'), 2 ** 30);
-  throwsUser(() => parseSize('ten'), 'malformed size specification "ten"');
-  throwsUser(() => parseSize('10X'), 'malformed size');
-  throwsUser(() => parseSize('0'), 'positive');
-  throwsUser(() => parseSize('-1G'), 'malformed size');
+test('--size: binary units, decimals, bare bytes; problems are one line', () => {
+  assert.is(datasetSizeOption('10G'), 10 * 2 ** 30);
+  assert.is(datasetSizeOption('10gib'), 10 * 2 ** 30);
+  assert.is(datasetSizeOption('1.5t'), 1.5 * 2 ** 40);
+  assert.is(datasetSizeOption('512MB'), 512 * 2 ** 20);
+  assert.is(datasetSizeOption('65536k'), 2 ** 26);
+  assert.is(datasetSizeOption('1073741824'), 2 ** 30);
+  throwsUser(() => datasetSizeOption('ten'), 'malformed size specification "ten"');
+  throwsUser(() => datasetSizeOption('10X'), 'malformed size');
+  throwsUser(() => datasetSizeOption('0'), 'positive');
+  throwsUser(() => datasetSizeOption('-1G'), 'malformed size');
 });
 
-test('size column as flockerctl: GiB with two decimals or <no quota>', () => {
-  assert.is(formatSizeGiB(50 * 2 ** 30), '50.00G');
-  assert.is(formatSizeGiB(512 * 2 ** 20), '0.50G');
-  assert.is(formatSizeGiB(undefined), '<no quota>');
+test('size column as flockerctl: GiB with two decimals', () => {
+  assert.is(formatSize(50 * 2 ** 30, 'gib'), '50.00G');
+  assert.is(formatSize(512 * 2 ** 20, 'gib'), '0.50G');
 });
 
 test('metadata: k=v pairs both ways; a malformed one is one clear line', () => {
@@ -64,13 +64,15 @@ test('ls rows: status from convergence, server of the configured primary, delete
   const rows = lsRows({ configuration: s.configuration, state: s.state, nodes: s.nodes, convergence: s.convergence }, { deleted: false });
   assert.equal(rows.map((r) => [r.dataset_id, r.status, r.host]), [[D1, 'attached', '10.0.0.1'], [D2, 'moving', '10.0.0.2'], [D3, 'error', null]]);
   assert.is(rows[2]!.reason, 'create failed');
-  assert.equal(lsTableRow(rows[0]!, false), [D1, '10.00G', 'name=web-db', 'attached ✅', '11111111 (10.0.0.1)']);
-  assert.equal(lsTableRow(rows[2]!, false), [D3, '<no quota>', 'name=logs', 'error ❌', '<missing>']);
-  assert.is(lsTableRow(rows[0]!, true)[4], `${N1} (10.0.0.1)`);
+  assert.equal(lsTableRow(rows[0]!, false), [D1, '10.00G', 'name=web-db', 'attached ✅', '-', '11111111 (10.0.0.1)']);
+  assert.equal(lsTableRow(rows[2]!, false), [D3, '<no quota>', 'name=logs', 'error ❌', '-', '<missing>']);
+  assert.is(lsTableRow(rows[0]!, true)[5], `${N1} (10.0.0.1)`);
+  const named = lsRows({ configuration: s.configuration, state: s.state, nodes: s.nodes.map((n) => ({ ...n, name: `n-${n.host}` })), convergence: s.convergence }, { deleted: false });
+  assert.is(lsTableRow(named[0]!, false)[4], 'n-10.0.0.1', 'NODE: the name of the configured primary');
   const all = lsRows({ configuration: s.configuration, state: s.state, nodes: s.nodes, convergence: s.convergence }, { deleted: true });
   assert.is(all[3]!.status, 'deleted');
   const table = renderTable(LS_HEADERS, rows.map((r) => lsTableRow(r, false)));
-  assert.match(table, /^\nDATASET\s+SIZE\s+METADATA\s+STATUS\s+SERVER\n/);
+  assert.match(table, /^\nDATASET\s+SIZE\s+METADATA\s+STATUS\s+NODE\s+SERVER\n/);
 });
 
 test('ls rows without convergence: flockerctl rules (pending, attached, detached, deleting)', () => {
@@ -84,8 +86,8 @@ test('ls rows without convergence: flockerctl rules (pending, attached, detached
 });
 
 test('node rows: short uuid unless long', () => {
-  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2' }, false), ['22222222', '10.0.0.2']);
-  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2' }, true), [N2, '10.0.0.2']);
+  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2' }, false), ['22222222', '10.0.0.2', '-']);
+  assert.equal(nodeTableRow({ uuid: N2, host: '10.0.0.2', name: 'db-2' }, true), [N2, '10.0.0.2', 'db-2']);
 });
 
 test('--wait verdicts: attached on the node is done, error fails with the reason, otherwise the phase and reason', () => {
@@ -120,9 +122,9 @@ test('--timeout accepts seconds, s and m suffixes', () => {
 });
 
 test('dataset sizes: under 64M is refused in words, decimals are rounded up to whole KiB', () => {
-  assert.throws(() => parseDatasetSize('10M'), /too small: a dataset must be at least 64M/);
-  assert.is(parseDatasetSize('64M'), 67108864);
-  const b = parseDatasetSize('1.3G');
+  assert.throws(() => datasetSizeOption('10M'), /too small: a dataset must be at least 64M/);
+  assert.is(datasetSizeOption('64M'), 67108864);
+  const b = datasetSizeOption('1.3G');
   assert.is(b % 1024, 0);
   assert.ok(b >= 1.3 * 2 ** 30 && b - 1.3 * 2 ** 30 < 1024);
 });

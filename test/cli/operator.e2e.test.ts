@@ -46,15 +46,31 @@ test.after(async () => {
 test('list-nodes shows both nodes, short by default, full with -l, and as JSON', async () => {
   const r = await flocker('list-nodes');
   assert.is(r.code, 0, r.err);
-  assert.match(r.out, /^\nSERVER\s+ADDRESS\n/);
-  for (const n of cluster.nodes) {
-    assert.match(r.out, n.uuid.slice(0, 8));
+  assert.match(r.out, /^\nSERVER\s+ADDRESS\s+NAME\n/);
+  for (const [i, n] of cluster.nodes.entries()) {
+    assert.match(r.out, new RegExp(`${n.uuid.slice(0, 8)}\\s+\\S+\\s+node-${i + 1}\\n`), 'each node with the name cluster up gave it');
     assert.not.match(r.out, n.uuid);
   }
   const long = await flocker('list-nodes', '-l');
   for (const n of cluster.nodes) assert.match(long.out, n.uuid);
   const json = JSON.parse((await flocker('list-nodes', '--json')).out) as { uuid: string; host: string }[];
   assert.equal(json.map((n) => n.uuid).sort(), cluster.nodes.map((n) => n.uuid).sort());
+});
+
+test('--node and --destination by name; --control-service fails over from an address that refuses, and says so', async () => {
+  const dead = await freePort();
+  const r = await flocker('create', '--node', 'node-1', '--size', '64M', '--metadata', 'name=by-name', '--control-service', `127.0.0.1:${dead},127.0.0.1`);
+  assert.is(r.code, 0, r.err);
+  assert.match(r.err, new RegExp(`^flocker: cannot reach the control service at 127\\.0\\.0\\.1:${dead}: .*; trying the control service at 127\\.0\\.0\\.1:${cluster.apiPort}\\n$`));
+  const id = /[0-9a-f]{8}-[0-9a-f-]{27}/.exec(r.out)?.[0];
+  assert.ok(id, r.out);
+  const ls = await flocker('ls');
+  assert.match(ls.out, new RegExp(`${id}.*\\snode-1\\s`), 'ls: the NODE column names the primary');
+  const moved = await flocker('move', '--dataset', id!, '--destination', 'NODE-2');
+  assert.is(moved.code, 0, moved.err);
+  const config = JSON.parse((await flocker('ls', '--json')).out) as { dataset_id: string; primary: string }[];
+  assert.is(config.find((d) => d.dataset_id === id)?.primary, cluster.nodes[1]!.uuid);
+  assert.is((await flocker('destroy', '--dataset', id!)).code, 0);
 });
 
 test('create --wait -> ls shows it attached -> move --wait -> destroy --wait, all by prefixes', async () => {

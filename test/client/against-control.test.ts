@@ -13,6 +13,8 @@ import type { ClusterEvent } from '../../src/protocol/events.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
 import { failure } from '../support/failure.js';
 import { startControl, type ControlProcess } from '../control/process-harness.js';
+import { freePort } from '../support/ports.js';
+import { followCluster } from '../../src/client/follow.js';
 
 const N1 = '7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f';
 const N2 = '0b3f7c9a-1d2e-4f50-8a6b-7c8d9e0f1a2b';
@@ -121,6 +123,66 @@ test('a node certificate on the REST API: one line saying it needs an API user c
   const e = await failure(c.version());
   c.close();
   assert.match(e.message, `the control service at 127.0.0.1:${port} rejected our certificate: the REST API accepts only API user certificates`);
+});
+
+const userPem = (): { caCert: string; cert: string; key: string } => ({
+  caCert: readFileSync(join(certs.dir, 'cluster.crt'), 'utf8'),
+  cert: readFileSync(join(certs.dir, 'user.crt'), 'utf8'),
+  key: readFileSync(join(certs.dir, 'user.key'), 'utf8'),
+});
+
+test('fail-over: an address that refuses, then the real control service; the client stays on the one that answered', async () => {
+  const dead = await freePort();
+  const moves: string[] = [];
+  const c = createControlClient({
+    host: '127.0.0.1', port: dead, fallbacks: [{ host: '127.0.0.1', port }],
+    ...userPem(),
+    onFailover: (to, from, reason) => moves.push(`${from} -> ${to}: ${reason}`),
+  });
+  try {
+    assert.is(c.address, `127.0.0.1:${dead}`);
+    assert.type((await c.version()).flocker, 'string');
+    assert.is(c.address, `127.0.0.1:${port}`, 'says which one it uses');
+    assert.is(moves.length, 1);
+    assert.match(moves[0]!, new RegExp(`^127\\.0\\.0\\.1:${dead} -> 127\\.0\\.0\\.1:${port}: cannot reach the control service at 127\\.0\\.0\\.1:${dead}`));
+    await c.stateNodes();
+    assert.is(moves.length, 1, 'stays on the address that answered');
+    // The follower reaches the stream through the same fail-over.
+    const fresh = createControlClient({
+      host: '127.0.0.1', port: dead, fallbacks: [{ host: '127.0.0.1', port }],
+      ...userPem(),
+    });
+    const abort = new AbortController();
+    try {
+      for await (const u of followCluster(fresh, { signal: abort.signal })) {
+        assert.is(u.kind, 'event');
+        if (u.kind === 'event') assert.is(u.event.type, 'snapshot');
+        break;
+      }
+      assert.is(fresh.address, `127.0.0.1:${port}`);
+    } finally {
+      abort.abort();
+      fresh.close();
+    }
+  } finally {
+    c.close();
+  }
+});
+
+test('fail-over: every address refusing is one UnreachableError naming the last one tried', async () => {
+  const [a, b] = [await freePort(), await freePort()];
+  const c = createControlClient({
+    host: '127.0.0.1', port: a, fallbacks: [{ host: '127.0.0.1', port: b }],
+    ...userPem(),
+  });
+  try {
+    const e = await failure(c.version());
+    assert.instance(e, UnreachableError);
+    assert.match(e.message, `127.0.0.1:${b}`);
+    assert.is(c.address, `127.0.0.1:${a}`, 'the next try starts over from the first');
+  } finally {
+    c.close();
+  }
 });
 
 test('once the control service is gone: UnreachableError, connection refused', async () => {

@@ -23,7 +23,7 @@ test('a loopback dataset is mounted as ext4, and Ctrl-C/SIGTERM unmounts and det
     const ds = await c.client.createDataset({ primary: node.uuid, maximum_size: 64 * 1024 * 1024, metadata: { name: 'loopy' } });
     const mountPoint = join(node.mount_root, ds.dataset_id);
     const deadline = Date.now() + 40_000;
-    while (!/\(loopy\): converged/.test(c.output())) {
+    while (!/dataset loopy converged on/.test(c.output())) {
       assert.ok(Date.now() < deadline, `not converged in 40 s:\n${c.output()}`);
       await sleep(200);
     }

@@ -35,7 +35,7 @@ test('two nodes come up, cluster.json describes them, a dataset converges, SIGTE
     const path = join(a!.mount_root, ds.dataset_id);
     await eventually('the dataset to be exposed on node-1', () => (existsSync(path) ? true : undefined));
     writeFileSync(join(path, 'hello.txt'), 'hi');
-    await eventually('the convergence log line', () => (/dataset \w+ \(e2e\): converged/.test(c.output()) ? true : undefined));
+    await eventually('the convergence log line', () => (/dataset e2e converged on \w{8}/.test(c.output()) ? true : undefined));
 
     const second = spawnSync(process.execPath, ['--import', 'tsx', 'src/main.ts', 'cluster', 'up', '--dir', c.dir, '--no-dashboard', '--api-port', '0', '--agent-port', '0'],
       { encoding: 'utf8', timeout: 30_000 });

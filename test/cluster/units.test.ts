@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseAgentConfig } from '../../src/config/agent-config.js';
 import { agentYml } from '../../src/roles/cluster/agent-yml.js';
 import { ensureClusterCerts } from '../../src/roles/cluster/certs.js';
-import { describeEvent } from '../../src/roles/cluster/event-log.js';
+import { advance, EMPTY_HISTORY } from '../../src/client/history.js';
 import { clusterLayout } from '../../src/roles/cluster/layout.js';
 import { checkClusterBackend, CLUSTER_BACKENDS } from '../../src/roles/cluster/backends.js';
 import { parse as parseYaml } from 'yaml';
@@ -32,11 +32,12 @@ test('the agent.yml we write is one the agent accepts, with our paths and ports'
   const layout = clusterLayout(join(dir, 'c'), 2);
   const n = layout.nodes[1]!;
   const text = agentYml({
-    controlHost: '127.0.0.1', agentPort: 40001, apiPort: 40000, backend: 'directory', pool: layout.pool,
+    name: n.name, controlHost: '127.0.0.1', agentPort: 40001, apiPort: 40000, backend: 'directory', pool: layout.pool,
     mountRoot: n.mountRoot, certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket,
   });
   const cfg = parseAgentConfig(text, n.config);
   assert.equal(cfg.controlService, { hostname: '127.0.0.1', port: 40001 });
+  assert.is(cfg.name, 'node-2');
   assert.is(cfg.dataset.backend, 'directory');
   assert.is(cfg.dataset.rootPath, layout.pool);
   assert.is(cfg.dataset.mountRoot, join(layout.dir, 'node-2', 'mnt'));
@@ -55,7 +56,7 @@ test('pools: shared by every node, or one per node (p2p, --isolate) in its own f
 test('p2p: the agent.yml names the transfer port and address', () => {
   const n = clusterLayout(join(dir, 'c'), 1, undefined, true).nodes[0]!;
   const doc = parseYaml(agentYml({
-    controlHost: '10.1.2.1', agentPort: 1, apiPort: 2, backend: 'p2p', pool: n.pool, mountRoot: n.mountRoot,
+    name: n.name, controlHost: '10.1.2.1', agentPort: 1, apiPort: 2, backend: 'p2p', pool: n.pool, mountRoot: n.mountRoot,
     certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket, transfer: { port: 4526, listen: '10.1.2.2' },
   })) as { dataset: unknown };
   assert.equal(doc.dataset, { backend: 'p2p', root_path: n.pool, mount_root: n.mountRoot, transfer: { port: 4526, listen: '10.1.2.2' } });
@@ -110,27 +111,33 @@ test('a dead child is summed up by its last log line (pino msg, or a plain line)
 const node = (uuid: string, connected = true) => ({ uuid, host: '127.0.0.1', era: 'e', connected, last_seen: '2026-01-01T00:00:00Z' });
 const empty: ClusterSnapshot = { configuration: [], tag: 't0', state: [], nodes: [], leases: [], convergence: [] };
 
-test('event log: snapshot summary, then one line per change', () => {
-  let s: ClusterSnapshot | undefined;
-  let r = describeEvent(s, { type: 'snapshot', data: { ...empty, nodes: [node('aaaaaaaa-1')] } });
-  assert.equal(r.lines, ['1 node(s), 0 dataset(s), 0/0 converged']);
-  s = r.after;
-  r = describeEvent(s, { type: 'nodes', data: [node('aaaaaaaa-1', false), node('bbbbbbbb-2')] });
-  assert.equal(r.lines, ['node aaaaaaaa disconnected', 'node bbbbbbbb joined (127.0.0.1)']);
-  s = r.after;
+test('the text log is the one snapshot differ with every phase: summary, then one line per change', () => {
   const ds = { dataset_id: 'dddddddd-9', primary: 'aaaaaaaa-1', deleted: false, metadata: { name: 'db' } };
-  r = describeEvent(s, { type: 'configuration', data: { configuration: [ds], tag: 't1' } });
-  assert.equal(r.lines, ['dataset dddddddd (db) created on node aaaaaaaa']);
-  s = r.after;
-  r = describeEvent(s, { type: 'configuration', data: { configuration: [{ ...ds, primary: 'bbbbbbbb-2' }], tag: 't2' } });
-  assert.equal(r.lines, ['dataset dddddddd (db) moving from node aaaaaaaa to bbbbbbbb']);
-  s = r.after;
   const row = { dataset_id: 'dddddddd-9', name: 'db', desired_node: 'bbbbbbbb-2', phase: 'moving-in' as const, reason: 'waiting for node aaaaaaaa to release it', since: 'x' };
-  r = describeEvent(s, { type: 'convergence', data: [row] });
-  assert.equal(r.lines, ['dataset dddddddd (db): moving-in — waiting for node aaaaaaaa to release it']);
-  s = r.after;
-  assert.equal(describeEvent(s, { type: 'convergence', data: [{ ...row, since: 'y' }] }).lines, [], 'same phase and reason: quiet');
-  assert.equal(describeEvent(undefined, { type: 'nodes', data: [] }).lines, [], 'nothing before the snapshot');
+  const s0: ClusterSnapshot = { ...empty, nodes: [node('aaaaaaaa-1')] };
+  const s1: ClusterSnapshot = { ...s0, nodes: [node('aaaaaaaa-1', false), node('bbbbbbbb-2')] };
+  const s2: ClusterSnapshot = { ...s1, configuration: [ds] };
+  const s3: ClusterSnapshot = { ...s2, configuration: [{ ...ds, primary: 'bbbbbbbb-2' }] };
+  const s4: ClusterSnapshot = { ...s3, convergence: [row] };
+  const s5: ClusterSnapshot = { ...s4, convergence: [{ ...row, since: 'y' }] };
+  const lines: string[] = [];
+  let h = EMPTY_HISTORY;
+  let before: ClusterSnapshot | undefined;
+  for (const s of [s0, s1, s2, s3, s4, s5]) {
+    const step = advance(h, before, s, 1, { everyPhase: true });
+    h = step.history;
+    before = s;
+    lines.push(...step.added.map((l) => l.text));
+  }
+  assert.equal(lines, [
+    'connected: 1 node(s), 0 dataset(s), 0/0 converged',
+    'node aaaaaaaa (127.0.0.1) disconnected',
+    'node bbbbbbbb (127.0.0.1) joined',
+    'dataset db created on aaaaaaaa',
+    'dataset db moving to bbbbbbbb',
+    'dataset db: moving-in — waiting for node aaaaaaaa to release it',
+  ], 'the same phase and reason again is quiet');
+  assert.is(advance(EMPTY_HISTORY, s3, s4, 1).added.length, 0, 'the dashboard leaves ordinary phases to its table');
 });
 
 test('one cluster up per folder: a live owner refuses, a dead one is taken over', () => {

@@ -177,12 +177,14 @@ test('channel: hello → cluster push; report → state; duplicate node refused;
   assert.equal((await api('GET', `/v1/state/nodes/by_era/${era}`)).json, { uuid: node.uuid }, 'era mapping never expires');
 });
 
-test('channel: a new era discards the node\'s old state', async () => {
+test('channel: the hello name shows in /v1/state/nodes; a new era discards the node\'s old state', async () => {
   const node = certs.nodes[1]!;
   const a = await connectAgent(node);
-  a.ws.send(JSON.stringify({ type: 'hello', version: 1, era: 'e1' }));
+  a.ws.send(JSON.stringify({ type: 'hello', version: 1, era: 'e1', name: 'db-2' }));
   a.ws.send(JSON.stringify({ type: 'report', report: { manifestations: [{ datasetId: 'dddddddd-0000-4000-8000-000000000001', path: '/x', maximumSize: null }], nonManifest: [], progress: [] } }));
   await a.next((m) => m.type === 'cluster' && (m.cluster.nodes[node.uuid]?.report?.manifestations.length ?? 0) === 1);
+  const rows = (await api('GET', '/v1/state/nodes')).json as { uuid: string }[];
+  assert.equal(rows.find((n) => n.uuid === node.uuid), { uuid: node.uuid, host: '127.0.0.1', name: 'db-2' }, 'the name from hello, beside the fields as before');
   a.ws.close();
   await a.closed;
   const b = await connectAgent(node);

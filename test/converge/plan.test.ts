@@ -157,9 +157,40 @@ test('move hand-off, old node: lets go in one step; new node: waits, then takes 
   assert.equal(plan(input({ nodeId: A, configuration: moved, local: local(found.elsewhere(D1, B)) })).change, noop(IDLE_MS));
 });
 
-test('the planner does no I/O: the same input always gives the same plan', () => {
-  const i = input({ configuration: mine, local: local(found.attached(D1)) });
-  assert.equal(plan(i), plan(i));
+/** Freeze an input all the way down, so a planner that wrote to it would throw. */
+function deepFreeze<T>(v: T): T {
+  if (typeof v === 'object' && v !== null && !Object.isFrozen(v)) {
+    Object.freeze(v);
+    for (const x of v instanceof Map ? [...v.values()] : Object.values(v)) deepFreeze(x);
+  }
+  return v;
+}
+
+test('the planner does no I/O: with clocks, randomness and timers trapped and a frozen input, the plan comes back at once', () => {
+  const i = deepFreeze(input({ configuration: mine, local: local(found.attached(D1)) }));
+  // As Flocker's UnusableAPI: anything the planner might reach for instead of its input throws.
+  const traps: [object, string][] = [
+    [Date, 'now'], [Math, 'random'], [performance, 'now'], [process, 'hrtime'],
+    [globalThis, 'setTimeout'], [globalThis, 'setImmediate'], [globalThis, 'queueMicrotask'], [globalThis, 'fetch'],
+  ];
+  const saved = traps.map(([o, k]) => (o as Record<string, unknown>)[k]);
+  const used: string[] = [];
+  traps.forEach(([o, k]) => {
+    (o as Record<string, unknown>)[k] = () => {
+      used.push(k);
+      throw new Error(`the planner called ${k}`);
+    };
+  });
+  let out: ReturnType<typeof plan>;
+  try {
+    out = plan(i);
+  } finally {
+    traps.forEach(([o, k], n) => { (o as Record<string, unknown>)[k] = saved[n]; });
+  }
+  assert.equal(used, []);
+  assert.not.instance(out, Promise, 'synchronous: nothing to wait for');
+  assert.equal(out.change, mount, 'the plan itself, not just any answer');
+  assert.equal(plan(i), out, 'and the same input gives the same plan');
 });
 
 test.run();

@@ -9,6 +9,7 @@ import type {
 import type { ClusterEvent, ClusterSnapshot } from '../../src/protocol/events.js';
 
 export class FakeControl implements ControlClient {
+  readonly address = 'fake-control:4523';
   datasets: ApiDatasetConfig[] = [];
   state: ApiDatasetState[] = [];
   leases: ApiLease[] = [];

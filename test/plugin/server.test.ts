@@ -1,5 +1,6 @@
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { spawn } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,7 +20,7 @@ let server: PluginServer | undefined;
 
 async function start(): Promise<PluginServer> {
   const driver = new VolumeDriver({ client: c, nodeId: ME, counts: new MountCounts(undefined), mountTimeoutMs: 1000, log: silentLogger() });
-  return startPluginServer({ socket, driver, controlAddress: 'ctl:4523', log: silentLogger() });
+  return startPluginServer({ socket, driver, controlAddress: () => 'ctl:4523', log: silentLogger() });
 }
 
 function post(path: string, body: string | undefined, method = 'POST', contentType = 'application/vnd.docker.plugins.v1+json'):
@@ -74,6 +75,35 @@ test('errors are HTTP 200 with a non-empty Err (and Mountpoint where Docker read
   assert.match(String(arr.json.Err), /names no volume/);
 });
 
+/** One raw exchange on the socket, Date header blanked: the exact bytes Docker reads. */
+function raw(request: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const sock = connect(socket);
+    let text = '';
+    sock.on('data', (d: Buffer) => {
+      text += d.toString();
+      const [head, body] = text.split('\r\n\r\n');
+      const length = Number(/Content-Length: (\d+)/.exec(head ?? '')?.[1] ?? -1);
+      if (body !== undefined && Buffer.byteLength(body) === length) {
+        sock.destroy();
+        resolve(text.replace(/Date: [^\r]*/, 'Date: -'));
+      }
+    });
+    sock.on('error', reject);
+    sock.write(request);
+  });
+}
+
+test('raw bytes: the status line, headers and body Docker reads, in this order, no charset', async () => {
+  const keep = 'Date: -\r\nConnection: keep-alive\r\nKeep-Alive: timeout=60\r\n\r\n';
+  assert.is(await raw('POST /Plugin.Activate HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\nnull'),
+    `HTTP/1.1 200 OK\r\nContent-Type: application/vnd.docker.plugins.v1+json\r\nContent-Length: 31\r\n${keep}{"Implements":["VolumeDriver"]}`);
+  assert.is(await raw('GET /VolumeDriver.List HTTP/1.1\r\nHost: x\r\n\r\n'),
+    `HTTP/1.1 405 Method Not Allowed\r\nAllow: POST\r\nContent-Type: application/vnd.docker.plugins.v1+json\r\nContent-Length: 39\r\n${keep}{"Err":"/VolumeDriver.List takes POST"}`);
+  assert.is(await raw('POST /Nope HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n'),
+    `HTTP/1.1 404 Not Found\r\nContent-Type: application/vnd.docker.plugins.v1+json\r\nContent-Length: 39\r\n${keep}{"Err":"unknown plugin endpoint /Nope"}`);
+});
+
 test('unknown path is 404, wrong method 405', async () => {
   assert.is((await post('/VolumeDriver.Frobnicate', '{}')).status, 404);
   assert.is((await post('/VolumeDriver.List', undefined, 'GET')).status, 405);
@@ -112,7 +142,7 @@ test('a regular file in the socket\'s place is not clobbered', async () => {
   writeFileSync(other, 'keep me');
   const driver = new VolumeDriver({ client: c, nodeId: ME, counts: new MountCounts(undefined), mountTimeoutMs: 1000, log: silentLogger() });
   try {
-    await startPluginServer({ socket: other, driver, controlAddress: 'x', log: silentLogger() });
+    await startPluginServer({ socket: other, driver, controlAddress: () => 'x', log: silentLogger() });
     assert.unreachable();
   } catch (e) {
     assert.match((e as Error).message, /not a socket/);

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { parseSize } from '../../src/roles/plugin/size.js';
+import { volumeSizeOption } from '../../src/roles/plugin/size.js';
 
 const GiB = 1024 ** 3;
 
@@ -10,25 +10,25 @@ test('units are binary and case-insensitive, as the original', () => {
     ['10G', 10 * GiB], ['10gib', 10 * GiB], ['1T', 1024 * GiB], ['1tb', 1024 * GiB],
     ['65536k', 64 * 1024 ** 2], ['65536KiB', 64 * 1024 ** 2], ['67108864', 67108864], [' 1g ', GiB],
   ];
-  for (const [text, bytes] of cases) assert.equal(parseSize(text), { ok: true, bytes }, text);
+  for (const [text, bytes] of cases) assert.equal(volumeSizeOption(text), { ok: true, bytes }, text);
 });
 
 test('anything the grammar does not match is refused with a sentence, not silently 75 GiB', () => {
   for (const text of ['foo10G', '10Gfoo', 'GIB', '10bar10', '', '1.5G', '-1G', '10 G B']) {
-    const r = parseSize(text);
+    const r = volumeSizeOption(text);
     assert.is(r.ok, false, text);
     if (!r.ok) assert.match(r.error, /invalid size/);
   }
 });
 
 test('sizes the API would reject are refused with the reason', () => {
-  const small = parseSize('10M');
+  const small = volumeSizeOption('10M');
   assert.is(small.ok, false);
   if (!small.ok) assert.match(small.error, /at least 64 MiB/);
-  const odd = parseSize('67108865');
+  const odd = volumeSizeOption('67108865');
   assert.is(odd.ok, false);
   if (!odd.ok) assert.match(odd.error, /multiple of 1024/);
-  const huge = parseSize('99999999999999T');
+  const huge = volumeSizeOption('99999999999999T');
   assert.is(huge.ok, false);
 });
 

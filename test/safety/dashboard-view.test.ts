@@ -3,7 +3,7 @@
 // row for it (shown, in red, until `flocker adopt`).
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { EMPTY_HISTORY } from '../../src/ui/history.js';
+import { EMPTY_HISTORY } from '../../src/client/history.js';
 import { buildViewModel } from '../../src/ui/view-model.js';
 import { N1, sampleSnapshot } from '../ui/fake-client.js';
 

@@ -104,8 +104,9 @@ test('a pid file with garbage in it counts as stale', async () => {
   const dir = tmp();
   writeFileSync(join(dir, 'control.pid'), 'garbage');
   const s = openStore(dir);
-  assert.equal(readFileSync(join(dir, 'control.pid'), 'utf8').trim(), String(process.pid));
+  assert.is(readFileSync(join(dir, 'control.pid'), 'utf8').trim(), String(process.pid), 'taken over: now it names us');
   await s.close();
+  assert.not.ok(existsSync(join(dir, 'control.pid')));
 });
 
 test('a database from a newer flocker is refused, not damaged', async () => {

@@ -54,11 +54,14 @@ export function fakeClient(): FakeClient {
   let failure: Error | undefined;
   let wake: (() => void) | undefined;
   const calls: string[] = [];
+  // As the real client: a delete answers the dataset on the primary a move gave it.
+  const primaries = new Map<string, string>();
   let subscriptions = 0;
   let active = 0;
   const config = (id: string, primary: string, deleted: boolean): ApiDatasetConfig => ({ dataset_id: id, primary, deleted, metadata: {} });
   const unused = (): never => { throw new Error('not used by the dashboard'); };
   const client: FakeClient = {
+    address: 'fake-control:4523',
     calls,
     get subscriptions() { return subscriptions; },
     get active() { return active; },
@@ -83,8 +86,8 @@ export function fakeClient(): FakeClient {
         signal?.removeEventListener('abort', onAbort);
       }
     },
-    async moveDataset(id, primary) { calls.push(`move ${id} ${primary}`); return config(id, primary, false); },
-    async deleteDataset(id) { calls.push(`delete ${id}`); return config(id, N1, true); },
+    async moveDataset(id, primary) { calls.push(`move ${id} ${primary}`); primaries.set(id, primary); return config(id, primary, false); },
+    async deleteDataset(id) { calls.push(`delete ${id}`); return config(id, primaries.get(id) ?? N1, true); },
     version: unused, listDatasets: unused, createDataset: unused, stateDatasets: unused, stateNodes: unused, stateManifests: unused,
     nodeByEra: unused, listLeases: unused, acquireLease: unused, releaseLease: unused, convergence: unused,
     close() { queue = []; },

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { advanceHistory, EMPTY_HISTORY } from '../../src/ui/history.js';
+import { advanceHistory, EMPTY_HISTORY } from '../../src/client/history.js';
 import { buildViewModel, layoutFor, scrollTop, summarize } from '../../src/ui/view-model.js';
 import { D1, D2, D3, N1, N2, N3, sampleSnapshot } from './fake-client.js';
 
@@ -82,7 +82,7 @@ test('history: diffing snapshots names moves, disconnects, deletions, errors and
   b.leases = [];
   b.configuration.push({ dataset_id: 'eeee0000-0000-4000-8000-000000000000', primary: N3, deleted: false, metadata: {} });
   const h1 = advanceHistory(EMPTY_HISTORY, undefined, a, 1);
-  assert.equal(h1.log.map((l) => l.text), ['connected: 3 node(s), 3 dataset(s)']);
+  assert.equal(h1.log.map((l) => l.text), ['connected: 3 node(s), 3 dataset(s), 1/3 converged']);
   const h2 = advanceHistory(h1, a, b, 2);
   const texts = h2.log.slice(1).map((l) => l.text);
   for (const want of [

@@ -3,11 +3,10 @@
 // at MOUNT_ROOT/<id>); moving it between nodes is the transfer layer's, through `pool`.
 // The pool is private, so "attached" only ever means "loop-attached here": nobody else can hold it.
 import { stat } from 'node:fs/promises';
-import type { BackendName } from '../../config/agent-config.js';
-import { asDatasetId, isUuidV4, type DatasetId } from '../../model/ids.js';
+import { asDatasetId, isUuidV4, UUID_SOURCE, type DatasetId } from '../../model/ids.js';
 import { hasFilesystem } from '../../sys/filesystem.js';
 import { attachLoop, backingFileOf, loopsForFile } from '../../sys/losetup.js';
-import { BackendError, type StorageBackend, type Volume } from '../backend.js';
+import { BackendError, type BackendName, type StorageBackend, type Volume } from '../backend.js';
 import { isSafeName, roundUp, unexpose } from '../fsutil.js';
 import { createExt4, listLoopMounts, LoopDevices, mountExt4, releaseLoops } from '../loop-ext4.js';
 import { BtrfsPool, type PoolOptions } from './pool.js';
@@ -17,7 +16,7 @@ export interface P2PBackendOptions extends PoolOptions {
   readonly allocationUnit: number;
 }
 
-const VOLUME_ID = /^p2p-([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/;
+const VOLUME_ID = new RegExp(`^p2p-(${UUID_SOURCE})$`);
 
 export class P2PBackend implements StorageBackend {
   readonly name: BackendName = 'p2p';

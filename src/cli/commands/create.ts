@@ -2,8 +2,8 @@ import { Command, Option } from 'clipanion';
 import type { ApiCreateDataset } from '../../protocol/api-json.js';
 import { ConnectedCommand } from '../connection.js';
 import { parseMetadata } from '../format/metadata.js';
-import { parseTimeout, reportChange, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
-import { parseDatasetSize } from '../format/size.js';
+import { parseTimeout, reportChange, requireFlag, resolveNodeOrThrow, withClient } from '../format/operator.js';
+import { datasetSizeOption } from '../format/size.js';
 
 export class CreateCommand extends ConnectedCommand {
   static override paths = [['create']];
@@ -27,7 +27,7 @@ export class CreateCommand extends ConnectedCommand {
     ],
   });
 
-  node = Option.String('-n,--node', { description: 'Node uuid (or unique prefix) to create it on' });
+  node = Option.String('-n,--node', { description: 'Node name (agent.yml name) or uuid (or unique prefix) to create it on' });
   size = Option.String('-s,--size', { description: 'Maximum size, at least 64M, e.g. 10G, 512M, 1.5T (rounded up to whole KiB)' });
   metadata = Option.String('-m,--metadata', { description: 'Metadata, e.g. "name=web-db,tier=db"' });
   json = Option.Boolean('--json', false, { description: 'Print the created dataset as JSON' });
@@ -38,13 +38,13 @@ export class CreateCommand extends ConnectedCommand {
     const nodePrefix = requireFlag(this.node, '--node');
     const body: ApiCreateDataset = {
       primary: '',
-      ...(this.size !== undefined ? { maximum_size: parseDatasetSize(this.size) } : {}),
+      ...(this.size !== undefined ? { maximum_size: datasetSizeOption(this.size) } : {}),
       ...(this.metadata !== undefined ? { metadata: parseMetadata(this.metadata) } : {}),
     };
     const timeoutMs = parseTimeout(this.timeout);
     return withClient(this.connection(), async (c) => {
       const nodes = await c.stateNodes();
-      const primary = resolveOrThrow(nodePrefix, nodes.map((n) => n.uuid), 'node');
+      const primary = resolveNodeOrThrow(nodePrefix, nodes);
       const created = await c.createDataset({ ...body, primary });
       return reportChange(c, {
         out: this.context.stdout, err: this.context.stderr, json: this.json, wait: this.wait, timeoutMs,

@@ -31,7 +31,8 @@ export class DashboardCommand extends ConnectedCommand {
   title = Option.String('--title', { description: 'Title shown in the header (default flocker)', hidden: true });
 
   async run(): Promise<number> {
-    const connection = this.connection();
+    // A live dashboard says which control service it uses in its header; a line on stderr would tear the screen.
+    const connection = this.once || this.json ? this.connection() : { ...this.connection(), warn: () => undefined };
     // Ink and React are loaded only here, so no other command pays for them (or breaks on them).
     const { runDashboard } = await loadDashboard(this.context.stdout as NodeJS.WriteStream);
     return withClient(connection, (client) => runDashboard({

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseCommand } from '../base-command.js';
 import { errorMessage } from '../../errors.js';
+import { loadDashboard } from '../../ui/load.js';
 
 export interface CheckResult {
   readonly name: string;
@@ -99,13 +100,8 @@ async function checkMutualTls(): Promise<string> {
   }
 }
 
-async function checkInk(): Promise<string> {
-  const React = await import('react');
-  const { Box, Text, renderToString } = await import('ink');
-  const frame = renderToString(
-    React.createElement(Box, { borderStyle: 'round', paddingX: 1 }, React.createElement(Text, null, 'flocker doctor')),
-    { columns: 40 },
-  );
+async function checkInk(stdout: NodeJS.WriteStream): Promise<string> {
+  const frame = (await loadDashboard(stdout)).renderCheckFrame('flocker doctor', 40);
   if (!frame.includes('flocker doctor') || !frame.includes('╭')) throw new Error(`unexpected frame: ${JSON.stringify(frame)}`);
   return `rendered a ${frame.split('\n').length}-line frame (yoga layout)`;
 }
@@ -123,12 +119,12 @@ async function checkSelfSpawn(): Promise<string> {
   return `${[command, ...prefix].join(' ')} --version → ${VERSION}`;
 }
 
-async function runChecks(): Promise<CheckResult[]> {
+async function runChecks(stdout: NodeJS.WriteStream): Promise<CheckResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'flocker-doctor-'));
   const checks: [string, () => Promise<string>][] = [
     ['sqlite', () => checkSqlite(dir)],
     ['mutual-tls', checkMutualTls],
-    ['ink', checkInk],
+    ['ink', () => checkInk(stdout)],
     ['self-spawn', checkSelfSpawn],
   ];
   const results: CheckResult[] = [];
@@ -154,7 +150,7 @@ export class DoctorCommand extends BaseCommand {
   // What it does: check that this binary can open SQLite, serve mutual TLS and render the dashboard.
 
   async run(): Promise<number> {
-    const results = await runChecks();
+    const results = await runChecks(this.context.stdout as NodeJS.WriteStream);
     for (const r of results) {
       this.context.stdout.write(`${r.ok ? 'ok  ' : 'FAIL'} ${r.name.padEnd(10)} ${r.detail} (${Math.round(r.ms)} ms)\n`);
     }

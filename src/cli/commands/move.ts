@@ -1,6 +1,6 @@
 import { Command, Option } from 'clipanion';
 import { ConnectedCommand } from '../connection.js';
-import { parseTimeout, reportChange, requireFlag, resolveOrThrow, withClient } from '../format/operator.js';
+import { parseTimeout, reportChange, requireFlag, resolveNodeOrThrow, resolveOrThrow, withClient } from '../format/operator.js';
 import { datasetIdsForPrefix } from '../format/prefix.js';
 
 export class MoveCommand extends ConnectedCommand {
@@ -9,7 +9,7 @@ export class MoveCommand extends ConnectedCommand {
     category: 'Operate',
     description: 'Move a dataset to another node',
     details: `
-      Both \`--dataset\` and \`--destination\` take unique prefixes of ids (see \`flocker ls\` and
+      \`--destination\` takes a node name (agent.yml \`name\`) or, like \`--dataset\`, a unique prefix of an id (see \`flocker ls\` and
       \`flocker list-nodes\`). The control service records the move at once; the nodes hand the
       data over shortly after (a lease on the dataset holds the move back until released). With
       \`--wait\`, follow the cluster until the dataset is attached on the destination (or say why
@@ -29,7 +29,7 @@ export class MoveCommand extends ConnectedCommand {
   });
 
   dataset = Option.String('-d,--dataset', { description: 'Dataset id (or unique prefix)' });
-  destination = Option.String('-t,--destination', { description: 'Node uuid (or unique prefix) to move it to' });
+  destination = Option.String('-t,--destination', { description: 'Node name (agent.yml name) or uuid (or unique prefix) to move it to' });
   force = Option.Boolean('--force', false, { description: 'Move off a node that is unreachable, fencing it (see below)' });
   json = Option.Boolean('--json', false, { description: 'Print the updated dataset as JSON' });
   wait = Option.Boolean('--wait', false, { description: 'Follow the cluster until the dataset is attached on the destination' });
@@ -41,7 +41,7 @@ export class MoveCommand extends ConnectedCommand {
     const timeoutMs = parseTimeout(this.timeout);
     return withClient(this.connection(), async (c) => {
       const [nodes, config] = await Promise.all([c.stateNodes(), c.listDatasets()]);
-      const primary = resolveOrThrow(nodePrefix, nodes.map((n) => n.uuid), 'node');
+      const primary = resolveNodeOrThrow(nodePrefix, nodes);
       const datasetId = resolveOrThrow(datasetPrefix, datasetIdsForPrefix(config.datasets, datasetPrefix), 'dataset');
       const moved = await c.moveDataset(datasetId, primary, undefined, this.force ? { force: true } : undefined);
       return reportChange(c, {

@@ -2,7 +2,7 @@
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState, ApiNode } from '../../protocol/api-json.js';
 import { shortId } from '../../model/ids.js';
 import { formatMetadata } from './metadata.js';
-import { formatSizeGiB } from './size.js';
+import { formatSize } from '../../model/size.js';
 
 export interface LsInput {
   readonly configuration: readonly ApiDatasetConfig[];
@@ -25,6 +25,8 @@ export interface LsRow {
   readonly primary: string;
   /** Host of the configured primary, or null when that node has not reported. */
   readonly host: string | null;
+  /** agent.yml name of the configured primary, when its agent reported one. */
+  readonly node_name?: string;
   /** The node that has it now, per state. */
   readonly actual_node?: string;
   readonly deleted: boolean;
@@ -34,6 +36,7 @@ export function lsRows(input: LsInput, opts: { deleted: boolean }): LsRow[] {
   const state = new Map(input.state.map((s) => [s.dataset_id, s]));
   const conv = new Map(input.convergence.map((c) => [c.dataset_id, c]));
   const hosts = new Map(input.nodes.map((n) => [n.uuid, n.host]));
+  const names = new Map(input.nodes.map((n) => [n.uuid, n.name]));
   const rows: LsRow[] = [];
   for (const d of input.configuration) {
     const inState = state.get(d.dataset_id);
@@ -48,6 +51,7 @@ export function lsRows(input: LsInput, opts: { deleted: boolean }): LsRow[] {
       ...(c && c.reason && status !== 'attached' ? { reason: c.reason } : {}),
       primary: d.primary,
       host: hosts.get(d.primary) ?? null,
+      ...(names.get(d.primary) !== undefined ? { node_name: names.get(d.primary)! } : {}),
       ...(inState?.primary !== undefined ? { actual_node: inState.primary } : {}),
       deleted: d.deleted,
     });
@@ -93,21 +97,22 @@ function statusOf(
 
 const MARKERS: Partial<Record<LsStatus, string>> = { attached: ' ✅', pending: ' ⌛', error: ' ❌', unreachable: ' ❌' };
 
-export const LS_HEADERS = ['DATASET', 'SIZE', 'METADATA', 'STATUS', 'SERVER'] as const;
+export const LS_HEADERS = ['DATASET', 'SIZE', 'METADATA', 'STATUS', 'NODE', 'SERVER'] as const;
 
 export function lsTableRow(r: LsRow, long: boolean): string[] {
   const node = long ? r.primary : shortId(r.primary);
   return [
     r.dataset_id,
-    formatSizeGiB(r.maximum_size),
+    r.maximum_size === null ? '<no quota>' : formatSize(r.maximum_size, 'gib'),
     formatMetadata(r.metadata),
     `${r.status}${MARKERS[r.status] ?? ''}`,
+    r.node_name ?? '-',
     r.host === null ? '<missing>' : `${node} (${r.host})`,
   ];
 }
 
-export const NODE_HEADERS = ['SERVER', 'ADDRESS'] as const;
+export const NODE_HEADERS = ['SERVER', 'ADDRESS', 'NAME'] as const;
 
 export function nodeTableRow(n: ApiNode, long: boolean): string[] {
-  return [long ? n.uuid : shortId(n.uuid), n.unreachable ? `${n.host} (unreachable)` : n.host];
+  return [long ? n.uuid : shortId(n.uuid), n.unreachable ? `${n.host} (unreachable)` : n.host, n.name ?? '-'];
 }

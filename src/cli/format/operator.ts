@@ -2,16 +2,19 @@
 // id prefixes with flockerctl's messages, JSON output and following the event stream for --wait.
 import type { Writable } from 'node:stream';
 import type { ControlClient } from '../../client/types.js';
-import { resolvePrefix } from '../../model/ids.js';
-import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
-import { UserError, errorMessage } from '../../errors.js';
+import { resolveNode, resolvePrefix, type NamedNode } from '../../model/ids.js';
+import { followCluster } from '../../client/follow.js';
+import { UserError } from '../../errors.js';
 import type { ConnectionSettings } from '../connection.js';
 import { judgeWait, type WaitGoal, type WaitVerdict } from './wait.js';
 
 async function connectClient(s: ConnectionSettings): Promise<ControlClient> {
   // Lazy: TLS and the client are only loaded by the commands that talk to the control service.
   const { clientFromCertsDir } = await import('../../client/from-certs-dir.js');
-  return clientFromCertsDir({ host: s.host, port: s.port, certsPath: s.certsPath, user: s.user });
+  return clientFromCertsDir({
+    host: s.host, port: s.port, fallbacks: s.fallbacks, certsPath: s.certsPath, user: s.user,
+    onFailover: (to, _from, reason) => s.warn(`${reason}; trying the control service at ${to}`),
+  });
 }
 
 /** Run fn with a connected client, always closing it. */
@@ -27,6 +30,13 @@ export async function withClient<T>(s: ConnectionSettings, fn: (c: ControlClient
 export function requireFlag(value: string | undefined, flag: string): string {
   if (value === undefined || value.trim() === '') throw new UserError(`must specify ${flag}`);
   return value.trim();
+}
+
+/** A node by name or unique uuid prefix (--node, --destination), or one line saying why not. */
+export function resolveNodeOrThrow(spec: string, nodes: readonly NamedNode[]): string {
+  const r = resolveNode(spec, nodes);
+  if (!r.ok) throw new UserError(r.message);
+  return r.id;
 }
 
 /** A unique prefix, or flockerctl's "no node uuids matching X" / "X is ambiguous node". */
@@ -57,30 +67,20 @@ export function parseTimeout(text: string): number {
 async function followUntil(
   client: ControlClient, goal: WaitGoal, o: { timeoutMs: number; progress: (line: string) => void },
 ): Promise<WaitVerdict> {
-  const deadline = Date.now() + o.timeoutMs;
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), o.timeoutMs);
   let last = '';
   let lastProblem = '';
   try {
-    while (!abort.signal.aborted) {
-      let snap: ClusterSnapshot | undefined;
-      try {
-        for await (const e of client.events(abort.signal)) {
-          snap = applyEvent(snap, e);
-          if (!snap) continue;
-          const v = judgeWait(snap, goal);
-          if (v.kind !== 'waiting') return v;
-          if (v.line !== last) o.progress(v.line);
-          last = v.line;
-        }
-        lastProblem = 'the event stream ended';
-      } catch (e) {
-        if (abort.signal.aborted) break;
-        lastProblem = errorMessage(e);
+    for await (const u of followCluster(client, { signal: abort.signal })) {
+      if (u.kind === 'lost') {
+        lastProblem = u.reason;
+        continue;
       }
-      if (Date.now() + 1000 >= deadline) break;
-      await new Promise((r) => setTimeout(r, 1000));
+      const v = judgeWait(u.snapshot, goal);
+      if (v.kind !== 'waiting') return v;
+      if (v.line !== last) o.progress(v.line);
+      last = v.line;
     }
   } finally {
     clearTimeout(timer);

@@ -1,33 +1,21 @@
-// Sizes as flockerctl reads and prints them: binary units, a bare number is bytes.
+// `--size` as flockerctl reads it (decimals allowed, rounded up to whole KiB), worded for the CLI.
 import { UserError } from '../../errors.js';
-import { parseSizeText } from '../../model/size.js';
+import { parseDatasetSize } from '../../model/size.js';
 import { MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
 
-/** "10G", "1.5gib", "512M", "1073741824" -> bytes (an integer). */
-export function parseSize(text: string): number {
-  const r = parseSizeText(text, { decimals: true });
+/** "10G", "1.3gib", "512M", "1073741824" -> bytes the API accepts, or a one-line UserError. */
+export function datasetSizeOption(text: string): number {
+  const r = parseDatasetSize(text, { decimals: true, roundUp: true });
   if (r.ok) return r.bytes;
-  if (r.problem === 'malformed') {
-    throw new UserError(`malformed size specification ${JSON.stringify(text)}: use a number with an optional unit k, m, g or t (binary), e.g. 10G`);
+  switch (r.problem) {
+    case 'malformed':
+      throw new UserError(`malformed size specification ${JSON.stringify(text)}: use a number with an optional unit k, m, g or t (binary), e.g. 10G`);
+    case 'too-small':
+    case 'not-whole-kib': // rounding up made it whole
+      throw new UserError(`size ${JSON.stringify(text)} is too small: a dataset must be at least 64M (${MINIMUM_MAXIMUM_SIZE} bytes)`);
+    case 'not-positive':
+      throw new UserError(`size ${JSON.stringify(text)} must be a positive number of bytes`);
+    case 'too-large':
+      throw new UserError(`size ${JSON.stringify(text)} is too large`);
   }
-  throw new UserError(`size ${JSON.stringify(text)} must be a positive number of bytes`);
-}
-
-/**
- * A dataset's maximum size from the command line: at least 64 MiB (the API's floor, said here in
- * words rather than as a schema error), rounded up to whole KiB as the API requires — so "1.3G"
- * works and never gets less room than asked for.
- */
-export function parseDatasetSize(text: string): number {
-  const bytes = Math.ceil(parseSize(text) / 1024) * 1024;
-  if (bytes < MINIMUM_MAXIMUM_SIZE) {
-    throw new UserError(`size ${JSON.stringify(text)} is too small: a dataset must be at least 64M (${MINIMUM_MAXIMUM_SIZE} bytes)`);
-  }
-  return bytes;
-}
-
-/** flockerctl's SIZE column: GiB with two decimals, or "<no quota>". */
-export function formatSizeGiB(bytes: number | undefined | null): string {
-  if (bytes === undefined || bytes === null) return '<no quota>';
-  return `${(bytes / 2 ** 30).toFixed(2)}G`;
 }

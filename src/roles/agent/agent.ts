@@ -120,7 +120,8 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   // Declared before the channel so its callbacks can reach it; they fire only after start().
   let loop: ConvergenceLoop | undefined;
   const channel = new ChannelClient({
-    host: config.controlService.hostname, port: config.controlService.port, tls, era, log,
+    host: config.controlService.hostname, port: config.controlService.port, tls, era, name: config.name, log,
+    fallbacks: config.controlServices.slice(1).map((a) => ({ host: a.hostname, port: a.port })),
     ...(transfers ? { transferPort: transfers.port } : {}),
     // Transfers bound to one address are reached there; otherwise at our end of the route to control.
     ...(transfers && !['0.0.0.0', '::'].includes(transferConfig.listen) ? { address: transferConfig.listen } : {}),

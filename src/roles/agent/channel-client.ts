@@ -7,9 +7,11 @@ import WebSocket from 'ws';
 import type { Logger } from '../../log.js';
 import { agentMetrics } from '../../metrics/registry.js';
 import type { NodeReport } from '../../model/cluster-state.js';
-import { CHANNEL_PATH, CHANNEL_VERSION, parseControlMessage, type AgentMessage, type ControlMessage } from '../../protocol/channel.js';
+import { CHANNEL_PATH, CHANNEL_VERSION, type AgentMessage, type ControlMessage } from '../../protocol/channel.js';
+import { parseControlMessage } from '../../protocol/channel-messages.js';
 import { applyDelta, type AgentView } from '../../protocol/delta.js';
 import type { LoopInputs } from '../../converge/loop.js';
+import { Backoff, type BackoffOptions } from '../../client/backoff.js';
 
 /** The view held, the generation it is at, and control's clock when it last spoke. */
 interface Held {
@@ -21,20 +23,24 @@ interface Held {
   readonly store?: { readonly identity: string; readonly generation: number };
 }
 
-export const RECONNECT_START_MS = 250;
-export const RECONNECT_MAX_MS = 5_000;
+/** Agents come back quickly: a short outage of control should not leave them idle for long. */
+export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
 /** Control pings at least every 30 s; this much silence means the connection is dead. */
 export const SILENCE_LIMIT_MS = 75_000;
 
 export interface ChannelClientOptions {
   readonly host: string;
   readonly port: number;
+  /** More control services (agent.yml's list), tried in order when the current one can't be reached. */
+  readonly fallbacks?: readonly { readonly host: string; readonly port: number }[];
   readonly tls: ConnectionOptions;
   readonly era: string;
   /** Where peers reach this node; default: the local address of the connection to control. */
   readonly address?: string;
   /** Reported with hello when this agent serves agent-to-agent transfers. */
   readonly transferPort?: number;
+  /** agent.yml `name`, sent in hello for people to read. */
+  readonly name?: string;
   readonly log: Logger;
   /** Every cluster push (after it is stored, so inputs() already returns it). */
   onCluster(): void;
@@ -57,26 +63,29 @@ export class ChannelClient {
   private readonly unregisterMetrics: () => void;
   /** A resync is on its way; further deltas before the snapshot need no second request. */
   private resyncAsked = false;
-  private delayMs = 0;
-  private loggedDelay = 0;
+  private readonly backoff: Backoff;
+  private loggedStep = 0;
+  private readonly targets: readonly { readonly host: string; readonly port: number }[];
+  private current = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private silenceTimer: NodeJS.Timeout | undefined;
   private readonly now: () => number;
-  private readonly random: () => number;
   /** Resolved once the first cluster push arrives (tests and startup logging). */
   readonly firstPush: Promise<void>;
   private resolveFirstPush!: () => void;
 
   constructor(private readonly o: ChannelClientOptions) {
     this.now = o.now ?? Date.now;
-    this.random = o.random ?? Math.random;
+    this.backoff = new Backoff(RECONNECT_BACKOFF, o.random);
+    this.targets = [{ host: o.host, port: o.port }, ...(o.fallbacks ?? [])];
     this.firstPush = new Promise((r) => (this.resolveFirstPush = r));
     this.unregisterMetrics = this.metrics.lastReportAt.set(() => (this.reportedAt === undefined ? undefined : Date.now() - (this.now() - this.reportedAt)));
   }
 
+  /** The control service in use (or being tried). */
   get url(): string {
-    const host = this.o.host.includes(':') ? `[${this.o.host}]` : this.o.host;
-    return `wss://${host}:${this.o.port}${CHANNEL_PATH}`;
+    const { host, port } = this.targets[this.current]!;
+    return `wss://${host.includes(':') ? `[${host}]` : host}:${port}${CHANNEL_PATH}`;
   }
 
   get connected(): boolean {
@@ -150,14 +159,15 @@ export class ChannelClient {
       this.open = true;
       this.sentReport = undefined;
       this.resyncAsked = false;
-      if (this.delayMs > 0) this.o.log.info({ url: this.url }, 'connected to the control service');
-      this.delayMs = 0;
-      this.loggedDelay = 0;
+      this.o.log.info({ url: this.url }, 'connected to the control service');
+      this.backoff.reset();
+      this.loggedStep = 0;
       const address = this.o.address ?? localAddress;
       this.send(JSON.stringify({
         type: 'hello', version: CHANNEL_VERSION, era: this.o.era,
         ...(address ? { address } : {}),
         ...(this.o.transferPort !== undefined ? { transferPort: this.o.transferPort } : {}),
+        ...(this.o.name !== undefined ? { name: this.o.name } : {}),
       } satisfies AgentMessage));
       this.flushReport();
       this.heard();
@@ -166,11 +176,12 @@ export class ChannelClient {
     ws.on('message', (data, isBinary) => {
       this.heard();
       if (isBinary) return;
-      const m = parseControlMessage(data.toString());
-      if (!m) {
-        this.o.log.warn('ignored a malformed message from the control service');
+      const parsed = parseControlMessage(data.toString());
+      if (!parsed.ok) {
+        this.o.log.warn({ problem: parsed.problem }, 'ignored a malformed message from the control service');
         return;
       }
+      const m = parsed.message;
       if (m.type === 'refused') {
         this.stop();
         this.o.onRefused(m.reason);
@@ -201,7 +212,7 @@ export class ChannelClient {
         // Wake the loop so it stops acting on a configuration it can no longer trust.
         this.o.onCluster();
       }
-      this.scheduleReconnect(failure ?? (wasOpen ? 'connection closed' : `closed (${code})`));
+      this.scheduleReconnect(failure ?? (wasOpen ? 'connection closed' : `closed (${code})`), wasOpen);
     });
   }
 
@@ -239,14 +250,19 @@ export class ChannelClient {
     this.silenceTimer.unref();
   }
 
-  private scheduleReconnect(why: string): void {
-    this.delayMs = this.delayMs === 0 ? RECONNECT_START_MS : Math.min(RECONNECT_MAX_MS, this.delayMs * 2);
+  private scheduleReconnect(why: string, wasOpen: boolean): void {
+    const wait = this.backoff.next();
     // Log once per backoff step, not once per attempt.
-    if (this.delayMs !== this.loggedDelay) {
-      this.loggedDelay = this.delayMs;
-      this.o.log.warn({ url: this.url, error: why }, `control service unreachable; retrying every ${(this.delayMs / 1000).toFixed(2)} s or so`);
+    if (this.backoff.step !== this.loggedStep) {
+      this.loggedStep = this.backoff.step;
+      this.o.log.warn({ url: this.url, error: why }, `control service unreachable; retrying every ${(this.backoff.step / 1000).toFixed(2)} s or so`);
     }
-    const jittered = this.delayMs * (0.8 + 0.4 * this.random());
-    this.retryTimer = setTimeout(() => this.connect(), jittered);
+    // Could not get through: the next attempt goes to the next address (a dropped connection
+    // first tries the same one again: it may only have restarted).
+    if (!wasOpen && this.targets.length > 1) {
+      this.current = (this.current + 1) % this.targets.length;
+      this.o.log.info({ url: this.url }, 'trying the next control service');
+    }
+    this.retryTimer = setTimeout(() => this.connect(), wait);
   }
 }

@@ -4,6 +4,8 @@ import { stringify } from 'yaml';
 import type { ClusterBackend } from './backends.js';
 
 export interface AgentYmlInput {
+  /** Local nodes share one host name; each gets its own (node-1, node-2, …) so views tell them apart. */
+  readonly name: string;
   readonly controlHost: string;
   readonly agentPort: number;
   readonly apiPort: number;
@@ -20,6 +22,7 @@ export interface AgentYmlInput {
 export function agentYml(i: AgentYmlInput): string {
   return stringify({
     version: 1,
+    name: i.name,
     'control-service': { hostname: i.controlHost, port: i.agentPort },
     dataset: {
       backend: i.backend, root_path: i.pool, mount_root: i.mountRoot,

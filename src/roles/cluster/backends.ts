@@ -1,6 +1,6 @@
 // The backends `cluster up` can run. p2p is named here before the agent knows it (it is being
 // built on another branch): choosing it says so plainly until this build's agent has it.
-import { BACKENDS, type BackendName } from '../../config/agent-config.js';
+import { BACKENDS, type BackendName } from '../../backends/backend.js';
 import { UserError } from '../../errors.js';
 
 export type ClusterBackend = BackendName | 'p2p';

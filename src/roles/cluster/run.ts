@@ -2,12 +2,11 @@
 // log), and stop it cleanly on Ctrl-C/SIGTERM, on the dashboard quitting, or when a child dies.
 import type { ControlClient } from '../../client/types.js';
 import { errorMessage } from '../../errors.js';
-import type { ClusterSnapshot } from '../../protocol/events.js';
-import { NO_CONVERGENCE_TIMES, trackConvergence } from '../../protocol/convergence-times.js';
-import { describeEvent, statusLine } from './event-log.js';
+import { followCluster } from '../../client/follow.js';
+import { advance, EMPTY_HISTORY } from '../../client/history.js';
+import { statusLine } from './status-line.js';
 import { describeDeath, Interrupted, startLocalCluster, type LocalCluster, type UpOptions } from './up.js';
 import { loadDashboard } from '../../ui/load.js';
-import { abortableSleep } from '../../abortable-sleep.js';
 
 export interface RunIo {
   readonly stdout: NodeJS.WritableStream;
@@ -22,30 +21,25 @@ type Ending = { kind: 'signal'; signal: string } | { kind: 'death'; line: string
 
 const stamp = (): string => new Date().toISOString().slice(11, 19);
 
-/** Follow the event stream and print what changes; reconnects until `signal` aborts. */
+/** Follow the event stream and print what changes (the dashboard's log, every phase); until `signal` aborts. */
 async function followEvents(client: ControlClient, out: NodeJS.WritableStream, signal: AbortSignal): Promise<void> {
-  let snapshot: ClusterSnapshot | undefined;
-  let times = NO_CONVERGENCE_TIMES;
+  let history = EMPTY_HISTORY;
+  let lostSince = false;
   let lastStatus = '';
-  let failures = 0;
-  while (!signal.aborted) {
-    try {
-      for await (const e of client.events(signal)) {
-        failures = 0;
-        const { lines, after } = describeEvent(snapshot, e);
-        snapshot = after;
-        for (const l of lines) out.write(`[${stamp()}] ${l}\n`);
-        if (!after || (e.type !== 'snapshot' && e.type !== 'nodes' && e.type !== 'convergence')) continue;
-        times = trackConvergence(times, after.convergence).times;
-        const status = statusLine(after, times);
-        if (status !== lastStatus) out.write(`[${stamp()}] ${status}\n`);
-        lastStatus = status;
-      }
-    } catch (e) {
-      if (signal.aborted) return;
-      if (failures++ === 0) out.write(`[${stamp()}] event stream lost (${errorMessage(e)}); reconnecting\n`);
+  for await (const u of followCluster(client, { signal })) {
+    if (u.kind === 'lost') {
+      // Once per outage, not once per retry.
+      if (!lostSince) out.write(`[${stamp()}] event stream from ${u.address} lost (${u.reason}); reconnecting\n`);
+      lostSince = true;
+      continue;
     }
-    await abortableSleep(Math.min(5000, 250 * 2 ** Math.min(failures, 5)), signal);
+    lostSince = false;
+    const step = advance(history, u.before, u.snapshot, Date.now(), { everyPhase: true });
+    history = step.history;
+    for (const l of step.added) out.write(`[${stamp()}] ${l.text}\n`);
+    const status = statusLine(u.snapshot, history.convergence);
+    if (status !== lastStatus) out.write(`[${stamp()}] ${status}\n`);
+    lastStatus = status;
   }
 }
 
@@ -54,14 +48,9 @@ async function showDashboard(client: ControlClient, stdout: NodeJS.WriteStream):
   await runDashboard({ client, stdout, title: 'flocker cluster up — q to stop the cluster' });
 }
 
-/**
- * End the dashboard when the cluster ends for another reason (a signal, a dead child): Ink
- * keeps one instance per stdout, and render() on the same stdout reaches it, so unmounting
- * that hands the terminal back (raw mode off, cursor shown) before we print the shutdown.
- */
+/** Hand the terminal back before we print the shutdown. */
 async function closeDashboard(stdout: NodeJS.WriteStream): Promise<void> {
-  const [{ render, Text }, React] = await Promise.all([import('ink'), import('react')]);
-  render(React.createElement(Text, null, ''), { stdout, patchConsole: false }).unmount();
+  (await loadDashboard(stdout)).closeDashboard(stdout);
 }
 
 export async function runClusterUp(opts: Omit<UpOptions, 'signal'>, io: RunIo): Promise<number> {

@@ -294,7 +294,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       // Agents spread over the replicas, so a change made through one reaches agents of the others.
       const home = allPorts[i % allPorts.length]!;
       writeFileSync(node.config, agentYml({
-        controlHost: listen, agentPort: home.agent_port, apiPort: home.api_port, backend: opts.backend,
+        name: node.name, controlHost: listen, agentPort: home.agent_port, apiPort: home.api_port, backend: opts.backend,
         pool: node.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
         pluginSocket: node.pluginSocket, ...(transfer ? { transfer } : {}),
       }));

@@ -9,10 +9,10 @@ import type { Logger } from '../../log.js';
 import { controlMetrics } from '../../metrics/registry.js';
 import { asNodeId, type NodeId } from '../../model/ids.js';
 import { CHANNEL_PATH, type ControlMessage } from '../../protocol/channel.js';
+import { parseAgentMessage } from '../../protocol/channel-messages.js';
 import { peerIdentity } from '../../tls/options.js';
 import type { ControlHub } from './hub.js';
 import { FanOut } from './fan-out.js';
-import { checkAgentMessage } from './agent-messages.js';
 
 const MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
 
@@ -94,13 +94,18 @@ export class AgentChannel {
     ws.on('message', (data, isBinary) => {
       if (isBinary) return;
       this.hub.agentSeen(node);
-      const m = checkAgentMessage(data.toString());
+      const parsed = parseAgentMessage(data.toString());
+      if (!parsed.ok) {
+        this.log.warn({ node, problem: parsed.problem }, 'ignored a bad message from an agent');
+        return;
+      }
+      const m = parsed.message;
       switch (m.type) {
         case 'hello':
           agent.greeted = true;
           // What the agent says it is reached at wins: behind NAT or a bridge the peer address
           // seen here may be no address the other nodes can use.
-          this.hub.agentHello(node, m.era, m.address ?? host, m.transferPort);
+          this.hub.agentHello(node, m.era, m.address ?? host, m.transferPort, m.name);
           break;
         case 'report':
           if (agent.greeted) this.hub.agentReport(node, m.report);
@@ -108,9 +113,6 @@ export class AgentChannel {
           break;
         case 'resync':
           if (agent.greeted) this.fanOut.resync(agent);
-          break;
-        case 'invalid':
-          this.log.warn({ node, problem: m.problem }, 'ignored a bad message from an agent');
           break;
       }
     });

@@ -115,8 +115,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.nodes.nodeByEra(era);
   }
 
-  agentHello(uuid: NodeId, era: string, host: string, transferPort?: number): void {
-    this.nodes.hello(uuid, era, host, transferPort);
+  agentHello(uuid: NodeId, era: string, host: string, transferPort?: number, name?: string): void {
+    this.nodes.hello(uuid, era, host, transferPort, name);
     // Only a node coming back changes who is unreachable between the once-a-second checks.
     if (this.unreachableValue.has(uuid)) this.checkReachability();
   }

@@ -34,11 +34,14 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
     return this.eras.get(era);
   }
 
-  hello(uuid: NodeId, era: string, host: string, transferPort?: number): void {
+  hello(uuid: NodeId, era: string, host: string, transferPort?: number, name?: string): void {
     const old = this.value.nodes[uuid];
     // A new era is a reboot: what the node said before describes a machine that no longer exists.
     const report = old && old.era === era ? old.report : null;
-    this.setLocal({ uuid, host, era, lastSeen: this.now(), connected: true, report, ...(transferPort !== undefined ? { transferPort } : {}) }, true);
+    this.setLocal({
+      uuid, host, era, ...(name !== undefined ? { name } : {}), lastSeen: this.now(), connected: true, report,
+      ...(transferPort !== undefined ? { transferPort } : {}),
+    }, true);
     this.emit('change', ['nodes', 'convergence', ...(old?.report && !report ? (['state'] as const) : [])]);
   }
 

@@ -1,11 +1,11 @@
 // Request body schemas with the original's limits (types.yml), checked by ajv.
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { UUID_V4_PATTERN } from '../../model/ids.js';
 import { MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
 import type { ApiCreateDataset } from '../../protocol/api-json.js';
 import { schemaError } from './api-errors.js';
+import { compileCheck, problemLines } from '../../validate.js';
 
-const uuid = { type: 'string', pattern: UUID_V4_PATTERN } as const;
+const uuid = { type: 'string', pattern: UUID_V4_PATTERN, description: 'a UUID' } as const;
 
 const createDataset = {
   type: 'object',
@@ -45,27 +45,12 @@ const acquireLease = {
   },
 } as const;
 
-const ajv = new Ajv({ allErrors: true, strict: true, allowUnionTypes: true });
-
-function describe(e: ErrorObject): string {
-  const where = e.instancePath === '' ? 'body' : e.instancePath.slice(1).replaceAll('/', '.');
-  if (e.keyword === 'additionalProperties') {
-    return `${where}: additional properties are not allowed ('${String(e.params.additionalProperty)}' was unexpected)`;
-  }
-  if (e.keyword === 'type') {
-    const types = String(e.params.type).split(',');
-    return `${where}: must be ${types.map((t) => (t === 'null' ? 'null' : `${/^[aeiou]/.test(t) ? 'an' : 'a'} ${t}`)).join(' or ')}`;
-  }
-  if (e.keyword === 'propertyNames') return `${where}: property name '${String(e.params.propertyName)}' is invalid`;
-  return `${where}: ${e.message ?? e.keyword}`;
-}
-
 function checker<T>(schema: object): (body: unknown) => T {
-  const validate: ValidateFunction = ajv.compile(schema);
+  const check = compileCheck<T>(schema);
   return (body) => {
-    if (validate(body)) return body as T;
-    // propertyNames failures come in pairs (the name and the wrapper); keep each message once.
-    throw schemaError([...new Set((validate.errors ?? []).map(describe))]);
+    const r = check(body);
+    if (r.ok) return r.value;
+    throw schemaError(problemLines(r.problems));
   };
 }
 

@@ -40,9 +40,9 @@ export class Views {
   /** /v1/state/nodes: nodes that have reported state. */
   readonly nodes = new Cached((c: ClusterState): ApiNode[] => sortedValues(c.nodes)
     .filter((n) => n.report !== null)
-    .map((n) => ({ uuid: n.uuid, host: n.host })));
+    .map((n) => ({ uuid: n.uuid, host: n.host, ...(n.name !== undefined ? { name: n.name } : {}) })));
   readonly nodesLive = new Cached((c: ClusterState): ApiNodeLive[] => sortedValues(c.nodes).map((n) => ({
-    uuid: n.uuid, host: n.host, era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
+    uuid: n.uuid, host: n.host, ...(n.name !== undefined ? { name: n.name } : {}), era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
   })));
   private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
   private convergenceValue: ApiConvergenceRow[] = [];

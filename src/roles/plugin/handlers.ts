@@ -5,7 +5,7 @@ import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
 import type { ApiCreateDataset, ApiDatasetConfig } from '../../protocol/api-json.js';
 import type { MountCounts } from './mount-counts.js';
-import { DEFAULT_MAXIMUM_SIZE, parseSize } from './size.js';
+import { DEFAULT_MAXIMUM_SIZE, volumeSizeOption } from './size.js';
 import { mountedHere, waitMounted } from './wait-mounted.js';
 
 export const NOT_FOUND = 'Could not find volume with given name.';
@@ -69,7 +69,7 @@ export class VolumeDriver {
     const metadata: Record<string, string> = { name };
     let maximumSize = DEFAULT_MAXIMUM_SIZE;
     if (opts['size']) {
-      const r = parseSize(opts['size']);
+      const r = volumeSizeOption(opts['size']);
       if (!r.ok) throw new UserError(r.error);
       maximumSize = r.bytes;
       metadata['maximum_size'] = String(r.bytes);

@@ -38,15 +38,18 @@ export async function startPluginRole(o: PluginRoleOptions): Promise<PluginRole>
   const certs = config.certificatesDir;
   const nodeId = readNodeUuid(join(certs, 'node.crt'));
   const tls = readTlsMaterial(certs, { cert: 'plugin.crt', key: 'plugin.key' }, `set certificates-dir in ${config.file}`);
-  const host = config.controlService.hostname;
-  const port = config.plugin.apiPort;
-  const client = o.makeClient({ host, port, ...tls });
+  // Every control service of agent.yml, each on the plugin's API port, tried in order.
+  const [first, ...rest] = config.controlServices.map((a) => ({ host: a.hostname, port: config.plugin.apiPort }));
+  const client = o.makeClient({
+    ...first!, fallbacks: rest, ...tls,
+    onFailover: (to, from, reason) => log.warn({ from, to, reason }, 'control service unreachable; using the next one'),
+  });
   const counts = new MountCounts(join(config.stateDir, 'plugin-mounts.json'), log);
   const driver = new VolumeDriver({
     client, nodeId, counts, mountTimeoutMs: o.mountTimeoutMs ?? DEFAULT_MOUNT_TIMEOUT_MS, log,
   });
   const socket = o.socket ?? config.plugin.socket;
-  const server = await startPluginServer({ socket, driver, controlAddress: `${host}:${port}`, log });
+  const server = await startPluginServer({ socket, driver, controlAddress: () => client.address, log });
   let metrics;
   try {
     metrics = o.metricsListen ? await startMetricsServer(o.metricsListen, log) : undefined;
@@ -55,7 +58,7 @@ export async function startPluginRole(o: PluginRoleOptions): Promise<PluginRole>
     client.close();
     throw e;
   }
-  log.info({ node: nodeId, control: `${host}:${port}`, socket }, 'flocker plugin ready');
+  log.info({ node: nodeId, control: client.address, socket }, 'flocker plugin ready');
   return {
     socket,
     nodeId,

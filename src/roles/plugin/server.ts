@@ -1,25 +1,29 @@
 // Docker's plugin protocol: HTTP/1.1 POSTs on a unix socket. Docker finds the driver by the
 // socket's basename in /run/docker/plugins. Every failure is an HTTP 200 with a non-empty `Err`.
 import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { dirname } from 'node:path';
+import Koa, { type Context } from 'koa';
+import Router from '@koa/router';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
+import { readBodyText } from '../../read-body.js';
 import { pluginMetrics, secondsSince } from '../../metrics/registry.js';
 import { errText } from './errors.js';
-import type { DockerRequest, VolumeDriver } from './handlers.js';
+import type { DockerReply, DockerRequest, VolumeDriver } from './handlers.js';
 
+// Docker's own media type, byte for byte: set as a header, never through ctx.type (which would
+// add "; charset=utf-8").
 const CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
-const MAX_BODY = 1024 * 1024;
 
-type Handler = (req: DockerRequest) => Promise<Record<string, unknown>> | Record<string, unknown>;
+type Handler = (req: DockerRequest) => Promise<DockerReply> | DockerReply | Record<string, unknown>;
 
 export interface PluginServerOptions {
   readonly socket: string;
   readonly driver: VolumeDriver;
-  /** "host:port", for errors that say which control service could not be reached. */
-  readonly controlAddress: string;
+  /** The control service in use now (it changes on fail-over), for error messages. */
+  readonly controlAddress: () => string;
   readonly log: Logger;
 }
 
@@ -29,34 +33,7 @@ export interface PluginServer {
 }
 
 export async function startPluginServer(o: PluginServerOptions): Promise<PluginServer> {
-  const d = o.driver;
-  const routes: Record<string, Handler> = {
-    '/Plugin.Activate': () => d.activate(),
-    '/VolumeDriver.Create': (r) => d.create(r),
-    '/VolumeDriver.Remove': (r) => d.remove(r),
-    '/VolumeDriver.Mount': (r) => d.mount(r),
-    '/VolumeDriver.Unmount': (r) => d.unmount(r),
-    '/VolumeDriver.Path': (r) => d.path(r),
-    '/VolumeDriver.Get': (r) => d.get(r),
-    '/VolumeDriver.List': () => d.list(),
-    '/VolumeDriver.Capabilities': () => d.capabilities(),
-  };
-
-  const { requestDuration } = pluginMetrics();
-  const server = createServer((req, res) => {
-    const started = performance.now();
-    // Every answer is a 200; the outcome is whether it carried an Err for Docker.
-    res.once('finish', () => {
-      const path = (req.url ?? '/').split('?')[0]!;
-      const known = Object.prototype.hasOwnProperty.call(routes, path);
-      const outcome = !known ? 'unknown' : res.statusCode === 200 && !answeredErr.has(res) ? 'ok' : 'error';
-      requestDuration.observe({ endpoint: known ? path.slice(1) : 'unknown', outcome }, secondsSince(started));
-    });
-    void handle(req, res, routes, o).catch((e) => {
-      o.log.error({ err: e }, 'plugin request failed');
-      if (!res.headersSent) reply(res, 500, { Err: 'internal error' });
-    });
-  });
+  const server = createServer(pluginApp(o).callback());
   server.keepAliveTimeout = 60_000;
 
   await prepareSocket(o.socket);
@@ -73,30 +50,70 @@ export async function startPluginServer(o: PluginServerOptions): Promise<PluginS
   return { socket: o.socket, close: () => closeServer(server, o.socket) };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, routes: Record<string, Handler>, o: PluginServerOptions): Promise<void> {
-  const path = (req.url ?? '/').split('?')[0]!;
-  const route = routes[path];
-  if (!route) return reply(res, 404, { Err: `unknown plugin endpoint ${path}` });
-  if (req.method !== 'POST') {
-    res.setHeader('Allow', 'POST');
-    return reply(res, 405, { Err: `${path} takes POST` });
+/** The plugin protocol as a koa app: every endpoint a POST; 404 and 405 with an Err too. */
+export function pluginApp(o: Pick<PluginServerOptions, 'driver' | 'controlAddress' | 'log'>): Koa {
+  const d = o.driver;
+  const routes: Record<string, Handler> = {
+    '/Plugin.Activate': () => d.activate(),
+    '/VolumeDriver.Create': (r) => d.create(r),
+    '/VolumeDriver.Remove': (r) => d.remove(r),
+    '/VolumeDriver.Mount': (r) => d.mount(r),
+    '/VolumeDriver.Unmount': (r) => d.unmount(r),
+    '/VolumeDriver.Path': (r) => d.path(r),
+    '/VolumeDriver.Get': (r) => d.get(r),
+    '/VolumeDriver.List': () => d.list(),
+    '/VolumeDriver.Capabilities': () => d.capabilities(),
+  };
+  const app = new Koa();
+  app.silent = true;
+  const router = new Router();
+  const { requestDuration } = pluginMetrics();
+  // Every answer is a 200; the outcome is whether it carried an Err for Docker.
+  app.use(async (ctx, next) => {
+    const started = performance.now();
+    try {
+      await next();
+    } finally {
+      const known = Object.prototype.hasOwnProperty.call(routes, ctx.path);
+      const err = typeof ctx.body === 'string' && /^\{"Err":"[^"]/.test(ctx.body);
+      const outcome = !known ? 'unknown' : ctx.status === 200 && !err ? 'ok' : 'error';
+      requestDuration.observe({ endpoint: known ? ctx.path.slice(1) : 'unknown', outcome }, secondsSince(started));
+    }
+  });
+  for (const [path, route] of Object.entries(routes)) {
+    router.post(path, async (ctx) => reply(ctx, 200, await answer(ctx, path, route, o)));
+    router.all(path, (ctx) => {
+      ctx.set('Allow', 'POST');
+      reply(ctx, 405, { Err: `${path} takes POST` });
+    });
   }
+  app.use(async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.body === undefined) reply(ctx, 404, { Err: `unknown plugin endpoint ${ctx.path}` });
+    } catch (e) {
+      o.log.error({ err: e }, 'plugin request failed');
+      reply(ctx, 500, { Err: 'internal error' });
+    }
+  });
+  app.use(router.routes());
+  return app;
+}
+
+async function answer(ctx: Context, path: string, route: Handler, o: Pick<PluginServerOptions, 'controlAddress' | 'log'>): Promise<Record<string, unknown>> {
   const started = Date.now();
-  let body: DockerRequest;
-  try {
-    body = await readBody(req);
-  } catch (e) {
-    return reply(res, 200, { Err: e instanceof UserError ? e.message : 'could not read the request' });
-  }
+  const text = await readBodyText(ctx);
+  if (text === undefined) return { Err: 'request body too large' };
+  const body = dockerRequest(text);
   let out: Record<string, unknown>;
   try {
     out = await route(body);
   } catch (e) {
-    out = { Err: errText(e, o.controlAddress, o.log), ...emptyFields(path) };
+    out = { Err: errText(e, o.controlAddress(), o.log), ...emptyFields(path) };
   }
   o.log.debug({ path, name: body.Name, ms: Date.now() - started, err: out['Err'] || undefined }, 'plugin request');
   if (out['Err']) o.log.info({ path, name: body.Name, err: out['Err'] }, 'plugin request refused');
-  reply(res, 200, out);
+  return out;
 }
 
 /** Docker reads Mountpoint even on error for some calls; give it the field it expects. */
@@ -104,18 +121,9 @@ function emptyFields(path: string): Record<string, unknown> {
   return path === '/VolumeDriver.Mount' || path === '/VolumeDriver.Path' ? { Mountpoint: '' } : {};
 }
 
-/** Lenient: Docker sends `null`, empty bodies, or JSON with a vendor content type. */
-async function readBody(req: IncomingMessage): Promise<DockerRequest> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of req) {
-    const b = c as Buffer;
-    size += b.length;
-    if (size > MAX_BODY) throw new UserError('request body too large');
-    chunks.push(b);
-  }
-  const text = Buffer.concat(chunks).toString('utf8').trim();
-  if (text === '') return {};
+/** Lenient: Docker sends `null`, empty bodies, or JSON with a vendor content type; the handlers check each field. */
+function dockerRequest(text: string): DockerRequest {
+  if (text.trim() === '') return {};
   try {
     const v = JSON.parse(text) as unknown;
     return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as DockerRequest) : {};
@@ -124,14 +132,10 @@ async function readBody(req: IncomingMessage): Promise<DockerRequest> {
   }
 }
 
-/** Answers that carried an `Err`, for the request's outcome label. */
-const answeredErr = new WeakSet<ServerResponse>();
-
-function reply(res: ServerResponse, status: number, body: unknown): void {
-  const text = JSON.stringify(body);
-  if ((body as { Err?: unknown } | null)?.Err) answeredErr.add(res);
-  res.writeHead(status, { 'Content-Type': CONTENT_TYPE, 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+function reply(ctx: Context, status: number, body: unknown): void {
+  ctx.status = status;
+  ctx.set('Content-Type', CONTENT_TYPE);
+  ctx.body = JSON.stringify(body);
 }
 
 /** Make the parent directory and clear a socket left by a plugin that died; refuse a live one. */

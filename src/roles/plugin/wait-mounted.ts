@@ -1,10 +1,10 @@
 // Wait until the cluster state shows a dataset mounted on this node, following the control
 // service's event stream (no fixed polling). On timeout, say what the cluster is waiting for.
 import type { ControlClient } from '../../client/types.js';
-import { UserError, errorMessage } from '../../errors.js';
+import { followCluster } from '../../client/follow.js';
+import { UserError } from '../../errors.js';
 import type { ApiConvergenceRow, ApiDatasetState } from '../../protocol/api-json.js';
-import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
-import { abortableSleep } from '../../abortable-sleep.js';
+import type { ClusterSnapshot } from '../../protocol/events.js';
 
 export interface WaitOptions {
   readonly client: ControlClient;
@@ -15,9 +15,6 @@ export interface WaitOptions {
   /** Epoch ms. */
   readonly deadline: number;
 }
-
-/** After the event stream drops, reconnect this soon (it is a stream, not a poll). */
-const RECONNECT_MS = 200;
 
 export async function waitMounted(o: WaitOptions): Promise<string> {
   const started = Date.now();
@@ -32,18 +29,14 @@ export async function waitMounted(o: WaitOptions): Promise<string> {
   let snap: ClusterSnapshot | undefined;
   let streamError: string | undefined;
   try {
-    while (!ac.signal.aborted) {
-      try {
-        for await (const ev of o.client.events(ac.signal)) {
-          snap = applyEvent(snap, ev);
-          const p = snap ? here(snap.state) : undefined;
-          if (p !== undefined) return p;
-        }
-      } catch (e) {
-        if (ac.signal.aborted) break;
-        streamError = errorMessage(e);
+    for await (const u of followCluster(o.client, { signal: ac.signal })) {
+      if (u.kind === 'lost') {
+        streamError = u.reason;
+        continue;
       }
-      await abortableSleep(RECONNECT_MS, ac.signal);
+      snap = u.snapshot;
+      const p = here(snap.state);
+      if (p !== undefined) return p;
     }
   } finally {
     clearTimeout(timer);

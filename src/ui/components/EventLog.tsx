@@ -1,5 +1,5 @@
 import { Box, Text } from 'ink';
-import type { LogEntry } from '../history.js';
+import type { LogEntry } from '../../client/history.js';
 import { clock } from '../format.js';
 
 type Props = Readonly<{ entries: readonly LogEntry[]; maxRows: number }>;

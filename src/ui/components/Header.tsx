@@ -6,7 +6,7 @@ type Props = Readonly<{ title: string; summary: string; status: FeedStatus; erro
 function statusText(s: FeedStatus, now: number): { text: string; color: string } {
   switch (s.kind) {
     case 'connecting': return { text: 'connecting…', color: 'yellow' };
-    case 'live': return { text: '● live', color: 'green' };
+    case 'live': return { text: `● live${s.address !== undefined ? ` · ${s.address}` : ''}`, color: 'green' };
     case 'reconnecting': {
       const secs = Math.max(0, Math.ceil((s.retryAt - now) / 1000));
       // The reason is in the event log; the header stays short so the summary keeps its room.

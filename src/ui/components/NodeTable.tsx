@@ -16,7 +16,7 @@ export default function NodeTable({ nodes, maxRows, width }: Props) {
         <Box key={n.uuid}>
           <Cell width={1} color={n.connected ? 'green' : 'red'}>{n.connected ? '●' : '○'}</Cell>
           <Cell width={8}>{n.short}</Cell>
-          <Cell width={hostWidth}>{n.host}</Cell>
+          <Cell width={hostWidth}>{n.name !== undefined ? `${n.name} ${n.host}` : n.host}</Cell>
           <Cell width={22} color={n.connected ? undefined : 'red'}>{n.status}</Cell>
           <Text wrap="truncate-end" dimColor>{`${n.datasets} dataset${n.datasets === 1 ? '' : 's'}`}</Text>
         </Box>

@@ -1,16 +1,17 @@
-// Subscribe to the control service's event stream (GET /v1/events), fold it into a snapshot and
-// a history, and reconnect by itself with capped backoff. The only place the dashboard does I/O
-// besides the actions.
+// The dashboard's subscription to the cluster: client/follow.ts follows the event stream and
+// reconnects; this keeps the snapshot, the history and the connection status in React state.
+// The only place the dashboard does I/O besides the actions.
 import { useCallback, useEffect, useState } from 'react';
 import type { ControlClient } from '../../client/types.js';
-import { applyEvent, type ClusterSnapshot } from '../../protocol/events.js';
-import { errorMessage } from '../../errors.js';
-import { addLog, advanceHistory, EMPTY_HISTORY, type FeedHistory, type LogLevel } from '../history.js';
-import { abortableSleep } from '../../abortable-sleep.js';
+import type { ClusterSnapshot } from '../../protocol/events.js';
+import { addLog, advanceHistory, EMPTY_HISTORY, type FeedHistory, type LogLevel } from '../../client/history.js';
+import { DEFAULT_BACKOFF, type BackoffOptions } from '../../client/backoff.js';
+import { followCluster } from '../../client/follow.js';
 
 export type FeedStatus =
   | { readonly kind: 'connecting' }
-  | { readonly kind: 'live' }
+  /** `address`: the control service the feed comes from (it changes on fail-over). */
+  | { readonly kind: 'live'; readonly address?: string }
   | { readonly kind: 'reconnecting'; readonly reason: string; readonly retryAt: number; readonly attempt: number };
 
 export interface FeedState {
@@ -23,13 +24,6 @@ export interface ClusterFeed extends FeedState {
   /** Add a line to the event log (action results). */
   readonly note: (level: LogLevel, text: string) => void;
 }
-
-export interface BackoffOptions {
-  readonly initialMs: number;
-  readonly maxMs: number;
-}
-
-const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 10_000 };
 
 export function useClusterFeed(client: ControlClient, backoff: BackoffOptions = DEFAULT_BACKOFF): ClusterFeed {
   const [state, setState] = useState<FeedState>({ history: EMPTY_HISTORY, status: { kind: 'connecting' } });
@@ -52,38 +46,16 @@ export function useClusterFeed(client: ControlClient, backoff: BackoffOptions = 
 type SetFeed = (f: (s: FeedState) => FeedState) => void;
 
 async function follow(client: ControlClient, signal: AbortSignal, backoff: BackoffOptions, set: SetFeed): Promise<void> {
-  let delay = backoff.initialMs;
-  let attempt = 0;
-  while (!signal.aborted) {
-    let reason = 'the event stream ended';
-    try {
-      for await (const e of client.events(signal)) {
-        if (signal.aborted) return;
-        if (e.type === 'snapshot') {
-          delay = backoff.initialMs;
-          attempt = 0;
-        }
-        const now = Date.now();
-        set((s) => {
-          const next = applyEvent(s.snapshot, e);
-          if (!next) return s;
-          return { snapshot: next, history: advanceHistory(s.history, s.snapshot, next, now), status: { kind: 'live' } };
-        });
-      }
-    } catch (e) {
-      reason = errorMessage(e);
+  for await (const u of followCluster(client, { signal, backoff })) {
+    const now = Date.now();
+    if (u.kind === 'event') {
+      set((s) => ({ snapshot: u.snapshot, history: advanceHistory(s.history, u.before, u.snapshot, now), status: { kind: 'live', address: client.address } }));
+      continue;
     }
-    if (signal.aborted) return;
-    attempt += 1;
-    const retryAt = Date.now() + delay;
-    const wait = delay;
     set((s) => ({
       ...s,
-      status: { kind: 'reconnecting', reason, retryAt, attempt },
-      history: addLog(s.history, { at: Date.now(), level: 'warn', text: `connection lost (${reason}); reconnecting in ${Math.ceil(wait / 1000)}s` }),
+      status: { kind: 'reconnecting', reason: u.reason, retryAt: now + u.retryInMs, attempt: u.attempt },
+      history: addLog(s.history, { at: now, level: 'warn', text: `connection lost (${u.reason}); reconnecting in ${Math.ceil(u.retryInMs / 1000)}s` }),
     }));
-    await abortableSleep(wait, signal);
-    delay = Math.min(backoff.maxMs, delay * 2);
   }
 }
-

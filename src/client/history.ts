@@ -1,5 +1,6 @@
-// PURE. What the dashboard remembers between snapshots: a log of changes (derived by diffing
-// successive snapshots) and, per dataset, the phases it has been seen in.
+// PURE. The one snapshot differ, and what a follower remembers between snapshots: a log of
+// changes (found by comparing successive snapshots) and, per dataset, the phases it has been seen
+// in. The dashboard shows it; `cluster up` without a dashboard prints the same lines.
 import type { ClusterSnapshot } from '../protocol/events.js';
 import type { ApiConvergenceRow, ApiDatasetConfig } from '../protocol/api-json.js';
 import { shortId } from '../model/ids.js';
@@ -46,13 +47,28 @@ export function addLog(h: FeedHistory, entry: LogEntry): FeedHistory {
   return { ...h, log: [...h.log, entry].slice(-LOG_LIMIT) };
 }
 
+export interface DiffOptions {
+  /** Log every phase change (a text log), not only errors, convergence and waits (the dashboard's table shows the rest). */
+  readonly everyPhase?: boolean;
+}
+
 export function advanceHistory(
-  h: FeedHistory, before: ClusterSnapshot | undefined, after: ClusterSnapshot, now: number,
+  h: FeedHistory, before: ClusterSnapshot | undefined, after: ClusterSnapshot, now: number, opts: DiffOptions = {},
 ): FeedHistory {
+  return advance(h, before, after, now, opts).history;
+}
+
+/** advanceHistory, also returning the log entries this step added. */
+export function advance(
+  h: FeedHistory, before: ClusterSnapshot | undefined, after: ClusterSnapshot, now: number, opts: DiffOptions = {},
+): { history: FeedHistory; added: readonly LogEntry[] } {
   const entries: LogEntry[] = [];
   const log = (level: LogLevel, text: string): void => { entries.push({ at: now, level, text }); };
-  if (before) diffSnapshots(before, after, h.lastHolder, log);
-  else log('info', `connected: ${after.nodes.length} node(s), ${after.configuration.filter((d) => !d.deleted).length} dataset(s)`);
+  if (before) diffSnapshots(before, after, h.lastHolder, log, opts);
+  else {
+    const converged = after.convergence.filter((r) => r.phase === 'converged').length;
+    log('info', `connected: ${after.nodes.length} node(s), ${after.configuration.filter((d) => !d.deleted).length} dataset(s), ${converged}/${after.convergence.length} converged`);
+  }
 
   const phases: Record<string, readonly PhaseSeen[]> = { ...h.phases };
   const lastError: Record<string, string> = { ...h.lastError };
@@ -68,11 +84,11 @@ export function advanceHistory(
   const lastHolder: Record<string, string> = { ...h.lastHolder };
   for (const st of after.state) if (st.primary !== undefined) lastHolder[st.dataset_id] = st.primary;
   const convergence = trackConvergence(h.convergence, after.convergence).times;
-  return { log: [...h.log, ...entries].slice(-LOG_LIMIT), phases, lastError, lastHolder, convergence };
+  return { history: { log: [...h.log, ...entries].slice(-LOG_LIMIT), phases, lastError, lastHolder, convergence }, added: entries };
 }
 
 function diffSnapshots(
-  a: ClusterSnapshot, b: ClusterSnapshot, lastHolder: Readonly<Record<string, string>>, log: (l: LogLevel, t: string) => void,
+  a: ClusterSnapshot, b: ClusterSnapshot, lastHolder: Readonly<Record<string, string>>, log: (l: LogLevel, t: string) => void, opts: DiffOptions,
 ): void {
   const configA = new Map(a.configuration.map((d) => [d.dataset_id, d]));
   const configB = new Map(b.configuration.map((d) => [d.dataset_id, d]));
@@ -105,7 +121,7 @@ function diffSnapshots(
   }
 
   const convA = new Map(a.convergence.map((c) => [c.dataset_id, c]));
-  for (const c of b.convergence) diffPhase(convA.get(c.dataset_id), c, label(c.dataset_id), log);
+  for (const c of b.convergence) diffPhase(convA.get(c.dataset_id), c, label(c.dataset_id), log, opts);
 
   const leasesA = new Map(a.leases.map((l) => [l.dataset_id, l]));
   const leasesB = new Map(b.leases.map((l) => [l.dataset_id, l]));
@@ -124,12 +140,16 @@ function diffDataset(was: ApiDatasetConfig | undefined, d: ApiDatasetConfig, lab
   else if (was.primary !== d.primary && !d.deleted) log('info', `dataset ${label} moving to ${shortId(d.primary)}`);
 }
 
-function diffPhase(was: ApiConvergenceRow | undefined, c: ApiConvergenceRow, label: string, log: (l: LogLevel, t: string) => void): void {
+function diffPhase(
+  was: ApiConvergenceRow | undefined, c: ApiConvergenceRow, label: string, log: (l: LogLevel, t: string) => void, opts: DiffOptions,
+): void {
   if (c.phase === 'error' && (was?.phase !== 'error' || was.reason !== c.reason)) {
     log('error', `dataset ${label}: ${c.last_error ?? c.reason}`);
-  } else if (c.phase === 'converged' && was && was.phase !== 'converged') {
+  } else if (c.phase === 'converged' && was?.phase !== 'converged') {
     log('info', `dataset ${label} converged on ${shortId(c.actual_node ?? c.desired_node)}`);
   } else if (c.phase === 'waiting-for-lease' && was?.phase !== 'waiting-for-lease') {
     log('warn', `dataset ${label}: ${c.reason}`);
+  } else if (opts.everyPhase && c.phase !== 'converged' && c.phase !== 'error' && (was?.phase !== c.phase || was.reason !== c.reason)) {
+    log('info', `dataset ${label}: ${c.phase} — ${c.reason}`);
   }
 }

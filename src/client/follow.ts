@@ -1,0 +1,47 @@
+// The one way to follow GET /v1/events: fold the stream into a snapshot, and when it drops
+// (control restarting, a network cut, fail-over to another address) come back with the shared
+// backoff. Every consumer (CLI --wait, dashboard, plugin, cluster up) iterates this and stops
+// by breaking out or aborting the signal.
+import { errorMessage } from '../errors.js';
+import { abortableSleep } from '../abortable-sleep.js';
+import { applyEvent, type ClusterEvent, type ClusterSnapshot } from '../protocol/events.js';
+import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
+import type { ControlClient } from './types.js';
+
+export type FeedUpdate =
+  /** An event was applied: the snapshot before it (undefined before the first) and after it. */
+  | { readonly kind: 'event'; readonly event: ClusterEvent; readonly before: ClusterSnapshot | undefined; readonly snapshot: ClusterSnapshot }
+  /** The stream is gone; the next try is in `retryInMs`. `address` is where it was following. */
+  | { readonly kind: 'lost'; readonly reason: string; readonly retryInMs: number; readonly attempt: number; readonly address: string };
+
+export interface FollowOptions {
+  readonly signal: AbortSignal;
+  readonly backoff?: BackoffOptions;
+  readonly random?: () => number;
+}
+
+export async function* followCluster(client: ControlClient, o: FollowOptions): AsyncGenerator<FeedUpdate, void, undefined> {
+  const backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF, o.random);
+  // Kept across reconnects, so the first snapshot after one is compared with what came before.
+  let snapshot: ClusterSnapshot | undefined;
+  while (!o.signal.aborted) {
+    let reason = 'the event stream ended';
+    try {
+      for await (const event of client.events(o.signal)) {
+        if (o.signal.aborted) return;
+        const next = applyEvent(snapshot, event);
+        if (!next) continue;
+        if (event.type === 'snapshot') backoff.reset();
+        const before = snapshot;
+        snapshot = next;
+        yield { kind: 'event', event, before, snapshot: next };
+      }
+    } catch (e) {
+      reason = errorMessage(e);
+    }
+    if (o.signal.aborted) return;
+    const retryInMs = backoff.next();
+    yield { kind: 'lost', reason, retryInMs, attempt: backoff.attempt, address: client.address };
+    await abortableSleep(retryInMs, o.signal);
+  }
+}
