@@ -1,5 +1,6 @@
 // Real processes for agent end-to-end tests: `flocker control` and `flocker agent`
-// (node --import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
+// (node --import { until } from '../support/until.js';
+import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -54,20 +55,7 @@ export function flocker(args: string[], env: Record<string, string> = {}): Proc 
 
 export { freePort };
 
-export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until };
 
 export interface AgentNode {
   uuid: string;

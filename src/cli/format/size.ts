@@ -1,7 +1,7 @@
 // Sizes as flockerctl reads and prints them: binary units, a bare number is bytes.
 import { UserError } from '../../errors.js';
 import { parseSizeText } from '../../model/size.js';
-import { MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
+import { MAXIMUM_MAXIMUM_SIZE, MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
 
 /** "10G", "1.5gib", "512M", "1073741824" -> bytes (an integer). */
 export function parseSize(text: string): number {
@@ -22,6 +22,9 @@ export function parseDatasetSize(text: string): number {
   const bytes = Math.ceil(parseSize(text) / 1024) * 1024;
   if (bytes < MINIMUM_MAXIMUM_SIZE) {
     throw new UserError(`size ${JSON.stringify(text)} is too small: a dataset must be at least 64M (${MINIMUM_MAXIMUM_SIZE} bytes)`);
+  }
+  if (bytes > MAXIMUM_MAXIMUM_SIZE) {
+    throw new UserError(`size ${JSON.stringify(text)} is too large: a dataset may be at most 1P (${MAXIMUM_MAXIMUM_SIZE} bytes)`);
   }
   return bytes;
 }

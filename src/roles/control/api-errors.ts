@@ -27,3 +27,4 @@ export const tagMismatch = (sent: string, current: string): ApiError =>
 export const NOT_FOUND = apiError(404, 'Not found.');
 export const METHOD_NOT_ALLOWED = apiError(405, 'Method not allowed.');
 export const BODY_TOO_LARGE = apiError(413, 'The request body is too large.');
+export const BODY_CUT_SHORT = apiError(400, 'The request body was cut short (the client closed the connection or sent it too slowly).');

@@ -9,6 +9,7 @@ import { EMPTY_DEPLOYMENT } from '../../model/configuration.js';
 import { EMPTY_CLUSTER, stateDatasets, type ClusterState, type NodeReport, type NodeState } from '../../model/cluster-state.js';
 import { convergenceRows, stampSince, type PhaseMemo } from '../../model/convergence.js';
 import { expireLeases } from '../../model/deployment.js';
+import { own } from '../../model/own.js';
 import type { NodeId } from '../../model/ids.js';
 import { convergenceToApi, datasetToApi, leaseToApi, stateToApi, type ApiLease, type ApiNode, type ApiNodeLive } from '../../protocol/api-json.js';
 import type { ClusterEventType } from '../../protocol/events.js';
@@ -140,7 +141,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   agentHello(uuid: NodeId, era: string, host: string, transferPort?: number): void {
     const now = this.now();
-    const old = this.clusterValue.nodes[uuid];
+    const old = own(this.clusterValue.nodes, uuid);
     for (const [e, n] of this.eras) if (n === uuid && e !== era) this.eras.delete(e);
     this.eras.set(era, uuid);
     // A new era is a reboot: what the node said before describes a machine that no longer exists.
@@ -150,7 +151,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   }
 
   agentReport(uuid: NodeId, report: NodeReport): void {
-    const node = this.clusterValue.nodes[uuid];
+    const node = own(this.clusterValue.nodes, uuid);
     if (!node) return;
     this.setNode({ ...node, lastSeen: this.now(), report });
     this.changed('state', 'nodes', 'convergence');
@@ -158,13 +159,13 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   /** Any sign of life (a message, a pong): keeps the node from timing out; announces nothing. */
   agentSeen(uuid: NodeId): void {
-    const node = this.clusterValue.nodes[uuid];
+    const node = own(this.clusterValue.nodes, uuid);
     if (!node) return;
     this.clusterValue = { nodes: { ...this.clusterValue.nodes, [uuid]: { ...node, lastSeen: this.now() } } };
   }
 
   agentDisconnected(uuid: NodeId): void {
-    const node = this.clusterValue.nodes[uuid];
+    const node = own(this.clusterValue.nodes, uuid);
     if (!node || !node.connected) return;
     this.setNode({ ...node, connected: false });
     this.changed('nodes', 'convergence');

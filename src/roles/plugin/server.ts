@@ -9,6 +9,7 @@ import type { Logger } from '../../log.js';
 import { pluginMetrics, secondsSince } from '../../metrics/registry.js';
 import { errText } from './errors.js';
 import type { DockerRequest, VolumeDriver } from './handlers.js';
+import { applyLimits, DEFAULT_LIMITS, droppedLogger, limitOptions, type ServerLimits } from '../../sys/server-limits.js';
 
 const CONTENT_TYPE = 'application/vnd.docker.plugins.v1+json';
 const MAX_BODY = 1024 * 1024;
@@ -21,6 +22,7 @@ export interface PluginServerOptions {
   /** "host:port", for errors that say which control service could not be reached. */
   readonly controlAddress: string;
   readonly log: Logger;
+  readonly limits?: Partial<ServerLimits>;
 }
 
 export interface PluginServer {
@@ -30,25 +32,27 @@ export interface PluginServer {
 
 export async function startPluginServer(o: PluginServerOptions): Promise<PluginServer> {
   const d = o.driver;
-  const routes: Record<string, Handler> = {
-    '/Plugin.Activate': () => d.activate(),
-    '/VolumeDriver.Create': (r) => d.create(r),
-    '/VolumeDriver.Remove': (r) => d.remove(r),
-    '/VolumeDriver.Mount': (r) => d.mount(r),
-    '/VolumeDriver.Unmount': (r) => d.unmount(r),
-    '/VolumeDriver.Path': (r) => d.path(r),
-    '/VolumeDriver.Get': (r) => d.get(r),
-    '/VolumeDriver.List': () => d.list(),
-    '/VolumeDriver.Capabilities': () => d.capabilities(),
-  };
+  const routes = new Map<string, Handler>([
+    ['/Plugin.Activate', () => d.activate()],
+    ['/VolumeDriver.Create', (r) => d.create(r)],
+    ['/VolumeDriver.Remove', (r) => d.remove(r)],
+    ['/VolumeDriver.Mount', (r) => d.mount(r)],
+    ['/VolumeDriver.Unmount', (r) => d.unmount(r)],
+    ['/VolumeDriver.Path', (r) => d.path(r)],
+    ['/VolumeDriver.Get', (r) => d.get(r)],
+    ['/VolumeDriver.List', () => d.list()],
+    ['/VolumeDriver.Capabilities', () => d.capabilities()],
+  ]);
 
   const { requestDuration } = pluginMetrics();
-  const server = createServer((req, res) => {
+  // Docker keeps its connection to a plugin open for a long time between calls.
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, keepAliveTimeoutMs: 60_000, maxConnections: 1024, ...o.limits };
+  const server = createServer(limitOptions(limits), (req, res) => {
     const started = performance.now();
     // Every answer is a 200; the outcome is whether it carried an Err for Docker.
     res.once('finish', () => {
       const path = (req.url ?? '/').split('?')[0]!;
-      const known = Object.prototype.hasOwnProperty.call(routes, path);
+      const known = routes.has(path);
       const outcome = !known ? 'unknown' : res.statusCode === 200 && !answeredErr.has(res) ? 'ok' : 'error';
       requestDuration.observe({ endpoint: known ? path.slice(1) : 'unknown', outcome }, secondsSince(started));
     });
@@ -57,7 +61,7 @@ export async function startPluginServer(o: PluginServerOptions): Promise<PluginS
       if (!res.headersSent) reply(res, 500, { Err: 'internal error' });
     });
   });
-  server.keepAliveTimeout = 60_000;
+  applyLimits(server, limits, droppedLogger(o.log, 'plugin socket'));
 
   await prepareSocket(o.socket);
   await new Promise<void>((resolve, reject) => {
@@ -73,9 +77,9 @@ export async function startPluginServer(o: PluginServerOptions): Promise<PluginS
   return { socket: o.socket, close: () => closeServer(server, o.socket) };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, routes: Record<string, Handler>, o: PluginServerOptions): Promise<void> {
+async function handle(req: IncomingMessage, res: ServerResponse, routes: ReadonlyMap<string, Handler>, o: PluginServerOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
-  const route = routes[path];
+  const route = routes.get(path);
   if (!route) return reply(res, 404, { Err: `unknown plugin endpoint ${path}` });
   if (req.method !== 'POST') {
     res.setHeader('Allow', 'POST');

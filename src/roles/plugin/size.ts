@@ -2,7 +2,7 @@
 // case-insensitive). Where the original silently fell back to 75 GiB on anything it could not
 // parse, we refuse: a typo should not quietly allocate a volume a thousand times too big.
 
-import { DEFAULT_MAXIMUM_SIZE, MINIMUM_MAXIMUM_SIZE as MINIMUM_SIZE } from '../../model/configuration.js';
+import { DEFAULT_MAXIMUM_SIZE, MAXIMUM_MAXIMUM_SIZE, MINIMUM_MAXIMUM_SIZE as MINIMUM_SIZE } from '../../model/configuration.js';
 import { parseSizeText } from '../../model/size.js';
 
 export { DEFAULT_MAXIMUM_SIZE };
@@ -19,6 +19,7 @@ export function parseSize(text: string): SizeResult {
   }
   const bytes = r.bytes;
   if (bytes < MINIMUM_SIZE) return tooSmall(text);
+  if (bytes > MAXIMUM_MAXIMUM_SIZE) return { ok: false, error: `size ${JSON.stringify(text)} is too large: a Flocker volume may be at most 1 PiB (${MAXIMUM_MAXIMUM_SIZE} bytes)` };
   if (bytes % 1024 !== 0) {
     return { ok: false, error: `size ${JSON.stringify(text)} is not a multiple of 1024 bytes, as Flocker requires` };
   }

@@ -2,6 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import type Router from '@koa/router';
 import type { ControlHub } from '../hub.js';
+import { datasetOf } from '../../../model/configuration.js';
 import { createDataset, deleteDataset, moveDataset } from '../../../model/deployment.js';
 import { asDatasetId, asNodeId } from '../../../model/ids.js';
 import type { ModelError } from '../../../model/errors.js';
@@ -47,7 +48,7 @@ export function datasetRoutes(router: Router, hub: ControlHub): void {
     const body = checkUpdateDataset(await readJsonBody(ctx));
     // Exact match on the stored lower-case id, as the original.
     const id = ctx.params.dataset_id ?? '';
-    const current = hub.deployment.datasets[id];
+    const current = datasetOf(hub.deployment, id);
     if (!current) throw DATASET_NOT_FOUND;
     const r = moveDataset(hub.deployment, current.datasetId, body.primary !== undefined ? asNodeId(body.primary) : current.primary);
     if (!r.ok) throw modelErrorToApi(r.error);
@@ -57,7 +58,7 @@ export function datasetRoutes(router: Router, hub: ControlHub): void {
 
   router.delete('/v1/configuration/datasets/:dataset_id', async (ctx) => {
     checkTag(ctx, hub);
-    const current = hub.deployment.datasets[ctx.params.dataset_id ?? ''];
+    const current = datasetOf(hub.deployment, ctx.params.dataset_id ?? '');
     if (!current) throw DATASET_NOT_FOUND;
     const r = deleteDataset(hub.deployment, current.datasetId);
     if (!r.ok) throw modelErrorToApi(r.error);
