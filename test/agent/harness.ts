@@ -1,7 +1,7 @@
 // Real processes for agent end-to-end tests: `flocker control` and `flocker agent`
-// (node --import { until } from '../support/until.js';
-import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
+// (node --import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { until } from '../support/until.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
