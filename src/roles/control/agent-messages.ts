@@ -5,7 +5,9 @@ import { PHASES, type NodeReport } from '../../model/cluster-state.js';
 import { CHANNEL_VERSION } from '../../protocol/channel.js';
 
 const str = { type: 'string' } as const;
-const size = { type: ['number', 'null'] } as const;
+const size = { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+/** Epoch ms within what a Date can hold (±8.64e15): a `since` beyond it made every later convergence computation throw. */
+const instant = { type: 'number', minimum: 0, maximum: 8.64e15 } as const;
 
 const reportSchema = {
   type: 'object',
@@ -24,7 +26,7 @@ const reportSchema = {
       items: {
         type: 'object',
         required: ['datasetId', 'phase', 'reason', 'since'],
-        properties: { datasetId: str, phase: { enum: [...PHASES] }, reason: str, since: { type: 'number' }, lastError: str },
+        properties: { datasetId: str, phase: { enum: [...PHASES] }, reason: str, since: instant, lastError: str },
       },
     },
   },
