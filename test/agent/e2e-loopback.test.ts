@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listLoops } from '../../src/sys/losetup.js';
 import { makeTestBed, until, type TestBed } from './harness.js';
+import { skipTest } from '../support/skip.js';
 
 const root = process.getuid?.() === 0;
 let bed: TestBed | undefined;
@@ -29,7 +30,7 @@ test.after(async () => {
 
 test('loopback: create, move with data, delete', async () => {
   if (!bed) {
-    console.log('skipping: loopback needs root');
+    skipTest('loopback needs root');
     return;
   }
   const b = bed;
