@@ -33,7 +33,8 @@ export function spawnControl(dataDir: string, certsDir: string, env: Record<stri
 export async function startControl(dataDir: string, certsDir: string, env: Record<string, string> = {}): Promise<ControlProcess> {
   const { child, stderr, exited } = spawnControl(dataDir, certsDir, env);
   const info = join(dataDir, 'control.json');
-  const deadline = Date.now() + 20_000;
+  // Generous: on a loaded 2-core machine tsx alone can take many seconds to start.
+  const deadline = Date.now() + 90_000;
   let exitCode: number | null | undefined;
   void exited.then((c) => { exitCode = c === null ? -1 : c; });
   for (;;) {
@@ -52,7 +53,7 @@ export async function startControl(dataDir: string, certsDir: string, env: Recor
       child.kill('SIGKILL');
       throw new Error(`control did not write control.json in time:\n${stderr()}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // poll interval of the deadline loop above
   }
 }
 

@@ -14,3 +14,17 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
     await new Promise((r) => setTimeout(r, everyMs));
   }
 }
+
+/**
+ * The opposite wait, for "this must NOT happen": check `ok` throughout a window of `ms`, and
+ * fail as soon as it is false. Only for absence (no reconnect, no second message, still
+ * mounted); to wait for something, use until().
+ */
+export async function holdsFor(what: string, ok: () => Promise<boolean> | boolean, ms: number, everyMs = 25): Promise<void> {
+  const end = Date.now() + ms;
+  for (;;) {
+    if (!(await ok())) throw new Error(`no longer true: ${what}`);
+    if (Date.now() >= end) return;
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
