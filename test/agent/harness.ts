@@ -23,6 +23,12 @@ export interface Proc {
   kill9(): Promise<void>;
 }
 
+/** Every flocker process still running when the test process exits is killed, even after a failed test. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 export function flocker(args: string[], env: Record<string, string> = {}): Proc {
   // FLOCKER_BIN=release/flocker runs the same tests against the built single executable.
   const bin = process.env.FLOCKER_BIN;
@@ -30,10 +36,14 @@ export function flocker(args: string[], env: Record<string, string> = {}): Proc 
   const child = spawn(cmd, argv, {
     cwd: ROOT, env: { ...process.env, FLOCKER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code, sig) => r(code ?? (sig ? -1 : null))));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code, sig) => {
+    live.delete(child);
+    r(code ?? (sig ? -1 : null));
+  }));
   let done = false;
   void exited.then(() => { done = true; });
   return {

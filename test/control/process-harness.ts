@@ -19,14 +19,24 @@ export interface ControlProcess {
   kill9(): Promise<void>;
 }
 
+/** Every control process still running when the test process exits is killed, even after a failed test. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 export function spawnControl(dataDir: string, certsDir: string, env: Record<string, string> = {}, extra: string[] = []): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [
     '--import', 'tsx', join(root, 'src/main.ts'), 'control', '--data-dir', dataDir, '--certificates-dir', certsDir,
     '--api-port', '0', '--agent-port', '0', '--listen', '127.0.0.1', ...extra,
   ], { cwd: root, env: { ...process.env, FLOCKER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
   let err = '';
   child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => {
+    live.delete(child);
+    r(code);
+  }));
   return { child, stderr: () => err, exited };
 }
 
