@@ -18,7 +18,7 @@ test.before(async () => {
   await bed.startControl();
   bed.startAgent(0);
   bed.startAgent(1);
-  await bed.until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 30_000);
+  await bed.until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000); // tsx start-up of three processes on a loaded machine
 });
 
 test.after(async () => {

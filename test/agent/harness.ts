@@ -146,7 +146,7 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
         if (!existsSync(info)) return undefined;
         const j = JSON.parse(readFileSync(info, 'utf8')) as { pid: number };
         return j.pid === p.child.pid ? true : undefined;
-      }, 20_000);
+      }, 90_000); // tsx start-up on a loaded machine
     },
     startAgent(i: number) {
       const p = flocker(['agent', '--config', agentNodes[i]!.config]);

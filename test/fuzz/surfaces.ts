@@ -124,6 +124,9 @@ function apiCaller(w: FuzzWorld): { send(c: ApiCase): Promise<Sent>; close(): vo
       res.on('error', reject);
     });
     req.setTimeout(REQUEST_DEADLINE_MS, () => req.destroy(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)));
+    // The server may answer and close while a big body is still being written; that late EPIPE
+    // lands on the socket after the exchange is over.
+    req.on('socket', (sock) => sock.on('error', () => undefined));
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? e.message;
       // The server may refuse an oversized body or URL and close while we are still sending it.
@@ -214,6 +217,9 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
       res.on('error', reject);
     });
     req.setTimeout(REQUEST_DEADLINE_MS, () => req.destroy(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)));
+    // The server may answer and close while a big body is still being written; that late EPIPE
+    // lands on the socket after the exchange is over.
+    req.on('socket', (sock) => sock.on('error', () => undefined));
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? e.message;
       if ((c.body?.length ?? 0) > BODY_LIMIT && (code === 'EPIPE' || code === 'ECONNRESET')) return resolve({ kind: 'refused-early', code });
