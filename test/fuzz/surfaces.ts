@@ -6,6 +6,7 @@
 import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
 import { Agent, request as httpsRequest } from 'node:https';
+import type { Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
@@ -90,6 +91,14 @@ export function checkControlHealthy(w: FuzzWorld): void {
   if (errors.length > 0) throw new Error(`control logged errors:\n${errors.slice(0, 5).join('\n')}`);
 }
 
+/** The server may answer and close while a big body is still being written; that late EPIPE lands on the socket. Once per (kept-alive) socket. */
+const quieted = new WeakSet<Socket>();
+function quietSocket(sock: Socket): void {
+  if (quieted.has(sock)) return;
+  quieted.add(sock);
+  sock.on('error', () => undefined);
+}
+
 function count(outcomes: Record<string, number>, key: string): void {
   outcomes[key] = (outcomes[key] ?? 0) + 1;
 }
@@ -124,9 +133,7 @@ function apiCaller(w: FuzzWorld): { send(c: ApiCase): Promise<Sent>; close(): vo
       res.on('error', reject);
     });
     req.setTimeout(REQUEST_DEADLINE_MS, () => req.destroy(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)));
-    // The server may answer and close while a big body is still being written; that late EPIPE
-    // lands on the socket after the exchange is over.
-    req.on('socket', (sock) => sock.on('error', () => undefined));
+    req.on('socket', quietSocket);
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? e.message;
       // The server may refuse an oversized body or URL and close while we are still sending it.
@@ -217,9 +224,7 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
       res.on('error', reject);
     });
     req.setTimeout(REQUEST_DEADLINE_MS, () => req.destroy(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)));
-    // The server may answer and close while a big body is still being written; that late EPIPE
-    // lands on the socket after the exchange is over.
-    req.on('socket', (sock) => sock.on('error', () => undefined));
+    req.on('socket', quietSocket);
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? e.message;
       if ((c.body?.length ?? 0) > BODY_LIMIT && (code === 'EPIPE' || code === 'ECONNRESET')) return resolve({ kind: 'refused-early', code });
