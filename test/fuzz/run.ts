@@ -35,6 +35,9 @@ try {
 }
 console.log(`\nfuzz: cases per surface: ${results.map((r) => `${r.surface} ${r.cases}`).join(', ')}`);
 if (failed) {
-  console.error(`\nfuzz: ${failed.surface} FAILED (seed ${seed}):\n${failed.error instanceof Error ? failed.error.message : String(failed.error)}`);
+  const e = failed.error;
+  // fast-check keeps the property's own error as the cause.
+  const cause = e instanceof Error && e.cause instanceof Error ? `\ncaused by: ${e.cause.stack ?? e.cause.message}` : '';
+  console.error(`\nfuzz: ${failed.surface} FAILED (seed ${seed}):\n${e instanceof Error ? e.message : String(e)}${cause}`);
   process.exit(1);
 }

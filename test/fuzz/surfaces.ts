@@ -215,7 +215,7 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
   const started = performance.now();
   const outcomes: Record<string, number> = {};
   let cases = 0;
-  const send = (c: { method: string; path: string; body: Buffer | undefined }): Promise<Sent> => new Promise((resolve, reject) => {
+  const once = (c: { method: string; path: string; body: Buffer | undefined }): Promise<Sent & { reused?: boolean }> => new Promise((resolve, reject) => {
     const req = httpRequest({ socketPath: plugin.socket, method: c.method, path: c.path,
       headers: { 'content-type': 'application/vnd.docker.plugins.v1+json', ...(c.body ? { 'content-length': c.body.length } : {}) } }, (res) => {
       const chunks: Buffer[] = [];
@@ -228,10 +228,16 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? e.message;
       if ((c.body?.length ?? 0) > BODY_LIMIT && (code === 'EPIPE' || code === 'ECONNRESET')) return resolve({ kind: 'refused-early', code });
+      if (req.reusedSocket && code === 'ECONNRESET') return resolve({ kind: 'refused-early', code: 'stale', reused: true });
       reject(Object.assign(e, { message: `connection dropped (${code}) for ${c.method} ${c.path}` }));
     });
     req.end(c.body);
   });
+  // A kept-alive socket closed by the server's idle timer: the request never arrived. Again, on a new one.
+  const send = async (c: { method: string; path: string; body: Buffer | undefined }): Promise<Sent> => {
+    const r = await once(c);
+    return r.reused ? once(c) : r;
+  };
   await fc.assert(fc.asyncProperty(pluginCase, async (c) => {
     cases += 1;
     const r = await send(c);
