@@ -90,7 +90,7 @@ test('a connection that never says TLS hello is closed after the handshake timeo
   for (const port of [svc.apiPort, svc.agentPort]) {
     const { gone } = await tcp(port);
     const started = Date.now();
-    await until(`port ${port} to close a silent connection`, () => gone.then(() => true), 10 * HANDSHAKE_MS);
+    await until(`port ${port} to close a silent connection`, () => gone.then(() => true), 30_000);
     assert.ok(Date.now() - started >= HANDSHAKE_MS * 0.8, 'not before the timeout');
   }
 });
@@ -108,7 +108,7 @@ test('headers sent byte by byte are cut off, and others are served meanwhile', a
   const drip = setInterval(() => { if (!slow.destroyed) slow.write(head[i++ % head.length]!); }, 50);
   try {
     assert.is(await get('/v1/version'), 200, 'a normal client is served while the slow one drips');
-    await until('the slow client to be cut off', () => cut, 10 * HEADERS_MS);
+    await until('the slow client to be cut off', () => cut, 30_000);
   } finally {
     clearInterval(drip);
   }
@@ -123,7 +123,7 @@ test('a body sent too slowly is cut off', async () => {
   slow.on('error', () => undefined);
   slow.resume(); // read the 408, so its end (and close) is seen
   slow.write('POST /v1/configuration/datasets HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"primary":');
-  await until('the slow body to be cut off', () => cut, 10 * REQUEST_MS);
+  await until('the slow body to be cut off', () => cut, 30_000);
   assert.equal(svc.hub.deployment.datasets, {}, 'nothing stored');
 });
 
@@ -131,9 +131,9 @@ test('past the connection cap new connections are dropped; the service serves ag
   const idle = [];
   for (let i = 0; i < MAX_CONNECTIONS; i++) idle.push(await tcp(svc.apiPort));
   const extra = await tcp(svc.apiPort);
-  await until('the connection past the cap to be dropped', () => extra.gone.then(() => true), 2000);
+  await until('the connection past the cap to be dropped', () => extra.gone.then(() => true), 30_000);
   for (const c of idle) c.s.destroy();
-  await until('the service to serve again', async () => (await get('/v1/version')) === 200, 5000);
+  await until('the service to serve again', async () => (await get('/v1/version')) === 200, 30_000);
 });
 
 test('TLS 1.2 only with forward-secret AEAD suites; TLS 1.3 allowed; older versions refused', async () => {
