@@ -238,7 +238,8 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
     const r = await once(c);
     return r.reused ? once(c) : r;
   };
-  await fc.assert(fc.asyncProperty(pluginCase, async (c) => {
+  const started2 = Date.now();
+  const property = fc.asyncProperty(pluginCase, async (c) => {
     cases += 1;
     const r = await send(c);
     if (r.kind === 'refused-early') return void count(outcomes, `refused early (${r.code})`);
@@ -249,7 +250,14 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
     const body = JSON.parse(text) as { Err?: unknown; Implements?: unknown };
     if (status === 200 && c.path.split('?')[0] !== '/Plugin.Activate' && typeof body.Err !== 'string') throw new Error(`no Err string: ${text.slice(0, 200)}`);
     count(outcomes, status !== 200 ? String(status) : body.Err ? 'Err' : 'ok');
-  }), { numRuns: o.numRuns, seed: o.seed, endOnFailure: true });
+  });
+  try {
+    await fc.assert(property, { numRuns: o.numRuns, seed: o.seed, endOnFailure: true });
+  } catch (e) {
+    // What the plugin was doing is the first thing to look at.
+    const log = plugin.output().split('\n').filter((l) => !l.includes('"level":20')).slice(-30).join('\n');
+    throw Object.assign(new Error(`${e instanceof Error ? e.message : String(e)}\n--- plugin log (last lines, ${Math.round((Date.now() - started2) / 1000)} s in) ---\n${log}`), { cause: e instanceof Error ? e.cause : undefined });
+  }
   const p = plugin.proc;
   if (p.exitCode !== null || p.signalCode !== null) throw new Error(`the plugin died:\n${plugin.output().slice(-3000)}`);
   const errors = plugin.output().split('\n').filter((l) => l.includes('"level":50') || l.includes('"level":60'));
