@@ -80,8 +80,12 @@ export async function startPluginServer(o: PluginServerOptions): Promise<PluginS
 async function handle(req: IncomingMessage, res: ServerResponse, routes: ReadonlyMap<string, Handler>, o: PluginServerOptions): Promise<void> {
   const path = (req.url ?? '/').split('?')[0]!;
   const route = routes.get(path);
-  if (!route) return reply(res, 404, { Err: `unknown plugin endpoint ${path}` });
+  if (!route) {
+    await discardBody(req, res);
+    return reply(res, 404, { Err: `unknown plugin endpoint ${path}` });
+  }
   if (req.method !== 'POST') {
+    await discardBody(req, res);
     res.setHeader('Allow', 'POST');
     return reply(res, 405, { Err: `${path} takes POST` });
   }
@@ -106,6 +110,24 @@ async function handle(req: IncomingMessage, res: ServerResponse, routes: Readonl
 /** Docker reads Mountpoint even on error for some calls; give it the field it expects. */
 function emptyFields(path: string): Record<string, unknown> {
   return path === '/VolumeDriver.Mount' || path === '/VolumeDriver.Path' ? { Mountpoint: '' } : {};
+}
+
+/**
+ * Read and drop a body we refuse without looking at, before answering: answered while a large
+ * body was still arriving, the kept-alive connection stopped serving the client's next request
+ * (found by fuzzing: a 1 MB GET, then nothing answered). Past MAX_BODY, close instead.
+ */
+async function discardBody(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  let size = 0;
+  try {
+    for await (const c of req) {
+      size += (c as Buffer).length;
+      if (size > MAX_BODY) break;
+    }
+  } catch {
+    // the client went away; the reply below goes nowhere
+  }
+  if (size > MAX_BODY || !req.complete) res.setHeader('Connection', 'close');
 }
 
 /** Lenient: Docker sends `null`, empty bodies, or JSON with a vendor content type. */
