@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // Runs every test file (test/**/*.test.ts[x]) in its own Node process under uvu, two at a time,
 // so one file's leftover handles or crash can't hang or poison another. Prints each file's
-// output, then one plain summary line: "N passed, N failed".
+// output, then one plain summary line: "N passed, N failed, N skipped". A test that cannot run
+// here prints a mark (test/support/skip.ts) and is counted as skipped, never as passed.
 // Usage: npm test [-- PATTERN...]   (substring filters on the file path)
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -59,9 +60,11 @@ function runFile(file) {
       let passed = 0;
       let failed = 0;
       let skipped = 0;
+      const skippedTests = (out.match(/\[skipped test\] /g) ?? []).length;
+      const skippedSuites = (out.match(/\[skipped suite\] /g) ?? []).length;
       if (summary) {
-        passed = summary.passed;
-        skipped = summary.skipped;
+        passed = Math.max(0, summary.passed - skippedTests);
+        skipped = summary.skipped + skippedTests + skippedSuites;
         failed = summary.total - summary.passed;
         if (failed === 0 && code !== 0 && code !== null) failed = 1; // crashed after its summary
       } else {
@@ -79,7 +82,7 @@ async function worker() {
     const file = files[next++];
     const r = await runFile(file);
     results.push(r);
-    process.stdout.write(`\n=== ${r.file} (${r.secs}s): ${r.passed} passed, ${r.failed} failed\n${r.out.trimEnd()}\n`);
+    process.stdout.write(`\n=== ${r.file} (${r.secs}s): ${r.passed} passed, ${r.failed} failed, ${r.skipped} skipped\n${r.out.trimEnd()}\n`);
   }
 }
 await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker));
@@ -90,7 +93,6 @@ const skipped = results.reduce((n, r) => n + r.skipped, 0);
 const bad = results.filter((r) => r.failed > 0).map((r) => r.file);
 if (bad.length) process.stdout.write(`\nFailing files:\n${bad.map((f) => `  ${f}`).join('\n')}\n`);
 if (files.length === 0) process.stdout.write('no test files matched\n');
-if (skipped) process.stdout.write(`\n${skipped} skipped\n`);
 // The last line is exactly this, for CI to read.
-process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.stdout.write(`\n${passed} passed, ${failed} failed, ${skipped} skipped\n`);
 process.exit(failed > 0 || files.length === 0 ? 1 : 0);

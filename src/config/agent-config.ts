@@ -136,7 +136,8 @@ export function loadAgentConfig(path: string = DEFAULT_AGENT_CONFIG): AgentConfi
 export function parseAgentConfig(text: string, file: string): AgentConfig {
   let doc: unknown;
   try {
-    doc = parseYaml(text);
+    // Warnings (an unknown tag or directive) would go to stderr as process warnings; the checks below judge the result.
+    doc = parseYaml(text, { logLevel: 'error' });
   } catch (e) {
     const msg = e instanceof YAMLParseError ? (e.message.split('\n')[0] ?? e.message).replace(/:\s*$/, '') : String(e);
     throw new ConfigError(file, undefined, `malformed YAML: ${msg}`);

@@ -2,6 +2,7 @@
 import type { Deployment, Lease } from '../model/configuration.js';
 import { DEFAULT_MAXIMUM_SIZE } from '../model/configuration.js';
 import type { DatasetId, NodeId } from '../model/ids.js';
+import { own } from '../model/own.js';
 import type { DesiredDataset, LocalState } from './dataset-state.js';
 
 export interface DesiredInput {
@@ -28,7 +29,7 @@ export function volumeSize(maximumSize: number | null, allocationUnit: number): 
 }
 
 export function activeLease(configuration: Deployment, datasetId: DatasetId, now: number): Lease | undefined {
-  const lease = configuration.leases[datasetId];
+  const lease = own(configuration.leases, datasetId);
   if (!lease) return undefined;
   return lease.expiresAt === null || lease.expiresAt > now ? lease : undefined;
 }

@@ -7,6 +7,7 @@ import type { Deployment } from '../model/configuration.js';
 import type { DatasetId, NodeId } from '../model/ids.js';
 import { shortId } from '../model/ids.js';
 import { formatSize } from '../model/size.js';
+import { own } from '../model/own.js';
 import { IDLE_MS, noop, POLL_MS, sequence, type Change } from './changes.js';
 import type { DesiredDataset, DesiredKind, DiscoveredDataset, DiscoveredKind } from './dataset-state.js';
 import { activeLease } from './desired.js';
@@ -152,7 +153,7 @@ export const TRANSITIONS = {
       if (!ctx.peerToPeer || !d.primary) return letGo;
       // p2p: stay in use while the new primary pre-copies; let go once it holds a verified copy,
       // so the downtime covers only what changed since.
-      const target = ctx.cluster.nodes[d.primary];
+      const target = own(ctx.cluster.nodes, d.primary);
       if (hasReplica(target, d.datasetId)) {
         return { ...letGo, progress: progress(d.datasetId, 'moving-out', `node ${shortId(d.primary)} has pre-copied the data; unmounting to hand off`) };
       }

@@ -4,6 +4,7 @@
 import type { Deployment } from './configuration.js';
 import type { ClusterState, DatasetProgress, NodeState, Phase, TransferProgress } from './cluster-state.js';
 import { shortId, type DatasetId, type NodeId } from './ids.js';
+import { own } from './own.js';
 
 export interface ConvergenceRow {
   readonly datasetId: DatasetId;
@@ -98,7 +99,7 @@ export function convergenceRows(deployment: Deployment, cluster: ClusterState, r
       rows.push(fromProgress(base, chosen.p));
       continue;
     }
-    const desiredNode = cluster.nodes[d.primary];
+    const desiredNode = own(cluster.nodes, d.primary);
     if (d.deleted) {
       // Whoever has it mounted lets go first; the configured primary is the one that destroys it.
       const reason = mounted && mounted.node.uuid !== d.primary

@@ -2,6 +2,7 @@
 import type { Dataset, Deployment, Lease } from './configuration.js';
 import type { DatasetId, NodeId } from './ids.js';
 import { err, ok, type Result } from './errors.js';
+import { own } from './own.js';
 
 export interface NewDataset {
   readonly datasetId: DatasetId;
@@ -12,13 +13,13 @@ export interface NewDataset {
 
 export function createDataset(d: Deployment, spec: NewDataset): Result<{ deployment: Deployment; dataset: Dataset }> {
   // Deleted datasets stay in the configuration, so their ids can never be reused.
-  if (d.datasets[spec.datasetId]) return err({ kind: 'dataset-exists', datasetId: spec.datasetId });
+  if (own(d.datasets, spec.datasetId)) return err({ kind: 'dataset-exists', datasetId: spec.datasetId });
   const dataset: Dataset = { ...spec, deleted: false };
   return ok({ deployment: { ...d, datasets: { ...d.datasets, [spec.datasetId]: dataset } }, dataset });
 }
 
 export function moveDataset(d: Deployment, id: DatasetId, primary: NodeId): Result<{ deployment: Deployment; dataset: Dataset }> {
-  const current = d.datasets[id];
+  const current = own(d.datasets, id);
   if (!current) return err({ kind: 'dataset-not-found', datasetId: id });
   if (current.deleted) return err({ kind: 'dataset-deleted', datasetId: id });
   if (current.primary === primary) return ok({ deployment: d, dataset: current });
@@ -38,7 +39,7 @@ export function fenceDataset(d: Deployment, id: DatasetId, node: NodeId, era: st
 }
 
 export function deleteDataset(d: Deployment, id: DatasetId): Result<{ deployment: Deployment; dataset: Dataset }> {
-  const current = d.datasets[id];
+  const current = own(d.datasets, id);
   if (!current) return err({ kind: 'dataset-not-found', datasetId: id });
   if (current.deleted) return ok({ deployment: d, dataset: current });
   const dataset: Dataset = { ...current, deleted: true };
@@ -49,7 +50,7 @@ export function acquireLease(
   d: Deployment,
   lease: Lease,
 ): Result<{ deployment: Deployment; lease: Lease; created: boolean }> {
-  const current = d.leases[lease.datasetId];
+  const current = own(d.leases, lease.datasetId);
   if (current && current.nodeId !== lease.nodeId) {
     return err({ kind: 'lease-held', datasetId: lease.datasetId, holder: current.nodeId });
   }
@@ -58,7 +59,7 @@ export function acquireLease(
 }
 
 export function releaseLease(d: Deployment, id: DatasetId): Result<{ deployment: Deployment; lease: Lease }> {
-  const current = d.leases[id];
+  const current = own(d.leases, id);
   if (!current) return err({ kind: 'lease-not-found', datasetId: id });
   const { [id]: _released, ...rest } = d.leases;
   return ok({ deployment: { ...d, leases: rest }, lease: current });

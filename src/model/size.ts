@@ -2,7 +2,7 @@
 // b/ib, case-insensitive); a bare number is bytes. The CLI (flockerctl) admits decimals, the
 // Docker plugin (the original's grammar) only whole numbers. Each audience words the problems
 // its own way; the grammar and the dataset-size rules live here once.
-import { MINIMUM_MAXIMUM_SIZE } from './configuration.js';
+import { MAXIMUM_MAXIMUM_SIZE, MINIMUM_MAXIMUM_SIZE } from './configuration.js';
 
 const UNITS: Readonly<Record<string, number>> = {
   '': 1, b: 1,
@@ -33,7 +33,7 @@ export type DatasetSizeParse =
   | { readonly ok: false; readonly problem: SizeProblem | 'too-small' | 'not-whole-kib' };
 
 /**
- * A dataset's maximum size as the API accepts it: at least 64 MiB, whole KiB. `roundUp` (the
+ * A dataset's maximum size as the API accepts it: 64 MiB to 1 PiB, whole KiB. `roundUp` (the
  * CLI) rounds up to whole KiB so "1.3G" never gets less room than asked for; without it (the
  * plugin, as the original) an odd size is refused.
  */
@@ -42,6 +42,7 @@ export function parseDatasetSize(text: string, opts: { readonly decimals: boolea
   if (!r.ok) return r;
   const bytes = opts.roundUp ? Math.ceil(r.bytes / 1024) * 1024 : r.bytes;
   if (bytes < MINIMUM_MAXIMUM_SIZE) return { ok: false, problem: 'too-small' };
+  if (bytes > MAXIMUM_MAXIMUM_SIZE) return { ok: false, problem: 'too-large' };
   if (bytes % 1024 !== 0) return { ok: false, problem: 'not-whole-kib' };
   return { ok: true, bytes };
 }

@@ -22,8 +22,28 @@ export interface TlsMaterial {
 
 export type PeerPrefix = 'user-' | 'node-';
 
-export function serverTlsOptions(m: TlsMaterial): TlsOptions {
-  return { ca: m.caCert, cert: m.cert, key: m.key, requestCert: true, rejectUnauthorized: true };
+/**
+ * TLS 1.2 only with forward-secret (ECDHE) AEAD suites; TLS 1.3 suites are all forward-secret
+ * AEAD already. Node's default list also admits CBC and non-ECDHE suites for old clients; we
+ * have none. Both ends use it, so a connection between our own roles always agrees.
+ */
+export const TLS12_CIPHERS = [
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+] as const;
+export const TLS13_CIPHERS = ['TLS_AES_128_GCM_SHA256', 'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256'] as const;
+const CIPHERS = [...TLS13_CIPHERS, ...TLS12_CIPHERS].join(':');
+
+/** A client that has not finished its handshake by then is dropped (Node's default is 120 s). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
+
+export function serverTlsOptions(m: TlsMaterial, o: { handshakeTimeoutMs?: number } = {}): TlsOptions {
+  return {
+    ca: m.caCert, cert: m.cert, key: m.key, requestCert: true, rejectUnauthorized: true,
+    minVersion: 'TLSv1.2', ciphers: CIPHERS, honorCipherOrder: true,
+    handshakeTimeout: o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
+  };
 }
 
 export function clientTlsOptions(m: TlsMaterial): ConnectionOptions {
@@ -31,6 +51,8 @@ export function clientTlsOptions(m: TlsMaterial): ConnectionOptions {
     ca: m.caCert,
     cert: m.cert,
     key: m.key,
+    minVersion: 'TLSv1.2',
+    ciphers: CIPHERS,
     rejectUnauthorized: true,
     checkServerIdentity: (_host: string, cert: PeerCertificate) => tlsCheckServerIdentity(CONTROL_COMMON_NAME, cert),
   };

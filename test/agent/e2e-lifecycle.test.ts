@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { makeTestBed, type TestBed } from './harness.js';
+import { holdsFor } from '../support/until.js';
 
 let bed: TestBed;
 
@@ -17,7 +18,7 @@ test.before(async () => {
   await bed.startControl();
   bed.startAgent(0);
   bed.startAgent(1);
-  await bed.until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 30_000);
+  await bed.until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000); // tsx start-up of three processes on a loaded machine
 });
 
 test.after(async () => {
@@ -89,8 +90,7 @@ test('a lease held by the current node holds a move until it is released', async
   const row = await bed.until('the convergence row to say a lease holds it', async () =>
     (await bed.client.convergence()).find((r) => r.dataset_id === datasetId && r.phase === 'waiting-for-lease'));
   assert.match(row.reason, /lease/);
-  await new Promise((r) => setTimeout(r, 1500));
-  assert.equal(exposedOn(datasetId), [1], 'still on the leasing node');
+  await holdsFor('the dataset stays on the leasing node', () => JSON.stringify(exposedOn(datasetId)) === '[1]', 1500);
   await neverOnBoth(datasetId, async () => {
     await bed.client.releaseLease(datasetId);
     await bed.until('state to show the dataset back on node 0', async () => {

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { flocker, makeTestBed, until, type TestBed } from './harness.js';
+import { holdsFor } from '../support/until.js';
 
 let bed: TestBed;
 
@@ -15,7 +16,7 @@ test.before(async () => {
   await bed.startControl();
   bed.startAgent(0);
   bed.startAgent(1);
-  await until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 30_000);
+  await until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000); // tsx start-up of three processes on a loaded machine
 });
 
 test.after(async () => {
@@ -51,10 +52,9 @@ test('agents reconnect after a control restart and keep converging', async () =>
   const code = await bed.control!.stop();
   assert.is(code, 0);
   // While control is down the agents keep what is mounted.
-  await new Promise((r) => setTimeout(r, 500));
-  assert.ok(existsSync(join(bed.nodes[1]!.mountRoot, before.dataset_id)));
+  await holdsFor('the dataset stays mounted while control is down', () => existsSync(join(bed.nodes[1]!.mountRoot, before.dataset_id)), 500);
   await bed.startControl();
-  await until('both agents to report again', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 20_000);
+  await until('both agents to report again', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000);
   await until('state again shows the existing dataset', () => mountedOn(before.dataset_id, 1));
   const after = await bed.client.createDataset({ primary: bed.nodes[0]!.uuid });
   await until('a new dataset converges after the restart', () => mountedOn(after.dataset_id, 0), 20_000);

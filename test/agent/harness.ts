@@ -1,6 +1,7 @@
 // Real processes for agent end-to-end tests: `flocker control` and `flocker agent`
 // (node --import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { until } from '../support/until.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,6 +23,12 @@ export interface Proc {
   kill9(): Promise<void>;
 }
 
+/** Every flocker process still running when the test process exits is killed, even after a failed test. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 export function flocker(args: string[], env: Record<string, string> = {}): Proc {
   // FLOCKER_BIN=release/flocker runs the same tests against the built single executable.
   const bin = process.env.FLOCKER_BIN;
@@ -29,10 +36,14 @@ export function flocker(args: string[], env: Record<string, string> = {}): Proc 
   const child = spawn(cmd, argv, {
     cwd: ROOT, env: { ...process.env, FLOCKER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'pipe', 'pipe'],
   });
+  live.add(child);
   let out = '';
   child.stdout!.on('data', (c: Buffer) => { out += c.toString(); });
   child.stderr!.on('data', (c: Buffer) => { out += c.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code, sig) => r(code ?? (sig ? -1 : null))));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code, sig) => {
+    live.delete(child);
+    r(code ?? (sig ? -1 : null));
+  }));
   let done = false;
   void exited.then(() => { done = true; });
   return {
@@ -54,20 +65,7 @@ export function flocker(args: string[], env: Record<string, string> = {}): Proc 
 
 export { freePort };
 
-export async function until<T>(what: string, f: () => Promise<T | undefined> | T | undefined, timeoutMs = 15_000, everyMs = 25): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let lastErr: unknown;
-  for (;;) {
-    try {
-      const v = await f();
-      if (v !== undefined && v !== false) return v;
-    } catch (e) {
-      lastErr = e;
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastErr ? ` (last error: ${String(lastErr)})` : ''}`);
-    await new Promise((r) => setTimeout(r, everyMs));
-  }
-}
+export { until };
 
 export interface AgentNode {
   uuid: string;
@@ -148,7 +146,7 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
         if (!existsSync(info)) return undefined;
         const j = JSON.parse(readFileSync(info, 'utf8')) as { pid: number };
         return j.pid === p.child.pid ? true : undefined;
-      }, 60_000); // generous: the machine may be loaded, and a deadline costs nothing when it starts fast
+      }, 90_000); // tsx start-up on a loaded machine
     },
     startAgent(i: number) {
       const p = flocker(['agent', '--config', agentNodes[i]!.config]);

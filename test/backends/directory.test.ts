@@ -10,6 +10,7 @@ import { LoopbackBackend } from '../../src/backends/loopback.js';
 import { UserError } from '../../src/errors.js';
 import { asDatasetId, asNodeId } from '../../src/model/ids.js';
 import { backendContract, cleanupUnder, isSymlink, type ContractNodes } from '../contracts/backend-contract.js';
+import { skipSuite } from '../support/skip.js';
 
 async function nodes(exposure: Exposure): Promise<ContractNodes> {
   const dir = await mkdtemp(join(tmpdir(), 'flocker-dir-'));
@@ -30,7 +31,7 @@ async function nodes(exposure: Exposure): Promise<ContractNodes> {
 
 backendContract('directory (symlink)', () => nodes('symlink'));
 if (process.getuid?.() === 0) backendContract('directory (bind mount)', () => nodes('bind'));
-else console.log('skipping directory (bind mount): needs root');
+else skipSuite('directory (bind mount): needs root');
 
 test('a missing pool is refused with a message naming the path and the fix', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'flocker-dir-'));

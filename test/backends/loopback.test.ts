@@ -8,6 +8,7 @@ import { LoopbackBackend } from '../../src/backends/loopback.js';
 import { asDatasetId } from '../../src/model/ids.js';
 import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { backendContract, cleanupUnder, type ContractNodes } from '../contracts/backend-contract.js';
+import { skipSuite } from '../support/skip.js';
 
 async function nodes(): Promise<ContractNodes & { poolRoot: string }> {
   const dir = await mkdtemp(join(tmpdir(), 'flocker-loop-'));
@@ -29,7 +30,7 @@ async function nodes(): Promise<ContractNodes & { poolRoot: string }> {
 
 const root = process.getuid?.() === 0;
 if (root) backendContract('loopback', nodes);
-else console.log('skipping loopback: needs root (losetup and mount)');
+else skipSuite('loopback: needs root (losetup and mount)');
 
 test('loopback: a fresh filesystem is open to all, its size is enforced, and a mounted volume cannot be detached', async () => {
   if (!root) return;

@@ -14,6 +14,7 @@ import { asDatasetId, asNodeId } from '../../src/model/ids.js';
 import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { listMounts, mount, umount } from '../../src/sys/mounts.js';
 import { backendContract, cleanupUnder, expose, type ContractNodes } from '../contracts/backend-contract.js';
+import { skipSuite } from '../support/skip.js';
 
 const MiB = 1024 * 1024;
 
@@ -49,7 +50,7 @@ async function nodes(opts: { poolFileSize?: number } = {}): Promise<Nodes> {
 
 const root = process.getuid?.() === 0;
 if (root) backendContract('p2p', () => nodes());
-else console.log('skipping p2p: needs root (losetup, mount, btrfs)');
+else skipSuite('p2p: needs root (losetup, mount, btrfs)');
 
 async function withNodes(body: (n: Nodes) => Promise<void>, opts: { poolFileSize?: number } = {}): Promise<void> {
   if (!root) return;

@@ -191,6 +191,20 @@ test('a kept-alive connection the server dropped is retried once on a fresh one'
   assert.ok(dropped - before >= 1, 'a reused connection was dropped and the call still succeeded');
 });
 
+test('when every pooled connection was dropped, the retry goes on a new one, never reported as a refused certificate', async () => {
+  // Several kept-alive sockets in the pool, all closed by the server under load.
+  await Promise.all([client.version(), client.version(), client.version(), client.version()]);
+  dropReused = true;
+  const before = dropped;
+  try {
+    assert.equal(await client.version(), { flocker: '1.15.0' });
+    assert.equal(await client.version(), { flocker: '1.15.0' });
+  } finally {
+    dropReused = false;
+  }
+  assert.ok(dropped - before >= 1, 'a reused connection was dropped and the call still succeeded');
+});
+
 test('error statuses become ApiRequestError with Flocker descriptions', async () => {
   let e = await failure(client.createDataset({ primary: N }, { ifConfigurationMatches: 'stale' }));
   assert.instance(e, ApiRequestError);

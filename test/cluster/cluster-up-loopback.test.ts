@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { currentMounts, mountsUnder, startCluster } from '../support/cluster.js';
+import { skipTest } from '../support/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -14,7 +15,7 @@ const loopsUnder = (dir: string): string[] =>
 
 test('a loopback dataset is mounted as ext4, and Ctrl-C/SIGTERM unmounts and detaches it', async () => {
   if (!isRoot) {
-    console.log('skipped: the loopback backend needs root');
+    skipTest('the loopback backend needs root');
     return;
   }
   const c = await startCluster({ nodes: 2, backend: 'loopback' });

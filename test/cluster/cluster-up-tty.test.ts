@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { skipTest } from '../support/skip.js';
 
 let sessions = 0;
 const hasTmux = spawnSync('tmux', ['-V']).status === 0;
@@ -56,7 +57,7 @@ async function dashboardSession(end: (o: { dir: string; session: string }) => vo
 
 test('dashboard in a terminal, q stops everything', async () => {
   if (!hasTmux) {
-    console.log('skipped: tmux is not installed');
+    skipTest('tmux is not installed');
     return;
   }
   await dashboardSession(({ session }) => tmux('send-keys', '-t', session, 'q'));

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { rmSync } from 'node:fs';
 import { request } from 'node:http';
 import { startApp, type AppHarness } from './app-harness.js';
+import { until } from '../support/until.js';
 
 const N1 = '11111111-1111-4111-8111-111111111111';
 const N2 = '22222222-2222-4222-a222-222222222222';
@@ -200,10 +201,11 @@ test('leases: 201 create, 200 renew, 409 other node, 404 release, 400 bad body, 
   const c = await h.call('POST', '/v1/configuration/leases', { dataset_id: D, node_uuid: N2, expires: 10 });
   assert.equal([c.status, c.json], [409, { description: 'Lease already held.' }]);
   await h.call('POST', '/v1/configuration/leases', { dataset_id: D, node_uuid: N1, expires: 30 });
-  await new Promise((r) => setTimeout(r, 50));
-  const list = (await h.call('GET', '/v1/configuration/leases')).json as { expires: number }[];
-  assert.is(list.length, 1);
-  assert.ok(list[0]!.expires < 30 && list[0]!.expires > 29, `counting down: ${list[0]!.expires}`);
+  const list = await until('the lease to count down', async () => {
+    const l = (await h.call('GET', '/v1/configuration/leases')).json as { expires: number }[];
+    return l.length === 1 && l[0]!.expires < 30 ? l : undefined;
+  });
+  assert.ok(list[0]!.expires > 29, `counting down: ${list[0]!.expires}`);
   const rel = await h.call('DELETE', `/v1/configuration/leases/${D}`);
   assert.is(rel.status, 200);
   assert.is((rel.json as { node_uuid: string }).node_uuid, N1);
@@ -220,9 +222,10 @@ test('leases: 201 create, 200 renew, 409 other node, 404 release, 400 bad body, 
 test('expired leases are swept', async () => {
   const D = 'dddddddd-1111-4111-8111-111111111111';
   await h.call('POST', '/v1/configuration/leases', { dataset_id: D, node_uuid: N1, expires: 0.05 });
-  await new Promise((r) => setTimeout(r, 100));
-  await h.hub.sweepLeases();
-  assert.equal((await h.call('GET', '/v1/configuration/leases')).json, []);
+  await until('the sweep to drop the expired lease', async () => {
+    await h.hub.sweepLeases();
+    return JSON.stringify((await h.call('GET', '/v1/configuration/leases')).json) === '[]';
+  });
 });
 
 test('state endpoints and by_era 404s; unknown path 404 and wrong method 405 as JSON', async () => {

@@ -19,21 +19,32 @@ export interface ControlProcess {
   kill9(): Promise<void>;
 }
 
+/** Every control process still running when the test process exits is killed, even after a failed test. */
+const live = new Set<ChildProcess>();
+process.on('exit', () => {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+});
+
 export function spawnControl(dataDir: string, certsDir: string, env: Record<string, string> = {}, extra: string[] = []): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
   const child = spawn(process.execPath, [
     '--import', 'tsx', join(root, 'src/main.ts'), 'control', '--data-dir', dataDir, '--certificates-dir', certsDir,
     '--api-port', '0', '--agent-port', '0', '--listen', '127.0.0.1', ...extra,
   ], { cwd: root, env: { ...process.env, FLOCKER_LOG_LEVEL: 'info', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  live.add(child);
   let err = '';
   child.stderr!.on('data', (c: Buffer) => { err += c.toString(); });
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+  const exited = new Promise<number | null>((r) => child.once('exit', (code) => {
+    live.delete(child);
+    r(code);
+  }));
   return { child, stderr: () => err, exited };
 }
 
 export async function startControl(dataDir: string, certsDir: string, env: Record<string, string> = {}, extra: string[] = [], timeoutMs = 20_000): Promise<ControlProcess> {
   const { child, stderr, exited } = spawnControl(dataDir, certsDir, env, extra);
   const info = join(dataDir, 'control.json');
-  const deadline = Date.now() + timeoutMs;
+  // Generous: on a loaded 2-core machine tsx alone can take many seconds to start.
+  const deadline = Date.now() + Math.max(timeoutMs, 90_000);
   let exitCode: number | null | undefined;
   void exited.then((c) => { exitCode = c === null ? -1 : c; });
   for (;;) {
@@ -52,7 +63,7 @@ export async function startControl(dataDir: string, certsDir: string, env: Recor
       child.kill('SIGKILL');
       throw new Error(`control did not write control.json in time:\n${stderr()}`);
     }
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 50)); // poll interval of the deadline loop above
   }
 }
 

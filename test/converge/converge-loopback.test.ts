@@ -11,6 +11,7 @@ import { listLoops } from '../../src/sys/losetup.js';
 import { cleanupUnder } from '../contracts/backend-contract.js';
 import { A, B, D1, deployment } from './fixtures.js';
 import { Sim, unwrap } from './sim.js';
+import { skipTest } from '../support/skip.js';
 
 const root = process.getuid?.() === 0;
 let dir = '';
@@ -32,7 +33,7 @@ test.after(async () => {
 
 test('loopback: create → mkfs → mount, move with data, delete leaves no loop device', async () => {
   if (!root) {
-    console.log('skipping: loopback needs root');
+    skipTest('loopback needs root');
     return;
   }
   const config = unwrap(createDataset(deployment([]), { datasetId: D1, primary: A, maximumSize: 64 * 1024 * 1024, metadata: {} })).deployment;

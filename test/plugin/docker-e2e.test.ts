@@ -10,6 +10,7 @@ import type { ApiDatasetConfig } from '../../src/protocol/api-json.js';
 import { startCluster, type TestCluster } from '../support/cluster.js';
 import { docker, dockerTry, ensureDocker } from '../support/docker.js';
 import { pluginCall, startPlugin, type PluginProcess } from './support.js';
+import { skipTest } from '../support/skip.js';
 
 const run = randomBytes(3).toString('hex');
 // Stable driver names: dockerd remembers every driver it has seen and retries dead ones for 15 s
@@ -68,7 +69,7 @@ test.after(async () => {
 
 const it = (name: string, fn: () => Promise<void>): void => {
   test(name, async () => {
-    if (skip) return;
+    if (skip) return skipTest(`docker: ${skip}`);
     await fn();
   });
 };

@@ -27,6 +27,21 @@ test('mounts without an ID (old Docker) are counted too', () => {
   assert.equal(c.remove('v', undefined), { datasetId: 'D', left: 0 });
 });
 
+test('Docker mount IDs named after Object.prototype members are counted like any other, also across a restart', () => {
+  const file = join(dir, 'proto', 'plugin-mounts.json');
+  const c = new MountCounts(file);
+  for (const id of ['__proto__', 'constructor', 'toString', 'hasOwnProperty']) c.add('v', 'D', id);
+  c.add('__proto__', 'E', '__proto__');
+  assert.is(c.count('v'), 4, 'every ID counted: a Remove must see the volume in use');
+  assert.is(c.count('__proto__'), 1);
+  const again = new MountCounts(file);
+  assert.is(again.count('v'), 4);
+  assert.is(again.count('__proto__'), 1);
+  assert.equal(again.remove('v', '__proto__'), { datasetId: 'D', left: 3 });
+  assert.equal(again.remove('v', 'constructor'), { datasetId: 'D', left: 2 });
+  assert.is(again.count('constructor'), 0);
+});
+
 test('counts survive a restart through the state file (0600)', () => {
   const file = join(dir, 'sub', 'plugin-mounts.json');
   const a = new MountCounts(file);

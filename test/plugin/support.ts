@@ -37,7 +37,8 @@ export async function startPlugin(config: string, socket: string, extra: string[
     }
     live.delete(proc);
   };
-  const deadline = Date.now() + 30_000;
+  // Generous: on a loaded 2-core machine tsx alone can take many seconds to start.
+  const deadline = Date.now() + 90_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`flocker plugin exited (${proc.exitCode}):\n${out}`);
     if (existsSync(socket)) {
@@ -50,7 +51,7 @@ export async function startPlugin(config: string, socket: string, extra: string[
     }
     if (Date.now() > deadline) {
       await stop();
-      throw new Error(`flocker plugin did not serve ${socket} within 30 s:\n${out}`);
+      throw new Error(`flocker plugin did not serve ${socket} within 90 s:\n${out}`);
     }
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -11,6 +11,7 @@ import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
 import { makeHosts, waitFor, type TestHosts } from '../support/hosts.js';
+import { skipTest } from '../support/skip.js';
 
 const isRoot = process.getuid?.() === 0;
 
@@ -40,7 +41,7 @@ function client(h: TestHosts, from: Host, to: string, port: number): Promise<str
 }
 
 test('two hosts have their own addresses and reach each other; link down cuts a host off, link up restores it', async () => {
-  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  if (!isRoot) return skipTest('simulated hosts need root');
   const h = makeHosts(2);
   try {
     const [a, b] = h.hosts as [Host, Host];
@@ -65,7 +66,7 @@ test('two hosts have their own addresses and reach each other; link down cuts a 
 });
 
 test('a loop-mounted ext4 made inside a host is invisible outside it, and destroy() unmounts and detaches it', async () => {
-  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  if (!isRoot) return skipTest('simulated hosts need root');
   const h = makeHosts(2);
   const [a, b] = h.hosts as [Host, Host];
   const image = join(a.dir as string, 'image');
@@ -112,7 +113,7 @@ test('shareOut: what a host mounts below it is seen in the default namespace (no
 });
 
 test('destroy() leaves no namespace, link, mount or process behind, and may be called again', async () => {
-  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  if (!isRoot) return skipTest('simulated hosts need root');
   const h = makeHosts(3);
   const { bridge } = h.net;
   const runDir = `/run/flocker-hosts/${bridge}`;
@@ -214,7 +215,7 @@ test('not root: a one-line HostsError, nothing made', () => {
     try { HostNetwork.create([{ name: 'x' }]); } catch (e) { console.log(e.name + ': ' + e.message); } })`;
   const r = spawnSync('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--import', 'tsx', '-e', script],
     { encoding: 'utf8', timeout: 30_000 });
-  if (r.error || (r.status !== 0 && /setpriv/.test(r.stderr))) return console.log('skipped: setpriv unavailable');
+  if (r.error || (r.status !== 0 && /setpriv/.test(r.stderr))) return skipTest('setpriv unavailable');
   assert.match(r.stdout, /^HostsError: simulated hosts need root .*run as root/);
 });
 

@@ -3,6 +3,7 @@ import * as assert from 'uvu/assert';
 import { render } from 'ink-testing-library';
 import Dashboard from '../../src/ui/Dashboard.js';
 import { D1, D2, D3, fakeClient, N2, N3, sampleSnapshot, type FakeClient } from './fake-client.js';
+import { holdsFor } from '../support/until.js';
 
 const ARROW_DOWN = '\u001B[B';
 const ENTER = '\r';
@@ -160,8 +161,7 @@ test('q quits: the app unmounts and stops following the stream', async () => {
   await until('the stream to be released', () => c.active === 0);
   const last = frame();
   c.push({ type: 'snapshot', data: { ...sampleSnapshot(), configuration: [] } });
-  await tick(100);
-  assert.is(frame(), last);
+  await holdsFor('the screen stays as it was', () => frame() === last, 100);
   app.unmount();
 });
 

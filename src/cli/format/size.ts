@@ -1,7 +1,7 @@
 // `--size` as flockerctl reads it (decimals allowed, rounded up to whole KiB), worded for the CLI.
 import { UserError } from '../../errors.js';
 import { parseDatasetSize } from '../../model/size.js';
-import { MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
+import { MAXIMUM_MAXIMUM_SIZE, MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
 
 /** "10G", "1.3gib", "512M", "1073741824" -> bytes the API accepts, or a one-line UserError. */
 export function datasetSizeOption(text: string): number {
@@ -16,6 +16,6 @@ export function datasetSizeOption(text: string): number {
     case 'not-positive':
       throw new UserError(`size ${JSON.stringify(text)} must be a positive number of bytes`);
     case 'too-large':
-      throw new UserError(`size ${JSON.stringify(text)} is too large`);
+      throw new UserError(`size ${JSON.stringify(text)} is too large: a dataset may be at most 1P (${MAXIMUM_MAXIMUM_SIZE} bytes)`);
   }
 }

@@ -33,3 +33,4 @@ export const nodeUnreachable = (node: string, dataset: string, timeoutSeconds: n
 export const NOT_FOUND = apiError(404, 'Not found.');
 export const METHOD_NOT_ALLOWED = apiError(405, 'Method not allowed.');
 export const BODY_TOO_LARGE = apiError(413, 'The request body is too large.');
+export const BODY_CUT_SHORT = apiError(400, 'The request body was cut short (the client closed the connection or sent it too slowly).');

@@ -4,7 +4,7 @@ import { randomUUID } from 'node:crypto';
 import Koa from 'koa';
 import Router from '@koa/router';
 import type { Logger } from '../../log.js';
-import { ApiError, METHOD_NOT_ALLOWED, NOT_FOUND } from './api-errors.js';
+import { ApiError, BODY_CUT_SHORT, METHOD_NOT_ALLOWED, NOT_FOUND } from './api-errors.js';
 import type { ControlHub } from './hub.js';
 import { StoreUnavailableError } from '../../store/store.js';
 import { datasetRoutes } from './api/datasets.js';
@@ -15,6 +15,8 @@ import { requestMetrics } from './request-metrics.js';
 
 export interface AppOptions {
   readonly heartbeatMs?: number;
+  /** /v1/events: the backlog below which a slow reader is never dropped. */
+  readonly minBacklogBytes?: number;
 }
 
 function isClientHttpError(e: unknown): e is { status: number; message: string; expose: boolean } {
@@ -30,7 +32,11 @@ export function createApp(hub: ControlHub, log: Logger, opts: AppOptions = {}): 
   datasetRoutes(router, hub);
   leaseRoutes(router, hub);
   stateRoutes(router, hub);
-  eventRoutes(router, hub, opts.heartbeatMs);
+  eventRoutes(router, hub, {
+    log,
+    ...(opts.heartbeatMs !== undefined ? { heartbeatMs: opts.heartbeatMs } : {}),
+    ...(opts.minBacklogBytes !== undefined ? { minBacklogBytes: opts.minBacklogBytes } : {}),
+  });
 
   app.use(requestMetrics());
   app.use(async (ctx, next) => {
@@ -52,6 +58,11 @@ export function createApp(hub: ControlHub, log: Logger, opts: AppOptions = {}): 
       } else if (isClientHttpError(e)) {
         ctx.status = e.status;
         ctx.body = { description: e.message };
+      } else if (ctx.req.destroyed && !ctx.req.complete) {
+        // The client vanished mid-request; whatever broke, nobody is waiting for the answer.
+        log.debug({ err: e, method: ctx.method, path: ctx.path }, 'client went away mid-request');
+        ctx.status = 400;
+        ctx.body = BODY_CUT_SHORT.body();
       } else {
         const incident = randomUUID();
         log.error({ err: e, incident, method: ctx.method, path: ctx.path }, 'request failed');

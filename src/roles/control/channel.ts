@@ -45,7 +45,11 @@ export class AgentChannel {
     this.wss = new WebSocketServer({ server, path: CHANNEL_PATH, maxPayload: MAX_MESSAGE_BYTES });
     this.wss.on('connection', (ws, req) => this.accept(ws, req));
     this.wss.on('error', (e) => log.error({ err: e }, 'agent channel error'));
-    this.fanOut = new FanOut(hub, () => this.agents.values());
+    this.fanOut = new FanOut(hub, () => this.agents.values(), (r, backlog) => {
+      const a = r as Agent;
+      log.warn({ node: a.node, backlog_bytes: backlog }, 'agent too far behind on the channel; dropping it (it gets a fresh snapshot when it reconnects)');
+      a.ws.terminate();
+    });
     // Pongs prove an idle agent alive, so only a truly silent one times out.
     this.pinger = setInterval(() => {
       for (const a of this.agents.values()) if (a.ws.readyState === WebSocket.OPEN) a.ws.ping();

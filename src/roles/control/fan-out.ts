@@ -8,6 +8,13 @@ import { PushEncoder } from './push.js';
 
 /** How long changes may wait behind a push still being written (a slow socket) before going out anyway. */
 const PUSH_WAIT_CAP_MS = 50;
+/**
+ * An agent with more than this waiting for it (and more than a few of the largest messages) has
+ * stopped reading: it is handed to `onBehind` (dropped) instead of being queued more, so memory
+ * stays bounded whatever agents do. It gets a snapshot when it reconnects.
+ */
+export const MIN_BACKLOG_BYTES = 8 * 1024 * 1024;
+const BACKLOG_MESSAGES = 4;
 
 export interface Recipient {
   readonly ws: WebSocket;
@@ -33,7 +40,13 @@ export class FanOut {
     else this.broadcast();
   };
 
-  constructor(private readonly hub: ControlHub, private readonly recipients: () => Iterable<Recipient>) {
+  private largest = 0;
+
+  constructor(
+    private readonly hub: ControlHub,
+    private readonly recipients: () => Iterable<Recipient>,
+    private readonly onBehind: (r: Recipient, backlogBytes: number) => void = () => undefined,
+  ) {
     this.push = new PushEncoder(() => hub.now());
     hub.on('change', this.onChange);
   }
@@ -71,6 +84,10 @@ export class FanOut {
     };
     for (const a of this.recipients()) {
       if (!a.greeted || a.ws.readyState !== WebSocket.OPEN || a.at === this.push.generation) continue;
+      if (a.ws.bufferedAmount > Math.max(MIN_BACKLOG_BYTES, BACKLOG_MESSAGES * this.largest)) {
+        this.onBehind(a, a.ws.bufferedAmount);
+        continue;
+      }
       outstanding++;
       const held = a.at;
       a.at = this.push.generation;
@@ -88,6 +105,7 @@ export class FanOut {
     this.pushCap.unref();
     done();
     // Counted per broadcast, not per send: with thousands of agents, per-send labels add up.
+    this.largest = Math.max(this.largest, step?.delta.length ?? 0, snapshot?.length ?? 0);
     if (deltas > 0 && step) this.count('delta', deltas, step.delta.length);
     if (snapshots > 0 && snapshot) this.count('snapshot', snapshots, snapshot.length);
   }

@@ -2,6 +2,7 @@
 // talks to writes its record (on that replica's etcd lease, so it outlives neither the agent's
 // connection timeout nor the replica), every replica applies the others' records. A write that
 // fails (etcd unreachable) is retried on the next tick, newest state only.
+import { own } from '../../model/own.js';
 import type { NodeState } from '../../model/cluster-state.js';
 import type { NodeId } from '../../model/ids.js';
 import type { Logger } from '../../log.js';
@@ -22,7 +23,7 @@ export class NodeSync {
   private readonly onShared = (uuid: NodeId, node: NodeState | undefined, ours: boolean): void => {
     if (ours) return;
     if (!node && this.table.serves(uuid)) {
-      const mine = this.table.cluster.nodes[uuid];
+      const mine = own(this.table.cluster.nodes, uuid);
       // Our record vanished (our etcd lease expired while etcd was away) but the agent is still here.
       if (mine?.connected) {
         this.onLocal(uuid, mine, true);

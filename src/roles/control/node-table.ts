@@ -1,5 +1,6 @@
 // What the agents said: one NodeState per node, the era → node index, and forgetting nodes that
 // fell silent. In memory; with etcd, node-sync.ts shares it between replicas.
+import { own } from '../../model/own.js';
 import { EventEmitter } from 'node:events';
 import { EMPTY_CLUSTER, type ClusterState, type NodeReport, type NodeState } from '../../model/cluster-state.js';
 import type { NodeId } from '../../model/ids.js';
@@ -35,7 +36,7 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
   }
 
   hello(uuid: NodeId, era: string, host: string, transferPort?: number, name?: string): void {
-    const old = this.value.nodes[uuid];
+    const old = own(this.value.nodes, uuid);
     // A new era is a reboot: what the node said before describes a machine that no longer exists.
     const report = old && old.era === era ? old.report : null;
     this.setLocal({
@@ -46,7 +47,7 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
   }
 
   report(uuid: NodeId, report: NodeReport): void {
-    const node = this.value.nodes[uuid];
+    const node = own(this.value.nodes, uuid);
     if (!node) return;
     this.setLocal({ ...node, lastSeen: this.now(), report }, false);
     this.emit('change', ['state', 'nodes', 'convergence']);
@@ -54,13 +55,13 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
 
   /** Any sign of life (a message, a pong): keeps the node from timing out; announces nothing. */
   seen(uuid: NodeId): void {
-    const node = this.value.nodes[uuid];
+    const node = own(this.value.nodes, uuid);
     if (!node) return;
     this.put({ ...node, lastSeen: this.now() });
   }
 
   disconnected(uuid: NodeId): void {
-    const node = this.value.nodes[uuid];
+    const node = own(this.value.nodes, uuid);
     if (!node || !node.connected) return;
     this.setLocal({ ...node, connected: false }, false);
     this.emit('change', ['nodes', 'convergence']);
@@ -92,7 +93,7 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
    * it now. Announces the change.
    */
   applyRemote(uuid: NodeId, node: NodeState | undefined): void {
-    const old = this.value.nodes[uuid];
+    const old = own(this.value.nodes, uuid);
     if (node) {
       this.served.delete(uuid);
       this.put(node);
@@ -113,7 +114,7 @@ export class NodeTable extends EventEmitter<NodeTableEvents> {
   }
 
   private put(node: NodeState): void {
-    const old = this.value.nodes[node.uuid];
+    const old = own(this.value.nodes, node.uuid);
     if (old?.era !== node.era) {
       if (old && this.eras.get(old.era) === node.uuid) this.eras.delete(old.era);
       this.eras.set(node.era, node.uuid);

@@ -1,6 +1,6 @@
 // Request body schemas with the original's limits (types.yml), checked by ajv.
 import { UUID_V4_PATTERN } from '../../model/ids.js';
-import { MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
+import { MAXIMUM_LEASE_SECONDS, MAXIMUM_MAXIMUM_SIZE, MINIMUM_MAXIMUM_SIZE } from '../../model/configuration.js';
 import type { ApiCreateDataset } from '../../protocol/api-json.js';
 import { schemaError } from './api-errors.js';
 import { compileCheck, problemLines } from '../../validate.js';
@@ -16,7 +16,7 @@ const createDataset = {
     dataset_id: uuid,
     // One union type rather than anyOf: numeric keywords skip null, and a bad size then gets one
     // clear error instead of one per alternative.
-    maximum_size: { type: ['integer', 'null'], minimum: MINIMUM_MAXIMUM_SIZE, multipleOf: 1024 },
+    maximum_size: { type: ['integer', 'null'], minimum: MINIMUM_MAXIMUM_SIZE, maximum: MAXIMUM_MAXIMUM_SIZE, multipleOf: 1024 },
     metadata: {
       type: 'object',
       maxProperties: 16,
@@ -41,7 +41,8 @@ const acquireLease = {
     // The original only checked the length and then crashed on a non-UUID; we say 400.
     dataset_id: uuid,
     node_uuid: uuid,
-    expires: { type: ['number', 'null'] },
+    // Seconds from now. A finite, sane range: 1e308 would be stored as "never", -1e308 as long gone.
+    expires: { type: ['number', 'null'], minimum: 0, maximum: MAXIMUM_LEASE_SECONDS },
   },
 } as const;
 

@@ -16,6 +16,7 @@ import type { ListenAddress } from '../../metrics/listen.js';
 import { controlMetrics } from '../../metrics/registry.js';
 import { startMetricsServer, type MetricsServer } from '../../metrics/server.js';
 import { readTlsMaterial, refuseOtherPeers, serverTlsOptions } from '../../tls/options.js';
+import { applyLimits, DEFAULT_LIMITS, droppedLogger, limitOptions, type ServerLimits } from '../../sys/server-limits.js';
 import { createApp } from './app.js';
 import { AgentChannel } from './channel.js';
 import { ControlHub } from './hub.js';
@@ -40,6 +41,9 @@ export interface ControlServiceOptions {
   readonly waitStoreSeconds?: number;
   /** Serve Prometheus /metrics here (plain HTTP); off when absent. */
   readonly metricsListen?: ListenAddress;
+  /** Bounds on clients of both ports (defaults: DEFAULT_LIMITS; tests make them small). */
+  readonly limits?: Partial<ServerLimits>;
+  readonly handshakeTimeoutMs?: number;
 }
 
 export interface RunningControlService {
@@ -121,10 +125,17 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     nodeSync = new Sync(store as EtcdStore, hub.nodes, o.log);
   }
   const app = createApp(hub, o.log);
-  const api = createServer(serverTlsOptions(tls), app.callback());
-  const agents = createServer(serverTlsOptions(tls), (_req, res) => {
+  const limits: ServerLimits = { ...DEFAULT_LIMITS, ...o.limits };
+  const tlsOptions = {
+    ...serverTlsOptions(tls, o.handshakeTimeoutMs !== undefined ? { handshakeTimeoutMs: o.handshakeTimeoutMs } : {}),
+    ...limitOptions(limits),
+  };
+  const api = createServer(tlsOptions, app.callback());
+  const agents = createServer(tlsOptions, (_req, res) => {
     res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ description: 'The agent port speaks WebSocket only.' }));
   });
+  applyLimits(api, limits, droppedLogger(o.log, 'REST API'));
+  applyLimits(agents, limits, droppedLogger(o.log, 'agent channel'));
   refuseOtherPeers(api, 'user-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused an API connection'));
   refuseOtherPeers(agents, 'node-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused an agent connection'));
   for (const s of [api, agents]) s.on('tlsClientError', (e) => o.log.debug({ err: e.message }, 'TLS handshake failed'));

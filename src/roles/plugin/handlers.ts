@@ -236,7 +236,8 @@ function volumeName(req: DockerRequest): string {
 
 /** Docker's Opts is a map of strings; anything else is read as best we can, never trusted. */
 function options(opts: unknown): Record<string, string> {
-  const out: Record<string, string> = {};
+  // Null prototype: an option named `__proto__` or `constructor` is only ever a key.
+  const out: Record<string, string> = Object.create(null) as Record<string, string>;
   if (typeof opts !== 'object' || opts === null || Array.isArray(opts)) return out;
   for (const [k, v] of Object.entries(opts as Record<string, unknown>)) {
     if (typeof v === 'string') out[k.toLowerCase()] = v.trim();

@@ -10,8 +10,8 @@ const ANONYMOUS = '';
 
 interface Entry {
   datasetId: string;
-  /** Docker mount ID → how many Mounts it has not yet unmounted. */
-  ids: Record<string, number>;
+  /** Docker mount ID → how many Mounts it has not yet unmounted. A Map: any string, even `__proto__`, is just a key. */
+  ids: Map<string, number>;
 }
 
 export class MountCounts {
@@ -25,11 +25,11 @@ export class MountCounts {
   add(name: string, datasetId: string, id: string | undefined): number {
     let e = this.byName.get(name);
     if (!e || e.datasetId !== datasetId) {
-      e = { datasetId, ids: {} };
+      e = { datasetId, ids: new Map() };
       this.byName.set(name, e);
     }
     const key = id ?? ANONYMOUS;
-    e.ids[key] = (e.ids[key] ?? 0) + 1;
+    e.ids.set(key, (e.ids.get(key) ?? 0) + 1);
     this.save();
     return total(e);
   }
@@ -42,9 +42,10 @@ export class MountCounts {
     const e = this.byName.get(name);
     if (!e) return undefined;
     const key = id ?? ANONYMOUS;
-    if (e.ids[key] !== undefined) {
-      e.ids[key] -= 1;
-      if (e.ids[key]! <= 0) delete e.ids[key];
+    const n = e.ids.get(key);
+    if (n !== undefined) {
+      if (n <= 1) e.ids.delete(key);
+      else e.ids.set(key, n - 1);
     }
     const left = total(e);
     if (left === 0) this.byName.delete(name);
@@ -71,9 +72,9 @@ export class MountCounts {
         if (typeof v !== 'object' || v === null) continue;
         const { datasetId, ids } = v as { datasetId?: unknown; ids?: unknown };
         if (typeof datasetId !== 'string' || typeof ids !== 'object' || ids === null) continue;
-        const clean: Record<string, number> = {};
-        for (const [k, n] of Object.entries(ids)) if (typeof n === 'number' && n > 0) clean[k] = Math.floor(n);
-        if (Object.keys(clean).length > 0) this.byName.set(name, { datasetId, ids: clean });
+        const clean = new Map<string, number>();
+        for (const [k, n] of Object.entries(ids)) if (typeof n === 'number' && Number.isFinite(n) && n >= 1) clean.set(k, Math.floor(n));
+        if (clean.size > 0) this.byName.set(name, { datasetId, ids: clean });
       }
     } catch (e) {
       this.log?.warn({ file, err: String(e) }, 'ignoring unreadable mount-count file');
@@ -85,7 +86,9 @@ export class MountCounts {
     try {
       mkdirSync(dirname(this.file), { recursive: true, mode: 0o700 });
       const tmp = `${this.file}.tmp`;
-      writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.byName)), { mode: 0o600 });
+      // Object.fromEntries defines own properties, so a `__proto__` key is written like any other.
+      const doc = Object.fromEntries([...this.byName].map(([name, e]) => [name, { datasetId: e.datasetId, ids: Object.fromEntries(e.ids) }]));
+      writeFileSync(tmp, JSON.stringify(doc), { mode: 0o600 });
       renameSync(tmp, this.file);
     } catch (e) {
       // Counting still works in memory; only a restart would forget.
@@ -95,5 +98,7 @@ export class MountCounts {
 }
 
 function total(e: Entry): number {
-  return Object.values(e.ids).reduce((a, b) => a + b, 0);
+  let n = 0;
+  for (const v of e.ids.values()) n += v;
+  return n;
 }

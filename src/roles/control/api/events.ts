@@ -1,35 +1,80 @@
 // GET /v1/events: Server-Sent Events. A `snapshot` first, then one event per changed section.
+// A reader that stops reading must not grow us without bound: every event carries a whole
+// section, so a reader more than a few snapshots behind is dropped (and logged); when it
+// reconnects it gets a fresh snapshot, which is all it would have learnt from the backlog.
 import { PassThrough } from 'node:stream';
+import type { Socket } from 'node:net';
+import type { TLSSocket } from 'node:tls';
 import type Router from '@koa/router';
+import type { Logger } from '../../../log.js';
+import { identityFromPeer } from '../../../tls/identity.js';
 import type { ControlHub, Section } from '../hub.js';
 
 export const HEARTBEAT_MS = 15_000;
+/** Never drop a reader with less than this waiting for it. */
+export const MIN_BACKLOG_BYTES = 4 * 1024 * 1024;
+/** ...nor with less than this many of the largest events sent so far. */
+const BACKLOG_EVENTS = 4;
 
-export function eventRoutes(router: Router, hub: ControlHub, heartbeatMs = HEARTBEAT_MS): void {
+export interface EventRouteOptions {
+  readonly heartbeatMs?: number;
+  readonly minBacklogBytes?: number;
+  readonly log?: Logger;
+}
+
+/** Who is reading, for the log line when it is dropped. */
+function reader(socket: Socket): { peer: string | undefined; user?: string } {
+  const tls = socket as Partial<TLSSocket>;
+  const cn = typeof tls.getPeerCertificate === 'function' ? identityFromPeer(tls.getPeerCertificate())?.cn : undefined;
+  return { peer: `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`, ...(cn ? { user: cn } : {}) };
+}
+
+export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOptions = {}): void {
+  const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
+  const minBacklog = o.minBacklogBytes ?? MIN_BACKLOG_BYTES;
   router.get('/v1/events', (ctx) => {
     const stream = new PassThrough();
-    ctx.req.socket.setTimeout(0);
-    ctx.req.socket.setNoDelay(true);
+    const socket = ctx.req.socket;
+    socket.setTimeout(0);
+    socket.setNoDelay(true);
     ctx.status = 200;
     ctx.type = 'text/event-stream';
     ctx.set('Cache-Control', 'no-cache');
     ctx.set('X-Accel-Buffering', 'no');
     ctx.body = stream;
+    let largest = 0;
+    let closed = false;
+    // Everything written but not yet taken by the kernel: our stream, the response, the socket.
+    const backlog = (): number => stream.writableLength + stream.readableLength + ctx.res.writableLength + socket.writableLength;
     const send = (type: string, json: string): void => {
-      stream.write(`event: ${type}\ndata: ${json}\n\n`);
+      if (closed) return;
+      const text = `event: ${type}\ndata: ${json}\n\n`;
+      largest = Math.max(largest, text.length);
+      const behind = backlog();
+      if (behind > Math.max(minBacklog, BACKLOG_EVENTS * largest)) {
+        o.log?.warn({ ...reader(socket), backlog_bytes: behind }, 'event stream reader too far behind; dropping it (it gets a fresh snapshot when it reconnects)');
+        cleanup();
+        socket.destroy();
+        return;
+      }
+      stream.write(text);
     };
-    send('snapshot', hub.snapshotJson());
     const onChange = (sections: ReadonlySet<Section>): void => {
       for (const s of sections) send(s, hub.sectionJson(s));
     };
-    hub.on('change', onChange);
     // A comment line keeps proxies and idle timers from closing a quiet stream.
-    const heartbeat = setInterval(() => stream.write(': heartbeat\n\n'), heartbeatMs);
+    const heartbeat = setInterval(() => {
+      if (!closed) stream.write(': heartbeat\n\n');
+    }, heartbeatMs);
     const cleanup = (): void => {
+      if (closed) return;
+      closed = true;
       clearInterval(heartbeat);
       hub.off('change', onChange);
       stream.end();
     };
+    send('snapshot', hub.snapshotJson());
+    hub.on('change', onChange);
     ctx.req.once('close', cleanup);
     ctx.res.once('close', cleanup);
   });
