@@ -7,6 +7,7 @@ import { followCluster } from '../../client/follow.js';
 import { UserError } from '../../errors.js';
 import type { ConnectionSettings } from '../connection.js';
 import { judgeWait, type WaitGoal, type WaitVerdict } from './wait.js';
+import { describeTransfer, transferBar, type WireProgress } from '../../model/transfer-progress.js';
 
 async function connectClient(s: ConnectionSettings): Promise<ControlClient> {
   // Lazy: TLS and the client are only loaded by the commands that talk to the control service.
@@ -65,7 +66,7 @@ export function parseTimeout(text: string): number {
  * progress line. A dropped stream is followed again (the control service may be restarting).
  */
 async function followUntil(
-  client: ControlClient, goal: WaitGoal, o: { timeoutMs: number; progress: (line: string) => void },
+  client: ControlClient, goal: WaitGoal, o: { timeoutMs: number; progress: (v: Extract<WaitVerdict, { kind: 'waiting' }>) => void },
 ): Promise<WaitVerdict> {
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), o.timeoutMs);
@@ -79,7 +80,7 @@ async function followUntil(
       }
       const v = judgeWait(u.snapshot, goal);
       if (v.kind !== 'waiting') return v;
-      if (v.line !== last) o.progress(v.line);
+      if (v.line !== last || v.transfer) o.progress(v);
       last = v.line;
     }
   } finally {
@@ -118,9 +119,54 @@ export async function reportChange(c: ControlClient, o: ChangeReport): Promise<n
     return 0;
   }
   if (!o.json) o.out.write(`${o.waiting}\n`);
-  const v = await followUntil(c, o.goal, { timeoutMs: o.timeoutMs, progress: (l) => { if (!o.json) o.out.write(`${l}\n`); } });
+  const shown = new ProgressLines(o.out);
+  const v = await followUntil(c, o.goal, { timeoutMs: o.timeoutMs, progress: (w) => { if (!o.json) shown.show(w.line, w.transfer); } });
+  shown.end();
   if (o.json) printJson(o.out, { ...o.record, result: v.kind, message: v.line });
   else if (v.kind === 'done') o.out.write(`${v.line}\n`);
   else o.err.write(`flocker: ${v.line}\n`);
   return v.kind === 'done' ? 0 : 1;
+}
+
+/**
+ * --wait's progress: on a terminal, a transfer redraws one line (a bar with rate and ETA); in a
+ * pipe or a log, a plain line per new step and per tenth of a transfer, never a flood.
+ */
+export class ProgressLines {
+  private lastLine = '';
+  private lastTenth = -1;
+  private drawing = false;
+  private readonly tty: boolean;
+
+  constructor(private readonly out: Writable) {
+    this.tty = (out as Writable & { isTTY?: boolean }).isTTY === true;
+  }
+
+  show(line: string, transfer: WireProgress | undefined): void {
+    const newStep = line !== this.lastLine;
+    this.lastLine = line;
+    if (!transfer) {
+      if (newStep) this.write(`${line}\n`);
+      return;
+    }
+    if (this.tty) {
+      this.out.write(`\r\x1b[K${line} ${transferBar(transfer)}`);
+      this.drawing = true;
+      return;
+    }
+    const tenth = transfer.bytes_total > 0 ? Math.floor((10 * transfer.bytes_done) / transfer.bytes_total) : 0;
+    if (!newStep && tenth === this.lastTenth) return;
+    this.lastTenth = tenth;
+    this.write(`${line}: ${describeTransfer(transfer)}\n`);
+  }
+
+  end(): void {
+    if (this.drawing) this.out.write('\n');
+    this.drawing = false;
+  }
+
+  private write(text: string): void {
+    this.end();
+    this.out.write(text);
+  }
 }

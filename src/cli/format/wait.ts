@@ -1,6 +1,7 @@
 // --wait: judge, from the live snapshot, whether a requested change has happened yet.
 import type { ClusterSnapshot } from '../../protocol/events.js';
 import { shortId } from '../../model/ids.js';
+import type { WireProgress } from '../../model/transfer-progress.js';
 
 export type WaitGoal =
   | { readonly kind: 'on-node'; readonly datasetId: string; readonly node: string }
@@ -8,7 +9,7 @@ export type WaitGoal =
 
 export type WaitVerdict =
   | { readonly kind: 'done'; readonly line: string }
-  | { readonly kind: 'waiting'; readonly line: string }
+  | { readonly kind: 'waiting'; readonly line: string; readonly transfer?: WireProgress }
   /** Only followUntil's deadline gives this; judgeWait itself never gives up. */
   | { readonly kind: 'failed'; readonly line: string };
 
@@ -34,6 +35,6 @@ export function judgeWait(s: ClusterSnapshot, goal: WaitGoal): WaitVerdict {
     const host = s.nodes.find((n) => n.uuid === goal.node)?.host;
     return { kind: 'done', line: `dataset ${label} is attached on ${shortId(goal.node)}${host ? ` (${host})` : ''}` };
   }
-  if (row) return { kind: 'waiting', line: `dataset ${label}: ${row.phase}: ${row.reason}` };
+  if (row) return { kind: 'waiting', line: `dataset ${label}: ${row.phase}: ${row.reason}`, ...(row.progress ? { transfer: row.progress } : {}) };
   return { kind: 'waiting', line: `dataset ${label}: pending: waiting for node ${shortId(goal.node)} to report it` };
 }
