@@ -59,6 +59,8 @@ const undelivered = (e: unknown): boolean => typeof e === 'object' && e !== null
 
 class HttpsControlClient implements ControlClient {
   private readonly agent: Agent;
+  /** For the one retry after a kept-alive socket turned out closed: never reuses a socket. */
+  private readonly freshAgent: Agent;
   private readonly targets: readonly ControlAddress[];
   private current = 0;
   private readonly ownCn: string | undefined;
@@ -73,6 +75,7 @@ class HttpsControlClient implements ControlClient {
       throw new UserError(`unusable TLS credentials for the control service client: ${errorMessage(e)}`);
     }
     this.agent = new Agent({ keepAlive: true, ...tls });
+    this.freshAgent = new Agent({ keepAlive: false, ...tls });
     this.targets = [{ host: opts.host, port: opts.port }, ...(opts.fallbacks ?? [])];
     try {
       this.ownCn = identityFromPem(opts.cert).cn;
@@ -121,9 +124,9 @@ class HttpsControlClient implements ControlClient {
    * A request with our timeout, and whether its TLS handshake had completed (for describeFailure:
    * a failure after it means the server refused us, before it that we could not reach it).
    */
-  private open(method: Method, path: string, headers: Record<string, string>): { req: ClientRequest; handshaken: () => boolean } {
+  private open(method: Method, path: string, headers: Record<string, string>, fresh = false): { req: ClientRequest; handshaken: () => boolean } {
     const { host, port } = this.targets[this.current]!;
-    const req = request({ host, port, method, path, agent: this.agent, headers });
+    const req = request({ host, port, method, path, agent: fresh ? this.freshAgent : this.agent, headers });
     let handshaken = false;
     req.on('socket', (s) => {
       if (req.reusedSocket) handshaken = true;
@@ -134,8 +137,10 @@ class HttpsControlClient implements ControlClient {
   }
 
   /**
-   * One HTTP exchange. A request on a kept-alive socket that the server had just closed is
-   * retried once on a fresh connection (the request never reached the server).
+   * One HTTP exchange. A request on a kept-alive socket that the server had just closed (it never
+   * reached the server) is retried once on a new connection, never on another pooled socket:
+   * those may be just as stale, and their failure would read as a refused certificate. Whatever
+   * the new connection meets is what gets reported.
    */
   private exchange(method: Method, path: string, body?: unknown, extraHeaders: Record<string, string> = {}): Promise<RawResponse> {
     return this.failingOver(() => this.exchangeHere(method, path, body, extraHeaders));
@@ -144,18 +149,14 @@ class HttpsControlClient implements ControlClient {
   private async exchangeHere(method: Method, path: string, body: unknown, extraHeaders: Record<string, string>): Promise<RawResponse> {
     const stale = (e: unknown): boolean => (e as { staleSocket?: boolean }).staleSocket === true;
     try {
-      return await this.attempt(method, path, body, extraHeaders);
+      return await this.attempt(method, path, body, extraHeaders, false);
     } catch (e) {
       if (!stale(e)) throw e;
     }
-    try {
-      return await this.attempt(method, path, body, extraHeaders);
-    } catch (e) {
-      throw stale(e) ? this.failure(e, true) : e;
-    }
+    return this.attempt(method, path, body, extraHeaders, true);
   }
 
-  private attempt(method: Method, path: string, body: unknown, extraHeaders: Record<string, string>): Promise<RawResponse> {
+  private attempt(method: Method, path: string, body: unknown, extraHeaders: Record<string, string>, fresh: boolean): Promise<RawResponse> {
     const payload = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
     const headers: Record<string, string> = { Accept: 'application/json', ...extraHeaders };
     if (payload) {
@@ -163,9 +164,9 @@ class HttpsControlClient implements ControlClient {
       headers['Content-Length'] = String(payload.length);
     }
     return new Promise<RawResponse>((resolve, reject) => {
-      const { req, handshaken } = this.open(method, path, headers);
+      const { req, handshaken } = this.open(method, path, headers, fresh);
       req.on('error', (e: NodeJS.ErrnoException) => {
-        if (req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
+        if (!fresh && req.reusedSocket && (e.code === 'ECONNRESET' || e.code === 'EPIPE')) {
           reject(Object.assign(e, { staleSocket: true }));
           return;
         }
@@ -344,5 +345,6 @@ class HttpsControlClient implements ControlClient {
 
   close(): void {
     this.agent.destroy();
+    this.freshAgent.destroy();
   }
 }
