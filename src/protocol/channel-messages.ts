@@ -7,7 +7,10 @@ import { CHANNEL_VERSION, type AgentMessage, type ControlMessage } from './chann
 
 const str = { type: 'string' } as const;
 const num = { type: 'number' } as const;
-const size = { type: ['number', 'null'] } as const;
+const size = { type: ['integer', 'null'], minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
+/** Epoch ms within what a Date can hold (±8.64e15): a `since` beyond it made every later convergence computation throw. */
+const instant = { type: 'number', minimum: 0, maximum: 8.64e15 } as const;
+const count = { type: 'number', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } as const;
 const record = (value: object): object => ({ type: 'object', additionalProperties: value });
 
 const report = {
@@ -28,8 +31,8 @@ const report = {
         type: 'object',
         required: ['datasetId', 'phase', 'reason', 'since'],
         properties: {
-          datasetId: str, phase: { enum: [...PHASES] }, reason: str, since: num, lastError: str,
-          transfer: { type: 'object', required: ['bytesDone', 'bytesTotal', 'bytesPerSecond'], properties: { bytesDone: num, bytesTotal: num, bytesPerSecond: num } },
+          datasetId: str, phase: { enum: [...PHASES] }, reason: str, since: instant, lastError: str,
+          transfer: { type: 'object', required: ['bytesDone', 'bytesTotal', 'bytesPerSecond'], properties: { bytesDone: count, bytesTotal: count, bytesPerSecond: count } },
         },
       },
     },
