@@ -8,7 +8,7 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import { UserError } from '../../errors.js';
 import type { Logger } from '../../log.js';
-import { readBodyText } from '../../read-body.js';
+import { readBody, readBodyText } from '../../read-body.js';
 import { pluginMetrics, secondsSince } from '../../metrics/registry.js';
 import { errText } from './errors.js';
 import type { DockerReply, DockerRequest, VolumeDriver } from './handlers.js';
@@ -82,7 +82,8 @@ export function pluginApp(o: Pick<PluginServerOptions, 'driver' | 'controlAddres
   });
   for (const [path, route] of Object.entries(routes)) {
     router.post(path, async (ctx) => reply(ctx, 200, await answer(ctx, path, route, o)));
-    router.all(path, (ctx) => {
+    router.all(path, async (ctx) => {
+      await discardBody(ctx);
       ctx.set('Allow', 'POST');
       reply(ctx, 405, { Err: `${path} takes POST` });
     });
@@ -90,7 +91,10 @@ export function pluginApp(o: Pick<PluginServerOptions, 'driver' | 'controlAddres
   app.use(async (ctx, next) => {
     try {
       await next();
-      if (ctx.body === undefined) reply(ctx, 404, { Err: `unknown plugin endpoint ${ctx.path}` });
+      if (ctx.body === undefined) {
+        await discardBody(ctx);
+        reply(ctx, 404, { Err: `unknown plugin endpoint ${ctx.path}` });
+      }
     } catch (e) {
       o.log.error({ err: e }, 'plugin request failed');
       reply(ctx, 500, { Err: 'internal error' });
@@ -114,6 +118,19 @@ async function answer(ctx: Context, path: string, route: Handler, o: Pick<Plugin
   o.log.debug({ path, name: body.Name, ms: Date.now() - started, err: out['Err'] || undefined }, 'plugin request');
   if (out['Err']) o.log.info({ path, name: body.Name, err: out['Err'] }, 'plugin request refused');
   return out;
+}
+
+/**
+ * Read and drop a body we refuse without looking at, before answering: answered while a large
+ * body was still arriving, the kept-alive connection stopped serving the client's next request
+ * (found by fuzzing). Past the size limit the connection is closed instead.
+ */
+async function discardBody(ctx: Context): Promise<void> {
+  try {
+    await readBody(ctx);
+  } catch {
+    ctx.set('Connection', 'close'); // the client went away mid-body; the reply goes nowhere
+  }
 }
 
 /** Docker reads Mountpoint even on error for some calls; give it the field it expects. */
