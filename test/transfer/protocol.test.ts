@@ -132,7 +132,9 @@ test('the sender is stopped mid-stream and restarted: the pull resumes from the 
 });
 
 test('the receiver is stopped mid-stream: the next pull continues from its saved state, never from zero', async () => {
-  const src = pool({ pieceBytes: MiB, pieceDelayMs: 10 });
+  // Slow enough (about 1 s for the stream) that a progress report (every 250 ms) comes mid-stream
+  // even on an idle machine.
+  const src = pool({ pieceBytes: MiB, pieceDelayMs: 50 });
   const dst = pool();
   const id = newId();
   const data = randomBytes(20 * MiB);
