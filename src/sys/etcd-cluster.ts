@@ -1,9 +1,9 @@
 // A local etcd cluster (Debian's etcd-server, /usr/bin/etcd) on loopback ports: for `flocker
 // cluster up --store etcd` and the tests. Each member is a child process with its own data folder
 // under `dir`; stop() kills them all and waits for them to exit.
+import { freeTcpPort } from './ports.js';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 
 export const ETCD_BINARY = process.env.FLOCKER_ETCD_BINARY ?? '/usr/bin/etcd';
@@ -27,17 +27,6 @@ export interface LocalEtcd {
   stop(): Promise<void>;
 }
 
-/** A TCP port on 127.0.0.1 that was free a moment ago. */
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 function exited(p: ChildProcess): Promise<void> {
   if (p.exitCode !== null || p.signalCode !== null) return Promise.resolve();
@@ -97,7 +86,7 @@ export async function startLocalEtcd(o: LocalEtcdOptions): Promise<LocalEtcd> {
       const name = `m${i}`;
       // Half a cluster from an earlier run would not form a new one.
       rmSync(join(o.dir, name), { recursive: true, force: true });
-      specs.push({ name, clientPort: await freePort(), peerPort: await freePort() });
+      specs.push({ name, clientPort: await freeTcpPort(), peerPort: await freeTcpPort() });
     }
   }
   writeFileSync(membersFile, `${JSON.stringify({ token, members: specs })}\n`);

@@ -19,7 +19,7 @@ import { tailOf } from './tail.js';
 import { abortableSleep } from '../../abortable-sleep.js';
 import { shortId } from '../../model/ids.js';
 import { HostNetwork, type TeardownReport } from '../../sys/netns/hosts.js';
-import { freeTcpPort } from './ports.js';
+import { freeTcpPort } from '../../sys/ports.js';
 
 export interface UpOptions {
   readonly dir: string;
