@@ -1,5 +1,5 @@
-// The one reconnect policy for everything that follows the control service (event stream,
-// agent channel, fail-over between addresses): waits double from `initialMs` up to `maxMs`, and
+// The one reconnect policy: for everything that follows the control service (event stream,
+// agent channel, fail-over between addresses) and for transfers between agents: waits double from `initialMs` up to `maxMs`, and
 // each is jittered ±20% so many clients cut off together don't come back together.
 export interface BackoffOptions {
   readonly initialMs: number;

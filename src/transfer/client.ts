@@ -8,7 +8,7 @@ import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { SnapshotPool } from '../backends/p2p/pool-api.js';
 import { abortableSleep } from '../abortable-sleep.js';
-import { Backoff, type BackoffOptions } from '../backoff.js';
+import { Backoff, type BackoffOptions } from '../client/backoff.js';
 import { errorMessage } from '../errors.js';
 import { silentLogger, type Logger } from '../log.js';
 import { recordTransferBytes } from '../metrics/registry.js';
@@ -79,7 +79,7 @@ interface IncomingState {
 }
 
 const PROGRESS_EVERY_MS = 250;
-export const DEFAULT_BACKOFF: BackoffOptions = { startMs: 200, maxMs: 5_000 };
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 5_000 };
 const MAX_STREAM_ATTEMPTS = 3;
 
 /** Named `<dataset_id>…` as the pool expects, so destroying the dataset also drops its spool. */

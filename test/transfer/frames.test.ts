@@ -1,9 +1,8 @@
-// The frame format cut back into frames whatever the read boundaries, and the shared backoff.
+// The frame format cut back into frames whatever the read boundaries.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
-import { Backoff } from '../../src/backoff.js';
 import {
   CHUNK_BYTES, FrameParser, KEEPALIVE_FRAME, chunkDigest, chunkDigestOffThread, dataHeader, endFrame, errorFrame, rootDigest, type Frame,
 } from '../../src/transfer/protocol.js';
@@ -50,15 +49,6 @@ test('garbage is refused, not misread', () => {
 test('the off-thread digest is the same sha256', async () => {
   const b = randomBytes(12345);
   assert.ok((await chunkDigestOffThread(b)).equals(chunkDigest(b)));
-});
-
-test('backoff grows by its factor to its cap, jittered within bounds, and starts over after reset', () => {
-  const b = new Backoff({ startMs: 100, maxMs: 1000, jitter: 0.2, random: () => 1 });
-  assert.equal([b.next(), b.next(), b.next(), b.next(), b.next()], [120, 240, 480, 960, 1200]);
-  b.reset();
-  const low = new Backoff({ startMs: 100, maxMs: 1000, random: () => 0 });
-  assert.is(low.next(), 80);
-  assert.is(b.next(), 120);
 });
 
 test.run();

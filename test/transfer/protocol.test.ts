@@ -63,7 +63,7 @@ async function serve(p: FakePool, extra: { port?: number; log?: CapturedLog; cor
 function pullOpts(server: TransferServer, local: FakePool, datasetId: DatasetId, more: Partial<PullOptions> = {}): PullOptions {
   return {
     pool: local, tls: material(certs, B()), peer: { host: '127.0.0.1', port: server.port, nodeUuid: A().uuid },
-    datasetId, final: false, backoff: { startMs: 20, maxMs: 200 }, giveUpAfterMs: 60_000, idleTimeoutMs: 15_000, ...more,
+    datasetId, final: false, backoff: { initialMs: 20, maxMs: 200 }, giveUpAfterMs: 60_000, idleTimeoutMs: 15_000, ...more,
   };
 }
 
