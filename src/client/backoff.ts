@@ -1,6 +1,6 @@
 // The one reconnect policy: for everything that follows the control service (event stream,
-// agent channel, fail-over between addresses) and for transfers between agents: waits double from `initialMs` up to `maxMs`, and
-// each is jittered ±20% so many clients cut off together don't come back together.
+// agent channel, fail-over between addresses) and for transfers between agents. Waits double
+// from `initialMs` up to `maxMs`, each jittered ±20% so clients cut off together don't return together.
 export interface BackoffOptions {
   readonly initialMs: number;
   readonly maxMs: number;
