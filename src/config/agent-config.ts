@@ -6,6 +6,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { ConfigError } from '../errors.js';
 import { fsReason } from '../read-text.js';
+import { DEFAULT_TRANSFER_PORT } from '../model/cluster-state.js';
 import { compileCheck } from '../validate.js';
 import { BACKENDS, type BackendName } from '../backends/backend.js';
 import { parseMetricsListen, type ListenAddress } from '../metrics/listen.js';
@@ -18,7 +19,7 @@ export interface TransferConfig {
   readonly port: number;
   readonly listen: string;
 }
-export const DEFAULT_TRANSFER: TransferConfig = { port: 4526, listen: '0.0.0.0' };
+export const DEFAULT_TRANSFER: TransferConfig = { port: DEFAULT_TRANSFER_PORT, listen: '0.0.0.0' };
 
 export interface DatasetConfig {
   readonly backend: BackendName;

@@ -1,12 +1,10 @@
 // PURE. p2p: what the other nodes say about a dataset — who holds the copy in use, who handed
 // theirs off to whom, who holds a verified pre-copy. Each node's pool is private, so the cluster
 // state is the only way one node learns what another holds.
-import type { ClusterState, NodeState } from '../model/cluster-state.js';
+import { DEFAULT_TRANSFER_PORT, type ClusterState, type NodeState } from '../model/cluster-state.js';
 import type { DatasetId, NodeId } from '../model/ids.js';
 import type { Peer } from './changes.js';
 
-/** Flocker's transfer port when a node did not say (CONTRACT.md: dataset.transfer.port). */
-export const DEFAULT_TRANSFER_PORT = 4526;
 
 export interface Holder {
   readonly node: NodeState;

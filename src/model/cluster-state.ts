@@ -72,6 +72,9 @@ export interface NodeReport {
   readonly manifests?: readonly DatasetManifestReport[];
 }
 
+/** Where an agent serves agent-to-agent transfers unless agent.yml says otherwise (CONTRACT.md). */
+export const DEFAULT_TRANSFER_PORT = 4526;
+
 export interface NodeState {
   readonly uuid: NodeId;
   /** Where the node is reached: the address its agent reports (else as seen by the control service). */

@@ -15,7 +15,7 @@
 // what it verified earlier, e.g. after a restart.
 import { createHash, webcrypto } from 'node:crypto';
 
-export const DEFAULT_TRANSFER_PORT = 4526;
+export { DEFAULT_TRANSFER_PORT } from '../model/cluster-state.js';
 export const CHUNK_BYTES = 4 * 1024 * 1024;
 export const DIGEST_BYTES = 32;
 

@@ -19,8 +19,6 @@ export interface MoverDeps {
   readonly signal: AbortSignal;
   /** undefined when the transfer has ended. */
   readonly onProgress: (datasetId: DatasetId, p: TransferProgress | undefined) => void;
-  /** Counts bytes that crossed the network (metrics). */
-  readonly onBytes?: (n: number) => void;
 }
 
 export class PoolMover implements DataMover {
@@ -35,7 +33,6 @@ export class PoolMover implements DataMover {
     try {
       if (a.final) {
         const r = await pullDataset({ ...common, final: true });
-        this.d.onBytes?.(r.bytesReceived);
         // The verified final copy becomes ours at once: until then the source keeps only a handed-off copy.
         await this.d.pool.promote(a.datasetId, r.snapshot);
         this.d.log.info({ dataset: a.datasetId, from: a.from.nodeId, bytes: r.bytesReceived }, 'took over the dataset');
@@ -43,7 +40,6 @@ export class PoolMover implements DataMover {
       } else {
         const r = await preCopy(common);
         const bytes = r.rounds.reduce((n, x) => n + x.bytesReceived, 0);
-        this.d.onBytes?.(bytes);
         this.d.log.info({ dataset: a.datasetId, from: a.from.nodeId, rounds: r.rounds.length, bytes }, 'pre-copied the dataset');
       }
     } finally {

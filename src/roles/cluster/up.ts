@@ -18,6 +18,7 @@ import { startLocalEtcd, type LocalEtcd } from '../../sys/etcd-cluster.js';
 import { tailOf } from './tail.js';
 import { abortableSleep } from '../../abortable-sleep.js';
 import { shortId } from '../../model/ids.js';
+import { DEFAULT_TRANSFER_PORT } from '../../model/cluster-state.js';
 import { HostNetwork, type TeardownReport } from '../../sys/netns/hosts.js';
 import { freeTcpPort } from '../../sys/ports.js';
 
@@ -43,9 +44,6 @@ export interface UpOptions {
 }
 
 export type Progress = (line: string) => void;
-
-/** The contract's default agent-to-agent transfer port. */
-const P2P_TRANSFER_PORT = 4526;
 
 export interface ChildDeath {
   readonly child: Child;
@@ -290,7 +288,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       const host = cluster.hosts?.host(node.name);
       // Each host has an address of its own, so every node can use the default transfer port.
       const transfer = opts.backend !== 'p2p' ? undefined
-        : host ? { port: P2P_TRANSFER_PORT, listen: host.address } : { port: await freeTcpPort(), listen: '127.0.0.1' };
+        : host ? { port: DEFAULT_TRANSFER_PORT, listen: host.address } : { port: await freeTcpPort(), listen: '127.0.0.1' };
       // Agents spread over the replicas, so a change made through one reaches agents of the others.
       const home = allPorts[i % allPorts.length]!;
       writeFileSync(node.config, agentYml({
