@@ -35,13 +35,17 @@ export function activeLease(configuration: Deployment, datasetId: DatasetId, now
 }
 
 /**
- * Every configured dataset. Datasets found in the pool but unknown to the configuration are the
- * planner's to treat as non-manifest (let go, never destroy).
+ * Every configured dataset this node has a part in: configured here, or found here. Datasets found
+ * in the pool but unknown to the configuration are the planner's to treat as non-manifest (let go,
+ * never destroy). The rest — other nodes' datasets this node has never seen — would each plan to
+ * nothing, and skipping them keeps a plan's cost in proportion to this node's share of a big
+ * cluster rather than to the whole of it.
  */
 export function desiredFor(input: DesiredInput): Map<DatasetId, DesiredDataset> {
   const out = new Map<DatasetId, DesiredDataset>();
   for (const ds of Object.values(input.configuration.datasets)) {
     const id = ds.datasetId;
+    if (ds.primary !== input.nodeId && !input.local.datasets.has(id)) continue;
     const mountPoint = mountPointFor(input.mountRoot, id);
     const size = volumeSize(ds.maximumSize, input.allocationUnit);
     // A lease pins the dataset where it is mounted: a move or delete waits until it is released.
