@@ -56,6 +56,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private readonly startedAt: number;
   private readonly heard = new Map<NodeId, LastHeard>();
   private unreachableValue: ReadonlySet<NodeId> = new Set();
+  /** Rebuilt only when who is unreachable changes: convergence rows are kept while it is the same object. */
+  private reach: Reachability;
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -67,6 +69,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.store = opts.store ?? new MemoryStore();
     this.writer = new ConfigWriter(this.store, this.now, opts.onStoreWrite);
     this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
+    this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.store.on('change', (what) => {
       if (what.datasets) this.changed('configuration', 'convergence');
       if (what.leases) this.changed('configuration', 'leases');
@@ -160,11 +163,12 @@ export class ControlHub extends EventEmitter<HubEvents> {
     for (const n of candidates) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
     if (next.size === this.unreachableValue.size && [...next].every((n) => this.unreachableValue.has(n))) return;
     this.unreachableValue = next;
+    this.reach = { unreachable: next, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.changed('nodes', 'convergence');
   }
 
   private reachability(): Reachability {
-    return { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
+    return this.reach;
   }
 
   /** /v1/state/manifests: every manifest a node reports, by dataset then node. */

@@ -4,9 +4,10 @@
 // many requests read it, and nothing is ever spliced from strings.
 import type { Deployment } from '../../model/configuration.js';
 import { stateDatasets, type ClusterState } from '../../model/cluster-state.js';
-import { convergenceRows, stampSince, type PhaseMemo, type Reachability } from '../../model/convergence.js';
+import type { Reachability } from '../../model/convergence.js';
+import { ConvergenceView } from './convergence-view.js';
 import {
-  convergenceToApi, datasetToApi, leaseToApi, stateToApi,
+  datasetToApi, leaseToApi, stateToApi,
   type ApiConvergenceRow, type ApiDatasetConfig, type ApiDatasetState, type ApiLease, type ApiNode, type ApiNodeLive,
 } from '../../protocol/api-json.js';
 
@@ -44,9 +45,7 @@ export class Views {
   readonly nodesLive = new Cached((c: ClusterState): ApiNodeLive[] => sortedValues(c.nodes).map((n) => ({
     uuid: n.uuid, host: n.host, ...(n.name !== undefined ? { name: n.name } : {}), era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
   })));
-  private phaseMemo: ReadonlyMap<string, PhaseMemo> = new Map();
-  private convergenceValue: ApiConvergenceRow[] = [];
-  private convergenceText = '[]';
+  private readonly convergenceView = new ConvergenceView();
 
   /** Leases carry seconds remaining, so they are computed per response. */
   leases(d: Deployment, nowMs: number): ApiLease[] {
@@ -55,21 +54,14 @@ export class Views {
 
   /** Recompute /v1/convergence (phases keep their `since` across recomputations). Returns whether it changed. */
   recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
-    const { rows, memo } = stampSince(convergenceRows(d, c, reach), this.phaseMemo, nowMs);
-    this.phaseMemo = memo;
-    const value = rows.map(convergenceToApi);
-    const text = JSON.stringify(value);
-    if (text === this.convergenceText) return false;
-    this.convergenceValue = value;
-    this.convergenceText = text;
-    return true;
+    return this.convergenceView.recompute(d, c, nowMs, reach);
   }
 
   get convergence(): readonly ApiConvergenceRow[] {
-    return this.convergenceValue;
+    return this.convergenceView.value;
   }
 
   get convergenceJson(): string {
-    return this.convergenceText;
+    return this.convergenceView.json;
   }
 }
