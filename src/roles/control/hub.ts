@@ -58,6 +58,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private unreachableValue: ReadonlySet<NodeId> = new Set();
   /** Rebuilt only when who is unreachable changes: convergence rows are kept while it is the same object. */
   private reach: Reachability;
+  private primariesOf?: Deployment['datasets'];
+  private primariesValue: ReadonlySet<NodeId> = new Set();
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -158,13 +160,22 @@ export class ControlHub extends EventEmitter<HubEvents> {
     // Remembered beyond the node table, which forgets silent nodes: a fence needs their era.
     for (const n of Object.values(this.cluster.nodes)) this.heard.set(n.uuid, { lastSeen: n.lastSeen, era: n.era });
     const cutoff = this.now() - this.unreachableAfterMs;
-    const candidates = new Set<NodeId>([...this.heard.keys(), ...Object.values(this.deployment.datasets).map((d) => d.primary)]);
     const next = new Set<NodeId>();
-    for (const n of candidates) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
+    for (const n of [...this.heard.keys(), ...this.primaries()]) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
     if (next.size === this.unreachableValue.size && [...next].every((n) => this.unreachableValue.has(n))) return;
     this.unreachableValue = next;
     this.reach = { unreachable: next, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.changed('nodes', 'convergence');
+  }
+
+  /** Every configured primary; walked again only when the datasets changed, not every second. */
+  private primaries(): ReadonlySet<NodeId> {
+    const datasets = this.deployment.datasets;
+    if (this.primariesOf !== datasets) {
+      this.primariesOf = datasets;
+      this.primariesValue = new Set(Object.values(datasets).map((d) => d.primary));
+    }
+    return this.primariesValue;
   }
 
   private reachability(): Reachability {
