@@ -1,7 +1,8 @@
 // Agents fail over between control replicas: two replicas over a real 3-member etcd, two real
 // agents (directory backend, bind mounts) whose agent.yml lists [A, B]. Replica A is killed
-// with -9; the agents must reconnect to B, keep every mount and file the whole time, and carry
-// out what is then asked through B. (How long the fail-over takes is test/bench/failover.ts's.)
+// with -9 (then, back again, B is frozen); the agents must reconnect to the other, keep every
+// mount and file the whole time, and carry out what is then asked through it. (How long the
+// fail-over takes is test/bench/failover.ts's.)
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { readFileSync, realpathSync, writeFileSync } from 'node:fs';
@@ -61,15 +62,15 @@ function watch(ok: () => Promise<string | undefined>): { stop(): Promise<{ check
   };
 }
 
-test('agents whose replica is killed with -9 fail over to the other, keep their mounts throughout, and obey it', async () => {
-  const [a, b] = bed.replicas as [Replica, Replica];
-  await waitFor('both agents to connect to A', () => bed.agents.every((x) => a.feed?.heardSince(x.uuid, 0) !== undefined), 120_000);
-  for (const x of bed.agents) assert.match(x.proc!.log(), `:${a.agentPort}/`, 'the agent started on A, the first it lists');
-
-  // A dataset with a file on each node, created through A.
+/**
+ * With both agents on `from`, each holding a mounted dataset with a file: `cut` takes `from`
+ * away; both agents must say hello to `to`, keep every mount and file throughout, and carry
+ * out datasets created through `to`.
+ */
+async function failsOver(from: Replica, to: Replica, cut: () => Promise<void>): Promise<void> {
   const held = await Promise.all(bed.agents.map(async (x, i) => {
-    const { dataset_id: id } = await a.client.createDataset({ primary: x.uuid });
-    const path = realpathSync(await waitFor(`dataset ${id} mounted on agent ${i}`, () => mountedOn(a, id, i)));
+    const { dataset_id: id } = await from.client.createDataset({ primary: x.uuid });
+    const path = realpathSync(await waitFor(`dataset ${id} mounted on agent ${i}`, () => mountedOn(from, id, i)));
     writeFileSync(join(path, 'f.txt'), `kept by ${i}`);
     return { id, path, text: `kept by ${i}` };
   }));
@@ -84,18 +85,17 @@ test('agents whose replica is killed with -9 fail over to the other, keep their 
     return gone ? `agent ${gone.uuid} exited:\n${gone.proc!.log()}` : undefined;
   });
   try {
-    await a.proc!.kill9();
-    const gone = Date.now();
-    // Only B is alive: a hello newer than A's death shown by B is the agent talking to B.
-    await waitFor('both agents to reconnect to B', () => bed.agents.every((x) => b.feed?.heardSince(x.uuid, gone) !== undefined));
-    for (const x of bed.agents) assert.match(x.proc!.log(), `:${b.agentPort}/`, 'the agent says it uses B');
+    await cut();
+    const cutAt = Date.now();
+    // `from` says nothing more: a hello newer than the cut shown by `to` is the agent talking to `to`.
+    await waitFor(`both agents to reconnect to ${to.name}`, () => bed.agents.every((x) => to.feed?.heardSince(x.uuid, cutAt) !== undefined));
+    for (const x of bed.agents) assert.match(x.proc!.log(), `:${to.agentPort}/`, `the agent says it uses ${to.name}`);
 
-    // A change made through B is carried out, by both agents.
-    const made = await Promise.all(bed.agents.map(async (x, i) => {
-      const { dataset_id: id } = await b.client.createDataset({ primary: x.uuid });
-      return waitFor(`dataset ${id}, created through B, mounted on agent ${i}`, () => mountedOn(b, id, i));
+    // A change made through `to` is carried out, by both agents.
+    await Promise.all(bed.agents.map(async (x, i) => {
+      const { dataset_id: id } = await to.client.createDataset({ primary: x.uuid });
+      await waitFor(`dataset ${id}, created through ${to.name}, mounted on agent ${i}`, () => mountedOn(to, id, i));
     }));
-    assert.is(made.length, 2);
   } finally {
     const { checks, broken } = await watcher.stop();
     assert.is(broken, undefined, broken);
@@ -103,6 +103,21 @@ test('agents whose replica is killed with -9 fail over to the other, keep their 
   }
   assert.equal(bed.agents.map((x) => x.proc!.child.pid), pids, 'the same agent processes, never restarted');
   for (const h of held) assert.is(readFileSync(join(h.path, 'f.txt'), 'utf8'), h.text);
+}
+
+test('agents whose replica is killed with -9 fail over to the other, keep their mounts throughout, and obey it', async () => {
+  const [a, b] = bed.replicas as [Replica, Replica];
+  await waitFor('both agents to connect to A', () => bed.agents.every((x) => a.feed?.heardSince(x.uuid, 0) !== undefined), 120_000);
+  for (const x of bed.agents) assert.match(x.proc!.log(), `:${a.agentPort}/`, 'the agent started on A, the first it lists');
+  await failsOver(a, b, () => a.proc!.kill9());
+});
+
+test('agents whose replica falls silent (a dead machine sends no FIN: SIGSTOP) fail over too', async () => {
+  const [a, b] = bed.replicas as [Replica, Replica];
+  await bed.startReplica(0);
+  await failsOver(b, a, async () => {
+    b.proc!.child.kill('SIGSTOP');
+  });
 });
 
 test.run();
