@@ -30,7 +30,7 @@ export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 
  * that dies or drops off the network sends no FIN, and TCP alone would notice only after minutes.
  */
 export const HEARTBEAT_MS = 1_000;
-/** This much silence (no message, ping or pong) means control, or the way to it, is gone. */
+/** This much silence (not a byte: no message, ping or pong) means control, or the way to it, is gone. */
 export const SILENCE_LIMIT_MS = 3_000;
 
 export interface ChannelClientOptions {
@@ -74,7 +74,7 @@ export class ChannelClient {
   private current = 0;
   private retryTimer: NodeJS.Timeout | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  /** performance.now() when control last spoke on the open connection. */
+  /** performance.now() when bytes last came from control on the current connection. */
   private lastHeard = 0;
   private readonly now: () => number;
   /** Resolved once the first cluster push arrives (tests and startup logging). */
@@ -163,6 +163,10 @@ export class ChannelClient {
     ws.on('upgrade', (res) => {
       const a = res.socket.localAddress;
       localAddress = a?.startsWith('::ffff:') ? a.slice(7) : a;
+      // Any bytes count as word from control: a pong cannot overtake a big snapshot still arriving.
+      res.socket.on('data', () => {
+        if (this.ws === ws) this.heard();
+      });
     });
     ws.on('open', () => {
       this.open = true;
@@ -197,10 +201,7 @@ export class ChannelClient {
       }, HEARTBEAT_MS);
       this.heartbeat.unref();
     });
-    ws.on('ping', () => this.heard());
-    ws.on('pong', () => this.heard());
     ws.on('message', (data, isBinary) => {
-      this.heard();
       if (isBinary) return;
       const parsed = parseControlMessage(data.toString());
       if (!parsed.ok) {
