@@ -7,11 +7,13 @@
 // transaction: "if `generation` is unchanged since what this replica has seen, write the changed
 // keys and the new generation", so writes through different replicas serialise on one key and
 // every invariant the writer checks holds against what is stored. The transaction also writes a
-// commit token, so a retried transaction that had in fact been applied is recognised as ours.
+// commit token (a write id), and the watch remembers the tokens it sees: when the etcd client
+// sent a transaction again because an answer was lost, the watch says whether an earlier sending
+// landed, even when other replicas have committed since.
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IKeyValue, type IRequestOp, type IWatchResponse, type Lease as EtcdLease, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse, type IWatchResponse, type Lease as EtcdLease, type Watcher } from 'etcd3';
 import type { Dataset, Deployment, Lease } from '../model/configuration.js';
 import type { NodeState } from '../model/cluster-state.js';
 import type { NodeId } from '../model/ids.js';
@@ -54,6 +56,12 @@ interface GenerationValue {
   readonly commit: string;
 }
 
+/**
+ * Commit tokens the watch remembers: enough to cover every commit made anywhere while one of ours
+ * waits to learn its outcome (the etcd client's few retries), at hundreds of commits a second.
+ */
+const REMEMBERED_COMMITS = 10_000;
+
 /** Operations per transaction when copying: etcd's default limit is 128. */
 const TXN_OPS = 100;
 
@@ -78,6 +86,8 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
   private generationValue = 0;
   /** mod_revision of the generation key as last seen: what a commit compares. */
   private generationRevision = '0';
+  /** Commit token → revision it was committed at, for the latest REMEMBERED_COMMITS generations. */
+  private readonly commits = new Map<string, bigint>();
   /** Highest revision whose events are all applied. */
   private applied = 0n;
   private waiters: { revision: bigint; resolve(): void }[] = [];
@@ -190,6 +200,8 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     const g = this.parse<GenerationValue>(kv);
     this.generationValue = g.generation;
     this.generationRevision = kv.mod_revision;
+    this.commits.set(g.commit, BigInt(kv.mod_revision));
+    if (this.commits.size > REMEMBERED_COMMITS) this.commits.delete(this.commits.keys().next().value as string);
   }
 
   private watch(from: bigint): void {
@@ -269,22 +281,24 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
       else put(this.k.leases + id, l);
     }
     put(this.k.generation, { generation: next, commit: token } satisfies GenerationValue);
-    const res = await this.unavailableAs(() => this.client
-      .if(this.k.generation, 'Mod', '==', this.generationRevision)
-      .then(...ops)
-      .else({ request_range: { key: Buffer.from(this.k.generation) } })
-      .commit());
-    let ours = res.succeeded;
-    let revision = BigInt(res.header.revision);
-    if (!ours) {
-      // A retry of a transaction that was applied the first time fails its compare: recognise it.
-      const kv = res.responses[0]?.response_range?.kvs[0];
-      if (kv && (JSON.parse(text(kv.value)) as GenerationValue).commit === token) {
-        ours = true;
-        revision = BigInt(kv.mod_revision);
-      }
+    let res: ITxnResponse;
+    try {
+      // The etcd client sends it again when an answer is lost (deadline, dropped connection): it
+      // cannot apply twice, since its compare names the generation it replaces.
+      res = await this.unavailableAs(() => this.client.if(this.k.generation, 'Mod', '==', this.generationRevision).then(...ops).commit());
+    } catch (e) {
+      if (!(e instanceof StoreUnavailableError)) throw e;
+      throw new StoreUnavailableError(`${e.message}; whether the change was applied will be known when etcd answers again: look before repeating it`);
     }
-    if (!ours) return false;
+    // A failed compare: another writer committed first, or an earlier sending of ours did, maybe
+    // followed by others' commits. Once the watch has reached this answer it has seen every
+    // commit before it: ours among them if and only if it landed.
+    let revision: bigint | undefined = BigInt(res.header.revision);
+    if (!res.succeeded) {
+      await this.until(revision);
+      revision = this.commits.get(token);
+      if (revision === undefined) return false;
+    }
     await this.until(revision);
     return true;
   }

@@ -193,4 +193,32 @@ test('fail-over: a control address that refuses, then the next in the list; hell
   }
 });
 
+test('fail-over: a control service that falls silent (a dead machine sends no FIN) is dropped, and the next one tried first', async () => {
+  received.length = 0;
+  // The silent one accepts the connection, then never answers a ping nor says anything.
+  const mute = createServer(serverTlsOptions(readTlsMaterial(dir, { cert: 'control-service.crt', key: 'control-service.key' })));
+  const muteWss = new WebSocketServer({ server: mute, path: CHANNEL_PATH, autoPong: false });
+  const muteSockets: WebSocket[] = [];
+  muteWss.on('connection', (ws) => { muteSockets.push(ws); });
+  await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
+  const mutePort = (mute.address() as { port: number }).port;
+  const c = new ChannelClient({
+    host: '127.0.0.1', port: mutePort, fallbacks: [{ host: '127.0.0.1', port }],
+    tls: agentTlsOptions(certs.nodes[0]!.certificatesDir, 'test'), era: 'boot-3', log: silentLogger(),
+    onCluster: () => undefined, onRefused: () => undefined,
+  });
+  try {
+    c.start();
+    await until('connected to the silent one', () => (c.connected ? true : undefined), 10_000);
+    await until('hello through the second address', () => (received.length >= 1 ? true : undefined), 15_000);
+    assert.is(c.url, `wss://127.0.0.1:${port}${CHANNEL_PATH}`);
+    assert.is(muteSockets.length, 1, 'the silent one was not tried again first');
+  } finally {
+    c.stop();
+    for (const ws of muteSockets) ws.terminate();
+    muteWss.close();
+    mute.close();
+  }
+});
+
 test.run();

@@ -6,6 +6,7 @@ import * as assert from 'uvu/assert';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
+import { parseAgentConfig } from '../../src/config/agent-config.js';
 import { alive, childPids, startCluster } from '../support/cluster.js';
 
 async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
@@ -28,6 +29,10 @@ test('two replicas over a local etcd: changes through either converge on agents 
     pids = childPids(c);
     assert.is(pids.filter((p) => p.name.startsWith('etcd')).length, 3);
     assert.is(pids.filter((p) => p.name.startsWith('control')).length, 2);
+    // Every agent lists both replicas, each starting at its own: spread out, and able to fail over.
+    const lists = c.nodes.map((n) => parseAgentConfig(readFileSync(n.config, 'utf8'), n.config).controlServices.map((a) => a.port));
+    assert.equal(lists.map((l) => l.length), [2, 2]);
+    assert.equal(lists[1], [...lists[0]!].reverse());
     const second = clientFromCertsDir({ host: '127.0.0.1', port: Number(new URL(info.apis[1]!).port), certsPath: c.certsPath, user: c.user });
     try {
       const [n1, n2] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];

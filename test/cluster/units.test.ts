@@ -5,7 +5,7 @@ import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAgentConfig } from '../../src/config/agent-config.js';
-import { agentYml } from '../../src/roles/cluster/agent-yml.js';
+import { agentYml, replicaOrder } from '../../src/roles/cluster/agent-yml.js';
 import { ensureClusterCerts } from '../../src/roles/cluster/certs.js';
 import { advance, EMPTY_HISTORY } from '../../src/client/history.js';
 import { clusterLayout } from '../../src/roles/cluster/layout.js';
@@ -32,7 +32,7 @@ test('the agent.yml we write is one the agent accepts, with our paths and ports'
   const layout = clusterLayout(join(dir, 'c'), 2);
   const n = layout.nodes[1]!;
   const text = agentYml({
-    name: n.name, controlHost: '127.0.0.1', agentPort: 40001, apiPort: 40000, backend: 'directory', pool: layout.pool,
+    name: n.name, controlServices: [{ hostname: '127.0.0.1', port: 40001 }], apiPort: 40000, backend: 'directory', pool: layout.pool,
     mountRoot: n.mountRoot, certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket,
   });
   const cfg = parseAgentConfig(text, n.config);
@@ -46,6 +46,23 @@ test('the agent.yml we write is one the agent accepts, with our paths and ports'
   assert.equal(cfg.plugin, { socket: n.pluginSocket, apiPort: 40000 });
 });
 
+test('with several replicas every agent lists them all, starting at replica i mod N', () => {
+  const replicas = ['a', 'b', 'c'];
+  assert.equal([0, 1, 2, 3, 4].map((i) => replicaOrder(replicas, i)), [
+    ['a', 'b', 'c'], ['b', 'c', 'a'], ['c', 'a', 'b'], ['a', 'b', 'c'], ['b', 'c', 'a'],
+  ]);
+  assert.equal(replicaOrder(['only'], 7), ['only']);
+  assert.equal(replicas, ['a', 'b', 'c'], 'the input is left as it was');
+  const layout = clusterLayout(join(dir, 'r'), 2);
+  const n = layout.nodes[1]!;
+  const ports = [{ hostname: '127.0.0.1', port: 41001 }, { hostname: '127.0.0.1', port: 41002 }];
+  const cfg = parseAgentConfig(agentYml({
+    name: n.name, controlServices: replicaOrder(ports, 1), apiPort: 41000, backend: 'directory', pool: layout.pool,
+    mountRoot: n.mountRoot, certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket,
+  }), n.config);
+  assert.equal(cfg.controlServices, [{ hostname: '127.0.0.1', port: 41002 }, { hostname: '127.0.0.1', port: 41001 }]);
+});
+
 test('pools: shared by every node, or one per node (p2p, --isolate) in its own folder', () => {
   const shared = clusterLayout(join(dir, 'c'), 2);
   assert.equal(shared.nodes.map((n) => n.pool), [shared.pool, shared.pool]);
@@ -56,7 +73,7 @@ test('pools: shared by every node, or one per node (p2p, --isolate) in its own f
 test('p2p: the agent.yml names the transfer port and address', () => {
   const n = clusterLayout(join(dir, 'c'), 1, undefined, true).nodes[0]!;
   const doc = parseYaml(agentYml({
-    name: n.name, controlHost: '10.1.2.1', agentPort: 1, apiPort: 2, backend: 'p2p', pool: n.pool, mountRoot: n.mountRoot,
+    name: n.name, controlServices: [{ hostname: '10.1.2.1', port: 1 }], apiPort: 2, backend: 'p2p', pool: n.pool, mountRoot: n.mountRoot,
     certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket, transfer: { port: 4526, listen: '10.1.2.2' },
   })) as { dataset: unknown };
   assert.equal(doc.dataset, { backend: 'p2p', root_path: n.pool, mount_root: n.mountRoot, transfer: { port: 4526, listen: '10.1.2.2' } });

@@ -25,8 +25,13 @@ interface Held {
 
 /** Agents come back quickly: a short outage of control should not leave them idle for long. */
 export const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 250, maxMs: 5_000 };
-/** Control pings at least every 30 s; this much silence means the connection is dead. */
-export const SILENCE_LIMIT_MS = 75_000;
+/**
+ * The agent pings control this often (control's WebSocket answers each with a pong): a machine
+ * that dies or drops off the network sends no FIN, and TCP alone would notice only after minutes.
+ */
+export const HEARTBEAT_MS = 1_000;
+/** This much silence (not a byte: no message, ping or pong) means control, or the way to it, is gone. */
+export const SILENCE_LIMIT_MS = 3_000;
 
 export interface ChannelClientOptions {
   readonly host: string;
@@ -68,7 +73,9 @@ export class ChannelClient {
   private readonly targets: readonly { readonly host: string; readonly port: number }[];
   private current = 0;
   private retryTimer: NodeJS.Timeout | undefined;
-  private silenceTimer: NodeJS.Timeout | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  /** performance.now() when bytes last came from control on the current connection. */
+  private lastHeard = 0;
   private readonly now: () => number;
   /** Resolved once the first cluster push arrives (tests and startup logging). */
   readonly firstPush: Promise<void>;
@@ -119,7 +126,7 @@ export class ChannelClient {
     this.stopped = true;
     this.unregisterMetrics();
     clearTimeout(this.retryTimer);
-    clearTimeout(this.silenceTimer);
+    clearInterval(this.heartbeat);
     this.open = false;
     this.ws?.removeAllListeners();
     this.ws?.on('error', () => undefined);
@@ -148,12 +155,18 @@ export class ChannelClient {
     const ws = new WebSocket(this.url, { ...this.o.tls, handshakeTimeout: 10_000, maxPayload: 256 * 1024 * 1024 });
     this.ws = ws;
     let failure: string | undefined;
+    /** Closed by us for silence: the far end is gone, not restarting. */
+    let silent = false;
     let localAddress: string | undefined;
     // The address this node has on the route to control (in its own network namespace, on its
     // own interface): the one peers can reach it at, unlike 0.0.0.0 or a name.
     ws.on('upgrade', (res) => {
       const a = res.socket.localAddress;
       localAddress = a?.startsWith('::ffff:') ? a.slice(7) : a;
+      // Any bytes count as word from control: a pong cannot overtake a big snapshot still arriving.
+      res.socket.on('data', () => {
+        if (this.ws === ws) this.heard();
+      });
     });
     ws.on('open', () => {
       this.open = true;
@@ -171,10 +184,24 @@ export class ChannelClient {
       } satisfies AgentMessage));
       this.flushReport();
       this.heard();
+      clearInterval(this.heartbeat);
+      this.heartbeat = setInterval(() => {
+        // Timers run before pending socket reads: after a stall of our own, read what came first.
+        setImmediate(() => {
+          if (this.ws !== ws || !this.open) return;
+          if (performance.now() - this.lastHeard <= SILENCE_LIMIT_MS) {
+            ws.ping();
+            return;
+          }
+          this.o.log.warn({ url: this.url }, `no word from the control service for ${SILENCE_LIMIT_MS / 1000} s; dropping it`);
+          silent = true;
+          failure = `silent for ${SILENCE_LIMIT_MS / 1000} s`;
+          ws.terminate();
+        });
+      }, HEARTBEAT_MS);
+      this.heartbeat.unref();
     });
-    ws.on('ping', () => this.heard());
     ws.on('message', (data, isBinary) => {
-      this.heard();
       if (isBinary) return;
       const parsed = parseControlMessage(data.toString());
       if (!parsed.ok) {
@@ -205,14 +232,14 @@ export class ChannelClient {
       this.ws = undefined;
       // A reconnect must bring a fresh push before the agent acts again.
       this.latest = undefined;
-      clearTimeout(this.silenceTimer);
+      clearInterval(this.heartbeat);
       if (this.stopped) return;
       if (wasOpen) {
         this.o.log.warn({ code, reason: reason.toString() || undefined }, 'lost the connection to the control service; keeping local state as it is');
         // Wake the loop so it stops acting on a configuration it can no longer trust.
         this.o.onCluster();
       }
-      this.scheduleReconnect(failure ?? (wasOpen ? 'connection closed' : `closed (${code})`), wasOpen);
+      this.scheduleReconnect(failure ?? (wasOpen ? 'connection closed' : `closed (${code})`), wasOpen && !silent);
     });
   }
 
@@ -242,24 +269,19 @@ export class ChannelClient {
   }
 
   private heard(): void {
-    clearTimeout(this.silenceTimer);
-    this.silenceTimer = setTimeout(() => {
-      this.o.log.warn(`no word from the control service for ${SILENCE_LIMIT_MS / 1000} s; reconnecting`);
-      this.ws?.terminate();
-    }, SILENCE_LIMIT_MS);
-    this.silenceTimer.unref();
+    this.lastHeard = performance.now();
   }
 
-  private scheduleReconnect(why: string, wasOpen: boolean): void {
+  /** `retrySame`: the connection dropped (control may only have restarted), so try it once more first. */
+  private scheduleReconnect(why: string, retrySame: boolean): void {
     const wait = this.backoff.next();
     // Log once per backoff step, not once per attempt.
     if (this.backoff.step !== this.loggedStep) {
       this.loggedStep = this.backoff.step;
       this.o.log.warn({ url: this.url, error: why }, `control service unreachable; retrying every ${(this.backoff.step / 1000).toFixed(2)} s or so`);
     }
-    // Could not get through: the next attempt goes to the next address (a dropped connection
-    // first tries the same one again: it may only have restarted).
-    if (!wasOpen && this.targets.length > 1) {
+    // Could not get through, or it fell silent: the next attempt goes to the next address.
+    if (!retrySame && this.targets.length > 1) {
       this.current = (this.current + 1) % this.targets.length;
       this.o.log.info({ url: this.url }, 'trying the next control service');
     }

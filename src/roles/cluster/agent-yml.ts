@@ -3,11 +3,15 @@
 import { stringify } from 'yaml';
 import type { ClusterBackend } from './backends.js';
 
+/** One agent.yml `control-service` entry. */
+export interface ControlAddress { readonly hostname: string; readonly port: number }
+
 export interface AgentYmlInput {
   /** Local nodes share one host name; each gets its own (node-1, node-2, …) so views tell them apart. */
   readonly name: string;
-  readonly controlHost: string;
-  readonly agentPort: number;
+  /** Agent ports of the control services, in the order this agent tries them (see replicaOrder). */
+  readonly controlServices: readonly ControlAddress[];
+  /** The plugin's REST API port (agent.yml has one: the API of the first control service). */
   readonly apiPort: number;
   readonly backend: ClusterBackend;
   readonly pool: string;
@@ -23,7 +27,8 @@ export function agentYml(i: AgentYmlInput): string {
   return stringify({
     version: 1,
     name: i.name,
-    'control-service': { hostname: i.controlHost, port: i.agentPort },
+    // One control service keeps the original's single mapping; several are CONTRACT.md's list.
+    'control-service': i.controlServices.length === 1 ? i.controlServices[0] : i.controlServices,
     dataset: {
       backend: i.backend, root_path: i.pool, mount_root: i.mountRoot,
       ...(i.transfer ? { transfer: { port: i.transfer.port, listen: i.transfer.listen } } : {}),
@@ -32,4 +37,14 @@ export function agentYml(i: AgentYmlInput): string {
     'state-dir': i.stateDir,
     plugin: { socket: i.pluginSocket, 'api-port': i.apiPort },
   });
+}
+
+/**
+ * The replicas in the order agent `agentIndex` tries them: every replica, starting at replica
+ * `agentIndex mod N`, so agents start spread over the replicas and each can still fail over to
+ * all the others.
+ */
+export function replicaOrder<T>(replicas: readonly T[], agentIndex: number): T[] {
+  const start = replicas.length === 0 ? 0 : agentIndex % replicas.length;
+  return [...replicas.slice(start), ...replicas.slice(0, start)];
 }

@@ -8,7 +8,7 @@ import { ownPools } from './backends.js';
 import type { ControlClient } from '../../client/types.js';
 import { clientFromCertsDir } from '../../client/from-certs-dir.js';
 import { errorMessage, UserError } from '../../errors.js';
-import { agentYml } from './agent-yml.js';
+import { agentYml, replicaOrder } from './agent-yml.js';
 import { ensureClusterCerts, API_USER, type ClusterCerts } from './certs.js';
 import { lockClusterDir, type ClusterLock } from './lock.js';
 import { spawnSelf, stopChild, type Child } from './children.js';
@@ -289,10 +289,12 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       // Each host has an address of its own, so every node can use the default transfer port.
       const transfer = opts.backend !== 'p2p' ? undefined
         : host ? { port: DEFAULT_TRANSFER_PORT, listen: host.address } : { port: await freeTcpPort(), listen: '127.0.0.1' };
-      // Agents spread over the replicas, so a change made through one reaches agents of the others.
-      const home = allPorts[i % allPorts.length]!;
+      // Agents start spread over the replicas (so a change made through one reaches agents of the
+      // others) and list all of them, to fail over when theirs dies.
+      const order = replicaOrder(allPorts, i);
       writeFileSync(node.config, agentYml({
-        name: node.name, controlHost: listen, agentPort: home.agent_port, apiPort: home.api_port, backend: opts.backend,
+        name: node.name, controlServices: order.map((p) => ({ hostname: listen, port: p.agent_port })), apiPort: order[0]!.api_port,
+        backend: opts.backend,
         pool: node.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
         pluginSocket: node.pluginSocket, ...(transfer ? { transfer } : {}),
       }));
