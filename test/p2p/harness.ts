@@ -28,6 +28,9 @@ export interface P2PBed {
   readonly certs: TestCerts;
   readonly nodes: readonly P2PNode[];
   readonly client: ControlClient;
+  /** The REST API, on the bridge's address in the default namespace. */
+  readonly apiHost: string;
+  readonly apiPort: number;
   control?: Proc;
   startControl(): Promise<void>;
   startAgent(i: number, env?: Record<string, string>): ChildProcess;
@@ -66,7 +69,7 @@ export async function makeP2PBed(n = 2): Promise<P2PBed> {
     });
     const client = clientFromCertsDir({ host: gateway, port: apiPort, certsPath: certs.dir, user: 'user' });
     const bed: P2PBed = {
-      hosts, certs, nodes, client,
+      hosts, certs, nodes, client, apiHost: gateway, apiPort,
       async startControl() {
         const dataDir = join(hosts.dir, 'control');
         const p = flocker(['control', '--data-dir', dataDir, '--certificates-dir', certs.dir,

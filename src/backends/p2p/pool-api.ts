@@ -2,13 +2,6 @@
 // Kept apart from pool.ts so the transfer layer can be written against it before the pool exists.
 import type { DatasetId } from '../../model/ids.js';
 
-/** P/live/<id>/manifest.json: what a copy of a dataset is, independent of where it lives. */
-export interface Manifest {
-  readonly dataset_id: string;
-  readonly maximum_size: number;
-  readonly metadata?: Readonly<Record<string, string>>;
-}
-
 export interface DatasetHoldings {
   /** The node has the writable owner copy (P/live/<id>). */
   readonly live: boolean;
@@ -18,7 +11,6 @@ export interface DatasetHoldings {
   readonly received: readonly string[];
   /** This node's own snapshots (snap/), oldest first. */
   readonly local: readonly string[];
-  readonly manifest: Manifest | null;
 }
 
 export interface SnapshotPool {

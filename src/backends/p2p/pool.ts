@@ -22,7 +22,8 @@ import { syncFilesystem } from '../../sys/filesystem.js';
 import { listMounts as mountTable, mountAt, mount as sysMount, umount } from '../../sys/mounts.js';
 import { BackendError } from '../backend.js';
 import { errno, exists } from '../fsutil.js';
-import type { DatasetHoldings, Manifest, SnapshotPool } from './pool-api.js';
+import { readManifestFile, writeManifestFile, type ManifestStore } from '../manifests.js';
+import type { DatasetHoldings, SnapshotPool } from './pool-api.js';
 
 export interface PoolOptions {
   readonly rootPath: string;
@@ -34,6 +35,7 @@ const SUBDIRS = ['live', 'snap', 'recv', 'handed-off', 'spool'] as const;
 /** `s<13-digit epoch ms>-<4 hex>`: sorts by age, and is one safe path component. */
 const SNAPSHOT_NAME = /^s\d{13}-[0-9a-f]{4}$/;
 const HINT = 'check dataset.root_path in agent.yml';
+const MANIFEST = 'manifest.json';
 
 export function isSnapshotName(name: string): boolean {
   return SNAPSHOT_NAME.test(name);
@@ -196,7 +198,7 @@ export class BtrfsPool implements SnapshotPool {
   }
 
   /** A new live copy: subvolume, sparse image of `size` bytes, manifest. */
-  async createLive(id: DatasetId, size: number, metadata?: Readonly<Record<string, string>>): Promise<void> {
+  async createLive(id: DatasetId, size: number): Promise<void> {
     await this.ready();
     const dest = this.liveDir(id);
     const exists_ = () => new BackendError('already-exists', `p2p-${id}`, `dataset ${id} already has a copy in pool ${this.dir}`);
@@ -206,8 +208,8 @@ export class BtrfsPool implements SnapshotPool {
       await subvolumeCreate(stage);
       await writeFile(join(stage, 'image'), '', { flag: 'wx' });
       await truncate(join(stage, 'image'), size);
-      const manifest: Manifest = { dataset_id: id, maximum_size: size, ...(metadata ? { metadata } : {}) };
-      await writeFile(join(stage, 'manifest.json'), JSON.stringify(manifest) + '\n');
+      // What the agent knows at once; it writes the configuration's metadata and size over it.
+      await writeManifestFile(join(stage, MANIFEST), { datasetId: id, maximumSize: size, metadata: {} });
       if (await exists(dest)) throw exists_();
       await rename(stage, dest);
     } catch (e) {
@@ -217,9 +219,23 @@ export class BtrfsPool implements SnapshotPool {
     }
   }
 
-  async manifest(id: DatasetId): Promise<Manifest | null> {
-    return readManifest(join(this.liveDir(id), 'manifest.json'));
-  }
+  /**
+   * Manifests inside the live copies: a snapshot carries its manifest to the node it is sent to,
+   * and a promoted copy has it. Never makes a live copy: writing to one not here fails.
+   */
+  readonly manifests: ManifestStore = {
+    read: async (id) => {
+      await this.ready();
+      return readManifestFile(join(this.liveDir(id), MANIFEST), id);
+    },
+    write: async (m) => {
+      await this.ready();
+      if (!(await exists(this.liveDir(m.datasetId)))) {
+        throw new BackendError('unknown-volume', `p2p-${m.datasetId}`, `dataset ${m.datasetId} has no live copy in pool ${this.dir} to keep its manifest in`);
+      }
+      await writeManifestFile(join(this.liveDir(m.datasetId), MANIFEST), m);
+    },
+  };
 
   async isExposed(datasetId: DatasetId): Promise<boolean> {
     await this.ready();
@@ -417,11 +433,7 @@ export class BtrfsPool implements SnapshotPool {
     for (const id of [...new Set([...live, ...snap, ...recv, ...handed])].sort()) {
       const { local, received } = await this.snapshotsOf(id);
       const isLive = live.includes(id);
-      const newest = received.at(-1);
-      const manifest = isLive
-        ? await this.manifest(id)
-        : newest !== undefined ? await readManifest(join(this.recvDir(id), newest, 'manifest.json')) : null;
-      out.set(id, { live: isLive, handedOffTo: (await this.marker(id))?.to ?? null, local, received, manifest });
+      out.set(id, { live: isLive, handedOffTo: (await this.marker(id))?.to ?? null, local, received });
     }
     return out;
   }
@@ -561,17 +573,4 @@ async function uuidNames(dir: string, suffix = ''): Promise<DatasetId[]> {
 
 async function snapshotNames(dir: string): Promise<string[]> {
   return (await readdirOrEmpty(dir)).filter(isSnapshotName).sort();
-}
-
-async function readManifest(path: string): Promise<Manifest | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return null;
-    throw e;
-  }
-  const doc = JSON.parse(text) as Partial<Manifest>;
-  if (typeof doc.dataset_id !== 'string' || typeof doc.maximum_size !== 'number') throw new Error(`manifest ${path} is malformed`);
-  return { dataset_id: doc.dataset_id, maximum_size: doc.maximum_size, ...(doc.metadata ? { metadata: doc.metadata } : {}) };
 }
