@@ -70,7 +70,7 @@ test('p2p pool: pre-copy while mounted, incremental final copy, promote and moun
     assert.is(await b.pool.receiveFile(d, copy), s1);
     assert.is(await b.pool.receiveFile(d, copy), s1, 'receiving the same stream again is a no-op');
     assert.equal(await b.pool.snapshots(d), { local: [], received: [s1] });
-    assert.equal((await b.pool.inventory()).get(d), { live: false, handedOffTo: null, received: [s1], local: [] });
+    assert.equal((await b.pool.inventory()).get(d), { live: false, handedOff: null, received: [s1], local: [] });
     assert.is(await b.pool.manifests.read(d), undefined, 'a replica has no manifest to report');
     assert.equal(await b.listVolumes(), [], 'a received snapshot is no volume yet');
 

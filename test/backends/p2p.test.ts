@@ -115,7 +115,7 @@ test('p2p: a handed-off copy is no volume, cannot be attached or mounted, and is
     assert.match(m.message, 'not the loop device of a volume attached here');
     await detachLoop(sneaky);
     const held = (await n.backend.pool.inventory()).get(d);
-    assert.equal(held, { live: true, handedOffTo: 'node-b', received: [], local: [snap] });
+    assert.equal(held, { live: true, handedOff: { to: 'node-b', snapshot: snap }, received: [], local: [snap] });
     await n.backend.pool.destroyAll(d);
     assert.equal((await n.backend.pool.inventory()).size, 0);
   }));
