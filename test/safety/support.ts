@@ -77,3 +77,10 @@ export function assertDataIntact(bed: TestBed, placed: readonly Placed[]): void 
     if (text !== p.content) throw new Error(`dataset ${p.id} on node ${p.node}: expected ${JSON.stringify(p.content)}, found ${JSON.stringify(text)}`);
   }
 }
+
+export interface ConvergingLine { msg?: string; actions?: { kind: string; datasetId: string }[] }
+
+/** The 'converging' lines of an agent's log, in order: what it set out to do on each pass. */
+export function convergingLines(log: string): ConvergingLine[] {
+  return log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as ConvergingLine).filter((l) => l.msg === 'converging');
+}
