@@ -1,7 +1,8 @@
 // What a dataset is, kept in its pool beside the volume, so losing the control service's database
 // loses nothing: `flocker adopt` rebuilds the configuration from what agents read here. Shared
-// pools (directory, loopback) keep POOL/manifests/<dataset_id>.json, in the same JSON shape the
-// p2p pool keeps in live/<dataset_id>/manifest.json.
+// pools (directory, loopback) keep POOL/manifests/<dataset_id>.json; the p2p pool keeps the same
+// JSON inside the dataset's live subvolume (live/<dataset_id>/manifest.json), so it travels with
+// every snapshot sent to another node.
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
@@ -38,26 +39,35 @@ export function manifestJson(m: DatasetManifest): string {
   return `${JSON.stringify({ dataset_id: m.datasetId, maximum_size: m.maximumSize, metadata: m.metadata })}\n`;
 }
 
-/** POOL/manifests/<dataset_id>.json, each replaced whole by a rename. */
+/** The manifest of dataset `id` in `file`; undefined if there is none (or it names another dataset). */
+export async function readManifestFile(file: string, id: DatasetId): Promise<DatasetManifest | undefined> {
+  try {
+    return parse(await readFile(file, 'utf8'), id);
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** Replaces `file` whole by a rename: a reader sees the old manifest or the new one. */
+export async function writeManifestFile(file: string, m: DatasetManifest): Promise<void> {
+  const tmp = `${file}.${process.pid}.tmp`;
+  await writeFile(tmp, manifestJson(m));
+  await rename(tmp, file);
+}
+
+/** POOL/manifests/<dataset_id>.json. */
 export function poolManifests(rootPath: string): ManifestStore {
   const dir = join(rootPath, 'manifests');
   return {
     async read(datasetId) {
       if (!isUuidV4(datasetId)) return undefined;
-      try {
-        return parse(await readFile(join(dir, `${datasetId}.json`), 'utf8'), asDatasetId(datasetId));
-      } catch (e) {
-        if (errno(e) === 'ENOENT') return undefined;
-        throw e;
-      }
+      return readManifestFile(join(dir, `${datasetId}.json`), asDatasetId(datasetId));
     },
     async write(m) {
       if (!isUuidV4(m.datasetId)) throw new RangeError(`not a dataset id: ${m.datasetId}`);
       await mkdir(dir, { recursive: true });
-      const file = join(dir, `${m.datasetId}.json`);
-      const tmp = `${file}.${process.pid}.tmp`;
-      await writeFile(tmp, manifestJson(m));
-      await rename(tmp, file);
+      await writeManifestFile(join(dir, `${m.datasetId}.json`), m);
     },
   };
 }

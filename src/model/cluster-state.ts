@@ -57,7 +57,7 @@ export interface DatasetManifestReport {
   readonly datasetId: DatasetId;
   readonly maximumSize: number | null;
   readonly metadata: Readonly<Record<string, string>>;
-  /** Attached to the reporting node (else: free in a pool that node can reach). */
+  /** Attached to the reporting node, or in its own pool (p2p); else free in a shared pool it can reach. */
   readonly held: boolean;
 }
 

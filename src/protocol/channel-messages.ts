@@ -36,7 +36,7 @@ const report = {
         },
       },
     },
-    // Shared pools: what each held volume is (for `flocker adopt`).
+    // What each volume held or seen free is (for `flocker adopt`).
     manifests: {
       type: 'array',
       items: {

@@ -52,6 +52,8 @@ test('p2p pool: pre-copy while mounted, incremental final copy, promote and moun
   withTwo(async ({ dir, a, b }) => {
     const d = asDatasetId(randomUUID());
     await a.createVolume(d, 256 * MiB);
+    assert.equal(await a.pool.manifests.read(d), { datasetId: d, maximumSize: 256 * MiB, metadata: {} }, 'a new copy has a manifest at once');
+    await a.pool.manifests.write({ datasetId: d, maximumSize: 256 * MiB, metadata: { name: 'moved' } });
     const mpA = await exposeOn(a, dir, d);
     await writeFile(join(mpA, 'one'), randomBytes(20 * MiB));
     await writeFile(join(mpA, 'small'), 'hello');
@@ -68,7 +70,8 @@ test('p2p pool: pre-copy while mounted, incremental final copy, promote and moun
     assert.is(await b.pool.receiveFile(d, copy), s1);
     assert.is(await b.pool.receiveFile(d, copy), s1, 'receiving the same stream again is a no-op');
     assert.equal(await b.pool.snapshots(d), { local: [], received: [s1] });
-    assert.equal((await b.pool.inventory()).get(d), { live: false, handedOffTo: null, received: [s1], local: [], manifest: { dataset_id: d, maximum_size: 256 * MiB } });
+    assert.equal((await b.pool.inventory()).get(d), { live: false, handedOff: null, received: [s1], local: [] });
+    assert.is(await b.pool.manifests.read(d), undefined, 'a replica has no manifest to report');
     assert.equal(await b.listVolumes(), [], 'a received snapshot is no volume yet');
 
     // 2. more writes, then hand-off: unmount, final snapshot, marker, incremental stream.
@@ -103,6 +106,7 @@ test('p2p pool: pre-copy while mounted, incremental final copy, promote and moun
     await b.pool.promote(d, s2);
     assert.equal(await b.pool.snapshots(d), { local: [], received: [s2] }, 'older received snapshots are gone, the newest is kept as a base');
     assert.equal((await b.listVolumes()).map((v) => [v.datasetId, v.size, v.attachedTo]), [[d, 256 * MiB, null]]);
+    assert.equal(await b.pool.manifests.read(d), { datasetId: d, maximumSize: 256 * MiB, metadata: { name: 'moved' } }, 'the manifest came with the copy');
     const mpB = await exposeOn(b, dir, d);
     assert.equal(await digests(mpB), want, 'files identical by sha256');
     await writeFile(join(mpB, 'after'), 'the copy is writable');

@@ -87,7 +87,7 @@ test('p2p: a dataset is ext4 of its maximum size, mounted and open to all, and t
     assert.equal([...(await n.backend.listMounts(n.mountRoot))], [[mp, dev]]);
     assert.ok(await n.backend.pool.isExposed(d));
     const manifest = JSON.parse(await readFile(join(n.backend.pool.liveDir(d), 'manifest.json'), 'utf8')) as unknown;
-    assert.equal(manifest, { dataset_id: d, maximum_size: 8 * MiB });
+    assert.equal(manifest, { dataset_id: d, maximum_size: 8 * MiB, metadata: {} }, 'the same JSON as shared pools keep');
     const stray = await errorOf(n.backend.attachVolume(v.volumeId, 'someone-else'));
     assert.match(stray.message, 'private pool');
   }));
@@ -115,7 +115,7 @@ test('p2p: a handed-off copy is no volume, cannot be attached or mounted, and is
     assert.match(m.message, 'not the loop device of a volume attached here');
     await detachLoop(sneaky);
     const held = (await n.backend.pool.inventory()).get(d);
-    assert.equal(held, { live: true, handedOffTo: 'node-b', received: [], local: [snap], manifest: { dataset_id: d, maximum_size: 16 * MiB } });
+    assert.equal(held, { live: true, handedOff: { to: 'node-b', snapshot: snap }, received: [], local: [snap] });
     await n.backend.pool.destroyAll(d);
     assert.equal((await n.backend.pool.inventory()).size, 0);
   }));

@@ -49,7 +49,7 @@ class FileStreamPool implements SnapshotPool {
   async markHandedOff(): Promise<void> {}
   async handedOff(): Promise<null> { return null; }
   async inventory(): Promise<ReadonlyMap<DatasetId, DatasetHoldings>> {
-    return new Map([[this.id, { live: true, handedOffTo: null, local: [], received: [], manifest: null }]]);
+    return new Map([[this.id, { live: true, handedOff: null, local: [], received: [] }]]);
   }
   async deleteSnapshot(): Promise<void> {}
   async destroyAll(): Promise<void> {}

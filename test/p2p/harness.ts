@@ -1,8 +1,9 @@
 // A p2p cluster of real processes where nothing but the network is shared: the control service
 // in the default namespace (on the simulated bridge), one agent per simulated host (its own
-// network + mount namespace, its own btrfs pool and mount root).
+// network + mount namespace, its own btrfs pool and mount root). With `backend: 'loopback'` the
+// hosts share one pool folder instead, as hosts share a network disk; mounts stay per host.
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import type { ControlClient } from '../../src/client/types.js';
@@ -11,6 +12,7 @@ import { parseMountinfo } from '../../src/sys/mounts.js';
 import { flocker, ROOT, until, type Proc } from '../agent/harness.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
 import { makeHosts, type TestHosts } from '../support/hosts.js';
+import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { freePort } from '../support/ports.js';
 
 export interface P2PNode {
@@ -28,8 +30,12 @@ export interface P2PBed {
   readonly certs: TestCerts;
   readonly nodes: readonly P2PNode[];
   readonly client: ControlClient;
+  /** The REST API, on the bridge's address in the default namespace. */
+  readonly apiHost: string;
+  readonly apiPort: number;
   control?: Proc;
-  startControl(): Promise<void>;
+  /** `extra`: more `flocker control` flags (e.g. --node-timeout). */
+  startControl(extra?: string[]): Promise<void>;
   startAgent(i: number, env?: Record<string, string>): ChildProcess;
   kill9Agent(i: number): Promise<void>;
   /** Runs a shell command inside node i's host (its own mounts and network). */
@@ -41,8 +47,15 @@ export interface P2PBed {
   cleanup(): Promise<void>;
 }
 
-export async function makeP2PBed(n = 2): Promise<P2PBed> {
+export interface BedOptions {
+  readonly backend?: 'p2p' | 'loopback';
+}
+
+export async function makeP2PBed(n = 2, opts: BedOptions = {}): Promise<P2PBed> {
+  const backend = opts.backend ?? 'p2p';
   const hosts = makeHosts(n);
+  const sharedPool = join(hosts.dir, 'pool');
+  if (backend !== 'p2p') mkdirSync(sharedPool);
   try {
     const certs = await makeCerts(join(hosts.dir, 'certs'), { nodes: n });
     const apiPort = await freePort();
@@ -52,12 +65,14 @@ export async function makeP2PBed(n = 2): Promise<P2PBed> {
       const host = hosts.hosts[i]!;
       const dir = host.dir ?? join(hosts.dir, host.name);
       const config = join(dir, 'agent.yml');
-      const pool = join(dir, 'pool');
+      const pool = backend === 'p2p' ? join(dir, 'pool') : sharedPool;
       const mountRoot = join(dir, 'mnt');
       writeFileSync(config, [
         'version: 1',
         `control-service: {hostname: ${gateway}, port: ${agentPort}}`,
-        `dataset: {backend: p2p, root_path: ${pool}, mount_root: ${mountRoot}, transfer: {port: 4526}}`,
+        backend === 'p2p'
+          ? `dataset: {backend: p2p, root_path: ${pool}, mount_root: ${mountRoot}, transfer: {port: 4526}}`
+          : `dataset: {backend: ${backend}, root_path: ${pool}, mount_root: ${mountRoot}}`,
         `certificates-dir: ${c.certificatesDir}`,
         `state-dir: ${join(dir, 'state')}`,
         '',
@@ -66,11 +81,11 @@ export async function makeP2PBed(n = 2): Promise<P2PBed> {
     });
     const client = clientFromCertsDir({ host: gateway, port: apiPort, certsPath: certs.dir, user: 'user' });
     const bed: P2PBed = {
-      hosts, certs, nodes, client,
-      async startControl() {
+      hosts, certs, nodes, client, apiHost: gateway, apiPort,
+      async startControl(extra = []) {
         const dataDir = join(hosts.dir, 'control');
         const p = flocker(['control', '--data-dir', dataDir, '--certificates-dir', certs.dir,
-          '--api-port', String(apiPort), '--agent-port', String(agentPort), '--listen', gateway]);
+          '--api-port', String(apiPort), '--agent-port', String(agentPort), '--listen', gateway, ...extra]);
         bed.control = p;
         await until('control to listen', () => {
           if (p.child.exitCode !== null) throw new Error(`control exited:\n${p.log()}`);
@@ -125,7 +140,7 @@ export async function makeP2PBed(n = 2): Promise<P2PBed> {
         await rows('state/nodes', () => client.stateNodes());
         await rows('convergence', () => client.convergence());
         for (const [i, node] of nodes.entries()) {
-          await rows(`pool of node ${i}`, () => bed.sh(i, `find ${node.pool}/pool -maxdepth 3 2>&1 | head -40`));
+          await rows(`pool of node ${i}`, () => bed.sh(i, `find ${backend === 'p2p' ? `${node.pool}/pool` : node.pool} -maxdepth 3 2>&1 | head -40`));
           parts.push(`--- agent ${i} log (tail):\n${node.log.split('\n').slice(-60).join('\n')}`);
         }
         parts.push(`--- control log (tail):\n${(bed.control?.log() ?? '').split('\n').slice(-30).join('\n')}`);
@@ -143,6 +158,13 @@ export async function makeP2PBed(n = 2): Promise<P2PBed> {
         await bed.control?.kill9();
         // Agents get SIGTERM with a grace period; destroy() then unmounts and detaches whatever is left.
         await hosts.destroy();
+        // destroy() detaches the loop devices of files in each host's own folder; those of the
+        // shared pool are released here, now that no namespace has them mounted.
+        if (backend !== 'p2p') {
+          for (const l of await listLoops()) {
+            if (l.backingFile.startsWith(`${sharedPool}/`)) await detachLoop(l.device).catch(() => undefined);
+          }
+        }
       },
     };
     return bed;

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { makeTestBed, type TestBed } from '../agent/harness.js';
 import type { LsRow } from '../../src/cli/format/datasets.js';
-import { assertDataIntact, cli, cliJson, placeDatasets } from './support.js';
+import { assertDataIntact, cli, cliJson, comparable, placeDatasets } from './support.js';
 
 let dir = '';
 let bed: TestBed | undefined;
@@ -20,10 +20,6 @@ test.after(async () => {
   await bed?.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
-
-const comparable = (rows: LsRow[]) => rows
-  .map((r) => ({ id: r.dataset_id, size: r.maximum_size, metadata: r.metadata, primary: r.primary, status: r.status }))
-  .sort((a, b) => a.id.localeCompare(b.id));
 
 test('empty-database restart keeps every mount and its data; adopt brings back the same flocker ls', async () => {
   bed = await makeTestBed(dir, 2, 'directory');

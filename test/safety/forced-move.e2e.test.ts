@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { makeTestBed, type TestBed } from '../agent/harness.js';
 import type { LsRow } from '../../src/cli/format/datasets.js';
 import { failure } from '../support/failure.js';
-import { cli, cliJson, dataFile, placeDatasets } from './support.js';
+import { cli, cliJson, convergingLines, dataFile, placeDatasets } from './support.js';
 
 let dir = '';
 let bed: TestBed | undefined;
@@ -22,12 +22,6 @@ test.after(async () => {
   await bed?.cleanup();
   rmSync(dir, { recursive: true, force: true });
 });
-
-interface LogLine { msg?: string; actions?: { kind: string; datasetId: string }[] }
-
-function convergingLines(log: string): LogLine[] {
-  return log.split('\n').filter((l) => l.startsWith('{')).map((l) => JSON.parse(l) as LogLine).filter((l) => l.msg === 'converging');
-}
 
 test('forced move off a killed node; the node returns and lets go first', async () => {
   bed = await makeTestBed(dir, 2, 'directory');

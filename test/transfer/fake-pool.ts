@@ -123,7 +123,7 @@ export class FakePool implements SnapshotPool {
     for (const id of ids) {
       const s = await this.snapshots(id as DatasetId);
       const live = await stat(this.live(id)).then(() => true, () => false);
-      out.set(id as DatasetId, { live, handedOffTo: (await this.handedOff(id as DatasetId))?.to ?? null, local: s.local, received: s.received, manifest: null });
+      out.set(id as DatasetId, { live, handedOff: await this.handedOff(id as DatasetId), local: s.local, received: s.received });
     }
     return out;
   }

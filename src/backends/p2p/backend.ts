@@ -9,7 +9,8 @@ import { attachLoop, backingFileOf, loopsForFile } from '../../sys/losetup.js';
 import { BackendError, type BackendName, type StorageBackend, type Volume } from '../backend.js';
 import { isSafeName, roundUp, unexpose } from '../fsutil.js';
 import { createExt4, listLoopMounts, LoopDevices, mountExt4, releaseLoops } from '../loop-ext4.js';
-import { BtrfsPool, type PoolOptions } from './pool.js';
+import { BtrfsPool } from './pool.js';
+import type { PoolOptions } from './pool-filesystem.js';
 
 export interface P2PBackendOptions extends PoolOptions {
   readonly computeInstanceId: string;

@@ -2,23 +2,21 @@
 // Kept apart from pool.ts so the transfer layer can be written against it before the pool exists.
 import type { DatasetId } from '../../model/ids.js';
 
-/** P/live/<id>/manifest.json: what a copy of a dataset is, independent of where it lives. */
-export interface Manifest {
-  readonly dataset_id: string;
-  readonly maximum_size: number;
-  readonly metadata?: Readonly<Record<string, string>>;
+/** The live copy here was handed off to node `to` at `snapshot` (its last state here). */
+export interface HandOff {
+  readonly to: string;
+  readonly snapshot: string;
 }
 
 export interface DatasetHoldings {
   /** The node has the writable owner copy (P/live/<id>). */
   readonly live: boolean;
-  /** The live copy was handed off to this node id; it must never be mounted again. */
-  readonly handedOffTo: string | null;
+  /** The live copy was handed off; it must never be mounted again. */
+  readonly handedOff: HandOff | null;
   /** Received snapshots (recv/), oldest first. */
   readonly received: readonly string[];
   /** This node's own snapshots (snap/), oldest first. */
   readonly local: readonly string[];
-  readonly manifest: Manifest | null;
 }
 
 export interface SnapshotPool {
@@ -36,7 +34,7 @@ export interface SnapshotPool {
   isExposed(datasetId: DatasetId): Promise<boolean>;
   /** Persist "handed off to `to` at `snapshot`": from then on the live copy is not listed as a volume and never mounted. */
   markHandedOff(datasetId: DatasetId, to: string, snapshot: string): Promise<void>;
-  handedOff(datasetId: DatasetId): Promise<{ readonly to: string; readonly snapshot: string } | null>;
+  handedOff(datasetId: DatasetId): Promise<HandOff | null>;
   /** Every dataset this node has anything of, with what it has. */
   inventory(): Promise<ReadonlyMap<DatasetId, DatasetHoldings>>;
   deleteSnapshot(datasetId: DatasetId, name: string): Promise<void>;

@@ -1,6 +1,5 @@
-// A node's own btrfs pool for the p2p backend (P2P-DESIGN.md). P = ROOT/pool is a btrfs
-// filesystem: ROOT's own when root_path is on btrfs, else the sparse file ROOT/pool.btrfs,
-// formatted once and loop-mounted there. Inside P:
+// A node's own btrfs pool for the p2p backend (P2P-DESIGN.md): the layout of datasets inside
+// P = ROOT/pool, a btrfs filesystem that pool-filesystem.ts opens. Inside P:
 //   live/<id>/            writable subvolume: `image` (sparse ext4) + `manifest.json` — the owner copy
 //   snap/<id>/<name>      read-only snapshots of the live copy (what this node sends)
 //   recv/<id>/<name>      read-only snapshots received from a peer (same name as the sender's)
@@ -9,127 +8,66 @@
 // Every step is safe to repeat after a crash: new subvolumes are made under a dot-name and
 // renamed into place, a half-received snapshot is recognised (no received UUID) and remade.
 import { randomBytes } from 'node:crypto';
-import { access, constants, mkdir, open, readdir, readFile, realpath, rename, rm, stat, statfs, truncate, writeFile } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { mkdir, readdir, rename, rm, stat, truncate, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { errorMessage } from '../../errors.js';
-import { asDatasetId, isUuidV4, type DatasetId } from '../../model/ids.js';
+import type { DatasetId } from '../../model/ids.js';
 import {
-  filesystemUsage, isBtrfs, mkfsBtrfs, readStreamHead, receiveFromFile, sendToFile, snapshot as btrfsSnapshot,
-  subvolumeCreate, subvolumeDelete, subvolumeShow,
+  readStreamHead, receiveFromFile, sendToFile, snapshot as btrfsSnapshot, subvolumeCreate, subvolumeDelete, subvolumeShow,
 } from '../../sys/btrfs.js';
-import { attachLoop, detachLoop, listLoops, loopsForFile } from '../../sys/losetup.js';
+import { listLoops, loopsForFile } from '../../sys/losetup.js';
 import { syncFilesystem } from '../../sys/filesystem.js';
-import { listMounts as mountTable, mountAt, mount as sysMount, umount } from '../../sys/mounts.js';
+import { listMounts as mountTable } from '../../sys/mounts.js';
 import { BackendError } from '../backend.js';
 import { errno, exists } from '../fsutil.js';
-import type { DatasetHoldings, Manifest, SnapshotPool } from './pool-api.js';
-
-export interface PoolOptions {
-  readonly rootPath: string;
-  /** Size of ROOT/pool.btrfs when it is made; default: the size of the filesystem under root_path (sparse). */
-  readonly poolFileSize?: number;
-}
+import { readManifestFile, writeManifestFile, type ManifestStore } from '../manifests.js';
+import type { DatasetHoldings, HandOff, SnapshotPool } from './pool-api.js';
+import { readHandOff, writeHandOff } from './handoff-marker.js';
+import { checkId, isSnapshotName, snapshotNames, uuidNames } from './pool-names.js';
+import { PoolFilesystem, type PoolOptions } from './pool-filesystem.js';
 
 const SUBDIRS = ['live', 'snap', 'recv', 'handed-off', 'spool'] as const;
-/** `s<13-digit epoch ms>-<4 hex>`: sorts by age, and is one safe path component. */
-const SNAPSHOT_NAME = /^s\d{13}-[0-9a-f]{4}$/;
-const HINT = 'check dataset.root_path in agent.yml';
-
-export function isSnapshotName(name: string): boolean {
-  return SNAPSHOT_NAME.test(name);
-}
-
-type Mode = { readonly kind: 'native' } | { readonly kind: 'mounted'; readonly source: string };
+const MANIFEST = 'manifest.json';
 
 export class BtrfsPool implements SnapshotPool {
   /** P: the btrfs directory holding the layout. */
   readonly dir: string;
   readonly spoolDir: string;
   readonly poolFile: string;
-  private mode: Mode | null = null;
-  /** realpath of `dir`, as the kernel names the files behind loop devices. */
-  private realDir = '';
-  private opening: Promise<void> | null = null;
+  private readonly fs: PoolFilesystem;
   private swept = false;
   private lastSnapshotMs = 0;
 
-  constructor(private readonly opts: PoolOptions) {
-    this.dir = join(opts.rootPath, 'pool');
-    this.poolFile = join(opts.rootPath, 'pool.btrfs');
+  constructor(opts: PoolOptions) {
+    this.fs = new PoolFilesystem(opts, () => this.prepare());
+    this.dir = this.fs.dir;
+    this.poolFile = this.fs.poolFile;
     this.spoolDir = join(this.dir, 'spool');
+  }
+
+  /** realpath of `dir`, as the kernel names the files behind loop devices. */
+  private get realDir(): string {
+    return this.fs.realDir;
   }
 
   // ---- opening -------------------------------------------------------------------------------
 
   /** Opens the pool (making it on first use), or checks it is still mounted. Call before any use. */
-  async ready(): Promise<void> {
-    if (this.mode !== null && (await this.stillOpen(this.mode))) return;
-    this.opening ??= this.open().finally(() => {
-      this.opening = null;
-    });
-    return this.opening;
+  ready(): Promise<void> {
+    return this.fs.ready();
   }
 
-  private async stillOpen(mode: Mode): Promise<boolean> {
-    if (mode.kind === 'native') return true;
-    // A pool file unmounted under us (an admin, a reboot in between) must be remounted, never
-    // written through: P would then be a plain directory on the filesystem below.
-    const m = await mountAt(await realpath(this.dir).catch(() => this.dir));
-    return m?.fsType === 'btrfs' && m.source === mode.source;
+  /** Unmounts a pool file and releases its loop device (tests; a clean shutdown of an isolated node). */
+  close(): Promise<void> {
+    return this.fs.close();
   }
 
-  private async open(): Promise<void> {
-    const root = this.opts.rootPath;
-    await checkRoot(root);
-    if (await isBtrfs(root)) {
-      await mkdir(this.dir, { recursive: true });
-      this.mode = { kind: 'native' };
-    } else {
-      await mkdir(this.dir, { recursive: true });
-      this.mode = await this.mountPoolFile();
-    }
+  /** Run by every open of the filesystem: the layout's folders, and once a sweep of crash leftovers. */
+  private async prepare(): Promise<void> {
     for (const d of SUBDIRS) await mkdir(join(this.dir, d), { recursive: true });
-    this.realDir = await realpath(this.dir);
     if (!this.swept) {
       this.swept = true;
       await this.sweep();
-    }
-  }
-
-  private async mountPoolFile(): Promise<Mode> {
-    const realDir = await realpath(this.dir);
-    const top = await mountAt(realDir);
-    if (top) {
-      if (top.fsType === 'btrfs') return { kind: 'mounted', source: top.source };
-      throw new BackendError('pool-unusable', '', `${this.dir} has ${top.source} (${top.fsType}) mounted where the btrfs pool belongs: unmount it (${HINT})`);
-    }
-    if (!(await exists(this.poolFile))) await this.makePoolFile();
-    const existing = (await loopsForFile(this.poolFile))[0];
-    const device = existing ?? (await attachLoop(this.poolFile));
-    try {
-      // discard: space the pool frees is punched out of the sparse file, back to the filesystem below.
-      await sysMount(device, this.dir, { type: 'btrfs', options: 'discard=async' });
-    } catch (e) {
-      if (existing === undefined) await detachLoop(device).catch(() => undefined);
-      throw new BackendError('pool-unusable', '', `cannot mount the pool file ${this.poolFile} at ${this.dir}: ${errorMessage(e)}; if it is not a btrfs filesystem, move it away and a new pool is made (${HINT})`);
-    }
-    return { kind: 'mounted', source: device };
-  }
-
-  private async makePoolFile(): Promise<void> {
-    const size = this.opts.poolFileSize ?? (await fsSize(this.opts.rootPath));
-    // Made under another name and renamed: a crash mid-mkfs must not leave a pool file that looks finished.
-    const tmp = `${this.poolFile}.new`;
-    try {
-      await rm(tmp, { force: true });
-      await writeFile(tmp, '', { flag: 'wx' });
-      await truncate(tmp, size);
-      await mkfsBtrfs(tmp, { label: 'flocker-p2p' });
-      await rename(tmp, this.poolFile);
-    } catch (e) {
-      await rm(tmp, { force: true });
-      const why = errno(e) === 'ENOSPC' || /No space left/i.test(errorMessage(e)) ? 'the filesystem under it is full' : errorMessage(e);
-      throw new BackendError('pool-unusable', '', `cannot make the pool file ${this.poolFile} (${size} bytes, sparse): ${why} (${HINT})`);
     }
   }
 
@@ -144,16 +82,6 @@ export class BtrfsPool implements SnapshotPool {
         if (!(await isCompleteReceive(p))) await deleteSubvolume(p);
       }
     }
-  }
-
-  /** Unmounts a pool file and releases its loop device (tests; a clean shutdown of an isolated node). */
-  async close(): Promise<void> {
-    this.mode = null;
-    const realDir = await realpath(this.dir).catch(() => null);
-    if (realDir === null) return;
-    const top = await mountAt(realDir);
-    if (top?.fsType === 'btrfs' && !(await isBtrfs(this.opts.rootPath))) await umountWhenFree(realDir);
-    if (await exists(this.poolFile)) for (const d of await loopsForFile(this.poolFile)) await detachLoop(d).catch(() => undefined);
   }
 
   // ---- paths ---------------------------------------------------------------------------------
@@ -196,7 +124,7 @@ export class BtrfsPool implements SnapshotPool {
   }
 
   /** A new live copy: subvolume, sparse image of `size` bytes, manifest. */
-  async createLive(id: DatasetId, size: number, metadata?: Readonly<Record<string, string>>): Promise<void> {
+  async createLive(id: DatasetId, size: number): Promise<void> {
     await this.ready();
     const dest = this.liveDir(id);
     const exists_ = () => new BackendError('already-exists', `p2p-${id}`, `dataset ${id} already has a copy in pool ${this.dir}`);
@@ -206,8 +134,8 @@ export class BtrfsPool implements SnapshotPool {
       await subvolumeCreate(stage);
       await writeFile(join(stage, 'image'), '', { flag: 'wx' });
       await truncate(join(stage, 'image'), size);
-      const manifest: Manifest = { dataset_id: id, maximum_size: size, ...(metadata ? { metadata } : {}) };
-      await writeFile(join(stage, 'manifest.json'), JSON.stringify(manifest) + '\n');
+      // What the agent knows at once; it writes the configuration's metadata and size over it.
+      await writeManifestFile(join(stage, MANIFEST), { datasetId: id, maximumSize: size, metadata: {} });
       if (await exists(dest)) throw exists_();
       await rename(stage, dest);
     } catch (e) {
@@ -217,9 +145,23 @@ export class BtrfsPool implements SnapshotPool {
     }
   }
 
-  async manifest(id: DatasetId): Promise<Manifest | null> {
-    return readManifest(join(this.liveDir(id), 'manifest.json'));
-  }
+  /**
+   * Manifests inside the live copies: a snapshot carries its manifest to the node it is sent to,
+   * and a promoted copy has it. Never makes a live copy: writing to one not here fails.
+   */
+  readonly manifests: ManifestStore = {
+    read: async (id) => {
+      await this.ready();
+      return readManifestFile(join(this.liveDir(id), MANIFEST), id);
+    },
+    write: async (m) => {
+      await this.ready();
+      if (!(await exists(this.liveDir(m.datasetId)))) {
+        throw new BackendError('unknown-volume', `p2p-${m.datasetId}`, `dataset ${m.datasetId} has no live copy in pool ${this.dir} to keep its manifest in`);
+      }
+      await writeManifestFile(join(this.liveDir(m.datasetId), MANIFEST), m);
+    },
+  };
 
   async isExposed(datasetId: DatasetId): Promise<boolean> {
     await this.ready();
@@ -329,7 +271,7 @@ export class BtrfsPool implements SnapshotPool {
     const source = join(this.recvDir(datasetId), snapshot);
     if (!(await exists(source))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no received snapshot ${snapshot} in pool ${this.dir}`);
     const live = this.liveDir(datasetId);
-    const marker = await this.marker(datasetId);
+    const marker = await readHandOff(this.markerPath(datasetId));
     if (await exists(live)) {
       if (marker === null) {
         // Already the owner: a repeat of a promote that finished (its copy descends from this snapshot) is fine.
@@ -365,42 +307,12 @@ export class BtrfsPool implements SnapshotPool {
   async markHandedOff(datasetId: DatasetId, to: string, snapshot: string): Promise<void> {
     await this.ready();
     if (await this.exposed(datasetId)) throw exposedError(datasetId, 'handed off');
-    const body = JSON.stringify({ to, snapshot }) + '\n';
-    const path = this.markerPath(datasetId);
-    const tmp = `${path}.tmp-${randomBytes(3).toString('hex')}`;
-    // Durable before anyone is told: after a crash the copy must still be known as handed off.
-    const fh = await open(tmp, 'wx');
-    try {
-      await fh.writeFile(body);
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, path);
-    const d = await open(dirname(path), 'r');
-    try {
-      await d.sync();
-    } finally {
-      await d.close();
-    }
+    await writeHandOff(this.markerPath(datasetId), { to, snapshot });
   }
 
-  async handedOff(datasetId: DatasetId): Promise<{ readonly to: string; readonly snapshot: string } | null> {
+  async handedOff(datasetId: DatasetId): Promise<HandOff | null> {
     await this.ready();
-    return this.marker(datasetId);
-  }
-
-  private async marker(datasetId: DatasetId): Promise<{ readonly to: string; readonly snapshot: string } | null> {
-    let text: string;
-    try {
-      text = await readFile(this.markerPath(datasetId), 'utf8');
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return null;
-      throw e;
-    }
-    const doc = JSON.parse(text) as { to?: unknown; snapshot?: unknown };
-    if (typeof doc.to !== 'string' || typeof doc.snapshot !== 'string') throw new Error(`hand-off marker ${this.markerPath(datasetId)} is malformed`);
-    return { to: doc.to, snapshot: doc.snapshot };
+    return readHandOff(this.markerPath(datasetId));
   }
 
   // ---- what the node holds -------------------------------------------------------------------
@@ -416,12 +328,7 @@ export class BtrfsPool implements SnapshotPool {
     const out = new Map<DatasetId, DatasetHoldings>();
     for (const id of [...new Set([...live, ...snap, ...recv, ...handed])].sort()) {
       const { local, received } = await this.snapshotsOf(id);
-      const isLive = live.includes(id);
-      const newest = received.at(-1);
-      const manifest = isLive
-        ? await this.manifest(id)
-        : newest !== undefined ? await readManifest(join(this.recvDir(id), newest, 'manifest.json')) : null;
-      out.set(id, { live: isLive, handedOffTo: (await this.marker(id))?.to ?? null, local, received, manifest });
+      out.set(id, { live: live.includes(id), handedOff: await readHandOff(this.markerPath(id)), local, received });
     }
     return out;
   }
@@ -458,67 +365,12 @@ export class BtrfsPool implements SnapshotPool {
     return (await stat(this.imagePath(datasetId))).blocks * 512;
   }
 
-  async freeBytes(): Promise<number> {
-    await this.ready();
-    const inPool = (await filesystemUsage(this.dir)).freeEstimated;
-    if (this.mode?.kind === 'native') return inPool;
-    // The pool file is sparse: it can only grow as far as the filesystem under it allows.
-    const below = await statfs(this.opts.rootPath);
-    return Math.min(inPool, below.bavail * below.bsize);
+  freeBytes(): Promise<number> {
+    return this.fs.freeBytes();
   }
 }
 
 // ---- helpers -----------------------------------------------------------------------------------
-
-function checkId(id: DatasetId): DatasetId {
-  if (!isUuidV4(id) || id !== id.toLowerCase()) throw new RangeError(`not a dataset id: ${JSON.stringify(id)}`);
-  return id;
-}
-
-async function checkRoot(root: string): Promise<void> {
-  try {
-    const st = await stat(root).catch(async (e: unknown) => {
-      if (errno(e) !== 'ENOENT') throw e;
-      // The pool is this node's own, so it is made; but not a missing parent, which is more likely a typo.
-      if (!(await exists(dirname(root)))) {
-        throw new BackendError('pool-unusable', '', `storage pool ${root} cannot be made: its parent ${dirname(root)} does not exist (${HINT})`);
-      }
-      await mkdir(root);
-      return stat(root);
-    });
-    if (!st.isDirectory()) throw new BackendError('pool-unusable', '', `storage pool ${root} is not a directory (${HINT})`);
-    await access(root, constants.W_OK | constants.X_OK);
-  } catch (e) {
-    if (e instanceof BackendError) throw e;
-    const code = errno(e);
-    if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {
-      throw new BackendError('pool-unusable', '', `storage pool ${root} is not writable by uid ${process.getuid?.() ?? '?'} (${code}): fix its permissions or mount it read-write (${HINT})`);
-    }
-    throw new BackendError('pool-unusable', '', `storage pool ${root} is unusable: ${errorMessage(e)} (${HINT})`);
-  }
-}
-
-/**
- * A loop device detached just before (an image's) is released only once udev stops probing it,
- * and until then keeps the pool busy: retry a busy unmount for a while.
- */
-async function umountWhenFree(path: string, withinMs = 10_000): Promise<void> {
-  const deadline = Date.now() + withinMs;
-  for (;;) {
-    try {
-      await umount(path);
-      return;
-    } catch (e) {
-      if (!/busy/i.test(errorMessage(e)) || Date.now() > deadline) throw e;
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-}
-
-async function fsSize(path: string): Promise<number> {
-  const s = await statfs(path);
-  return s.blocks * s.bsize;
-}
 
 function fullOr(dir: string, what: string, e: unknown): Error {
   const msg = errorMessage(e);
@@ -541,37 +393,4 @@ async function deleteSubvolume(path: string): Promise<void> {
 async function isCompleteReceive(path: string): Promise<boolean> {
   const info = await subvolumeShow(path).catch(() => null);
   return info !== null && info.readOnly && info.receivedUuid !== null;
-}
-
-async function readdirOrEmpty(dir: string): Promise<string[]> {
-  try {
-    return await readdir(dir);
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return [];
-    throw e;
-  }
-}
-
-async function uuidNames(dir: string, suffix = ''): Promise<DatasetId[]> {
-  return (await readdirOrEmpty(dir))
-    .filter((n) => n.endsWith(suffix) && isUuidV4(n.slice(0, n.length - suffix.length)))
-    .map((n) => asDatasetId(n.slice(0, n.length - suffix.length)))
-    .sort();
-}
-
-async function snapshotNames(dir: string): Promise<string[]> {
-  return (await readdirOrEmpty(dir)).filter(isSnapshotName).sort();
-}
-
-async function readManifest(path: string): Promise<Manifest | null> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if (errno(e) === 'ENOENT') return null;
-    throw e;
-  }
-  const doc = JSON.parse(text) as Partial<Manifest>;
-  if (typeof doc.dataset_id !== 'string' || typeof doc.maximum_size !== 'number') throw new Error(`manifest ${path} is malformed`);
-  return { dataset_id: doc.dataset_id, maximum_size: doc.maximum_size, ...(doc.metadata ? { metadata: doc.metadata } : {}) };
 }

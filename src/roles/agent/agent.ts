@@ -103,8 +103,9 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   const metricsServer = config.metricsListen ? await startMetricsServer(config.metricsListen, log) : undefined;
   const { loopIterations } = agentMetrics();
   const actedOn = await loadActedOn(config.stateDir);
-  // Shared pools keep manifests and fencing tokens beside the volumes; a p2p pool is the node's own.
-  const manifests = pool ? undefined : new ManifestKeeper(poolManifests(config.dataset.rootPath), nodeId, log);
+  // Shared pools keep manifests and fencing tokens beside the volumes; a p2p pool keeps each manifest
+  // inside its dataset's copy, and needs no fencing token: nobody else can reach that copy.
+  const manifests = new ManifestKeeper(pool ? pool.manifests : poolManifests(config.dataset.rootPath), nodeId, log, pool !== undefined);
   const fences = pool ? undefined : poolFenceTokens(config.dataset.rootPath);
 
   const stop = new AbortController();
@@ -141,10 +142,10 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
       // Every pass starts by discovering: one count per loop iteration.
       loopIterations.inc();
       const local = await discoverLocal(backend, config.dataset.mountRoot, pool);
-      await manifests?.refresh(local, channel.inputs()?.configuration);
+      await manifests.refresh(local, channel.inputs()?.configuration);
       return local;
     },
-    report: (r) => channel.setReport(manifests ? manifests.decorate(r) : r),
+    report: (r) => channel.setReport(manifests.decorate(r)),
     inputs: () => channel.inputs(),
     execute: (c) => execute(c, backend, mover, {
       ...(fences ? { before: fenceCheck(fences, nodeId, () => channel.inputs()?.configuration) } : {}),

@@ -41,9 +41,8 @@ export async function discoverLocal(backend: StorageBackend, mountRoot: string, 
   if (pool) {
     for (const [id, h] of await pool.inventory()) {
       if (datasets.has(id)) continue;
-      if (h.handedOffTo !== null) {
-        const marker = await pool.handedOff(id);
-        datasets.set(id, { kind: 'handed-off', datasetId: id, to: asNodeId(h.handedOffTo), snapshot: marker?.snapshot ?? '' });
+      if (h.handedOff !== null) {
+        datasets.set(id, { kind: 'handed-off', datasetId: id, to: asNodeId(h.handedOff.to), snapshot: h.handedOff.snapshot });
       } else if (h.received.length > 0) {
         datasets.set(id, { kind: 'replica', datasetId: id, snapshot: h.received[h.received.length - 1]! });
       }

@@ -67,7 +67,7 @@ export class PoolMover implements DataMover {
     // The planner discards only copies that are not in use; check again here, at the last moment,
     // because the only good copy must never be the one removed.
     const held = (await this.d.pool.inventory()).get(a.datasetId);
-    if (held?.live && held.handedOffTo === null) {
+    if (held?.live && held.handedOff === null) {
       throw new Error(`refusing to discard dataset ${a.datasetId}: this node holds its current copy`);
     }
     await this.d.pool.destroyAll(a.datasetId);
