@@ -8,6 +8,7 @@ import type { SnapshotPool } from '../backends/p2p/pool-api.js';
 import { abortableSleep } from '../abortable-sleep.js';
 import { Backoff, type BackoffOptions } from '../client/backoff.js';
 import { errorMessage } from '../errors.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import { silentLogger, type Logger } from '../log.js';
 import { recordTransferBytes } from '../metrics/registry.js';
 import { shortId, type DatasetId } from '../model/ids.js';
@@ -57,19 +58,11 @@ const MAX_STREAM_ATTEMPTS = 3;
 
 /** Pull the dataset's newest snapshot (pre-copy) or its final snapshot from the peer into the local pool. */
 export async function pullDataset(o: PullOptions): Promise<PullResult> {
-  // One pull per dataset and pool at a time: two would share (and clobber) one spool.
-  const key = incomingFiles(o.pool, o.datasetId).state;
-  const previous = running.get(key) ?? Promise.resolve();
-  const mine = previous.catch(() => undefined).then(() => new Pull(o).run());
-  const tail = mine.catch(() => undefined);
-  running.set(key, tail);
-  void tail.then(() => {
-    if (running.get(key) === tail) running.delete(key);
-  });
-  return mine;
+  return running.run(incomingFiles(o.pool, o.datasetId).state, () => new Pull(o).run());
 }
 
-const running = new Map<string, Promise<unknown>>();
+/** One pull per dataset and pool at a time: two would share (and clobber) one spool. */
+const running = new KeyedQueue();
 
 export interface PreCopyResult {
   /** The newest snapshot now held as a replica. */
