@@ -4,38 +4,29 @@ import { join, resolve } from 'node:path';
 import { UserError } from '../errors.js';
 import { readTextOrExplain } from '../read-text.js';
 import { createControlClient } from './control-client.js';
-import type { ControlAddress, ControlClient } from './types.js';
+import type { ClientOptions, ControlClient } from './types.js';
 
-export interface CertsDirOptions {
-  readonly host: string;
-  readonly port: number;
-  readonly fallbacks?: readonly ControlAddress[];
-  readonly onFailover?: (to: string, from: string, reason: string) => void;
+/** The client's own options, with the folder and user standing in for the PEM texts. */
+export interface CertsDirOptions extends Pick<ClientOptions, 'host' | 'port' | 'fallbacks' | 'onFailover' | 'timeoutMs'> {
   readonly certsPath: string;
   readonly user: string;
-  readonly timeoutMs?: number;
 }
 
-export function clientFromCertsDir(o: CertsDirOptions): ControlClient {
-  const dir = resolve(o.certsPath);
+export function clientFromCertsDir({ certsPath, user, ...addressing }: CertsDirOptions): ControlClient {
+  const dir = resolve(certsPath);
   const read = (name: string): string => readTextOrExplain(
     join(dir, name),
-    `point --certs-path at the folder holding cluster.crt, ${o.user}.crt and ${o.user}.key, and choose the user with --user`,
+    `point --certs-path at the folder holding cluster.crt, ${user}.crt and ${user}.key, and choose the user with --user`,
     ':',
   );
   const caCert = read('cluster.crt');
-  const cert = read(`${o.user}.crt`);
-  const key = read(`${o.user}.key`);
+  const cert = read(`${user}.crt`);
+  const key = read(`${user}.key`);
   try {
-    return createControlClient({
-      host: o.host, port: o.port, caCert, cert, key,
-      ...(o.fallbacks !== undefined ? { fallbacks: o.fallbacks } : {}),
-      ...(o.onFailover !== undefined ? { onFailover: o.onFailover } : {}),
-      ...(o.timeoutMs !== undefined ? { timeoutMs: o.timeoutMs } : {}),
-    });
+    return createControlClient({ ...addressing, caCert, cert, key });
   } catch (e) {
     if (e instanceof UserError) {
-      throw new UserError(`${join(dir, `${o.user}.crt`)} / ${o.user}.key / cluster.crt: ${e.message}`);
+      throw new UserError(`${join(dir, `${user}.crt`)} / ${user}.key / cluster.crt: ${e.message}`);
     }
     throw e;
   }

@@ -1,37 +1,27 @@
 // The receiving end of agent-to-agent transfers: ask a peer for a stream of a dataset, download it
 // into a spool in the local pool with every chunk verified as it arrives, check the whole-stream
-// digest, then `btrfs receive` it. A small JSON beside the spool records what is verified, so a
-// dropped connection or a restart of either side continues from the last verified chunk.
-import { request, type RequestOptions } from 'node:https';
-import type { IncomingMessage } from 'node:http';
-import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+// digest, then `btrfs receive` it. This module is the pull's state machine (resume or ask anew,
+// retry, give up); the spool and its bookkeeping are incoming-spool.ts's, the requests to the
+// peer peer-client.ts's, the progress reports progress-meter.ts's.
+import { mkdir, type FileHandle } from 'node:fs/promises';
 import type { SnapshotPool } from '../backends/p2p/pool-api.js';
 import { abortableSleep } from '../abortable-sleep.js';
 import { Backoff, type BackoffOptions } from '../client/backoff.js';
 import { errorMessage } from '../errors.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import { silentLogger, type Logger } from '../log.js';
 import { recordTransferBytes } from '../metrics/registry.js';
 import { shortId, type DatasetId } from '../model/ids.js';
 import { formatSize } from '../model/size.js';
 import type { TlsMaterial } from '../tls/options.js';
-import { writeJsonAtomic } from './outgoing.js';
 import { TransferError } from './errors.js';
-import { FrameParser, NAME_RE, STREAM_RE, chunkDigestOffThread, rootDigest, streamPath, streamsPath, type StreamOffer } from './protocol.js';
-import { transferClientTls } from './tls.js';
+import { ChunkWriter, CorruptChunk, IncomingSpool, incomingFiles, type IncomingState } from './incoming-spool.js';
+import { PeerClient, SenderFailed, describe, isIdentityError, readJson, type TransferPeer } from './peer-client.js';
+import { ProgressMeter, type TransferProgress } from './progress-meter.js';
+import { FrameParser, NAME_RE, STREAM_RE, rootDigest, streamPath, streamsPath, type StreamOffer } from './protocol.js';
 
-export interface TransferPeer {
-  readonly host: string;
-  readonly port: number;
-  /** The node we mean to pull from: its certificate must say node-<uuid>. */
-  readonly nodeUuid: string;
-}
-
-export interface TransferProgress {
-  readonly bytesDone: number;
-  readonly bytesTotal: number;
-  readonly bytesPerSecond: number;
-}
+export type { TransferPeer } from './peer-client.js';
+export type { TransferProgress } from './progress-meter.js';
 
 export interface PullOptions {
   readonly pool: SnapshotPool;
@@ -62,46 +52,17 @@ export interface PullResult {
   readonly bytesTotal: number;
 }
 
-/** What a resumable download has verified so far; saved beside the spool after every chunk. */
-interface IncomingState {
-  readonly version: 1;
-  readonly dataset: string;
-  readonly peer: { readonly host: string; readonly port: number; readonly node: string };
-  readonly stream: string;
-  readonly snapshot: string;
-  readonly parent: string | null;
-  readonly final: boolean;
-  readonly estimated: number | null;
-  verified: number;
-  chunks: string[];
-  /** The whole stream is here and its root digest matched. */
-  done: boolean;
-}
-
-const PROGRESS_EVERY_MS = 250;
-export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 5_000 };
+const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 200, maxMs: 5_000 };
+// A stream that fails its whole-stream digest this often points at the sender, not the network.
 const MAX_STREAM_ATTEMPTS = 3;
-
-/** Named `<dataset_id>…` as the pool expects, so destroying the dataset also drops its spool. */
-export function incomingFiles(pool: Pick<SnapshotPool, 'spoolDir'>, datasetId: string): { readonly stream: string; readonly state: string } {
-  return { stream: join(pool.spoolDir, `${datasetId}.in.stream`), state: join(pool.spoolDir, `${datasetId}.in.json`) };
-}
 
 /** Pull the dataset's newest snapshot (pre-copy) or its final snapshot from the peer into the local pool. */
 export async function pullDataset(o: PullOptions): Promise<PullResult> {
-  // One pull per dataset and pool at a time: two would share (and clobber) one spool.
-  const key = incomingFiles(o.pool, o.datasetId).state;
-  const previous = running.get(key) ?? Promise.resolve();
-  const mine = previous.catch(() => undefined).then(() => new Pull(o).run());
-  const tail = mine.catch(() => undefined);
-  running.set(key, tail);
-  void tail.then(() => {
-    if (running.get(key) === tail) running.delete(key);
-  });
-  return mine;
+  return running.run(incomingFiles(o.pool, o.datasetId).state, () => new Pull(o).run());
 }
 
-const running = new Map<string, Promise<unknown>>();
+/** One pull per dataset and pool at a time: two would share (and clobber) one spool. */
+const running = new KeyedQueue();
 
 export interface PreCopyResult {
   /** The newest snapshot now held as a replica. */
@@ -130,7 +91,8 @@ export async function preCopy(o: Omit<PullOptions, 'final'> & { readonly maxRoun
 
 class Pull {
   private readonly log: Logger;
-  private readonly files: { readonly stream: string; readonly state: string };
+  private readonly spool: IncomingSpool;
+  private readonly peer: PeerClient;
   private readonly signal: AbortSignal;
   private readonly backoff: Backoff;
   private bytesReceived = 0;
@@ -138,18 +100,19 @@ class Pull {
 
   constructor(private readonly o: PullOptions) {
     this.log = (o.log ?? silentLogger()).child({ dataset: o.datasetId, peer: shortId(o.peer.nodeUuid) });
-    this.files = incomingFiles(o.pool, o.datasetId);
+    this.spool = new IncomingSpool(o.pool, o.datasetId);
     this.signal = o.signal ?? new AbortController().signal;
+    this.peer = new PeerClient(o.tls, o.peer, this.signal, o.idleTimeoutMs ?? 30_000);
     this.backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF);
     this.progress = new ProgressMeter(o.onProgress);
   }
 
   async run(): Promise<PullResult> {
     await mkdir(this.o.pool.spoolDir, { recursive: true });
-    let state = await this.loadState();
+    let state = await this.spool.load();
     if (state && state.peer.node !== this.o.peer.nodeUuid.toLowerCase()) {
       this.log.info({ stream: state.stream, from: state.peer.node }, 'dropping an unfinished pull from another node');
-      await this.discard();
+      await this.spool.discard();
       state = undefined;
     }
     if (state) {
@@ -172,8 +135,7 @@ class Pull {
         stream: offer.stream, snapshot: offer.snapshot, parent: offer.parent, final: offer.final,
         estimated: offer.estimated_bytes, verified: 0, chunks: [], done: false,
       };
-      await rm(this.files.stream, { force: true });
-      await this.saveState(fresh);
+      await this.spool.begin(fresh);
       const r = await this.complete(fresh);
       if (r) return r;
       if (attempt >= MAX_STREAM_ATTEMPTS) {
@@ -187,7 +149,7 @@ class Pull {
     if (!state.done) {
       const outcome = await this.download(state);
       if (outcome !== 'ok') {
-        await this.discard();
+        await this.spool.discard();
         return undefined;
       }
     }
@@ -201,17 +163,17 @@ class Pull {
     if (!(await pool.snapshots(id)).received.includes(state.snapshot)) {
       let name: string;
       try {
-        name = await pool.receiveFile(id, this.files.stream);
+        name = await pool.receiveFile(id, this.spool.stream);
       } catch (e) {
         // Not a transfer problem: the stream was verified. Asking anew (maybe against another parent) is the way out.
-        await this.discard();
+        await this.spool.discard();
         throw new TransferError('failed', `receiving dataset ${id} into this node's pool failed: ${errorMessage(e)}`);
       }
       if (name !== state.snapshot) this.log.warn({ expected: state.snapshot, got: name }, 'btrfs received a snapshot under another name');
     }
-    await this.discard();
+    await this.spool.discard();
     // The sender may drop its spool now; if this fails it is replaced by the next stream anyway.
-    await this.call('DELETE', streamPath(id, state.stream)).catch((e: unknown) => this.log.debug({ err: errorMessage(e) }, 'could not tell the sender to drop its spool'));
+    await this.peer.call('DELETE', streamPath(id, state.stream)).catch((e: unknown) => this.log.debug({ err: errorMessage(e) }, 'could not tell the sender to drop its spool'));
     this.progress.report(state.verified, state.verified, true);
     this.log.info({ snapshot: state.snapshot, parent: state.parent, bytes: state.verified, network: this.bytesReceived }, 'pulled a snapshot');
     return { snapshot: state.snapshot, bytesReceived: this.bytesReceived, bytesTotal: state.verified };
@@ -223,7 +185,7 @@ class Pull {
     const need = 2 * offer.estimated_bytes;
     const free = await this.o.pool.freeBytes();
     if (free < need) {
-      await this.call('DELETE', streamPath(this.o.datasetId, offer.stream!)).catch(() => undefined);
+      await this.peer.call('DELETE', streamPath(this.o.datasetId, offer.stream!)).catch(() => undefined);
       throw new TransferError('no-space',
         `not enough space on this node for dataset ${this.o.datasetId}: the copy needs about ${formatSize(need, 'short')} (${need} bytes: the stream spooled, then received) and the pool has ${formatSize(free, 'short')} (${free} bytes) free`);
     }
@@ -238,9 +200,9 @@ class Pull {
     const have = [...(await this.o.pool.snapshots(this.o.datasetId)).received];
     const body = JSON.stringify({ final: this.o.final, have });
     return this.retrying(async () => {
-      const r = await this.call('POST', streamsPath(this.o.datasetId), body);
+      const r = await this.peer.call('POST', streamsPath(this.o.datasetId), body);
       if (r.status === 200 || r.status === 201) return r.json as StreamOffer;
-      throw this.refusal(r.status, r.json);
+      throw this.peer.refusal(r.status, r.json);
     });
   }
 
@@ -250,13 +212,8 @@ class Pull {
    * digest did not match, so it must be asked for anew.
    */
   private async download(state: IncomingState): Promise<'ok' | 'restart'> {
-    const fh = await open(this.files.stream, 'a+').then(async (f) => {
-      await f.close();
-      return open(this.files.stream, 'r+');
-    });
+    const fh = await this.spool.openAt(state.verified);
     try {
-      // Anything past the verified offset is unverified: it is fetched again.
-      await fh.truncate(state.verified);
       this.progress.start(state.verified, state.estimated);
       let badChunk = { offset: -1, times: 0 };
       const r = await this.retrying(async () => {
@@ -284,7 +241,7 @@ class Pull {
       }
       await fh.datasync();
       state.done = true;
-      await this.saveState(state);
+      await this.spool.save(state);
       return 'ok';
     } finally {
       await fh.close();
@@ -293,11 +250,11 @@ class Pull {
 
   /** One GET from state.verified. Returns at the end frame; throws (to be retried) on anything else. */
   private async fetch(state: IncomingState, fh: FileHandle): Promise<{ kind: 'end'; total: number; root: Buffer } | { kind: 'gone'; reason: string }> {
-    const res = await this.get(`${streamPath(this.o.datasetId, state.stream)}?offset=${state.verified}`);
+    const res = await this.peer.get(`${streamPath(this.o.datasetId, state.stream)}?offset=${state.verified}`);
     if (res.statusCode !== 200) {
       const json = await readJson(res);
       if (res.statusCode === 404 || res.statusCode === 416) return { kind: 'gone', reason: describe(json, res.statusCode) };
-      throw this.refusal(res.statusCode ?? 0, json);
+      throw this.peer.refusal(res.statusCode ?? 0, json);
     }
     const parser = new FrameParser();
     // Verified chunks are written and recorded in order, behind the network: reading the next
@@ -307,7 +264,7 @@ class Pull {
       recordTransferBytes('received', len);
       this.backoff.reset();
       this.progress.report(state.verified, knownTotal);
-    }, () => this.saveState(state));
+    }, () => this.spool.save(state));
     let next = state.verified;
     try {
       for await (const piece of res as AsyncIterable<Buffer>) {
@@ -370,182 +327,7 @@ class Pull {
     }
   }
 
-  /** A TransferError for an answer that retrying cannot change; a plain (retried) Error for a failing sender. */
-  private refusal(status: number, json: unknown): Error {
-    const text = `node ${shortId(this.o.peer.nodeUuid)} refused: ${describe(json, status)}`;
-    if (status >= 500) return new SenderFailed(text);
-    return new TransferError(status === 409 ? 'refused' : 'failed', text, status);
-  }
-
-  private requestOptions(method: string, path: string): RequestOptions {
-    return {
-      ...transferClientTls(this.o.tls, this.o.peer.nodeUuid),
-      host: this.o.peer.host,
-      port: this.o.peer.port,
-      method,
-      path,
-      agent: false,
-      signal: this.signal,
-      timeout: this.o.idleTimeoutMs ?? 30_000,
-    };
-  }
-
-  private get(path: string): Promise<IncomingMessage> {
-    return new Promise((resolve, reject) => {
-      const req = request(this.requestOptions('GET', path), resolve);
-      req.on('timeout', () => req.destroy(new Error(`no data from the sender for ${Math.round((this.o.idleTimeoutMs ?? 30_000) / 1000)} s`)));
-      req.on('error', reject);
-      req.end();
-    });
-  }
-
-  private call(method: string, path: string, body?: string): Promise<{ status: number; json: unknown }> {
-    return new Promise((resolve, reject) => {
-      const req = request(this.requestOptions(method, path), (res) => {
-        readJson(res).then((json) => resolve({ status: res.statusCode ?? 0, json }), reject);
-      });
-      req.on('timeout', () => req.destroy(new Error('the sender did not answer in time')));
-      req.on('error', reject);
-      if (body !== undefined) req.setHeader('Content-Type', 'application/json');
-      req.end(body);
-    });
-  }
-
   private checkAborted(): void {
     if (this.signal.aborted) throw new TransferError('failed', `the pull of dataset ${this.o.datasetId} was stopped`);
-  }
-
-  private async loadState(): Promise<IncomingState | undefined> {
-    try {
-      const s = JSON.parse(await readFile(this.files.state, 'utf8')) as IncomingState;
-      if (s.version !== 1 || s.dataset !== this.o.datasetId || !Array.isArray(s.chunks)) return undefined;
-      return s;
-    } catch {
-      return undefined;
-    }
-  }
-
-  private saveState(s: IncomingState): Promise<void> {
-    return writeJsonAtomic(this.files.state, s);
-  }
-
-  private async discard(): Promise<void> {
-    await rm(this.files.stream, { force: true });
-    await rm(this.files.state, { force: true });
-  }
-}
-
-const WRITES_AHEAD = 2;
-
-/**
- * Verifies chunks (digests on the thread pool, while the next chunk arrives), then writes them in
- * order; each is recorded in the state (and saved) only once it is verified and written. After a
- * corrupted chunk nothing more is written: it and whatever followed it are fetched again.
- */
-class ChunkWriter {
-  private chain: Promise<void> = Promise.resolve();
-  private queued = 0;
-  private failed: unknown;
-
-  constructor(
-    private readonly fh: FileHandle,
-    private readonly state: IncomingState,
-    private readonly onWritten: (length: number, knownTotal: number) => void,
-    private readonly save: () => Promise<void>,
-  ) {}
-
-  async add(data: Buffer, offset: number, digest: Buffer, knownTotal: number): Promise<void> {
-    if (this.failed !== undefined) return this.drain();
-    this.queued++;
-    const computed = chunkDigestOffThread(data);
-    this.chain = this.chain.then(async () => {
-      try {
-        if (this.failed !== undefined) return;
-        if (!(await computed).equals(digest)) {
-          this.failed = new CorruptChunk(offset);
-          return;
-        }
-        await this.fh.write(data, 0, data.length, offset);
-        this.state.verified += data.length;
-        this.state.chunks.push(digest.toString('hex'));
-        await this.save();
-        this.onWritten(data.length, knownTotal);
-      } catch (e) {
-        this.failed = new TransferError('failed', `writing the transfer spool failed: ${errorMessage(e)}`);
-      } finally {
-        this.queued--;
-      }
-    });
-    if (this.queued > WRITES_AHEAD) await this.chain;
-    if (this.failed !== undefined) await this.drain();
-  }
-
-  /** Wait for every queued chunk; throws CorruptChunk (retried) or a TransferError (a local disk problem). */
-  async drain(): Promise<void> {
-    await this.chain;
-    if (this.failed !== undefined) throw this.failed;
-  }
-}
-
-/** The sender answered 5xx: retried like a dropped connection, reported as its failure. */
-class SenderFailed extends Error {}
-
-class CorruptChunk extends Error {
-  constructor(readonly offset: number) {
-    super(`the chunk at ${offset} failed its digest`);
-  }
-}
-
-function isIdentityError(e: unknown): boolean {
-  const code = (e as { code?: unknown }).code;
-  return code === 'ERR_TRANSFER_PEER_IDENTITY' || code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE' || code === 'SELF_SIGNED_CERT_IN_CHAIN'
-    || code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || code === 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY' || code === 'CERT_SIGNATURE_FAILURE';
-}
-
-function describe(json: unknown, status: number | undefined): string {
-  const d = (json as { description?: unknown } | null)?.description;
-  return typeof d === 'string' ? d : `HTTP ${status ?? '?'}`;
-}
-
-async function readJson(res: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const c of res as AsyncIterable<Buffer>) {
-    size += c.length;
-    if (size > 1024 * 1024) break;
-    chunks.push(c);
-  }
-  try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8')) as unknown;
-  } catch {
-    return null;
-  }
-}
-
-/** Progress at most every PROGRESS_EVERY_MS, with the rate over the last few seconds. */
-class ProgressMeter {
-  private last = 0;
-  private estimate: number | null = null;
-  private samples: { at: number; bytes: number }[] = [];
-
-  constructor(private readonly onProgress: ((p: TransferProgress) => void) | undefined) {}
-
-  start(done: number, estimate: number | null): void {
-    this.estimate = estimate;
-    this.samples = [{ at: Date.now(), bytes: done }];
-  }
-
-  report(done: number, knownTotal: number, force = false): void {
-    if (!this.onProgress) return;
-    const now = Date.now();
-    if (!force && now - this.last < PROGRESS_EVERY_MS) return;
-    this.last = now;
-    this.samples.push({ at: now, bytes: done });
-    while (this.samples.length > 2 && now - this.samples[0]!.at > 3_000) this.samples.shift();
-    const first = this.samples[0]!;
-    const seconds = (now - first.at) / 1000;
-    const bytesPerSecond = seconds > 0 ? Math.max(0, (done - first.bytes) / seconds) : 0;
-    const bytesTotal = knownTotal > 0 ? knownTotal : Math.max(this.estimate ?? 0, done);
-    this.onProgress({ bytesDone: done, bytesTotal, bytesPerSecond: Math.round(bytesPerSecond) });
   }
 }

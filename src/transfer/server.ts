@@ -12,6 +12,7 @@ import Koa, { type Context } from 'koa';
 import Router from '@koa/router';
 import type { SnapshotPool } from '../backends/p2p/pool-api.js';
 import { UserError, errorMessage } from '../errors.js';
+import { KeyedQueue } from '../keyed-queue.js';
 import type { Logger } from '../log.js';
 import { recordTransferBytes } from '../metrics/registry.js';
 import { asDatasetId, isUuidV4, shortId, type DatasetId } from '../model/ids.js';
@@ -89,7 +90,8 @@ function requesterOf(ctx: Context): string {
 
 export class TransferServer {
   private readonly streams = new Map<string, OutgoingStream>();
-  private readonly locks = new Map<string, Promise<unknown>>();
+  /** One request at a time per dataset: a final snapshot and its hand-off marker are one step. */
+  private readonly perDataset = new KeyedQueue();
   private corruptAt: number | undefined;
   private closed = false;
 
@@ -148,7 +150,7 @@ export class TransferServer {
       const dataset = datasetParam(ctx);
       const requester = requesterOf(ctx);
       const req = parseRequest(await readJson(ctx));
-      const offer = await this.locked(dataset, () => this.offer(dataset, requester, req));
+      const offer = await this.perDataset.run(dataset, () => this.offer(dataset, requester, req));
       ctx.status = offer.stream === null ? 200 : 201;
       ctx.body = offer;
     });
@@ -160,7 +162,7 @@ export class TransferServer {
       if (!Number.isSafeInteger(offset) || offset < 0 || offset % CHUNK_BYTES !== 0) {
         throw new HttpError(400, `offset must be a multiple of ${CHUNK_BYTES} (a chunk boundary)`);
       }
-      const s = await this.locked(dataset, () => this.find(dataset, stream));
+      const s = await this.perDataset.run(dataset, () => this.find(dataset, stream));
       if (!s) throw new HttpError(404, `no stream ${stream} of dataset ${dataset} here; ask for a new one`);
       if (s.complete && offset > s.complete.length) throw new HttpError(416, `offset ${offset} is past the end of the stream (${s.complete.length} bytes)`);
       this.o.log.debug({ dataset, stream, offset, requester: peerIdentity(ctx.req.socket as TLSSocket)?.cn }, 'serving a stream');
@@ -173,7 +175,7 @@ export class TransferServer {
       const dataset = datasetParam(ctx);
       const stream = String(ctx['params']?.stream ?? '');
       if (!STREAM_RE.test(stream)) throw new HttpError(400, `${JSON.stringify(stream)} is not a stream id`);
-      await this.locked(dataset, async () => {
+      await this.perDataset.run(dataset, async () => {
         const s = await this.find(dataset, stream, false);
         this.streams.delete(`${dataset}/${stream}`);
         await s?.remove();
@@ -202,18 +204,6 @@ export class TransferServer {
     });
     app.use(router.routes());
     app.use(router.allowedMethods());
-  }
-
-  /** One request at a time per dataset: a final snapshot and its hand-off marker are one step. */
-  private locked<T>(dataset: string, f: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(dataset) ?? Promise.resolve();
-    const run = prev.then(f, f);
-    const tail = run.catch(() => undefined);
-    this.locks.set(dataset, tail);
-    void tail.then(() => {
-      if (this.locks.get(dataset) === tail) this.locks.delete(dataset);
-    });
-    return run;
   }
 
   private async offer(dataset: DatasetId, requester: string, req: StreamRequest): Promise<StreamOffer> {

@@ -3,28 +3,19 @@
 // a lease holds a move until released; delete → destroyed.
 import { randomUUID } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { makeTestBed, type TestBed } from './harness.js';
+import { removeTestBed, startTestBed, type TestBed } from './harness.js';
 import { holdsFor } from '../support/until.js';
 
 let bed: TestBed;
 
 test.before(async () => {
-  bed = await makeTestBed(await mkdtemp(join(tmpdir(), 'flocker-agent-e2e-')));
-  await bed.startControl();
-  bed.startAgent(0);
-  bed.startAgent(1);
-  await bed.until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000); // tsx start-up of three processes on a loaded machine
+  bed = await startTestBed('agent-e2e');
 });
 
-test.after(async () => {
-  await bed.cleanup();
-  await rm(bed.dir, { recursive: true, force: true });
-});
+test.after(() => removeTestBed(bed));
 
 const stateOf = async (id: string) => (await bed.client.stateDatasets()).find((d) => d.dataset_id === id);
 const exposedOn = (id: string): number[] =>

@@ -1,13 +1,11 @@
 // End to end on the loopback backend (root only): real agents make ext4 on first use, a move
 // keeps the data, delete leaves no file and no loop device.
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { listLoops } from '../../src/sys/losetup.js';
-import { makeTestBed, until, type TestBed } from './harness.js';
+import { removeTestBed, startTestBed, until, type TestBed } from './harness.js';
 import { skipTest } from '../support/skip.js';
 
 const root = process.getuid?.() === 0;
@@ -15,18 +13,10 @@ let bed: TestBed | undefined;
 
 test.before(async () => {
   if (!root) return;
-  bed = await makeTestBed(await mkdtemp(join(tmpdir(), 'flocker-agent-loop-')), 2, 'loopback');
-  await bed.startControl();
-  bed.startAgent(0);
-  bed.startAgent(1);
-  await until('both agents to report', async () => ((await bed!.client.stateNodes()).length === 2 ? true : undefined), 90_000); // tsx start-up of three processes on a loaded machine
+  bed = await startTestBed('agent-loop', 'loopback');
 });
 
-test.after(async () => {
-  if (!bed) return;
-  await bed.cleanup();
-  await rm(bed.dir, { recursive: true, force: true });
-});
+test.after(() => removeTestBed(bed));
 
 test('loopback: create, move with data, delete', async () => {
   if (!bed) {

@@ -1,28 +1,19 @@
 // End to end, when things go wrong: an agent killed mid-move, a control restart, a second agent
 // with the same node certificate.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { flocker, makeTestBed, until, type TestBed } from './harness.js';
+import { flocker, removeTestBed, startTestBed, until, type TestBed } from './harness.js';
 import { holdsFor } from '../support/until.js';
 
 let bed: TestBed;
 
 test.before(async () => {
-  bed = await makeTestBed(await mkdtemp(join(tmpdir(), 'flocker-agent-recovery-')));
-  await bed.startControl();
-  bed.startAgent(0);
-  bed.startAgent(1);
-  await until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000); // tsx start-up of three processes on a loaded machine
+  bed = await startTestBed('agent-recovery');
 });
 
-test.after(async () => {
-  await bed.cleanup();
-  await rm(bed.dir, { recursive: true, force: true });
-});
+test.after(() => removeTestBed(bed));
 
 const stateOf = async (id: string) => (await bed.client.stateDatasets()).find((d) => d.dataset_id === id);
 const mountedOn = async (id: string, node: number) => {

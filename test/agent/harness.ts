@@ -3,6 +3,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { until } from '../support/until.js';
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unexpose } from '../../src/backends/fsutil.js';
@@ -194,4 +196,29 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
     },
   };
   return bed;
+}
+
+/**
+ * A bed in a fresh temp folder with control and every node's agent running, returned once all
+ * have reported; on a failure on the way it is removed again. Undo with removeTestBed().
+ */
+export async function startTestBed(name: string, backend: 'directory' | 'loopback' = 'directory'): Promise<TestBed> {
+  const bed = await makeTestBed(await mkdtemp(join(tmpdir(), `flocker-${name}-`)), 2, backend);
+  try {
+    await bed.startControl();
+    bed.nodes.forEach((_, i) => bed.startAgent(i));
+    // Long: tsx start-up of three processes on a loaded machine.
+    await bed.until('every agent to report', async () => ((await bed.client.stateNodes()).length === bed.nodes.length ? true : undefined), 90_000);
+    return bed;
+  } catch (e) {
+    await removeTestBed(bed);
+    throw e;
+  }
+}
+
+/** Stops every process of the bed, releases its mounts and loop devices, removes its folder. */
+export async function removeTestBed(bed: TestBed | undefined): Promise<void> {
+  if (!bed) return;
+  await bed.cleanup();
+  await rm(bed.dir, { recursive: true, force: true });
 }

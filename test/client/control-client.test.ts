@@ -178,8 +178,8 @@ test('typed calls send the right requests and parse answers; one kept-alive conn
   assert.is(seen.find((s) => s.url === `/v1/configuration/datasets/${D}`)!.headers['x-if-configuration-matches'], undefined);
 });
 
-test('a kept-alive connection the server dropped is retried once on a fresh one', async () => {
-  await client.version();
+/** With the server dropping every reused connection, calls still succeed (and one was dropped). */
+async function callsSurviveDroppedReuse(): Promise<void> {
   dropReused = true;
   const before = dropped;
   try {
@@ -189,20 +189,17 @@ test('a kept-alive connection the server dropped is retried once on a fresh one'
     dropReused = false;
   }
   assert.ok(dropped - before >= 1, 'a reused connection was dropped and the call still succeeded');
+}
+
+test('a kept-alive connection the server dropped is retried once on a fresh one', async () => {
+  await client.version();
+  await callsSurviveDroppedReuse();
 });
 
 test('when every pooled connection was dropped, the retry goes on a new one, never reported as a refused certificate', async () => {
   // Several kept-alive sockets in the pool, all closed by the server under load.
   await Promise.all([client.version(), client.version(), client.version(), client.version()]);
-  dropReused = true;
-  const before = dropped;
-  try {
-    assert.equal(await client.version(), { flocker: '1.15.0' });
-    assert.equal(await client.version(), { flocker: '1.15.0' });
-  } finally {
-    dropReused = false;
-  }
-  assert.ok(dropped - before >= 1, 'a reused connection was dropped and the call still succeeded');
+  await callsSurviveDroppedReuse();
 });
 
 test('error statuses become ApiRequestError with Flocker descriptions', async () => {

@@ -8,16 +8,7 @@ import { join } from 'node:path';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import { parseAgentConfig } from '../../src/config/agent-config.js';
 import { alive, childPids, startCluster } from '../support/cluster.js';
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from '../support/until.js';
 
 test('two replicas over a local etcd: changes through either converge on agents of both; Ctrl-C stops everything', async () => {
   const c = await startCluster({ nodes: 2, extraArgs: ['--store', 'etcd', '--control-replicas', '2'], timeoutMs: 180_000 });
@@ -38,11 +29,11 @@ test('two replicas over a local etcd: changes through either converge on agents 
       const [n1, n2] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
       // node-1's agent talks to replica 1: create through replica 2.
       const d = await second.createDataset({ primary: n1.uuid, metadata: { name: 'via-2' } });
-      const path = await until('mounted on node-1', async () => (await c.client.stateDatasets()).find((s) => s.dataset_id === d.dataset_id && s.primary === n1.uuid)?.path);
+      const path = await until('mounted on node-1', async () => (await c.client.stateDatasets()).find((s) => s.dataset_id === d.dataset_id && s.primary === n1.uuid)?.path, 30_000);
       assert.ok(existsSync(path));
       // node-2's agent talks to replica 2: move through replica 1.
       await c.client.moveDataset(d.dataset_id, n2.uuid);
-      await until('moved to node-2', async () => ((await second.stateDatasets()).find((s) => s.dataset_id === d.dataset_id && s.primary === n2.uuid) ? true : undefined));
+      await until('moved to node-2', async () => ((await second.stateDatasets()).find((s) => s.dataset_id === d.dataset_id && s.primary === n2.uuid) ? true : undefined), 30_000);
       const [x, y] = await Promise.all([c.client.convergence(), second.convergence()]);
       assert.equal(x.map((r) => [r.dataset_id, r.phase]), y.map((r) => [r.dataset_id, r.phase]));
     } finally {

@@ -8,8 +8,7 @@ import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { makeCerts, type CertPair, type TestCerts } from '../support/certs.js';
 import { callApi, spawnControl, startControl, type ControlProcess } from './process-harness.js';
-import type { ControlMessage } from '../../src/protocol/channel.js';
-import { applyDelta, type AgentView } from '../../src/protocol/delta.js';
+import { connectAgentSocket, type AgentSocket } from '../support/agent-socket.js';
 import type { NodeReport } from '../../src/model/cluster-state.js';
 
 let dir: string;
@@ -42,47 +41,9 @@ async function refused(p: Promise<unknown>): Promise<boolean> {
   }
 }
 
-interface Agent {
-  ws: WebSocket;
-  messages: ControlMessage[];
-  next(pred: (m: ControlMessage) => boolean, ms?: number): Promise<ControlMessage>;
-  closed: Promise<void>;
-}
-
-function connectAgent(node: { cert: string; key: string }, port = control.agentPort, ca = certs.caCert): Promise<Agent> {
-  const ws = new WebSocket(`wss://127.0.0.1:${port}/v1/agent`, {
-    ca: readFileSync(ca), cert: readFileSync(node.cert), key: readFileSync(node.key),
-  });
-  const messages: ControlMessage[] = [];
-  const waiters: { pred: (m: ControlMessage) => boolean; resolve: (m: ControlMessage) => void }[] = [];
-  // Deltas are applied as an agent does and handed to `next` as the full view they produce, so
-  // the assertions read like snapshots; a delta that does not follow the view held fails here.
-  let held: { generation: number; view: AgentView } | undefined;
-  ws.on('message', (d) => {
-    let m = JSON.parse(d.toString()) as ControlMessage;
-    if (m.type === 'cluster') held = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster } };
-    else if (m.type === 'delta') {
-      if (held?.generation !== m.from) throw new Error(`delta from ${m.from} while holding ${String(held?.generation)}`);
-      held = { generation: m.generation, view: applyDelta(held.view, m.changes) };
-      m = { type: 'cluster', generation: m.generation, ...held.view, store: m.store ?? { identity: '', generation: 0 }, now: m.now };
-    }
-    messages.push(m);
-    for (const w of [...waiters]) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }
-  });
-  const closed = new Promise<void>((r) => ws.once('close', () => r()));
-  const next = (pred: (m: ControlMessage) => boolean, ms = 5000): Promise<ControlMessage> => {
-    const have = messages.find(pred);
-    if (have) { messages.splice(messages.indexOf(have), 1); return Promise.resolve(have); }
-    return new Promise((resolve, reject) => {
-      const t = setTimeout(() => reject(new Error('no matching message in time')), ms);
-      waiters.push({ pred, resolve: (m) => { clearTimeout(t); messages.splice(messages.indexOf(m), 1); resolve(m); } });
-    });
-  };
-  return new Promise((resolve, reject) => {
-    ws.once('open', () => resolve({ ws, messages, next, closed }));
-    ws.once('error', reject);
-  });
-}
+// Consuming, and failing on a delta out of order: these tests check the push order itself.
+const connectAgent = (node: { cert: string; key: string }): Promise<AgentSocket> =>
+  connectAgentSocket(control.agentPort, certs.caCert, node, { consume: true, onGap: 'fail', timeoutMs: 5000 });
 
 test('the REST API answers a user certificate over mutual TLS', async () => {
   const r = await api('GET', '/v1/version');

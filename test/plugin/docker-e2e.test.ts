@@ -11,6 +11,7 @@ import { startCluster, type TestCluster } from '../support/cluster.js';
 import { docker, dockerTry, ensureDocker } from '../support/docker.js';
 import { pluginCall, startPlugin, type PluginProcess } from './support.js';
 import { skipTest } from '../support/skip.js';
+import { until } from '../support/until.js';
 
 const run = randomBytes(3).toString('hex');
 // Stable driver names: dockerd remembers every driver it has seen and retries dead ones for 15 s
@@ -32,16 +33,6 @@ const volumes: string[] = [];
 async function byName(name: string): Promise<ApiDatasetConfig | undefined> {
   const { datasets } = await cluster!.client.listDatasets();
   return datasets.find((d) => !d.deleted && d.metadata['name'] === name);
-}
-
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
 }
 
 test.before(async () => {
@@ -103,7 +94,7 @@ it('a volume written on the other node moves here for docker run, data identical
   const [n1, n2] = [cluster!.nodes[0]!, cluster!.nodes[1]!];
   const ds = await cluster!.client.createDataset({ primary: n2.uuid, maximum_size: 64 * 1024 * 1024, metadata: { name: v } });
   const path = await until('mounted on node 2', async () =>
-    (await cluster!.client.stateDatasets()).find((s) => s.dataset_id === ds.dataset_id && s.primary === n2.uuid)?.path);
+    (await cluster!.client.stateDatasets()).find((s) => s.dataset_id === ds.dataset_id && s.primary === n2.uuid)?.path, 30_000);
   const data = randomBytes(64 * 1024).toString('base64');
   writeFileSync(join(path, 'f'), data);
   const out = await docker(['run', '--rm', '-v', `${v}:/data`, '--volume-driver', A, image, 'cat', '/data/f']);
@@ -132,7 +123,7 @@ it('Mount and Remove are refused while the other node holds a lease', async () =
 
   await docker(['rm', '-f', c]);
   await until('lease released', async () =>
-    (await cluster!.client.listLeases()).some((l) => l.dataset_id === ds!.dataset_id) ? undefined : true);
+    (await cluster!.client.listLeases()).some((l) => l.dataset_id === ds!.dataset_id) ? undefined : true, 30_000);
   await docker(['volume', 'rm', v]);
   const all = (await cluster!.client.listDatasets()).datasets;
   assert.is(all.find((d) => d.dataset_id === ds!.dataset_id)!.deleted, true);
@@ -149,7 +140,7 @@ it('two containers on one host share a volume; the lease lasts until the last on
   const seen = await until('c2 sees c1\'s file', async () => {
     const r = await dockerTry(['exec', c2, 'cat', '/data/one']);
     return r.code === 0 ? r.stdout.trim() : undefined;
-  });
+  }, 30_000);
   assert.is(seen, 'one');
   const id = (await byName(v))!.dataset_id;
   const leased = async (): Promise<boolean> => (await cluster!.client.listLeases()).some((l) => l.dataset_id === id);

@@ -90,29 +90,25 @@ test("the client refuses a server whose certificate another CA signed", async ()
   assert.match(String(e.code), /SELF_SIGNED|UNABLE_TO_VERIFY|UNABLE_TO_GET_ISSUER/);
 });
 
-test('an API user certificate cannot serve (clientAuth only)', async () => {
-  const other = createServer(serverTlsOptions(material(certs, certs.users['user']!)), (_q, s) => s.end('x'));
+/** The error a user's client meets at a server that presents `serverPair` instead of the control service's. */
+async function userRefusesServer(serverPair: { cert: string; key: string }): Promise<Error & { code?: string }> {
+  const other = createServer(serverTlsOptions(material(certs, serverPair)), (_q, s) => s.end('x'));
   await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
   try {
-    const e = await refused({ ...clientTlsOptions(material(certs, certs.users['user']!)), port: (other.address() as AddressInfo).port });
-    assert.is(e.code, 'INVALID_PURPOSE');
+    return await refused({ ...clientTlsOptions(material(certs, certs.users['user']!)), port: (other.address() as AddressInfo).port });
   } finally {
     other.close();
     other.closeAllConnections();
   }
+}
+
+test('an API user certificate cannot serve (clientAuth only)', async () => {
+  assert.is((await userRefusesServer(certs.users['user']!)).code, 'INVALID_PURPOSE');
 });
 
 test('the client refuses a server that is not the control service (wrong name)', async () => {
   // A node certificate has no EKU, so it is usable by a server; only its name is wrong.
-  const other = createServer(serverTlsOptions(material(certs, certs.nodes[0]!)), (_q, s) => s.end('x'));
-  await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
-  try {
-    const e = await refused({ ...clientTlsOptions(material(certs, certs.users['user']!)), port: (other.address() as AddressInfo).port });
-    assert.is(e.code, 'ERR_TLS_CERT_ALTNAME_INVALID');
-  } finally {
-    other.close();
-    other.closeAllConnections();
-  }
+  assert.is((await userRefusesServer(certs.nodes[0]!)).code, 'ERR_TLS_CERT_ALTNAME_INVALID');
 });
 
 test('readTlsMaterial names a missing file and the hint', () => {

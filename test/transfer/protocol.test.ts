@@ -51,6 +51,13 @@ function pool(opts: ConstructorParameters<typeof FakePool>[1] = {}): FakePool {
   return new FakePool(join(dir, `pool-${++poolCount}`), opts);
 }
 
+/** A sender's pool holding one dataset of `bytes` random bytes, and a receiver's pool. */
+async function withDataset(bytes: number, srcOpts: ConstructorParameters<typeof FakePool>[1] = {}, dstOpts: ConstructorParameters<typeof FakePool>[1] = {}): Promise<{ src: FakePool; dst: FakePool; id: DatasetId; data: Buffer }> {
+  const [src, dst, id, data] = [pool(srcOpts), pool(dstOpts), newId(), randomBytes(bytes)];
+  await src.write(id, data);
+  return { src, dst, id, data };
+}
+
 async function serve(p: FakePool, extra: { port?: number; log?: CapturedLog; corruptOnceAt?: number } = {}): Promise<TransferServer> {
   const s = await TransferServer.start({
     pool: p, tls: material(certs, A()), port: extra.port ?? 0, listen: '127.0.0.1', log: (extra.log ?? capturingLogger()).log,
@@ -68,11 +75,7 @@ function pullOpts(server: TransferServer, local: FakePool, datasetId: DatasetId,
 }
 
 test('pre-copy pulls the whole stream, then only from the newest common snapshot; data identical; spools cleaned', async () => {
-  const src = pool();
-  const dst = pool();
-  const id = newId();
-  const v1 = randomBytes(9 * MiB + 12345);
-  await src.write(id, v1);
+  const { src, dst, id, data: v1 } = await withDataset(9 * MiB + 12345);
   const server = await serve(src);
   const progress: TransferProgress[] = [];
   const first = await pullDataset(pullOpts(server, dst, id, { onProgress: (p) => progress.push(p) }));
@@ -94,10 +97,7 @@ test('pre-copy pulls the whole stream, then only from the newest common snapshot
 });
 
 test('preCopy stops when a round no longer shrinks or moves little', async () => {
-  const src = pool();
-  const dst = pool();
-  const id = newId();
-  await src.write(id, randomBytes(3 * MiB));
+  const { src, dst, id } = await withDataset(3 * MiB);
   const server = await serve(src);
   const r = await preCopy({ ...pullOpts(server, dst, id), smallBytes: MiB });
   // The fake sends whole files, so round 2 moves as much as round 1 and the loop stops there.
@@ -107,11 +107,7 @@ test('preCopy stops when a round no longer shrinks or moves little', async () =>
 });
 
 test('the sender is stopped mid-stream and restarted: the pull resumes from the last verified chunk', async () => {
-  const src = pool({ pieceBytes: MiB, pieceDelayMs: 15 });
-  const dst = pool();
-  const id = newId();
-  const data = randomBytes(24 * MiB);
-  await src.write(id, data);
+  const { src, dst, id, data } = await withDataset(24 * MiB, { pieceBytes: MiB, pieceDelayMs: 15 });
   const port = await freePort();
   const first = await serve(src, { port });
   let done = 0;
@@ -134,11 +130,7 @@ test('the sender is stopped mid-stream and restarted: the pull resumes from the 
 test('the receiver is stopped mid-stream: the next pull continues from its saved state, never from zero', async () => {
   // Slow enough (about 1 s for the stream) that a progress report (every 250 ms) comes mid-stream
   // even on an idle machine.
-  const src = pool({ pieceBytes: MiB, pieceDelayMs: 50 });
-  const dst = pool();
-  const id = newId();
-  const data = randomBytes(20 * MiB);
-  await src.write(id, data);
+  const { src, dst, id, data } = await withDataset(20 * MiB, { pieceBytes: MiB, pieceDelayMs: 50 });
   const server = await serve(src);
   const abort = new AbortController();
   let done = 0;
@@ -151,11 +143,7 @@ test('the receiver is stopped mid-stream: the next pull continues from its saved
 });
 
 test('the sender dropped the stream (forget) while the receiver was away: the receiver asks anew and completes', async () => {
-  const src = pool({ pieceBytes: MiB, pieceDelayMs: 10 });
-  const dst = pool();
-  const id = newId();
-  const data = randomBytes(16 * MiB);
-  await src.write(id, data);
+  const { src, dst, id, data } = await withDataset(16 * MiB, { pieceBytes: MiB, pieceDelayMs: 10 });
   const server = await serve(src);
   const abort = new AbortController();
   await failure(pullDataset(pullOpts(server, dst, id, { signal: abort.signal, onProgress: (p) => { if (p.bytesDone >= CHUNK_BYTES) abort.abort(); } })));
@@ -168,11 +156,7 @@ test('the sender dropped the stream (forget) while the receiver was away: the re
 });
 
 test('two pulls of one dataset at once take turns (one spool each time), both complete', async () => {
-  const src = pool();
-  const dst = pool();
-  const id = newId();
-  const data = randomBytes(6 * MiB);
-  await src.write(id, data);
+  const { src, dst, id, data } = await withDataset(6 * MiB);
   const server = await serve(src);
   const [r1, r2] = await Promise.all([pullDataset(pullOpts(server, dst, id)), pullDataset(pullOpts(server, dst, id))]);
   assert.not.equal(r1.snapshot, r2.snapshot);
@@ -181,11 +165,7 @@ test('two pulls of one dataset at once take turns (one spool each time), both co
 });
 
 test(`a byte corrupted in transit (${CORRUPT_ENV}) is detected by the chunk digest and only that chunk is fetched again`, async () => {
-  const src = pool();
-  const dst = pool();
-  const id = newId();
-  const data = randomBytes(13 * MiB);
-  await src.write(id, data);
+  const { src, dst, id, data } = await withDataset(13 * MiB);
   const serverLog = capturingLogger();
   const corruptAt = CHUNK_BYTES + 777;
   process.env[CORRUPT_ENV] = String(corruptAt);
@@ -262,10 +242,7 @@ test('a transfer port in use is a startup error naming the port and the agent.ym
 });
 
 test('a receiver without the space refuses before transferring, saying what it needs and has', async () => {
-  const src = pool();
-  const dst = pool({ free: 3 * MiB });
-  const id = newId();
-  await src.write(id, randomBytes(2 * MiB));
+  const { src, dst, id } = await withDataset(2 * MiB, {}, { free: 3 * MiB });
   const server = await serve(src);
   const e = await failure(pullDataset(pullOpts(server, dst, id)));
   assert.instance(e, TransferError);
@@ -276,11 +253,7 @@ test('a receiver without the space refuses before transferring, saying what it n
 });
 
 test('final: refused while exposed; then handed off before it is served; asked again by the same node, the same snapshot; another node is sent away', async () => {
-  const src = pool();
-  const dst = pool();
-  const id = newId();
-  const data = randomBytes(5 * MiB);
-  await src.write(id, data);
+  const { src, dst, id, data } = await withDataset(5 * MiB);
   src.exposed.add(id);
   const server = await serve(src);
   const pre = await pullDataset(pullOpts(server, dst, id));

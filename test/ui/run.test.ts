@@ -6,11 +6,11 @@ import { runDashboard, snapshotText } from '../../src/ui/run.js';
 import { UserError } from '../../src/errors.js';
 import { fakeClient, sampleSnapshot } from './fake-client.js';
 
-/** A writable that looks like a terminal of the given size (0 = a pty opened without a size). */
-function fakeTty(columns: number, rows: number): NodeJS.WriteStream & { text: () => string } {
+/** A stdout that keeps what is written: a pipe (false), or a terminal, of a size if given (0 = a pty opened without a size). */
+function fakeStdout(tty: { columns?: number; rows?: number } | false): NodeJS.WriteStream & { text: () => string } {
   let out = '';
   const w = new Writable({ write(chunk, _enc, cb) { out += String(chunk); cb(); } });
-  return Object.assign(w, { isTTY: true, columns, rows, text: () => out }) as unknown as NodeJS.WriteStream & { text: () => string };
+  return Object.assign(w, { isTTY: tty !== false, ...(tty || {}), text: () => out }) as unknown as NodeJS.WriteStream & { text: () => string };
 }
 
 function fakeStdin(): NodeJS.ReadStream {
@@ -22,7 +22,7 @@ const strip = (s: string): string => s.replace(/\u001B\[[0-9;?]*[a-zA-Z]/g, '');
 
 test('on a terminal it renders live and q quits with exit code 0', async () => {
   const c = fakeClient();
-  const stdout = fakeTty(90, 30);
+  const stdout = fakeStdout({ columns: 90, rows: 30 });
   const stdin = fakeStdin();
   const done = runDashboard({ client: c, stdout, stdin, title: 'test-cluster' });
   c.push({ type: 'snapshot', data: sampleSnapshot() });
@@ -36,7 +36,7 @@ test('on a terminal it renders live and q quits with exit code 0', async () => {
 
 test('a pty without a size is drawn 80 columns wide, not one character per line', async () => {
   const c = fakeClient();
-  const stdout = fakeTty(0, 0);
+  const stdout = fakeStdout({ columns: 0, rows: 0 });
   const stdin = fakeStdin();
   const done = runDashboard({ client: c, stdout, stdin });
   c.push({ type: 'snapshot', data: sampleSnapshot() });
@@ -49,21 +49,20 @@ test('a pty without a size is drawn 80 columns wide, not one character per line'
 
 test('--once prints a plain-text snapshot and returns 0, even when stdout is not a terminal', async () => {
   const c = fakeClient();
-  let out = '';
-  const stdout = Object.assign(new Writable({ write(chunk, _e, cb) { out += String(chunk); cb(); } }), { isTTY: false }) as unknown as NodeJS.WriteStream;
+  const stdout = fakeStdout(false);
   c.push({ type: 'snapshot', data: sampleSnapshot() });
   assert.is(await runDashboard({ client: c, stdout, once: true }), 0);
+  const out = stdout.text();
   assert.not.match(out, '\u001B');
   for (const s of ['1/3 converged', 'web-db', 'cache', 'logs', 'moving-out', '10.0.0.2']) assert.match(out, s);
 });
 
 test('--json prints the snapshot and its counts as JSON', async () => {
   const c = fakeClient();
-  let out = '';
-  const stdout = Object.assign(new Writable({ write(chunk, _e, cb) { out += String(chunk); cb(); } }), { isTTY: true }) as unknown as NodeJS.WriteStream;
+  const stdout = fakeStdout({});
   c.push({ type: 'snapshot', data: sampleSnapshot() });
   assert.is(await runDashboard({ client: c, stdout, json: true }), 0);
-  const parsed = JSON.parse(out) as { summary: string; counts: { converged: number; error: number }; snapshot: { nodes: unknown[] } };
+  const parsed = JSON.parse(stdout.text()) as { summary: string; counts: { converged: number; error: number }; snapshot: { nodes: unknown[] } };
   assert.is(parsed.summary, '1/3 converged, 1 moving, 1 error · 3 nodes (2 connected)');
   assert.equal([parsed.counts.converged, parsed.counts.error, parsed.snapshot.nodes.length], [1, 1, 3]);
 });

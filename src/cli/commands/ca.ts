@@ -4,7 +4,9 @@ import { Command, Option } from 'clipanion';
 import { basename, join } from 'node:path';
 import { BaseCommand } from '../base-command.js';
 import { UserError } from '../../errors.js';
-import type { KeyOptions, WrittenFiles } from '../../tls/ca.js';
+import type { Authority, Issued, KeyOptions, WrittenFiles } from '../../tls/ca.js';
+
+type CaModule = typeof import('../../tls/ca.js');
 
 const CATEGORY = 'Certificates';
 
@@ -44,9 +46,19 @@ abstract class SigningCommand extends CaCommand {
     description: 'Folder holding cluster.crt and cluster.key (default: the current directory)',
   });
 
-  protected async authority() {
-    const { loadAuthority } = await import('../../tls/ca.js');
-    return loadAuthority(this.inputpath ?? '.');
+  /**
+   * Signs a new certificate with the authority under -i and writes it as NAME.crt and NAME.key
+   * under -o; returns what was issued and the file names as the user would type them.
+   */
+  protected async issue<T extends Issued>(
+    make: (tls: CaModule, authority: Authority, keys: KeyOptions) => Promise<T>,
+    name: (issued: T) => string,
+  ): Promise<{ issued: T; files: { cert: string; key: string } }> {
+    // Loaded here, not at the top: the CA library costs every other command its start-up time.
+    const tls = await import('../../tls/ca.js');
+    const authority = await tls.loadAuthority(this.inputpath ?? '.');
+    const issued = await make(tls, authority, this.keyOptions());
+    return { issued, files: this.shown(tls.writeIssued(this.outputDir(), name(issued), issued)) };
   }
 }
 
@@ -105,10 +117,7 @@ export class CaControlCommand extends SigningCommand {
   hostname = Option.String({ name: 'HOSTNAME' });
 
   async run(): Promise<number> {
-    const ca = await this.authority();
-    const { issueControlCertificate, writeIssued } = await import('../../tls/ca.js');
-    const issued = await issueControlCertificate(ca, this.hostname, this.keyOptions());
-    const f = this.shown(writeIssued(this.outputDir(), `control-${this.hostname}`, issued));
+    const { files: f } = await this.issue((tls, ca, keys) => tls.issueControlCertificate(ca, this.hostname, keys), () => `control-${this.hostname}`);
     this.say(`Created ${f.cert} and ${f.key} for the control service at ${this.hostname}.`);
     this.say(`Copy them to /etc/flocker/ on that machine, renamed control-service.crt and control-service.key (keep the key mode 0600).`);
     return 0;
@@ -135,10 +144,7 @@ export class CaNodeCommand extends SigningCommand {
   });
 
   async run(): Promise<number> {
-    const ca = await this.authority();
-    const { issueNodeCertificate, writeIssued } = await import('../../tls/ca.js');
-    const issued = await issueNodeCertificate(ca, this.keyOptions());
-    const f = this.shown(writeIssued(this.outputDir(), issued.uuid, issued));
+    const { issued, files: f } = await this.issue((tls, ca, keys) => tls.issueNodeCertificate(ca, keys), (i) => i.uuid);
     this.say(`Created ${f.cert} and ${f.key} for node ${issued.uuid}.`);
     this.say(`Copy them to /etc/flocker/ on that node, renamed node.crt and node.key (keep the key mode 0600), next to cluster.crt.`);
     return 0;
@@ -167,10 +173,7 @@ export class CaApiCommand extends SigningCommand {
   username = Option.String({ name: 'USERNAME' });
 
   async run(): Promise<number> {
-    const ca = await this.authority();
-    const { issueUserCertificate, writeIssued } = await import('../../tls/ca.js');
-    const issued = await issueUserCertificate(ca, this.username, this.keyOptions());
-    const f = this.shown(writeIssued(this.outputDir(), this.username, issued));
+    const { files: f } = await this.issue((tls, ca, keys) => tls.issueUserCertificate(ca, this.username, keys), () => this.username);
     this.say(`Created ${f.cert} and ${f.key} for API user ${this.username}.`);
     this.say(`Give them to that user together with cluster.crt; they connect with \`--certs-path FOLDER --user ${this.username}\`.`);
     return 0;

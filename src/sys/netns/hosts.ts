@@ -7,36 +7,24 @@
 // /run/flocker-hosts/<bridge>/), so a host outlives its processes like a real machine: an agent
 // restarted in it finds the mounts it left. Everything made is recorded in a state file as it is
 // made, so a teardown (here, from an exit handler, or from a later process) removes all of it.
+//
+// This module is the hosts' life cycle and the record of what was made; the parts are made and
+// removed by links.ts (network), mount-ns.ts and share-out.ts (mounts), host-processes.ts.
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { errorMessage } from '../../errors.js';
-import { parseMountinfo } from '../mounts.js';
-import { cmd, HostsError, requireHostTools, sleepSync } from './commands.js';
-import { ipToNumber, numberToIp, pickSubnet, usedNetworks } from './subnet.js';
+import { cmd, HostsError, requireHostTools } from './commands.js';
+import { RUN_ROOT, type Host } from './host.js';
+import { killHostProcesses, pidsInHosts, stopHostProcesses } from './host-processes.js';
+import { addBridge, addHostLink, freeBridgeName, freeSubnet, hostAddress, linkExists, removeBridge, removeHostLink, setHostLink } from './links.js';
+import { dropPinningCopies, isMountPoint, makePrivateMountNs, mountHostSysfs, releaseMountNs } from './mount-ns.js';
+import { makeSharedOutMountNs, releaseShareOut } from './share-out.js';
+import { NOTHING_TORN_DOWN, Teardown, type TeardownReport } from './teardown.js';
 
 export { HostsError } from './commands.js';
-
-const RUN_ROOT = '/run/flocker-hosts';
-
-export interface Host {
-  readonly name: string;
-  /** 1-based. */
-  readonly index: number;
-  /** `ip netns` name. */
-  readonly netns: string;
-  /** The host's own IPv4 address on the bridge. */
-  readonly address: string;
-  /** Bind mount that keeps the host's mount namespace. */
-  readonly mountNs: string;
-  /** The bridge end of the host's veth pair (down = the host is cut off). */
-  readonly vethHost: string;
-  /** The host's own folder: at teardown every mount and loop device below it is removed. */
-  readonly dir?: string;
-  /** Mounts the host makes below this folder also appear in the default namespace (only there). */
-  readonly shareOut?: string;
-}
+export type { Host } from './host.js';
+export type { TeardownReport } from './teardown.js';
 
 export interface HostSpec {
   readonly name: string;
@@ -60,34 +48,13 @@ interface State {
   hosts: Host[];
 }
 
-export interface TeardownReport {
-  readonly unmounted: readonly string[];
-  readonly detached: readonly string[];
-  readonly problems: readonly string[];
-}
-
 export interface CreateHostsOptions {
   /** Also record what is made here (e.g. a cluster folder), for a cleanup after a kill -9. */
   readonly stateFile?: string;
   readonly random?: () => number;
 }
 
-const under = (path: string, root: string): boolean => path === root || path.startsWith(`${root}/`);
-
-function nsInode(path: string): number | undefined {
-  try {
-    return statSync(path).ino;
-  } catch {
-    return undefined;
-  }
-}
-
-function isMountPoint(path: string): boolean {
-  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).some((m) => m.mountPoint === path);
-}
-
 export class HostNetwork {
-  private readonly children = new Set<ChildProcess>();
   private tornDown = false;
 
   private constructor(private readonly state: State, private readonly stateFile: string | undefined) {}
@@ -112,14 +79,8 @@ export class HostNetwork {
     if (names.size !== specs.length || specs.some((s) => !/^[a-z0-9][a-z0-9-]{0,30}$/.test(s.name))) {
       throw new HostsError('host names must be distinct, lower-case letters, digits and dashes');
     }
-    const random = opts.random ?? Math.random;
     sweepDeadNetworks();
-    let bridge = '';
-    for (let i = 0; i < 20 && bridge === ''; i++) {
-      const candidate = `flk${randomBytes(2).toString('hex')}`;
-      if (!cmd('ip', ['link', 'show', candidate], false).ok && !existsSync(join(RUN_ROOT, candidate))) bridge = candidate;
-    }
-    if (bridge === '') throw new HostsError('could not find a free bridge name');
+    const bridge = freeBridgeName();
     const net = new HostNetwork({ bridge, runDir: join(RUN_ROOT, bridge), bridgeMade: false, runDirMounted: false, hosts: [] }, opts.stateFile);
     try {
       mkdirSync(net.state.runDir, { recursive: true });
@@ -127,7 +88,7 @@ export class HostNetwork {
       net.save();
       cmd('mount', ['--bind', net.state.runDir, net.state.runDir]);
       cmd('mount', ['--make-private', net.state.runDir]);
-      net.makeBridge(random);
+      net.makeBridge(opts.random ?? Math.random);
       for (const [i, spec] of specs.entries()) net.makeHost(spec, i + 1);
       return net;
     } catch (e) {
@@ -142,7 +103,7 @@ export class HostNetwork {
     try {
       state = JSON.parse(readFileSync(stateFile, 'utf8')) as State;
     } catch {
-      return { unmounted: [], detached: [], problems: [] };
+      return NOTHING_TORN_DOWN;
     }
     return new HostNetwork(state, stateFile).destroySync();
   }
@@ -154,17 +115,12 @@ export class HostNetwork {
   }
 
   private makeBridge(random: () => number): void {
-    const used = usedNetworks(cmd('ip', ['-o', '-4', 'addr', 'show']).stdout, cmd('ip', ['-4', 'route', 'show', 'table', 'all']).stdout);
-    const subnet = pickSubnet(used, random);
-    if (!subnet) throw new HostsError('no free 10.x.y.0/24 network for the simulated hosts');
-    this.state.subnet = `${numberToIp(subnet.base)}/24`;
-    this.state.gateway = numberToIp(subnet.base + 1);
+    const { subnet, gateway } = freeSubnet(random);
+    this.state.subnet = subnet;
+    this.state.gateway = gateway;
     this.state.bridgeMade = true; // recorded first: a failure half-way still removes it
     this.save();
-    const br = this.state.bridge;
-    cmd('ip', ['link', 'add', br, 'type', 'bridge']);
-    cmd('ip', ['addr', 'add', `${this.state.gateway}/24`, 'dev', br]);
-    cmd('ip', ['link', 'set', br, 'up']);
+    addBridge(this.state.bridge, gateway);
   }
 
   private makeHost(spec: HostSpec, index: number): void {
@@ -172,72 +128,19 @@ export class HostNetwork {
     const host: Host = {
       name: spec.name, index,
       netns: `${br}-${spec.name}`,
-      address: numberToIp((ipToNumber(this.gateway) ?? 0) + index),
+      address: hostAddress(this.gateway, index),
       mountNs: join(this.state.runDir, `${spec.name}.mnt`),
       vethHost: `${br}h${index}`,
       ...(spec.dir !== undefined ? { dir: spec.dir } : {}),
       ...(spec.shareOut !== undefined ? { shareOut: spec.shareOut } : {}),
     };
-    this.state.hosts.push(host);
+    this.state.hosts.push(host); // recorded first: a failure half-way still removes its parts
     this.save();
-    const peer = `${br}p${index}`;
-    cmd('ip', ['netns', 'add', host.netns]);
-    cmd('ip', ['link', 'add', host.vethHost, 'type', 'veth', 'peer', 'name', peer, 'netns', host.netns]);
-    cmd('ip', ['link', 'set', host.vethHost, 'master', br]);
-    cmd('ip', ['link', 'set', host.vethHost, 'up']);
-    const inNs = (...args: string[]): void => { cmd('ip', ['-n', host.netns, ...args]); };
-    inNs('link', 'set', peer, 'name', 'eth0');
-    inNs('addr', 'add', `${host.address}/24`, 'dev', 'eth0');
-    inNs('link', 'set', 'eth0', 'up');
-    inNs('link', 'set', 'lo', 'up');
-    inNs('route', 'add', 'default', 'via', this.gateway);
-    writeFileSync(host.mountNs, '');
-    if (host.shareOut === undefined) {
-      cmd('unshare', [`--mount=${host.mountNs}`, '--propagation', 'private', '--', 'true']);
-    } else {
-      this.makeSharedOutNs(host, host.shareOut);
-    }
-    this.dropPinningCopies(host);
-    // Its /sys is its network's, as `ip netns exec` gives; mounted once everything is private.
-    cmd('nsenter', [`--net=/run/netns/${host.netns}`, `--mount=${host.mountNs}`, '--', 'mount', '-t', 'sysfs', 'sysfs', '/sys']);
-  }
-
-  /**
-   * A new mount namespace starts as a copy of every mount here, and a private copy keeps its
-   * filesystem alive after the original is unmounted: a loop device someone else (another test,
-   * another cluster) mounted could then never be detached while this host lives. So the copies no
-   * host needs go at once: loop-backed filesystems, namespace files, other hosts' folders.
-   */
-  private dropPinningCopies(host: Host): void {
-    const inside = parseMountinfo(cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'cat', '/proc/self/mountinfo']).stdout);
-    // Never what holds the host's own folder, our working folder or our program.
-    const needed = [host.dir, host.shareOut, process.cwd(), process.execPath].filter((p): p is string => p !== undefined);
-    const drop = inside
-      .filter((m) => /^\/dev\/loop\d+$/.test(m.source) || m.fsType === 'nsfs' || under(m.mountPoint, RUN_ROOT))
-      .filter((m) => !needed.some((p) => under(p, m.mountPoint) || under(m.mountPoint, p)))
-      .map((m) => m.mountPoint)
-      .sort((a, b) => b.length - a.length);
-    if (drop.length === 0) return;
-    cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'sh', '-c', 'for m; do umount -l "$m" 2>/dev/null; done; true', 'sh', ...new Set(drop)]);
-  }
-
-  /**
-   * A mount namespace where every mount is private except `shared`, whose copy is the master of
-   * the default namespace's (a slave: it receives the host's mounts and sends nothing back).
-   * Peer groups are only made by copying, hence: shared in the default namespace first, copied
-   * into the new namespace with propagation unchanged, then everything else made private there.
-   */
-  private makeSharedOutNs(host: Host, shared: string): void {
-    mkdirSync(shared, { recursive: true });
-    cmd('mount', ['--bind', shared, shared]);
-    cmd('mount', ['--make-private', shared]);
-    cmd('mount', ['--make-shared', shared]);
-    cmd('unshare', [`--mount=${host.mountNs}`, '--propagation', 'unchanged', '--', 'true']);
-    const others = parseMountinfo(cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'cat', '/proc/self/mountinfo']).stdout)
-      .map((m) => m.mountPoint).filter((p) => p !== shared);
-    // Arguments, not a script: mount points may hold any character.
-    cmd('nsenter', [`--mount=${host.mountNs}`, '--', 'sh', '-c', 'for m; do mount --make-private "$m" 2>/dev/null; done; true', 'sh', ...new Set(others)]);
-    cmd('mount', ['--make-slave', shared]);
+    addHostLink(host, br, this.gateway);
+    if (host.shareOut === undefined) makePrivateMountNs(host);
+    else makeSharedOutMountNs(host, host.shareOut);
+    dropPinningCopies(host);
+    mountHostSysfs(host);
   }
 
   /**
@@ -254,113 +157,54 @@ export class HostNetwork {
     if (argv.length === 0) throw new HostsError('spawnInHost needs a command');
     const cwd = typeof opts.cwd === 'string' ? opts.cwd : process.cwd();
     const [command, ...args] = [...this.hostCommand(host, cwd), ...argv] as [string, ...string[]];
-    const child = spawn(command, args, opts);
-    this.children.add(child);
-    child.once('exit', () => this.children.delete(child));
-    child.once('error', () => this.children.delete(child));
-    return child;
+    return spawn(command, args, opts);
   }
 
   /** Cuts the host off the bridge; its connections stall (they are not reset) until linkUp. */
   linkDown(host: Host): void {
-    cmd('ip', ['link', 'set', host.vethHost, 'down']);
+    setHostLink(host, 'down');
   }
 
   linkUp(host: Host): void {
-    cmd('ip', ['link', 'set', host.vethHost, 'up']);
+    setHostLink(host, 'up');
   }
 
   /** Every process inside any of our hosts (started by us or not), except ourselves. */
   pidsInHosts(): number[] {
-    const wanted = new Set<string>();
-    for (const h of this.state.hosts) {
-      const net = nsInode(`/run/netns/${h.netns}`);
-      const mnt = isMountPoint(h.mountNs) ? nsInode(h.mountNs) : undefined;
-      if (net !== undefined) wanted.add(`net:[${net}]`);
-      if (mnt !== undefined) wanted.add(`mnt:[${mnt}]`);
-    }
-    const out: number[] = [];
-    if (wanted.size === 0) return out;
-    for (const entry of readdirSync('/proc')) {
-      const pid = Number(entry);
-      if (!Number.isInteger(pid) || pid === process.pid) continue;
-      for (const kind of ['net', 'mnt']) {
-        try {
-          if (wanted.has(readlinkSync(`/proc/${pid}/ns/${kind}`))) {
-            out.push(pid);
-            break;
-          }
-        } catch {
-          // gone, or a kernel thread
-        }
-      }
-    }
-    return out;
+    return pidsInHosts(this.state.hosts);
   }
 
   /** Stops every process in the hosts (SIGTERM, then SIGKILL after graceMs), then removes everything. */
   async destroy(graceMs = 10_000): Promise<TeardownReport> {
-    if (!this.tornDown) {
-      const signalAll = (sig: NodeJS.Signals): void => {
-        for (const pid of this.pidsInHosts()) {
-          try { process.kill(pid, sig); } catch { /* already gone */ }
-        }
-      };
-      signalAll('SIGTERM');
-      const deadline = Date.now() + graceMs;
-      while (this.pidsInHosts().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    }
+    if (!this.tornDown) await stopHostProcesses(this.state.hosts, graceMs);
     return this.destroySync();
   }
 
   /** Kills every process in the hosts at once and removes everything; safe in an exit handler, idempotent. */
   destroySync(): TeardownReport {
-    if (this.tornDown) return { unmounted: [], detached: [], problems: [] };
-    for (let round = 0; round < 60; round++) {
-      const pids = this.pidsInHosts();
-      if (pids.length === 0) break;
-      for (const pid of pids) {
-        try { process.kill(pid, 'SIGKILL'); } catch { /* already gone */ }
-      }
-      sleepSync(50);
-    }
+    if (this.tornDown) return NOTHING_TORN_DOWN;
+    killHostProcesses(this.state.hosts);
     return this.teardownSync();
   }
 
+  /** Newest first, each part only if it was made: also for a network a failure left half-made. */
   private teardownSync(): TeardownReport {
     this.tornDown = true;
-    const unmounted: string[] = [];
-    const detached: string[] = [];
-    const problems: string[] = [];
-    const attempt = (what: string, f: () => void): void => {
-      try { f(); } catch (e) { problems.push(`${what}: ${errorMessage(e)}`); }
-    };
+    const t = new Teardown();
     for (const h of [...this.state.hosts].reverse()) {
-      if (isMountPoint(h.mountNs)) {
-        if (h.dir !== undefined) attempt(`releasing the mounts of ${h.name}`, () => releaseInside(h.mountNs, h.dir as string, unmounted, detached, problems));
-        attempt(`releasing ${h.name}'s mount namespace`, () => { cmd('umount', [h.mountNs]); });
-      }
-      rmSync(h.mountNs, { force: true });
-      if (h.shareOut !== undefined) {
-        const share = h.shareOut;
-        const here = parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8')).map((m) => m.mountPoint)
-          .filter((p) => under(p, share)).sort((a, b) => b.length - a.length);
-        for (const p of here) attempt(`umount ${p}`, () => { cmd('umount', ['-l', p]); });
-      }
-      if (cmd('ip', ['link', 'show', h.vethHost], false).ok) attempt(`ip link del ${h.vethHost}`, () => { cmd('ip', ['link', 'del', h.vethHost]); });
-      if (existsSync(`/run/netns/${h.netns}`)) attempt(`ip netns del ${h.netns}`, () => { cmd('ip', ['netns', 'del', h.netns]); });
+      releaseMountNs(h, t);
+      if (h.shareOut !== undefined) releaseShareOut(h.shareOut, t);
+      removeHostLink(h, t);
     }
-    if (this.state.bridgeMade && cmd('ip', ['link', 'show', this.state.bridge], false).ok) {
-      attempt(`ip link del ${this.state.bridge}`, () => { cmd('ip', ['link', 'del', this.state.bridge]); });
-    }
+    if (this.state.bridgeMade) removeBridge(this.state.bridge, t);
     if (this.state.runDirMounted && isMountPoint(this.state.runDir)) {
-      attempt(`umount ${this.state.runDir}`, () => { cmd('umount', ['-l', this.state.runDir]); });
+      t.attempt(`umount ${this.state.runDir}`, () => { cmd('umount', ['-l', this.state.runDir]); });
     }
-    if (problems.length === 0) {
+    if (t.problems.length === 0) {
       rmSync(this.state.runDir, { recursive: true, force: true });
       if (this.stateFile) rmSync(this.stateFile, { force: true });
     }
-    return { unmounted, detached, problems };
+    return t.report();
   }
 }
 
@@ -381,60 +225,11 @@ function sweepDeadNetworks(): void {
     try {
       if (Date.now() - statSync(file).mtimeMs < 60_000) continue;
       const state = JSON.parse(readFileSync(file, 'utf8')) as State;
-      if (cmd('ip', ['link', 'show', state.bridge], false).ok) continue;
+      if (linkExists(state.bridge)) continue;
       if (state.hosts.some((h) => existsSync(`/run/netns/${h.netns}`))) continue;
       HostNetwork.destroyLeftovers(file);
     } catch {
       // unreadable or half-written: not ours to judge
     }
   }
-}
-
-interface LoopJson { loopdevices?: { name?: string; 'back-file'?: string | null }[] }
-
-/**
- * Inside one host's mount namespace: unmount everything below `dir` and detach the loop devices
- * backed by files below it. Loop devices are global, so they outlive the namespace unless
- * detached here; their backing paths are read inside the namespace (before anything is
- * unmounted), where the pool they may live in is still mounted.
- */
-function releaseInside(mountNs: string, dir: string, unmounted: string[], detached: string[], problems: string[]): void {
-  const inside = (command: string, args: readonly string[], check = true) => cmd('nsenter', [`--mount=${mountNs}`, '--', command, ...args], check);
-  const loops = (): { device: string; file: string }[] => {
-    const text = inside('losetup', ['--list', '--all', '--json', '-O', 'NAME,BACK-FILE']).stdout;
-    const doc = text.trim() === '' ? {} : JSON.parse(text) as LoopJson;
-    return (doc.loopdevices ?? [])
-      .map((d) => ({ device: d.name ?? '', file: (d['back-file'] ?? '').replace(/ \(deleted\)$/, '') }))
-      .filter((d) => d.device !== '' && under(d.file, dir));
-  };
-  const ours = loops();
-  const detach = (device: string): void => {
-    if (!ours.some((l) => l.device === device) || detached.includes(device)) return;
-    // On a device still in use the kernel only marks it to go when released, and says yes.
-    if (inside('losetup', ['--detach', device], false).ok) detached.push(device);
-  };
-  let pending = parseMountinfo(inside('cat', ['/proc/self/mountinfo']).stdout)
-    .filter((m) => under(m.mountPoint, dir))
-    .sort((a, b) => b.mountPoint.length - a.mountPoint.length);
-  // Passes until nothing more comes off: a pool's filesystem is busy until the loop devices of
-  // the images inside it are detached, whatever the depth of their mount points.
-  for (let progress = true; progress && pending.length > 0;) {
-    progress = false;
-    for (const m of [...pending]) {
-      if (!inside('umount', [m.mountPoint], false).ok) continue;
-      unmounted.push(m.mountPoint);
-      pending = pending.filter((p) => p !== m);
-      progress = true;
-      detach(m.source);
-    }
-  }
-  for (const m of pending) {
-    if (inside('umount', ['-l', m.mountPoint], false).ok) unmounted.push(m.mountPoint);
-    else problems.push(`umount ${m.mountPoint} (in the host's mount namespace) failed`);
-  }
-  for (const l of [...ours].sort((a, b) => b.file.length - a.file.length)) detach(l.device);
-  const left = (): string[] => ours.filter((l) => existsSync(`/sys/block/${l.device.replace('/dev/', '')}/loop`)).map((l) => l.device);
-  // A lazily unmounted pool lets go of its device only once the kernel has finished with it.
-  for (let i = 0; i < 200 && left().length > 0; i++) sleepSync(50);
-  for (const d of left()) problems.push(`loop device ${d} is still attached`);
 }
