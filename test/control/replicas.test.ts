@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { makeCerts, type CertPair, type TestCerts } from '../support/certs.js';
 import { startTestEtcd, type TestEtcd } from '../support/etcd.js';
 import { callApi, spawnControl, startControl, type ControlProcess, type Reply } from './process-harness.js';
-import { connectAgentSocket } from './agent-socket.js';
+import { connectAgentSocket } from '../support/agent-socket.js';
 import { EtcdStore } from '../../src/store/etcd.js';
 
 let dir: string;
