@@ -193,6 +193,43 @@ test('after the process that made the hosts is killed with -9, its state file is
   }
 });
 
+test('hosts whose maker was killed with -9 are swept by the next network made, namespaces, mounts and loop devices too', async () => {
+  if (!isRoot) return console.log('skipped: simulated hosts need root');
+  const dir = mkdtempSync(join(tmpdir(), 'flocker-hosts-orphan-'));
+  const image = join(dir, 'host-1', 'image');
+  const mnt = join(dir, 'host-1', 'mnt');
+  // No state file of its own: only the run folder's record, as a test runner's timeout leaves it.
+  const script = `import('${join(process.cwd(), 'src/sys/netns/hosts.ts')}').then(({ HostNetwork }) => {
+    const net = HostNetwork.create([{ name: 'host-1', dir: '${join(dir, 'host-1')}' }]);
+    console.log('bridge ' + net.bridge);
+    net.spawnInHost(net.hosts[0], ['sh', '-ec', 'mkdir -p ${join(dir, 'host-1')}; truncate -s 32M ${image}; mkfs.ext4 -q -F ${image}; mkdir ${mnt}; mount "$(losetup --find --show ${image})" ${mnt}; echo ready; exec sleep 600'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+  })`;
+  const maker = spawn(process.execPath, ['--import', 'tsx', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  maker.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
+  let next: HostNetwork | undefined;
+  let bridge = '';
+  try {
+    await waitFor('the host to be made and used', () => out.includes('ready'), 60_000);
+    bridge = /bridge (\S+)/.exec(out)?.[1] ?? '';
+    maker.kill('SIGKILL');
+    await waitFor('the maker to be gone', () => maker.exitCode !== null || maker.signalCode !== null);
+    assert.match(netnsList(), bridge);
+    assert.is(loopsBackedUnder(dir).length, 1);
+
+    next = HostNetwork.create([{ name: 'host-1' }]);
+    assert.not.match(netnsList(), `${bridge}-`);
+    assert.not.match(links(), `${bridge}:`);
+    assert.equal(loopsBackedUnder(dir), []);
+    assert.not.ok(defaultMounts().includes(mnt));
+  } finally {
+    maker.kill('SIGKILL');
+    await next?.destroy();
+    if (bridge) HostNetwork.destroyLeftovers(`/run/flocker-hosts/${bridge}/state.json`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('the run folder of a dead network (a teardown that met a problem, nobody left to retry) is swept by the next network', async () => {
   if (!isRoot) return console.log('skipped: simulated hosts need root');
   const dead = '/run/flocker-hosts/flkdead';

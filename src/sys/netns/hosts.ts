@@ -46,6 +46,30 @@ interface State {
   /** runDir is bound on itself, private, so the namespace bind mounts in it never propagate. */
   runDirMounted: boolean;
   hosts: Host[];
+  /** The process that made the hosts: once it is gone (even by kill -9), they are anybody's to sweep. */
+  owner?: ProcessStamp;
+}
+
+interface ProcessStamp {
+  pid: number;
+  /** Field 22 of /proc/PID/stat: tells a reused pid from the owner. */
+  started: string;
+}
+
+function stampOf(pid: number): ProcessStamp | undefined {
+  try {
+    // The command name (field 2) may hold spaces and parentheses; the fields after it do not.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const started = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+    return started === undefined ? undefined : { pid, started };
+  } catch {
+    return undefined;
+  }
+}
+
+function ownerGone(owner: ProcessStamp | undefined): boolean {
+  if (!owner) return false;
+  return stampOf(owner.pid)?.started !== owner.started;
 }
 
 export interface CreateHostsOptions {
@@ -81,7 +105,10 @@ export class HostNetwork {
     }
     sweepDeadNetworks();
     const bridge = freeBridgeName();
-    const net = new HostNetwork({ bridge, runDir: join(RUN_ROOT, bridge), bridgeMade: false, runDirMounted: false, hosts: [] }, opts.stateFile);
+    const owner = stampOf(process.pid);
+    const net = new HostNetwork({
+      bridge, runDir: join(RUN_ROOT, bridge), bridgeMade: false, runDirMounted: false, hosts: [], ...(owner ? { owner } : {}),
+    }, opts.stateFile);
     try {
       mkdirSync(net.state.runDir, { recursive: true });
       net.state.runDirMounted = true; // recorded first: a failure half-way still unmounts it
@@ -210,8 +237,9 @@ export class HostNetwork {
 
 /**
  * Run folders of networks whose teardown met a problem keep their state file so that a retry can
- * finish it; nobody may be left to retry, so every new network does, for those clearly dead:
- * bridge and namespaces gone, untouched for a minute (a network being made has its bridge at once).
+ * finish it; nobody may be left to retry, so every new network does, for those clearly dead: the
+ * process that made them is gone, or bridge and namespaces are gone and the folder was untouched
+ * for a minute (a network being made has its bridge at once).
  */
 function sweepDeadNetworks(): void {
   let names: string[];
@@ -223,8 +251,13 @@ function sweepDeadNetworks(): void {
   for (const name of names) {
     const file = join(RUN_ROOT, name, 'state.json');
     try {
-      if (Date.now() - statSync(file).mtimeMs < 60_000) continue;
       const state = JSON.parse(readFileSync(file, 'utf8')) as State;
+      // A process killed with -9 (a test runner's timeout, a killed bench) leaves its hosts whole.
+      if (ownerGone(state.owner)) {
+        HostNetwork.destroyLeftovers(file);
+        continue;
+      }
+      if (Date.now() - statSync(file).mtimeMs < 60_000) continue;
       if (linkExists(state.bridge)) continue;
       if (state.hosts.some((h) => existsSync(`/run/netns/${h.netns}`))) continue;
       HostNetwork.destroyLeftovers(file);
