@@ -30,7 +30,7 @@ const files = walk(join(root, 'test'))
 function runFile(file) {
   return new Promise((resolveRun) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/teardown.ts', file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -49,12 +49,17 @@ function runFile(file) {
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
+    // SIGTERM first: the file's exit handlers then kill its processes and free its mounts, loop
+    // devices and namespaces (test/support/teardown.ts); SIGKILL only if that does not end it.
+    let hardKill;
     const timeout = setTimeout(() => {
-      out += `\n[test runner] ${file} timed out after ${perFileTimeoutMs} ms; killed\n`;
-      child.kill('SIGKILL');
+      out += `\n[test runner] ${file} timed out after ${perFileTimeoutMs} ms; stopped\n`;
+      child.kill('SIGTERM');
+      hardKill = setTimeout(() => child.kill('SIGKILL'), 30_000);
     }, perFileTimeoutMs);
     child.on('close', (code) => {
       clearTimeout(timeout);
+      clearTimeout(hardKill);
       clearTimeout(killer);
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       let passed = 0;

@@ -2,7 +2,7 @@
 // (node --import tsx src/main.ts ...), real certificates, a shared directory pool, bind mounts.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { until } from '../support/until.js';
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +13,7 @@ import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import type { ControlClient } from '../../src/client/types.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
 import { freePort } from '../support/ports.js';
+import { releaseUnder } from '../support/teardown.js';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -25,10 +26,18 @@ export interface Proc {
   kill9(): Promise<void>;
 }
 
-/** Every flocker process still running when the test process exits is killed, even after a failed test. */
+/**
+ * Every flocker process still running when the test process exits is killed, and what a test bed's
+ * agents mounted and attached is freed, even after a failed test or the runner's timeout.
+ */
 const live = new Set<ChildProcess>();
+const liveBeds = new Set<string>();
 process.on('exit', () => {
   for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  for (const dir of liveBeds) {
+    releaseUnder(dir);
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 export function flocker(args: string[], env: Record<string, string> = {}): Proc {
@@ -135,6 +144,7 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
     ].join('\n'));
     return { uuid: n.uuid, config, mountRoot };
   });
+  liveBeds.add(dir);
   const bed: TestBed = {
     dir, certs, pool, apiPort, agentPort, nodes: agentNodes,
     client: clientFromCertsDir({ host: '127.0.0.1', port: apiPort, certsPath: certs.dir, user: 'user' }),
@@ -193,6 +203,7 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
           if (l.backingFile.startsWith(pool + '/')) await detachLoop(l.device).catch(() => undefined);
         }
       }
+      liveBeds.delete(dir);
     },
   };
   return bed;

@@ -223,7 +223,9 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
       res.on('end', () => resolve({ kind: 'answer', answer: { status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString(), contentType: String(res.headers['content-type'] ?? '') } }));
       res.on('error', reject);
     });
-    req.setTimeout(REQUEST_DEADLINE_MS, () => req.destroy(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)));
+    // What the connection had done by then tells a stalled plugin from a stuck connection.
+    req.setTimeout(REQUEST_DEADLINE_MS, () => req.destroy(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms (${req.reusedSocket ? 'kept-alive' : 'new'} connection, `
+      + `request ${req.writableFinished ? 'fully written' : 'not fully written'}, ${req.socket?.bytesWritten ?? 0} bytes written and ${req.socket?.bytesRead ?? 0} read on it)`)));
     req.on('socket', quietSocket);
     req.on('error', (e: NodeJS.ErrnoException) => {
       const code = e.code ?? e.message;
@@ -256,7 +258,8 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
   } catch (e) {
     // What the plugin was doing is the first thing to look at.
     const log = plugin.output().split('\n').filter((l) => !l.includes('"level":20')).slice(-30).join('\n');
-    throw Object.assign(new Error(`${e instanceof Error ? e.message : String(e)}\n--- plugin log (last lines, ${Math.round((Date.now() - started2) / 1000)} s in) ---\n${log}`), { cause: e instanceof Error ? e.cause : undefined });
+    const probe = await probePlugin(plugin.socket);
+    throw Object.assign(new Error(`${e instanceof Error ? e.message : String(e)}\n${probe}\n--- plugin log (last lines, ${Math.round((Date.now() - started2) / 1000)} s in) ---\n${log}`), { cause: e instanceof Error ? e.cause : undefined });
   }
   const p = plugin.proc;
   if (p.exitCode !== null || p.signalCode !== null) throw new Error(`the plugin died:\n${plugin.output().slice(-3000)}`);
@@ -264,6 +267,20 @@ export async function fuzzPlugin(w: FuzzWorld, o: { numRuns: number; seed: numbe
   if (errors.length > 0) throw new Error(`the plugin logged errors:\n${errors.slice(0, 5).join('\n')}`);
   checkControlHealthy(w);
   return { surface: 'plugin', cases, outcomes, seconds: (performance.now() - started) / 1000 };
+}
+
+/** After a failure: does the plugin still answer a call on a fresh connection (stuck connection) or not (stalled plugin)? */
+function probePlugin(socket: string): Promise<string> {
+  const started = performance.now();
+  return new Promise((resolve) => {
+    const req = httpRequest({ socketPath: socket, method: 'POST', path: '/Plugin.Activate', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve(`afterwards the plugin answered a fresh connection (HTTP ${res.statusCode}) in ${Math.round(performance.now() - started)} ms`));
+    });
+    req.setTimeout(REQUEST_DEADLINE_MS, () => req.destroy(new Error(`no answer within ${REQUEST_DEADLINE_MS} ms`)));
+    req.on('error', (e) => resolve(`afterwards the plugin did not answer a fresh connection either: ${e.message}`));
+    req.end('null');
+  });
 }
 
 // ---- agent.yml ---------------------------------------------------------------------------------

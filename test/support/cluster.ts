@@ -5,7 +5,7 @@
 //   try { await c.client.createDataset({ primary: c.nodes[0].uuid }) ... } finally { await c.stop(); }
 //
 // stop() is safe to call twice, and an exit handler kills whatever a crashed test left behind.
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -14,6 +14,7 @@ import type { ControlClient } from '../../src/client/types.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import { parseMountinfo, type MountEntry } from '../../src/sys/mounts.js';
 import { HostNetwork } from '../../src/sys/netns/hosts.js';
+import { releaseUnder } from './teardown.js';
 
 export interface TestClusterNode {
   uuid: string;
@@ -74,20 +75,7 @@ function killLeftovers(entry: { proc: ChildProcess; dir: string }): void {
   }
   // --isolate: the namespaces, bridge, and what is mounted inside the hosts (recorded by cluster up).
   HostNetwork.destroyLeftovers(join(entry.dir, 'hosts.json'));
-  unmountUnder(entry.dir);
-}
-
-/** Unmount anything still below `dir` (deepest first) and detach loop devices backed by its files. */
-function unmountUnder(dir: string): void {
-  const points = mountsUnder(dir).sort((a, b) => b.length - a.length);
-  for (const p of points) spawnSync('umount', ['-l', p]);
-  if (process.getuid?.() === 0) {
-    const r = spawnSync('losetup', ['--list', '--all', '--noheadings', '-O', 'NAME,BACK-FILE'], { encoding: 'utf8' });
-    for (const line of (r.stdout ?? '').split('\n')) {
-      const [dev, ...file] = line.trim().split(/\s+/);
-      if (dev && file.join(' ').startsWith(`${dir}/`)) spawnSync('losetup', ['-d', dev]);
-    }
-  }
+  releaseUnder(entry.dir);
 }
 
 process.on('exit', () => {

@@ -121,9 +121,9 @@ async function answer(ctx: Context, path: string, route: Handler, o: Pick<Plugin
 }
 
 /**
- * Read and drop a body we refuse without looking at, before answering: answered while a large
- * body was still arriving, the kept-alive connection stopped serving the client's next request
- * (found by fuzzing). Past the size limit the connection is closed instead.
+ * Read and drop a body we refuse without looking at, before answering, so the client is not
+ * answered while it is still writing; past the size limit the answer says Connection: close and
+ * the connection ends, like any other too-large body (test/plugin/refused-body.test.ts).
  */
 async function discardBody(ctx: Context): Promise<void> {
   try {
