@@ -7,6 +7,7 @@ import type { ApiCreateDataset, ApiDatasetConfig } from '../../protocol/api-json
 import type { MountCounts } from './mount-counts.js';
 import { DEFAULT_MAXIMUM_SIZE, volumeSizeOption } from './size.js';
 import { mountedHere, waitMounted } from './wait-mounted.js';
+import { KeyedQueue } from '../../keyed-queue.js';
 
 export const NOT_FOUND = 'Could not find volume with given name.';
 export const NOT_AVAILABLE = 'Volume not available.';
@@ -40,20 +41,9 @@ interface VolumeInfo {
 
 export class VolumeDriver {
   /** Per-volume queue: a Mount's lease+count and an Unmount's count+release must not interleave. */
-  private readonly locks = new Map<string, Promise<unknown>>();
+  private readonly perVolume = new KeyedQueue();
 
   constructor(private readonly d: DriverDeps) {}
-
-  private serial<T>(name: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(name) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.locks.set(name, tail);
-    void tail.then(() => {
-      if (this.locks.get(name) === tail) this.locks.delete(name);
-    });
-    return run;
-  }
 
   activate(): Record<string, unknown> {
     return { Implements: ['VolumeDriver'] };
@@ -111,7 +101,7 @@ export class VolumeDriver {
     const deadline = Date.now() + this.d.mountTimeoutMs;
     const me = this.d.nodeId;
 
-    const ds = await this.serial(name, async () => {
+    const ds = await this.perVolume.run(name, async () => {
       // One round trip for both: a Mount sits on the path of every `docker run`.
       const [ds, leases] = await Promise.all([this.lookup(name), this.d.client.listLeases()]);
       const lease = leases.find((l) => l.dataset_id === ds.dataset_id);
@@ -148,7 +138,7 @@ export class VolumeDriver {
   async unmount(req: DockerRequest): Promise<DockerReply> {
     const name = volumeName(req);
     const id = typeof req.ID === 'string' && req.ID !== '' ? req.ID : undefined;
-    await this.serial(name, async () => {
+    await this.perVolume.run(name, async () => {
       const r = this.d.counts.remove(name, id);
       if (r && r.left === 0) await this.release(r.datasetId);
     });
