@@ -29,8 +29,9 @@ export class ClusterUpCommand extends BaseCommand {
       nothing but the network. Ctrl-C removes the namespaces, links, mounts and loop devices.
 
       With \`--store etcd\` a local 3-member etcd (Debian's etcd-server, /usr/bin/etcd) holds the
-      configuration in DIR/etcd, and \`--control-replicas N\` control services share it, each
-      with its own ports (the first takes --api-port/--agent-port); agents are spread over them.
+      configuration in DIR/etcd, and \`--control-replicas N\` control services share it, replica
+      N on 127.0.0.N with the same --api-port/--agent-port (with --isolate: on the gateway, each
+      with its own ports); agents and plugins are spread over them and fail over between them.
     `,
     examples: [
       ['Three nodes on the directory backend, with the dashboard', 'flocker cluster up'],

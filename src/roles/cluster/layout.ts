@@ -82,6 +82,17 @@ export function controlReplicaDir(layout: ClusterLayout, i: number): string {
   return i === 0 ? layout.controlDataDir : `${layout.controlDataDir}-${i + 1}`;
 }
 
+/**
+ * Where each control replica listens. Several replicas on loopback each get their own address
+ * (Linux routes all of 127/8 to lo), so they can share one API port and one agent port: the
+ * plugin reaches every replica with agent.yml's single `plugin.api-port`. Under --isolate the
+ * nodes reach control only through the bridge's one gateway address, so replicas stay there.
+ */
+export function replicaAddresses(listen: string, replicas: number, isolate: boolean): string[] {
+  if (isolate || replicas === 1) return Array.from({ length: replicas }, () => listen);
+  return Array.from({ length: replicas }, (_, r) => `127.0.0.${r + 1}`);
+}
+
 /** DIR/cluster.json: how tests, scripts and people find the running cluster. */
 export interface ClusterInfo {
   readonly api: string;

@@ -13,7 +13,7 @@ import { ensureClusterCerts, API_USER, type ClusterCerts } from './certs.js';
 import { lockClusterDir, type ClusterLock } from './lock.js';
 import { spawnSelf, stopChild, type Child } from './children.js';
 import { releaseHostResources, type CleanupReport } from './cleanup.js';
-import { clusterLayout, controlReplicaDir, type ClusterInfo, type ClusterLayout } from './layout.js';
+import { clusterLayout, controlReplicaDir, replicaAddresses, type ClusterInfo, type ClusterLayout } from './layout.js';
 import { startLocalEtcd, type LocalEtcd } from '../../sys/etcd-cluster.js';
 import { tailOf } from './tail.js';
 import { abortableSleep } from '../../abortable-sleep.js';
@@ -45,6 +45,9 @@ export interface UpOptions {
 
 export type Progress = (line: string) => void;
 
+/** Where one control replica listens once it does. */
+interface ReplicaAddress { readonly host: string; readonly api_port: number; readonly agent_port: number }
+
 export interface ChildDeath {
   readonly child: Child;
   readonly code: number | null;
@@ -64,7 +67,7 @@ export class LocalCluster {
   /** --isolate: the simulated hosts the nodes run in. */
   hosts: HostNetwork | undefined;
 
-  constructor(readonly layout: ClusterLayout, private readonly lock: ClusterLock) {
+  constructor(readonly layout: ClusterLayout, private readonly lock: ClusterLock, private readonly progress: Progress = () => undefined) {
     this.unexpectedExit = new Promise((r) => { this.reportDeath = r; });
   }
 
@@ -86,9 +89,22 @@ export class LocalCluster {
     // So a test harness (or a person) can find the processes even if we are killed with -9.
     appendFileSync(this.layout.pidsFile, `${child.proc.pid ?? '?'} ${child.name}\n`);
     void child.exited.then(({ code, signal }) => {
-      if (!this.stopping) this.reportDeath({ child, code, signal });
+      if (this.stopping) return;
+      const death = { child, code, signal };
+      // Surviving the loss of a replica is what several replicas are for: agents and plugins fail
+      // over to the others. Only once the cluster is up; while starting, every child must start.
+      const others = this.liveReplicas();
+      if (this.info && isReplica(child) && others.length > 0) {
+        this.progress(`${describeDeath(death)}; still serving: ${others.map((c) => c.name).join(', ')}`);
+        return;
+      }
+      this.reportDeath(death);
     });
     return child;
+  }
+
+  private liveReplicas(): Child[] {
+    return this.children.filter((c) => isReplica(c) && c.proc.exitCode === null && c.proc.signalCode === null);
   }
 
   /** Plugins and agents first (they depend on control), then the host resources, then control. */
@@ -116,6 +132,11 @@ export class LocalCluster {
     this.lock.release();
     return report;
   }
+}
+
+/** One of several control replicas (a single control is named just `control`). */
+function isReplica(c: Child): boolean {
+  return c.name.startsWith('control ');
 }
 
 /** One line: which child, how it ended, the last thing it logged. */
@@ -226,7 +247,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
     throw e;
   }
 
-  const cluster = new LocalCluster(layout, lock);
+  const cluster = new LocalCluster(layout, lock, progress);
   rmSync(layout.pidsFile, { force: true });
   try {
     // A run killed with -9 left its hosts; we hold the folder's lock, so they are nobody's now.
@@ -261,28 +282,36 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       storeArgs.push('--store', storeUrl);
       progress(`etcd: ${etcd.endpoints.join(', ')}`);
     }
-    const controls: { json: string; child: Child }[] = [];
-    for (let r = 0; r < replicas; r++) {
+    const addresses = replicaAddresses(listen, replicas, opts.isolate === true);
+    if (opts.isolate && replicas > 1) {
+      progress(`control: ${replicas} replicas share the gateway ${listen} on different ports; agents fail over to all of them, the Docker plugins only to replica 1 (agent.yml has one api-port)`);
+    }
+    const startReplica = (r: number, apiPort: number, agentPort: number): { json: string; child: Child } => {
       const dataDir = controlReplicaDir(layout, r);
       mkdirSync(dataDir, { recursive: true });
       const json = join(dataDir, 'control.json');
       rmSync(json, { force: true });
-      // Only the first replica takes the requested ports; the others pick free ones.
       const name = replicas === 1 ? 'control' : `control ${r + 1}`;
       const child = cluster.adopt(spawnSelf(name, [
-        'control', '--data-dir', dataDir, '--certificates-dir', layout.certsDir, '--listen', listen,
-        '--api-port', String(r === 0 ? opts.apiPort : 0), '--agent-port', String(r === 0 ? opts.agentPort : 0), ...storeArgs,
+        'control', '--data-dir', dataDir, '--certificates-dir', layout.certsDir, '--listen', addresses[r]!,
+        '--api-port', String(apiPort), '--agent-port', String(agentPort), ...storeArgs,
       ], join(layout.logsDir, replicas === 1 ? 'control.log' : `control-${r + 1}.log`)));
-      progress(`${name}: starting (pid ${child.proc.pid}, log ${child.logFile})`);
-      controls.push({ json, child });
-    }
-    const allPorts: { api_port: number; agent_port: number }[] = [];
-    for (const [r, c] of controls.entries()) {
+      progress(`${name}: starting on ${addresses[r]!} (pid ${child.proc.pid}, log ${child.logFile})`);
+      return { json, child };
+    };
+    const listening = async (r: number, c: { json: string; child: Child }): Promise<ReplicaAddress> => {
       const p = await guarded(cluster, 'control to listen', deadline, opts.signal, (stop) => waitForControlJson(c.json, c.child.proc.pid, stop));
-      allPorts.push(p);
-      progress(`${c.child.name}: REST API on https://${listen}:${p.api_port}, agents on port ${p.agent_port}${r === 0 ? ` (store ${storeUrl})` : ''}`);
-    }
+      const host = addresses[r]!;
+      progress(`${c.child.name}: REST API on https://${host}:${p.api_port}, agents on ${host}:${p.agent_port}${r === 0 ? ` (store ${storeUrl})` : ''}`);
+      return { host, ...p };
+    };
+    // The first replica takes the requested ports (0: free ones). The others share its ports on
+    // their own addresses, or (one shared address) pick free ones.
+    const allPorts: ReplicaAddress[] = [await listening(0, startReplica(0, opts.apiPort, opts.agentPort))];
     const ports = allPorts[0]!;
+    const shared = new Set(addresses).size === replicas;
+    const others = addresses.slice(1).map((_, i) => startReplica(i + 1, shared ? ports.api_port : 0, shared ? ports.agent_port : 0));
+    for (const [i, c] of others.entries()) allPorts.push(await listening(i + 1, c));
 
     for (const [i, node] of layout.nodes.entries()) {
       const host = cluster.hosts?.host(node.name);
@@ -293,7 +322,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       // others) and list all of them, to fail over when theirs dies.
       const order = replicaOrder(allPorts, i);
       writeFileSync(node.config, agentYml({
-        name: node.name, controlServices: order.map((p) => ({ hostname: listen, port: p.agent_port })), apiPort: order[0]!.api_port,
+        name: node.name, controlServices: order.map((p) => ({ hostname: p.host, port: p.agent_port })), apiPort: order[0]!.api_port,
         backend: opts.backend,
         pool: node.pool, mountRoot: node.mountRoot, certificatesDir: node.certsDir, stateDir: node.stateDir,
         pluginSocket: node.pluginSocket, ...(transfer ? { transfer } : {}),
@@ -336,7 +365,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       ...(hosts ? { isolated: { bridge: hosts.bridge, gateway: hosts.gateway, subnet: hosts.subnet } } : {}),
       agent_port: ports.agent_port,
       pid: process.pid,
-      apis: allPorts.map((p) => `https://127.0.0.1:${p.api_port}`),
+      apis: allPorts.map((p) => `https://${p.host}:${p.api_port}`),
       store: storeUrl,
     };
     writeAtomic(layout.clusterJson, `${JSON.stringify(info, null, 2)}\n`);
