@@ -148,7 +148,7 @@ export async function run(): Promise<void> {
   rows.push(await withCluster(['--store', 'etcd', '--control-replicas', '1'], (c) => measure('etcd (3 members)', c, c.client)));
   rows.push(await withCluster(['--store', 'etcd', '--control-replicas', '2'], async (c) => {
     const info = JSON.parse(readFileSync(join(c.dir, 'cluster.json'), 'utf8')) as { apis: string[] };
-    const second = clientFromCertsDir({ host: '127.0.0.1', port: Number(new URL(info.apis[1]!).port), certsPath: c.certsPath, user: c.user });
+    const second = clientFromCertsDir({ host: new URL(info.apis[1]!).hostname, port: Number(new URL(info.apis[1]!).port), certsPath: c.certsPath, user: c.user });
     try {
       return await measure('etcd, via replica 2', c, second);
     } finally {

@@ -8,7 +8,7 @@ import { parseAgentConfig } from '../../src/config/agent-config.js';
 import { agentYml, replicaOrder } from '../../src/roles/cluster/agent-yml.js';
 import { ensureClusterCerts } from '../../src/roles/cluster/certs.js';
 import { advance, EMPTY_HISTORY } from '../../src/client/history.js';
-import { clusterLayout } from '../../src/roles/cluster/layout.js';
+import { clusterLayout, replicaAddresses } from '../../src/roles/cluster/layout.js';
 import { checkClusterBackend, CLUSTER_BACKENDS } from '../../src/roles/cluster/backends.js';
 import { parse as parseYaml } from 'yaml';
 import { lastMeaningfulLine } from '../../src/roles/cluster/tail.js';
@@ -61,6 +61,12 @@ test('with several replicas every agent lists them all, starting at replica i mo
     mountRoot: n.mountRoot, certificatesDir: n.certsDir, stateDir: n.stateDir, pluginSocket: n.pluginSocket,
   }), n.config);
   assert.equal(cfg.controlServices, [{ hostname: '127.0.0.1', port: 41002 }, { hostname: '127.0.0.1', port: 41001 }]);
+});
+
+test('replicas on loopback each get an address of their own (to share ports); one replica or --isolate keep the one address', () => {
+  assert.equal(replicaAddresses('127.0.0.1', 3, false), ['127.0.0.1', '127.0.0.2', '127.0.0.3']);
+  assert.equal(replicaAddresses('127.0.0.1', 1, false), ['127.0.0.1']);
+  assert.equal(replicaAddresses('10.77.0.1', 2, true), ['10.77.0.1', '10.77.0.1']);
 });
 
 test('pools: shared by every node, or one per node (p2p, --isolate) in its own folder', () => {
