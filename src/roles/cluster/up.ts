@@ -283,8 +283,8 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
       progress(`etcd: ${etcd.endpoints.join(', ')}`);
     }
     const addresses = replicaAddresses(listen, replicas, opts.isolate === true);
-    if (opts.isolate && replicas > 1) {
-      progress(`control: ${replicas} replicas share the gateway ${listen} on different ports; agents fail over to all of them, the Docker plugins only to replica 1 (agent.yml has one api-port)`);
+    if (opts.isolate && opts.plugins && replicas > 1) {
+      progress(`control: ${replicas} replicas share the gateway ${listen} on different ports; agents fail over to all of them, the Docker plugins only to replica 1's API (agent.yml has one api-port)`);
     }
     const startReplica = (r: number, apiPort: number, agentPort: number): { json: string; child: Child } => {
       const dataDir = controlReplicaDir(layout, r);
