@@ -18,7 +18,7 @@ export interface Proc {
   child: ChildProcess;
   log(): string;
   exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL after 10 s; resolves the exit code. */
+  /** SIGTERM, then SIGKILL after 60 s (a clean stop on a loaded machine can take many seconds); resolves the exit code. */
   stop(): Promise<number | null>;
   kill9(): Promise<void>;
 }
@@ -51,7 +51,7 @@ export function flocker(args: string[], env: Record<string, string> = {}): Proc 
     async stop() {
       if (done) return exited;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
       const code = await exited;
       clearTimeout(t);
       return code;
