@@ -19,7 +19,7 @@ async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 30_
 }
 
 test('two replicas over a local etcd: changes through either converge on agents of both; Ctrl-C stops everything', async () => {
-  const c = await startCluster({ nodes: 2, extraArgs: ['--store', 'etcd', '--control-replicas', '2'], timeoutMs: 180_000 });
+  const c = await startCluster({ nodes: 2, extraArgs: ['--store', 'etcd', '--control-replicas', '2'] });
   let pids: { pid: number; name: string }[] = [];
   try {
     const info = JSON.parse(readFileSync(join(c.dir, 'cluster.json'), 'utf8')) as { apis: string[]; store: string };
