@@ -16,7 +16,7 @@ test.before(async () => {
   await bed.startControl();
   bed.startAgent(0);
   bed.startAgent(1);
-  await until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000); // tsx start-up of three processes on a loaded machine
+  await bed.until('both agents to report', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 180_000); // tsx start-up of three processes on a loaded machine
 });
 
 test.after(async () => {
@@ -55,10 +55,10 @@ test('agents reconnect after a control restart and keep converging', async () =>
   // While control is down the agents keep what is mounted.
   await holdsFor('the dataset stays mounted while control is down', () => existsSync(join(bed.nodes[1]!.mountRoot, before.dataset_id)), 500);
   await bed.startControl();
-  await until('both agents to report again', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 90_000);
+  await bed.until('both agents to report again', async () => ((await bed.client.stateNodes()).length === 2 ? true : undefined), 180_000);
   await until('state again shows the existing dataset', () => mountedOn(before.dataset_id, 1));
   const after = await bed.client.createDataset({ primary: bed.nodes[0]!.uuid });
-  await until('a new dataset converges after the restart', () => mountedOn(after.dataset_id, 0), 20_000);
+  await bed.until('a new dataset converges after the restart', () => mountedOn(after.dataset_id, 0), 120_000);
 });
 
 test('a second agent with the same node certificate is refused with one clear line', async () => {
