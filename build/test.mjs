@@ -30,7 +30,7 @@ const files = walk(join(root, 'test'))
 function runFile(file) {
   return new Promise((resolveRun) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './build/test-signals.mjs', file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -38,24 +38,34 @@ function runFile(file) {
     let out = '';
     let summary;
     let killer;
+    // SIGTERM first, so the file's exit handlers clean up what its tests made (build/test-signals.mjs);
+    // SIGKILL only if that itself hangs.
+    let hardKiller;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      child.kill('SIGTERM');
+      hardKiller ??= setTimeout(() => child.kill('SIGKILL'), 60_000);
+    };
     const onData = (chunk) => {
       out += chunk;
       const m = /Total:\s+(\d+)\s+Passed:\s+(\d+)\s+Skipped:\s+(\d+)/.exec(out);
       if (m && !summary) {
         summary = { total: +m[1], passed: +m[2], skipped: +m[3] };
         // uvu has finished; a test that left a handle open must not hang the run.
-        killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        killer = setTimeout(stop, 5000);
       }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
     const timeout = setTimeout(() => {
-      out += `\n[test runner] ${file} timed out after ${perFileTimeoutMs} ms; killed\n`;
-      child.kill('SIGKILL');
+      out += `\n[test runner] ${file} timed out after ${perFileTimeoutMs} ms; stopped\n`;
+      stop();
     }, perFileTimeoutMs);
     child.on('close', (code) => {
       clearTimeout(timeout);
       clearTimeout(killer);
+      clearTimeout(hardKiller);
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       let passed = 0;
       let failed = 0;
@@ -66,7 +76,7 @@ function runFile(file) {
         passed = Math.max(0, summary.passed - skippedTests);
         skipped = summary.skipped + skippedTests + skippedSuites;
         failed = summary.total - summary.passed;
-        if (failed === 0 && code !== 0 && code !== null) failed = 1; // crashed after its summary
+        if (failed === 0 && code !== 0 && code !== null && !stopped) failed = 1; // crashed after its summary
       } else {
         failed = 1; // crashed or hung before uvu could report
       }
