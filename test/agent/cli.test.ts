@@ -118,16 +118,24 @@ async function mountedDataset(): Promise<string> {
 test('SIGTERM stops cleanly and leaves mounts in place, even with control unreachable', async () => {
   const mp = await mountedDataset();
   const p = flocker(['agent', '--config', agentYml('ok.yml', { port: await freePort() })]);
-  await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), STARTUP_MS);
-  assert.is(await p.stop(), 0, p.log());
-  assert.ok(existsSync(join(mp, 'x')), 'still mounted');
+  try {
+    await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), STARTUP_MS);
+    assert.is(await p.stop(), 0, p.log());
+    assert.ok(existsSync(join(mp, 'x')), 'still mounted');
+  } finally {
+    await p.kill9(); // a failed wait must not leave an agent behind for the next test
+  }
 });
 
 test('--unmount-on-exit unmounts and detaches on SIGTERM, keeping the data', async () => {
   const mp = await mountedDataset();
   const p = flocker(['agent', '--unmount-on-exit', '--config', agentYml('ok.yml', { port: await freePort() })]);
-  await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), STARTUP_MS);
-  assert.is(await p.stop(), 0, p.log());
+  try {
+    await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), STARTUP_MS);
+    assert.is(await p.stop(), 0, p.log());
+  } finally {
+    await p.kill9();
+  }
   assert.not.ok(existsSync(join(mp, 'x')), 'unmounted');
   const backend = new DirectoryBackend({ rootPath: join(dir, 'pool'), computeInstanceId: 'x', allocationUnit: 1 });
   const [v] = await backend.listVolumes();
