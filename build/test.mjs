@@ -38,29 +38,34 @@ function runFile(file) {
     let out = '';
     let summary;
     let killer;
+    // SIGTERM first, so the file's exit handlers clean up what its tests made (test/support/teardown.ts);
+    // SIGKILL only if that itself hangs.
+    let hardKiller;
+    let stopped = false;
+    const stop = () => {
+      stopped = true;
+      child.kill('SIGTERM');
+      hardKiller ??= setTimeout(() => child.kill('SIGKILL'), 60_000);
+    };
     const onData = (chunk) => {
       out += chunk;
       const m = /Total:\s+(\d+)\s+Passed:\s+(\d+)\s+Skipped:\s+(\d+)/.exec(out);
       if (m && !summary) {
         summary = { total: +m[1], passed: +m[2], skipped: +m[3] };
         // uvu has finished; a test that left a handle open must not hang the run.
-        killer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        killer = setTimeout(stop, 5000);
       }
     };
     child.stdout.on('data', onData);
     child.stderr.on('data', onData);
-    // SIGTERM first: the file's exit handlers then kill its processes and free its mounts, loop
-    // devices and namespaces (test/support/teardown.ts); SIGKILL only if that does not end it.
-    let hardKill;
     const timeout = setTimeout(() => {
       out += `\n[test runner] ${file} timed out after ${perFileTimeoutMs} ms; stopped\n`;
-      child.kill('SIGTERM');
-      hardKill = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      stop();
     }, perFileTimeoutMs);
     child.on('close', (code) => {
       clearTimeout(timeout);
-      clearTimeout(hardKill);
       clearTimeout(killer);
+      clearTimeout(hardKiller);
       const secs = ((Date.now() - started) / 1000).toFixed(1);
       let passed = 0;
       let failed = 0;
@@ -71,7 +76,7 @@ function runFile(file) {
         passed = Math.max(0, summary.passed - skippedTests);
         skipped = summary.skipped + skippedTests + skippedSuites;
         failed = summary.total - summary.passed;
-        if (failed === 0 && code !== 0 && code !== null) failed = 1; // crashed after its summary
+        if (failed === 0 && code !== 0 && code !== null && !stopped) failed = 1; // crashed after its summary
       } else {
         failed = 1; // crashed or hung before uvu could report
       }

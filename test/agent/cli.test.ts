@@ -28,9 +28,13 @@ test.after(async () => {
 
 const D = asDatasetId('0d0d0d0d-0000-4000-8000-000000000001');
 
+// Start-up through tsx takes over 10 s on a loaded 2-core machine (and more from a fresh clone,
+// compiling): the timeout only bounds a hang, and a process it kills says so in the assertions.
+const STARTUP_MS = 180_000;
+
 function run(args: string[]) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: 30_000 });
-  return { code: r.status, stdout: r.stdout, stderr: r.stderr };
+  const r = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'src/main.ts'), ...args], { cwd: ROOT, encoding: 'utf8', timeout: STARTUP_MS });
+  return { code: r.status ?? `killed by ${r.signal ?? 'nothing?'} (${r.error?.message ?? 'no error'})`, stdout: r.stdout, stderr: r.stderr };
 }
 
 function agentYml(name: string, over: { pool?: string; certsDir?: string; port?: number; extra?: string } = {}): string {
@@ -47,7 +51,7 @@ function agentYml(name: string, over: { pool?: string; certsDir?: string; port?:
 
 test('--help explains the command and shows an example agent.yml', () => {
   const r = run(['agent', '--help']);
-  assert.is(r.code, 0);
+  assert.is(r.code, 0, r.stderr);
   assert.match(r.stdout, /--config/);
   assert.match(r.stdout, /--unmount-on-exit/);
   assert.match(r.stdout, /control-service: \{hostname/);
@@ -55,20 +59,20 @@ test('--help explains the command and shows an example agent.yml', () => {
 
 test('a missing config file is one line naming it', () => {
   const r = run(['agent', '--config', join(dir, 'nope.yml')]);
-  assert.is(r.code, 1);
+  assert.is(r.code, 1, r.stderr);
   assert.is(r.stderr, `flocker: ${join(dir, 'nope.yml')}: cannot read configuration (no such file)\n`);
 });
 
 test('a bad key is one line naming the file and the key', () => {
   const r = run(['agent', '--config', agentYml('bad.yml', { extra: ', colour: blue' })]);
-  assert.is(r.code, 1);
+  assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /^flocker: .*bad\.yml: dataset\.colour: unknown key/);
   assert.is(r.stderr.trim().split('\n').length, 1);
 });
 
 test('a missing pool is one clear line', () => {
   const r = run(['agent', '--config', agentYml('nopool.yml', { pool: join(dir, 'no-pool') })]);
-  assert.is(r.code, 1);
+  assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /^flocker: storage pool .*no-pool does not exist \(dataset\.root_path in .*nopool\.yml\)/);
   assert.is(r.stderr.trim().split('\n').length, 1);
 });
@@ -77,7 +81,7 @@ test('an unreadable node certificate is one clear line', () => {
   const empty = join(dir, 'empty-certs');
   mkdirSync(empty, { recursive: true });
   const r = run(['agent', '--config', agentYml('nocert.yml', { certsDir: empty })]);
-  assert.is(r.code, 1);
+  assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /^flocker: cannot read the node certificate .*node\.crt: no such file/);
   assert.is(r.stderr.trim().split('\n').length, 1);
 });
@@ -88,7 +92,7 @@ test('a read-only pool is refused (as a non-root user)', () => {
     const ro = join(dir, 'file-pool');
     writeFileSync(ro, '');
     const r = run(['agent', '--config', agentYml('ro.yml', { pool: ro })]);
-    assert.is(r.code, 1);
+    assert.is(r.code, 1, r.stderr);
     assert.match(r.stderr, /^flocker: storage pool .*file-pool is not a directory/);
     return;
   }
@@ -96,7 +100,7 @@ test('a read-only pool is refused (as a non-root user)', () => {
   mkdirSync(ro);
   chmodSync(ro, 0o500);
   const r = run(['agent', '--config', agentYml('ro.yml', { pool: ro })]);
-  assert.is(r.code, 1);
+  assert.is(r.code, 1, r.stderr);
   assert.match(r.stderr, /not writable/);
 });
 
@@ -114,16 +118,24 @@ async function mountedDataset(): Promise<string> {
 test('SIGTERM stops cleanly and leaves mounts in place, even with control unreachable', async () => {
   const mp = await mountedDataset();
   const p = flocker(['agent', '--config', agentYml('ok.yml', { port: await freePort() })]);
-  await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), 20_000);
-  assert.is(await p.stop(), 0, p.log());
-  assert.ok(existsSync(join(mp, 'x')), 'still mounted');
+  try {
+    await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), STARTUP_MS);
+    assert.is(await p.stop(), 0, p.log());
+    assert.ok(existsSync(join(mp, 'x')), 'still mounted');
+  } finally {
+    await p.kill9(); // a failed wait must not leave an agent behind for the next test
+  }
 });
 
 test('--unmount-on-exit unmounts and detaches on SIGTERM, keeping the data', async () => {
   const mp = await mountedDataset();
   const p = flocker(['agent', '--unmount-on-exit', '--config', agentYml('ok.yml', { port: await freePort() })]);
-  await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), 20_000);
-  assert.is(await p.stop(), 0, p.log());
+  try {
+    await until('the agent to start trying to connect', () => (/control service unreachable/.test(p.log()) ? true : undefined), STARTUP_MS);
+    assert.is(await p.stop(), 0, p.log());
+  } finally {
+    await p.kill9();
+  }
   assert.not.ok(existsSync(join(mp, 'x')), 'unmounted');
   const backend = new DirectoryBackend({ rootPath: join(dir, 'pool'), computeInstanceId: 'x', allocationUnit: 1 });
   const [v] = await backend.listVolumes();

@@ -21,7 +21,7 @@ export interface Proc {
   child: ChildProcess;
   log(): string;
   exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL after 10 s; resolves the exit code. */
+  /** SIGTERM, then SIGKILL after 60 s (a clean stop on a loaded machine can take many seconds); resolves the exit code. */
   stop(): Promise<number | null>;
   kill9(): Promise<void>;
 }
@@ -62,7 +62,7 @@ export function flocker(args: string[], env: Record<string, string> = {}): Proc 
     async stop() {
       if (done) return exited;
       child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const t = setTimeout(() => child.kill('SIGKILL'), 60_000);
       const code = await exited;
       clearTimeout(t);
       return code;
@@ -219,7 +219,7 @@ export async function startTestBed(name: string, backend: 'directory' | 'loopbac
     await bed.startControl();
     bed.nodes.forEach((_, i) => bed.startAgent(i));
     // Long: tsx start-up of three processes on a loaded machine.
-    await bed.until('every agent to report', async () => ((await bed.client.stateNodes()).length === bed.nodes.length ? true : undefined), 90_000);
+    await bed.until('every agent to report', async () => ((await bed.client.stateNodes()).length === bed.nodes.length ? true : undefined), 180_000);
     return bed;
   } catch (e) {
     await removeTestBed(bed);

@@ -13,7 +13,7 @@ import { until } from '../support/until.js';
 import { pluginCall } from '../plugin/support.js';
 
 test('two replicas over a local etcd: changes through either converge on agents of both; plugins survive replica 1; Ctrl-C stops everything', async () => {
-  const c = await startCluster({ nodes: 2, plugins: true, extraArgs: ['--store', 'etcd', '--control-replicas', '2'], timeoutMs: 180_000 });
+  const c = await startCluster({ nodes: 2, plugins: true, extraArgs: ['--store', 'etcd', '--control-replicas', '2'] });
   let pids: { pid: number; name: string }[] = [];
   try {
     const info = JSON.parse(readFileSync(join(c.dir, 'cluster.json'), 'utf8')) as { apis: string[]; store: string };

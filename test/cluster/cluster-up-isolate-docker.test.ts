@@ -15,7 +15,7 @@ test('docker run --volume-driver flocker-node-2 for a volume held by node 1 move
   if (!isRoot) return console.log('skipped: --isolate needs root');
   const env = await ensureDocker();
   if (!env.available) return console.log(`skipped: ${env.reason}`);
-  const c = await startCluster({ nodes: 2, backend: 'p2p', isolate: true, plugins: true, pluginDir: '/run/docker/plugins', timeoutMs: 180_000 });
+  const c = await startCluster({ nodes: 2, backend: 'p2p', isolate: true, plugins: true, pluginDir: '/run/docker/plugins' });
   const vol = `p2p-${randomBytes(3).toString('hex')}`;
   try {
     const token = randomBytes(8).toString('hex');

@@ -17,7 +17,7 @@ const loopsUnder = (dir: string): string[] => sh('losetup', ['--list', '--nohead
 
 test('each node is its own host: own address reported, dataset mounted only in its mount namespace; SIGINT removes everything', async () => {
   if (!isRoot) return console.log('skipped: --isolate needs root');
-  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true, timeoutMs: 120_000 });
+  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true });
   const bridge = /hosts: bridge (flk[0-9a-f]{4}) /.exec(c.output())?.[1] ?? '';
   try {
     assert.ok(bridge, `cluster up names its bridge:\n${c.output()}`);
@@ -59,7 +59,7 @@ test('each node is its own host: own address reported, dataset mounted only in i
 
 test('--isolate --backend p2p: a dataset moves from one host to the other over the network, data intact, nothing left after SIGINT', async () => {
   if (!isRoot) return console.log('skipped: --isolate needs root');
-  const c = await startCluster({ nodes: 2, backend: 'p2p', isolate: true, timeoutMs: 120_000 });
+  const c = await startCluster({ nodes: 2, backend: 'p2p', isolate: true });
   try {
     const [n1, n2] = c.nodes as [typeof c.nodes[0], typeof c.nodes[0]];
     const agentPid = (name: string): string => String(childPids(c).find((p) => p.name === `agent ${name}`)?.pid ?? -1);
@@ -99,7 +99,7 @@ function plugin(socketPath: string, path: string, body: object): Promise<Record<
 
 test('--isolate --plugins: each plugin runs in its node\'s host, and the volumes it mounts are seen where Docker runs', async () => {
   if (!isRoot) return console.log('skipped: --isolate needs root');
-  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true, plugins: true, timeoutMs: 120_000 });
+  const c = await startCluster({ nodes: 2, backend: 'loopback', isolate: true, plugins: true });
   try {
     const [n1] = c.nodes as [typeof c.nodes[0]];
     const socket = join(c.dir, 'node-1', 'plugin.sock');

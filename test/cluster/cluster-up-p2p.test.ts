@@ -16,7 +16,7 @@ const loopsUnder = (dir: string): string[] =>
 
 test('p2p nodes have pools and transfer ports of their own; a dataset mounts; SIGINT releases pools and images', async () => {
   if (!isRoot) return console.log('skipped: the p2p backend needs root');
-  const c = await startCluster({ nodes: 2, backend: 'p2p', timeoutMs: 120_000 });
+  const c = await startCluster({ nodes: 2, backend: 'p2p' });
   try {
     const yml = c.nodes.map((n) => parseYaml(readFileSync(n.config, 'utf8')) as { dataset: { root_path: string; transfer: { port: number; listen: string } } });
     assert.equal(yml.map((y) => y.dataset.root_path), [join(c.dir, 'node-1', 'pool'), join(c.dir, 'node-2', 'pool')]);

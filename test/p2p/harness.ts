@@ -92,7 +92,7 @@ export async function makeP2PBed(n = 2, opts: BedOptions = {}): Promise<P2PBed> 
           const info = join(dataDir, 'control.json');
           if (!existsSync(info)) return undefined;
           return (JSON.parse(readFileSync(info, 'utf8')) as { pid: number }).pid === p.child.pid ? true : undefined;
-        }, 30_000);
+        }, 180_000); // tsx start-up on a loaded machine
       },
       startAgent(i, env = {}) {
         const node = nodes[i]!;

@@ -77,7 +77,7 @@ test('works as soon as the control service comes up', async () => {
     const answer = await pluginCall(socket, '/VolumeDriver.List', {});
     if (answer.Err !== '') throw new Error(String(answer.Err));
     return answer;
-  }, 90_000, 200);
+  }, 180_000, 200);
   assert.equal(r, { Err: '', Volumes: [] });
   assert.equal(await pluginCall(socket, '/VolumeDriver.Create', { Name: 'v', Opts: { size: '100M' } }), { Err: '' });
   const l = await pluginCall(socket, '/VolumeDriver.List', {});

@@ -52,7 +52,11 @@ export interface StartClusterOptions {
   plugins?: boolean;
   /** With plugins: where their sockets go (`--plugin-dir`). */
   pluginDir?: string;
-  /** Default 60 s. */
+  /**
+   * Only bounds a hang, so longer than cluster up's own start deadline (180 s after the
+   * certificates, which take half a minute under load): cluster up's own message says what it
+   * waited for. Default 300 s.
+   */
   timeoutMs?: number;
   /** More `cluster up` flags (e.g. --store etcd). */
   extraArgs?: string[];
@@ -118,12 +122,12 @@ export async function startCluster(opts: StartClusterOptions = {}): Promise<Test
   };
 
   const clusterJson = join(dir, 'cluster.json');
-  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
+  const deadline = Date.now() + (opts.timeoutMs ?? 300_000);
   try {
     for (;;) {
       if (existsSync(clusterJson)) break;
       if (proc.exitCode !== null || proc.signalCode !== null) throw new Error(`cluster up exited (${proc.exitCode ?? proc.signalCode}) before it was ready:\n${out}`);
-      if (Date.now() > deadline) throw new Error(`cluster up was not ready after ${opts.timeoutMs ?? 60_000} ms:\n${out}`);
+      if (Date.now() > deadline) throw new Error(`cluster up was not ready after ${opts.timeoutMs ?? 300_000} ms:\n${out}`);
       await sleep(100);
     }
     const info = JSON.parse(readFileSync(clusterJson, 'utf8')) as {

@@ -37,7 +37,7 @@ export interface UpOptions {
   readonly controlReplicas?: number;
   /** Where the plugin sockets go (default: each node's folder). */
   readonly pluginDir?: string;
-  /** How long control and the nodes may take to come up (default 60 s). */
+  /** How long control and the nodes may take to come up once the certificates exist (default 180 s). */
   readonly startTimeoutMs?: number;
   /** Aborting (Ctrl-C while starting) stops what was started and rejects with UserError. */
   readonly signal?: AbortSignal;
@@ -153,16 +153,22 @@ export class Interrupted extends UserError {
   }
 }
 
+const START_TIMEOUT_MS = 180_000;
+
+interface Deadline { readonly at: number; readonly ms: number }
+
 /** Race `p` against a child dying, a deadline and an abort. */
 async function guarded<T>(
-  cluster: LocalCluster, what: string, deadline: number, signal: AbortSignal | undefined, work: (stop: AbortSignal) => Promise<T>,
+  cluster: LocalCluster, what: string, deadline: Deadline, signal: AbortSignal | undefined, work: (stop: AbortSignal) => Promise<T>,
 ): Promise<T> {
   const done = new AbortController();
   const p = work(done.signal);
   let timer: NodeJS.Timeout | undefined;
   let onAbort: (() => void) | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new UserError(`timed out waiting for ${what}`)), Math.max(0, deadline - Date.now()));
+    timer = setTimeout(() => reject(new UserError(
+      `timed out waiting for ${what} (${deadline.ms / 1000} s since the certificates were ready; the logs in ${cluster.layout.logsDir} say why)`,
+    )), Math.max(0, deadline.at - Date.now()));
   });
   const aborted = new Promise<never>((_, reject) => {
     onAbort = () => reject(new Interrupted());
@@ -229,7 +235,6 @@ function writeAtomic(path: string, text: string): void {
 
 export async function startLocalCluster(opts: UpOptions, progress: Progress): Promise<LocalCluster> {
   const layout = clusterLayout(opts.dir, opts.nodes, opts.pluginDir, opts.isolate === true || ownPools(opts.backend));
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 60_000);
   mkdirSync(layout.dir, { recursive: true });
   const lock = lockClusterDir(layout.lockFile, layout.dir);
   let certs: ClusterCerts;
@@ -247,6 +252,12 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
     throw e;
   }
 
+  // The deadline only bounds a hang (a child that dies ends the wait at once), so it is generous and
+  // starts after the certificates, which are CPU work that cannot hang: on a busy 2-core machine
+  // the certificates alone took 28 s, and the 32 s left of the 60 s it was did not cover control,
+  // two agents and two plugins starting side by side, failing a healthy start.
+  const ms = opts.startTimeoutMs ?? START_TIMEOUT_MS;
+  const deadline: Deadline = { at: Date.now() + ms, ms };
   const cluster = new LocalCluster(layout, lock, progress);
   rmSync(layout.pidsFile, { force: true });
   try {
@@ -268,7 +279,7 @@ export async function startLocalCluster(opts: UpOptions, progress: Progress): Pr
     let storeUrl = `sqlite:${join(layout.controlDataDir, 'control.sqlite')}`;
     if (opts.store === 'etcd') {
       progress(`etcd: starting 3 members (data and logs in ${layout.etcdDir})`);
-      const starting = startLocalEtcd({ dir: layout.etcdDir, timeoutMs: Math.max(1000, deadline - Date.now()) });
+      const starting = startLocalEtcd({ dir: layout.etcdDir, timeoutMs: Math.max(1000, deadline.at - Date.now()) });
       let etcd: LocalEtcd;
       try {
         etcd = await guarded(cluster, 'etcd to start', deadline, opts.signal, () => starting);
