@@ -1,7 +1,9 @@
 // Agent convergence figures (printed, never asserted):
 //  - create → reported with a path, p50 (real control + 2 real agents; directory backend, and loopback as root)
-//  - move → reported on the new node, p50
+//  - move → reported on the new node, p50; on loopback beside the raw steps it must do, and the ratio
 //  - a configuration change reaching 100 simulated agents (WebSocket clients with node certs)
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,7 +22,7 @@ function pct(xs: number[], p: number): number {
 }
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 
-async function createAndMove(bed: TestBed, backend: string): Promise<void> {
+async function createAndMove(bed: TestBed, backend: string): Promise<number> {
   const [n0, n1] = bed.nodes;
   const creates: number[] = [];
   const moves: number[] = [];
@@ -36,6 +38,33 @@ async function createAndMove(bed: TestBed, backend: string): Promise<void> {
   }
   console.log(`create → reported with a path (${backend} backend, ${ROUNDS} rounds): p50 ${fmt(pct(creates, 50))}, p90 ${fmt(pct(creates, 90))}, max ${fmt(Math.max(...creates))}`);
   console.log(`move → reported on the new node (${backend} backend, ${ROUNDS} rounds): p50 ${fmt(pct(moves, 50))}, p90 ${fmt(pct(moves, 90))}, max ${fmt(Math.max(...moves))}`);
+  return pct(moves, 50);
+}
+
+/** What a loopback move must do at least, by hand: umount + losetup -d on one side, losetup + mount on the other. */
+function rawLoopbackSteps(dir: string): number {
+  const image = join(dir, 'raw.img');
+  const mnt = join(dir, 'raw-mnt');
+  execFileSync('truncate', ['-s', '64M', image]);
+  execFileSync('mkfs.ext4', ['-q', '-F', image]);
+  mkdirSync(mnt);
+  let dev = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
+  execFileSync('mount', [dev, mnt]);
+  const times: number[] = [];
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      const t = performance.now();
+      execFileSync('umount', [mnt]);
+      execFileSync('losetup', ['-d', dev]);
+      dev = execFileSync('losetup', ['--find', '--show', image], { encoding: 'utf8' }).trim();
+      execFileSync('mount', [dev, mnt]);
+      times.push(performance.now() - t);
+    }
+  } finally {
+    spawnSync('umount', [mnt]);
+    spawnSync('losetup', ['-d', dev]);
+  }
+  return pct(times, 50);
 }
 
 async function fanOut(bed: TestBed): Promise<void> {
@@ -70,7 +99,9 @@ async function fanOut(bed: TestBed): Promise<void> {
           if (got.has(i) || !target || !text.includes(target)) return;
           const p = parseControlMessage(text);
           const m = p.ok ? p.message : undefined;
-          if (m?.type === 'cluster' && m.configuration.datasets[target]) {
+          // Agents get a snapshot on connect and deltas after it.
+          const has = m?.type === 'cluster' ? m.configuration.datasets[target] : m?.type === 'delta' ? m.changes.datasets?.set?.[target] : undefined;
+          if (has) {
             got.set(i, performance.now() - t0);
             if (got.size === sockets.length) resolve();
           }
@@ -81,6 +112,7 @@ async function fanOut(bed: TestBed): Promise<void> {
       const created = bed.client.createDataset({ primary, maximum_size: 67_108_864 });
       target = (await created).dataset_id;
       await Promise.race([all, new Promise((r) => setTimeout(r, 10_000))]);
+      if (got.size === 0) throw new Error(`round ${round + 1}: no simulated agent saw dataset ${target} within 10 s`);
       const worst = Math.max(...got.values());
       times.push(worst);
       console.log(`  round ${round + 1}: ${got.size}/${sockets.length} agents had the change; slowest ${fmt(worst)}, p50 ${fmt(pct([...got.values()], 50))}`);
@@ -118,7 +150,9 @@ if (process.getuid?.() === 0) {
     lbed.startAgent(0);
     lbed.startAgent(1);
     await until('both loopback agents to report', async () => ((await lbed.client.stateNodes()).length >= 2 ? true : undefined), 60_000);
-    await createAndMove(lbed, 'loopback');
+    const move = await createAndMove(lbed, 'loopback');
+    const raw = rawLoopbackSteps(ldir);
+    console.log(`raw umount + losetup -d + losetup + mount (${ROUNDS} rounds): p50 ${fmt(raw)}; loopback move p50 / raw = ${(move / raw).toFixed(1)}× (goal ≤ 2×)`);
   } finally {
     await lbed.cleanup();
     await rm(ldir, { recursive: true, force: true });
