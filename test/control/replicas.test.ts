@@ -22,7 +22,9 @@ let n = 0;
 
 async function replica(url = storeUrl, env: Record<string, string> = {}): Promise<ControlProcess> {
   // Generous: on a loaded 2-core machine a replica under tsx can take tens of seconds to listen.
-  const r = await startControl(join(dir, `data-${n++}`), certs.dir, { FLOCKER_NODE_TIMEOUT_MS: '3000', ...env }, ['--store', url], 120_000);
+  // The nodes here never report: with the default --node-timeout (30 s) they turn unreachable
+  // while a slow run is still going, and a plain move off them is then refused (409, needs force).
+  const r = await startControl(join(dir, `data-${n++}`), certs.dir, { FLOCKER_NODE_TIMEOUT_MS: '3000', ...env }, ['--store', url, '--node-timeout', '3600'], 120_000);
   replicas.push(r);
   return r;
 }
