@@ -30,7 +30,7 @@ const files = walk(join(root, 'test'))
 function runFile(file) {
   return new Promise((resolveRun) => {
     const started = Date.now();
-    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/teardown.ts', file], {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--import', './test/support/teardown.ts', '--import', './test/support/hook-errors.ts', file], {
       cwd: root,
       env: { ...process.env, FORCE_COLOR: '0', NO_COLOR: '1' },
       stdio: ['ignore', 'pipe', 'pipe'],
