@@ -92,7 +92,10 @@ export async function moveCrashLoop(o: MoveCrashOptions): Promise<MoveCrashResul
   try {
     bed = await makeTestBed(dir, 2, o.backend);
     const b = bed;
-    await b.startControl();
+    // An agent that dies after every action and restarts under tsx on a loaded machine can be
+    // silent for more than the default 30 s; a plain move off it would then (rightly) need
+    // force. This loop is about crashes, not about nodes that are gone.
+    await b.startControl(['--node-timeout', '3600']);
     b.startAgent(0);
     b.startAgent(1);
     const [n0, n1] = [b.nodes[0]!.uuid, b.nodes[1]!.uuid];
