@@ -19,6 +19,7 @@ import type { NodeState } from '../model/cluster-state.js';
 import type { NodeId } from '../model/ids.js';
 import { UserError } from '../errors.js';
 import { applyChange, isEmptyChange, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
+import { RecentCommits } from './recent-commits.js';
 
 export interface EtcdLocation {
   /** host:port of each member. */
@@ -56,12 +57,6 @@ interface GenerationValue {
   readonly commit: string;
 }
 
-/**
- * Commit tokens the watch remembers: enough to cover every commit made anywhere while one of ours
- * waits to learn its outcome (the etcd client's few retries), at hundreds of commits a second.
- */
-const REMEMBERED_COMMITS = 10_000;
-
 /** Operations per transaction when copying: etcd's default limit is 128. */
 const TXN_OPS = 100;
 
@@ -86,8 +81,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
   private generationValue = 0;
   /** mod_revision of the generation key as last seen: what a commit compares. */
   private generationRevision = '0';
-  /** Commit token → revision it was committed at, for the latest REMEMBERED_COMMITS generations. */
-  private readonly commits = new Map<string, bigint>();
+  private readonly commits = new RecentCommits();
   /** Highest revision whose events are all applied. */
   private applied = 0n;
   private waiters: { revision: bigint; resolve(): void }[] = [];
@@ -200,8 +194,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     const g = this.parse<GenerationValue>(kv);
     this.generationValue = g.generation;
     this.generationRevision = kv.mod_revision;
-    this.commits.set(g.commit, BigInt(kv.mod_revision));
-    if (this.commits.size > REMEMBERED_COMMITS) this.commits.delete(this.commits.keys().next().value as string);
+    this.commits.seen(g.commit, BigInt(kv.mod_revision));
   }
 
   private watch(from: bigint): void {
@@ -296,7 +289,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     let revision: bigint | undefined = BigInt(res.header.revision);
     if (!res.succeeded) {
       await this.until(revision);
-      revision = this.commits.get(token);
+      revision = this.commits.revisionOf(token);
       if (revision === undefined) return false;
     }
     await this.until(revision);
