@@ -77,7 +77,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
       if (what.leases) this.changed('configuration', 'leases');
     });
     this.nodes.on('change', (sections) => this.changed(...sections));
-    this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability());
+    this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach);
   }
 
   /** The committed configuration. */
@@ -178,10 +178,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return this.primariesValue;
   }
 
-  private reachability(): Reachability {
-    return this.reach;
-  }
-
   /** /v1/state/manifests: every manifest a node reports, by dataset then node. */
   manifests(): ApiManifest[] {
     const out: ApiManifest[] = [];
@@ -228,7 +224,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   convergenceJsonText(): string {
     // A request right after a change, before the coalesced flush, must already see it.
-    if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability())) {
+    if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach)) {
       this.convergenceUnannounced = true;
     }
     return this.views.convergenceJson;
@@ -277,7 +273,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     const sections = this.pending;
     this.pending = new Set();
     if (sections.has('convergence')) {
-      const changed = this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reachability()) || this.convergenceUnannounced;
+      const changed = this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach) || this.convergenceUnannounced;
       this.convergenceUnannounced = false;
       if (!changed) sections.delete('convergence');
     }
