@@ -244,6 +244,7 @@ class Pull {
       await this.spool.save(state);
       return 'ok';
     } finally {
+      this.progress.stop();
       await fh.close();
     }
   }

@@ -15,6 +15,8 @@ export interface FakePoolOptions {
   pieceBytes?: number;
   /** ...pausing this long between pieces (0: as fast as possible). */
   pieceDelayMs?: number;
+  /** The first send stops writing once it has written this many bytes of data and waits until it is aborted (a sender caught mid-send). */
+  holdFirstSendAt?: number;
 }
 
 const HEADER_END = 0x0a;
@@ -75,6 +77,10 @@ export class FakePool implements SnapshotPool {
       const piece = this.opts.pieceBytes ?? data.length;
       for (let at = 0; at < data.length; at += piece) {
         if (signal?.aborted) throw new Error('send aborted');
+        if (this.sends === 1 && this.opts.holdFirstSendAt !== undefined && at >= this.opts.holdFirstSendAt) {
+          await new Promise<void>((resolve) => (signal?.aborted ? resolve() : signal?.addEventListener('abort', () => resolve(), { once: true })));
+          throw new Error('send aborted');
+        }
         await fh.write(data.subarray(at, Math.min(data.length, at + piece)));
         if (this.opts.pieceDelayMs) await new Promise((r) => setTimeout(r, this.opts.pieceDelayMs));
       }

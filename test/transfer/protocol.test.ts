@@ -107,7 +107,7 @@ test('preCopy stops when a round no longer shrinks or moves little', async () =>
 });
 
 test('the sender is stopped mid-stream and restarted: the pull resumes from the last verified chunk', async () => {
-  const { src, dst, id, data } = await withDataset(24 * MiB, { pieceBytes: MiB, pieceDelayMs: 15 });
+  const { src, dst, id, data } = await withDataset(24 * MiB, { pieceBytes: MiB, holdFirstSendAt: 3 * CHUNK_BYTES });
   const port = await freePort();
   const first = await serve(src, { port });
   let done = 0;
