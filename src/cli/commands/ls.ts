@@ -1,8 +1,9 @@
 import { Command, Option } from 'clipanion';
 import { ConnectedCommand } from '../connection.js';
 import { LS_HEADERS, lsRows, lsTableRow } from '../format/datasets.js';
-import { printJson, withClient } from '../format/operator.js';
-import { renderTable } from '../format/table.js';
+import { withClient } from '../format/operator.js';
+import { writeJsonArray } from '../format/write-lines.js';
+import { writeTable } from '../format/table.js';
 
 export class LsCommand extends ConnectedCommand {
   static override paths = [['ls'], ['list']];
@@ -36,8 +37,8 @@ export class LsCommand extends ConnectedCommand {
       ]);
       return lsRows({ configuration: config.datasets, state, nodes, convergence }, { deleted: this.deleted });
     });
-    if (this.json) printJson(this.context.stdout, rows);
-    else this.context.stdout.write(renderTable(LS_HEADERS, rows.map((r) => lsTableRow(r, this.long))));
+    if (this.json) await writeJsonArray(this.context.stdout, rows);
+    else await writeTable(this.context.stdout, LS_HEADERS, rows.map((r) => lsTableRow(r, this.long)));
     return 0;
   }
 }
