@@ -6,7 +6,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { execFileSync } from 'node:child_process';
 import { childPids, startCluster } from '../support/cluster.js';
-import { waitFor } from '../support/hosts.js';
+import { until } from '../support/until.js';
 import { docker, dockerTry, ensureDocker } from '../support/docker.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -22,7 +22,7 @@ test('docker run --volume-driver flocker-node-2 for a volume held by node 1 move
     const [n1] = c.nodes;
     const ds = await c.client.createDataset({ primary: n1!.uuid, maximum_size: 64 * 1024 * 1024, metadata: { name: vol } });
     const path = `${n1!.mount_root}/${ds.dataset_id}`;
-    await waitFor('the volume mounted on node 1', async () => (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.path === path), 120_000);
+    await until('the volume mounted on node 1', async () => (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.path === path), 120_000);
     const agent1 = childPids(c).find((p) => p.name === 'agent node-1')?.pid ?? -1;
     execFileSync('nsenter', ['-t', String(agent1), '-m', 'sh', '-c', `echo ${token} > ${path}/token && sync`]);
     const read = await docker(['run', '--rm', '--volume-driver', 'flocker-node-2', '-v', `${vol}:/data`, env.image, 'cat', '/data/token'], 300_000);

@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { childPids, currentMounts, startCluster } from '../support/cluster.js';
-import { waitFor } from '../support/hosts.js';
+import { until } from '../support/until.js';
 
 const isRoot = process.getuid?.() === 0;
 const sh = (cmd: string, args: readonly string[]): string => execFileSync(cmd, args, { encoding: 'utf8' });
@@ -37,7 +37,7 @@ test('each node is its own host: own address reported, dataset mounted only in i
     const mountPoint = join(n1.mount_root, ds.dataset_id);
     const agentPid = (name: string): number => childPids(c).find((p) => p.name === `agent ${name}`)?.pid ?? -1;
     const inNode = (name: string): string => sh('nsenter', ['-t', String(agentPid(name)), '-m', 'cat', '/proc/self/mountinfo']);
-    await waitFor('the dataset mounted in node-1', async () => (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.path === mountPoint), 90_000)
+    await until('the dataset mounted in node-1', async () => (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.path === mountPoint), 90_000)
       .catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
     assert.match(inNode('node-1'), ` ${mountPoint} `);
     assert.not.ok(currentMounts().some((m) => m.mountPoint === mountPoint), 'not mounted in the default namespace');
@@ -68,11 +68,11 @@ test('--isolate --backend p2p: a dataset moves from one host to the other over t
     const at = (n: typeof n1): string => join(n.mount_root, ds.dataset_id);
     const mountedOn = async (n: typeof n1): Promise<boolean> =>
       (await c.client.stateDatasets()).some((d) => d.dataset_id === ds.dataset_id && d.primary === n.uuid && d.path === at(n));
-    await waitFor('the dataset mounted on node-1', () => mountedOn(n1), 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
+    await until('the dataset mounted on node-1', () => mountedOn(n1), 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
     const sum = inNode('node-1', `head -c 4M /dev/urandom > ${at(n1)}/data; sync; sha256sum < ${at(n1)}/data`);
 
     await c.client.moveDataset(ds.dataset_id, n2.uuid);
-    await waitFor('the dataset mounted on node-2', () => mountedOn(n2), 180_000).catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
+    await until('the dataset mounted on node-2', () => mountedOn(n2), 180_000).catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
     assert.is(inNode('node-2', `sha256sum < ${at(n2)}/data`), sum, 'same bytes on the other host');
     assert.not.match(inNode('node-1', 'cat /proc/self/mountinfo'), ` ${at(n1)} `, 'no longer mounted on node-1');
 

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { readFileSync } from 'node:fs';
 import { currentMounts, startCluster } from '../support/cluster.js';
-import { waitFor } from '../support/hosts.js';
+import { until } from '../support/until.js';
 
 const isRoot = process.getuid?.() === 0;
 const loopsUnder = (dir: string): string[] =>
@@ -23,13 +23,13 @@ test('p2p nodes have pools and transfer ports of their own; a dataset mounts; SI
     assert.is.not(yml[0]!.dataset.transfer.port, yml[1]!.dataset.transfer.port);
     const ds = await c.client.createDataset({ primary: c.nodes[0]!.uuid, maximum_size: 64 * 1024 * 1024 });
     const mountPoint = join(c.nodes[0]!.mount_root, ds.dataset_id);
-    await waitFor('the dataset mounted', () => currentMounts().some((m) => m.mountPoint === mountPoint), 90_000)
+    await until('the dataset mounted', () => currentMounts().some((m) => m.mountPoint === mountPoint), 90_000)
       .catch((e: Error) => { throw new Error(`${e.message}\n${c.output()}`); });
 
     process.kill(c.pid, 'SIGINT');
     assert.is(await c.exited, 0, c.output());
     assert.equal(currentMounts().filter((m) => m.mountPoint.startsWith(`${c.dir}/`)).map((m) => m.mountPoint), [], 'no mount left');
-    await waitFor('no loop device left', () => loopsUnder(c.dir).length === 0, 5_000);
+    await until('no loop device left', () => loopsUnder(c.dir).length === 0, 5_000);
   } finally {
     await c.stop();
   }

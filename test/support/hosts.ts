@@ -79,13 +79,3 @@ export function makeHosts(n: number, opts: { shareOut?: boolean } = {}): TestHos
     },
   };
 }
-
-/** Polls `cond` until it is true; fails with `what` at the deadline. */
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await cond()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}

@@ -10,7 +10,8 @@ import { HostNetwork, HostsError, type Host } from '../../src/sys/netns/hosts.js
 import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { spawn } from 'node:child_process';
-import { makeHosts, waitFor, type TestHosts } from '../support/hosts.js';
+import { makeHosts, type TestHosts } from '../support/hosts.js';
+import { until } from '../support/until.js';
 import { skipTest } from '../support/skip.js';
 
 const isRoot = process.getuid?.() === 0;
@@ -27,7 +28,7 @@ async function server(h: TestHosts, host: Host, port: number): Promise<ChildProc
   const p = h.net.spawnInHost(host, [process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   p.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
-  await waitFor(`the server in ${host.name}`, () => out.includes('listening'));
+  await until(`the server in ${host.name}`, () => out.includes('listening'));
   return p;
 }
 
@@ -59,7 +60,7 @@ test('two hosts have their own addresses and reach each other; link down cuts a 
     h.net.linkDown(a);
     assert.match(await client(h, b, a.address, 7001), /^failed: /);
     h.net.linkUp(a);
-    await waitFor('host-1 to be reachable again', async () => (await client(h, b, a.address, 7001)) === 'hello from host-1');
+    await until('host-1 to be reachable again', async () => (await client(h, b, a.address, 7001)) === 'hello from host-1');
   } finally {
     await h.destroy();
   }
@@ -103,7 +104,7 @@ test('shareOut: what a host mounts below it is seen in the default namespace (no
     assert.not.ok(defaultMounts().includes(privateMount), 'a mount elsewhere does not');
     assert.not.match(await h.run(b, ['cat', '/proc/self/mountinfo']), ` ${shared} `, 'another host does not see it');
     await h.run(a, ['umount', shared]);
-    await waitFor('the unmount to propagate too', () => !defaultMounts().includes(shared));
+    await until('the unmount to propagate too', () => !defaultMounts().includes(shared));
     await h.run(a, ['mount', '-t', 'tmpfs', 'vol', shared]);
   } finally {
     const report = await h.destroy();
@@ -149,7 +150,7 @@ test('a host does not pin what others mounted before it: their loop device still
     execFileSync('umount', [mnt]);
     execFileSync('losetup', ['--detach', device]);
     // A copy of the mount kept in the host would leave the device attached (marked to go later).
-    await waitFor(`${device} to be detached`, () => loopsBackedUnder(dir).length === 0, 5_000);
+    await until(`${device} to be detached`, () => loopsBackedUnder(dir).length === 0, 5_000);
   } finally {
     await h?.destroy();
     spawnSync('umount', [mnt]);
@@ -172,7 +173,7 @@ test('after the process that made the hosts is killed with -9, its state file is
   let out = '';
   maker.stdout?.on('data', (c: Buffer) => { out += c.toString(); });
   try {
-    await waitFor('the host to be made and used', () => out.includes('ready'), 60_000);
+    await until('the host to be made and used', () => out.includes('ready'), 60_000);
     maker.kill('SIGKILL');
     const bridge = (JSON.parse(readFileSync(stateFile, 'utf8')) as { bridge: string }).bridge;
     assert.match(netnsList(), bridge);
@@ -210,10 +211,10 @@ test('hosts whose maker was killed with -9 are swept by the next network made, n
   let next: HostNetwork | undefined;
   let bridge = '';
   try {
-    await waitFor('the host to be made and used', () => out.includes('ready'), 60_000);
+    await until('the host to be made and used', () => out.includes('ready'), 60_000);
     bridge = /bridge (\S+)/.exec(out)?.[1] ?? '';
     maker.kill('SIGKILL');
-    await waitFor('the maker to be gone', () => maker.exitCode !== null || maker.signalCode !== null);
+    await until('the maker to be gone', () => maker.exitCode !== null || maker.signalCode !== null);
     assert.match(netnsList(), bridge);
     assert.is(loopsBackedUnder(dir).length, 1);
 

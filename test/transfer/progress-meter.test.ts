@@ -2,7 +2,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { ProgressMeter, type TransferProgress } from '../../src/transfer/progress-meter.js';
-import { waitFor } from './support.js';
+import { until } from '../support/until.js';
 
 test('a report held back by the rate limit is delivered once the interval ends', async () => {
   const seen: TransferProgress[] = [];
@@ -12,7 +12,7 @@ test('a report held back by the rate limit is delivered once the interval ends',
   m.report(20, 0);
   m.report(30, 0);
   assert.equal(seen.map((p) => p.bytesDone), [10], 'the burst after the first report is held back');
-  await waitFor('the held-back report', () => seen.length === 2, 10_000);
+  await until('the held-back report', () => seen.length === 2, 10_000);
   assert.is(seen[1]!.bytesDone, 30, 'the latest figure, not the first held back');
   assert.is(seen[1]!.bytesTotal, 100);
 });

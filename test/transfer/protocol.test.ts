@@ -19,7 +19,8 @@ import { makeCerts, type TestCerts } from '../support/certs.js';
 import { freePort } from '../support/ports.js';
 import { failure } from '../support/failure.js';
 import { FakePool } from './fake-pool.js';
-import { capturingLogger, material, waitFor, type CapturedLog } from './support.js';
+import { capturingLogger, material, type CapturedLog } from './support.js';
+import { until } from '../support/until.js';
 
 let dir: string;
 let certs: TestCerts;
@@ -93,7 +94,7 @@ test('pre-copy pulls the whole stream, then only from the newest common snapshot
   assert.is(pulled['parent'], first.snapshot, 'the incremental stream is relative to the snapshot both have');
   // Nothing left behind: the receiver's spool, and the sender's (told by DELETE).
   assert.equal(readdirSync(dst.spoolDir), []);
-  await waitFor('the sender to drop its spool', () => readdirSync(join(src.spoolDir, `${id}.out`)).length === 0);
+  await until('the sender to drop its spool', () => readdirSync(join(src.spoolDir, `${id}.out`)).length === 0);
 });
 
 test('preCopy stops when a round no longer shrinks or moves little', async () => {
@@ -113,7 +114,7 @@ test('the sender is stopped mid-stream and restarted: the pull resumes from the 
   let done = 0;
   const clientLog = capturingLogger();
   const pulling = pullDataset(pullOpts(first, dst, id, { log: clientLog.log, onProgress: (p) => (done = p.bytesDone) }));
-  await waitFor('two verified chunks', () => done >= 2 * CHUNK_BYTES);
+  await until('two verified chunks', () => done >= 2 * CHUNK_BYTES);
   await first.close();
   const log = capturingLogger();
   const again = await serve(src, { port, log });
@@ -205,13 +206,13 @@ test('a node certificate of this cluster is admitted; a user certificate, a fore
 
   const user = await failure(rawGet(server.port, transferClientTls(material(certs, certs.users['user']!), A().uuid)));
   assert.match(String((user as { code?: string }).code ?? user.message), /ECONNRESET|socket hang up|EPIPE/);
-  await waitFor('the user refusal logged', () => log.has(/refused a transfer connection$/));
+  await until('the user refusal logged', () => log.has(/refused a transfer connection$/));
   assert.ok(log.lines.some((l) => /node certificate.*user-user/.test(String(l['reason']))));
 
   const alien = material(foreign, foreign.nodes[0]!);
   const e = await failure(rawGet(server.port, { ...transferClientTls(alien, A().uuid), ca: material(certs, A()).caCert }));
   assert.match(String((e as { code?: string }).code ?? e.message), /ALERT|ECONNRESET/);
-  await waitFor('the foreign refusal logged', () => log.has(/at the TLS handshake/));
+  await until('the foreign refusal logged', () => log.has(/at the TLS handshake/));
 
   const none = await failure(rawGet(server.port, { ...transferClientTls(material(certs, B()), A().uuid), cert: undefined, key: undefined }));
   assert.ok((none as { code?: string }).code, none.message);
@@ -249,7 +250,7 @@ test('a receiver without the space refuses before transferring, saying what it n
   assert.is((e as TransferError).failure, 'no-space');
   assert.match(e.message, /needs about 4M \(4194304 bytes.*has 3M \(3145728 bytes\) free/);
   assert.equal(readdirSync(dst.spoolDir), []);
-  await waitFor('the sender to drop the unwanted spool', () => readdirSync(join(src.spoolDir, `${id}.out`)).length === 0);
+  await until('the sender to drop the unwanted spool', () => readdirSync(join(src.spoolDir, `${id}.out`)).length === 0);
 });
 
 test('final: refused while exposed; then handed off before it is served; asked again by the same node, the same snapshot; another node is sent away', async () => {

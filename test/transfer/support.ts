@@ -21,12 +21,3 @@ export function capturingLogger(): CapturedLog {
   const log = pino({ level: 'debug' }, { write: (s: string) => void lines.push(JSON.parse(s) as CapturedLog['lines'][number]) });
   return { log, lines, has: (re) => lines.some((l) => re.test(l.msg)) };
 }
-
-/** Poll `cond` until it holds or the deadline passes. */
-export async function waitFor(what: string, cond: () => boolean | Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
