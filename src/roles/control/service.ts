@@ -46,6 +46,13 @@ export interface ControlServiceOptions {
   readonly handshakeTimeoutMs?: number;
 }
 
+/**
+ * Every agent holds one connection to the agent port, so its cap is sized for clusters of
+ * thousands of nodes (DEFAULT_LIMITS' 4,096, meant for API clients, turned the 4,097th agent
+ * away); Node raises the open-file limit to the hard limit, so this many sockets fit.
+ */
+const AGENT_CHANNEL_MAX_CONNECTIONS = 16_384;
+
 export interface RunningControlService {
   readonly apiPort: number;
   readonly agentPort: number;
@@ -135,7 +142,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
     res.writeHead(404, { 'Content-Type': 'application/json' }).end(JSON.stringify({ description: 'The agent port speaks WebSocket only.' }));
   });
   applyLimits(api, limits, droppedLogger(o.log, 'REST API'));
-  applyLimits(agents, limits, droppedLogger(o.log, 'agent channel'));
+  applyLimits(agents, { ...limits, maxConnections: o.limits?.maxConnections ?? AGENT_CHANNEL_MAX_CONNECTIONS }, droppedLogger(o.log, 'agent channel'));
   refuseOtherPeers(api, 'user-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused an API connection'));
   refuseOtherPeers(agents, 'node-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused an agent connection'));
   for (const s of [api, agents]) s.on('tlsClientError', (e) => o.log.debug({ err: e.message }, 'TLS handshake failed'));
