@@ -10,9 +10,11 @@ import type { ApiLease, ApiManifest } from '../../protocol/api-json.js';
 import type { Reachability } from '../../model/convergence.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
+import { TouchedSince } from '../../store/touched.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
 import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
+import { Primaries } from './primaries.js';
 import type { Section } from './sections.js';
 import { Views } from './views.js';
 
@@ -58,8 +60,9 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private unreachableValue: ReadonlySet<NodeId> = new Set();
   /** Rebuilt only when who is unreachable changes: convergence rows are kept while it is the same object. */
   private reach: Reachability;
-  private primariesOf?: Deployment['datasets'];
-  private primariesValue: ReadonlySet<NodeId> = new Set();
+  private readonly primaries: Primaries;
+  /** Dataset ids changed since convergence was last recomputed, so only their rows are visited. */
+  private readonly convergenceTouched: TouchedSince;
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -71,13 +74,15 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.store = opts.store ?? new MemoryStore();
     this.writer = new ConfigWriter(this.store, this.now, opts.onStoreWrite);
     this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
+    this.primaries = new Primaries(this.store);
+    this.convergenceTouched = new TouchedSince(this.store);
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.store.on('change', (what) => {
       if (what.datasets) this.changed('configuration', 'convergence');
       if (what.leases) this.changed('configuration', 'leases');
     });
     this.nodes.on('change', (sections) => this.changed(...sections));
-    this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach);
+    this.recomputeConvergence();
   }
 
   /** The committed configuration. */
@@ -161,21 +166,11 @@ export class ControlHub extends EventEmitter<HubEvents> {
     for (const n of Object.values(this.cluster.nodes)) this.heard.set(n.uuid, { lastSeen: n.lastSeen, era: n.era });
     const cutoff = this.now() - this.unreachableAfterMs;
     const next = new Set<NodeId>();
-    for (const n of [...this.heard.keys(), ...this.primaries()]) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
+    for (const n of [...this.heard.keys(), ...this.primaries.current()]) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
     if (next.size === this.unreachableValue.size && [...next].every((n) => this.unreachableValue.has(n))) return;
     this.unreachableValue = next;
     this.reach = { unreachable: next, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.changed('nodes', 'convergence');
-  }
-
-  /** Every configured primary; walked again only when the datasets changed, not every second. */
-  private primaries(): ReadonlySet<NodeId> {
-    const datasets = this.deployment.datasets;
-    if (this.primariesOf !== datasets) {
-      this.primariesOf = datasets;
-      this.primariesValue = new Set(Object.values(datasets).map((d) => d.primary));
-    }
-    return this.primariesValue;
   }
 
   /** /v1/state/manifests: every manifest a node reports, by dataset then node. */
@@ -224,7 +219,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   convergenceJsonText(): string {
     // A request right after a change, before the coalesced flush, must already see it.
-    if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach)) {
+    if (this.pending.has('convergence') && this.recomputeConvergence()) {
       this.convergenceUnannounced = true;
     }
     return this.views.convergenceJson;
@@ -268,12 +263,16 @@ export class ControlHub extends EventEmitter<HubEvents> {
     setImmediate(() => this.flush());
   }
 
+  private recomputeConvergence(): boolean {
+    return this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach, this.convergenceTouched.take().datasetIds);
+  }
+
   private flush(): void {
     this.flushScheduled = false;
     const sections = this.pending;
     this.pending = new Set();
     if (sections.has('convergence')) {
-      const changed = this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach) || this.convergenceUnannounced;
+      const changed = this.recomputeConvergence() || this.convergenceUnannounced;
       this.convergenceUnannounced = false;
       if (!changed) sections.delete('convergence');
     }

@@ -3,6 +3,7 @@
 // cluster objects and cached against them, so a section is serialised once per change however
 // many requests read it, and nothing is ever spliced from strings.
 import type { Deployment } from '../../model/configuration.js';
+import { sortedById } from '../../model/id-map.js';
 import { stateDatasets, type ClusterState } from '../../model/cluster-state.js';
 import type { Reachability } from '../../model/convergence.js';
 import { ConvergenceView } from './convergence-view.js';
@@ -36,7 +37,7 @@ class Cached<S extends object, V> {
 }
 
 export class Views {
-  readonly configuration = new Cached((datasets: Deployment['datasets']): ApiDatasetConfig[] => sortedValues(datasets).map(datasetToApi));
+  readonly configuration = new Cached((datasets: Deployment['datasets']): ApiDatasetConfig[] => sortedById(datasets).map(datasetToApi));
   readonly state = new Cached((c: ClusterState): ApiDatasetState[] => stateDatasets(c).map(stateToApi));
   /** /v1/state/nodes: nodes that have reported state. */
   readonly nodes = new Cached((c: ClusterState): ApiNode[] => sortedValues(c.nodes)
@@ -49,12 +50,12 @@ export class Views {
 
   /** Leases carry seconds remaining, so they are computed per response. */
   leases(d: Deployment, nowMs: number): ApiLease[] {
-    return sortedValues(d.leases).map((l) => leaseToApi(l, nowMs));
+    return sortedById(d.leases).map((l) => leaseToApi(l, nowMs));
   }
 
   /** Recompute /v1/convergence (phases keep their `since` across recomputations). Returns whether it changed. */
-  recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
-    return this.convergenceView.recompute(d, c, nowMs, reach);
+  recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability, touched?: ReadonlySet<string>): boolean {
+    return this.convergenceView.recompute(d, c, nowMs, reach, touched);
   }
 
   get convergence(): readonly ApiConvergenceRow[] {
