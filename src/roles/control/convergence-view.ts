@@ -11,6 +11,7 @@ import {
   type ConvergenceRow, type Reachability, type ReportIndex,
 } from '../../model/convergence.js';
 import { convergenceToApi, type ApiConvergenceRow } from '../../protocol/api-json.js';
+import { position } from './sorted-ids.js';
 
 interface Kept {
   /** What the row was computed from; undefined for a dataset the configuration has no row for. */
@@ -20,18 +21,6 @@ interface Kept {
   readonly value: ApiConvergenceRow;
   /** Compared to tell whether the row changed; the section's JSON is serialised from `value`. */
   readonly text: string;
-}
-
-/** Where `id` is, or would go, in the sorted `ids`. */
-function position(ids: readonly string[], id: string): { readonly at: number; readonly found: boolean } {
-  let lo = 0;
-  let hi = ids.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (byId(ids[mid] as string, id) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return { at: lo, found: ids[lo] === id };
 }
 
 export class ConvergenceView {
@@ -161,7 +150,8 @@ export class ConvergenceView {
     return (this.valueCache ??= this.order.map((id) => (this.rows.get(id) as Kept).value));
   }
 
+  /** The rows' own JSON texts joined: the very text JSON.stringify(value) makes, without serialising every row again. */
   get json(): string {
-    return (this.textCache ??= JSON.stringify(this.value));
+    return (this.textCache ??= `[${this.order.map((id) => (this.rows.get(id) as Kept).text).join(',')}]`);
   }
 }

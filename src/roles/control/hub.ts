@@ -10,7 +10,6 @@ import type { ApiLease, ApiManifest } from '../../protocol/api-json.js';
 import type { Reachability } from '../../model/convergence.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
-import { TouchedSince } from '../../store/touched.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
 import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
@@ -45,7 +44,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   readonly store: ConfigurationStore;
   readonly nodes: NodeTable;
   private readonly writer: ConfigWriter;
-  private readonly views = new Views();
+  private readonly views: Views;
   private pending = new Set<Section>();
   private flushScheduled = false;
   /** Counts announcements; agents see it in every `cluster` message. */
@@ -61,8 +60,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
   /** Rebuilt only when who is unreachable changes: convergence rows are kept while it is the same object. */
   private reach: Reachability;
   private readonly primaries: Primaries;
-  /** Dataset ids changed since convergence was last recomputed, so only their rows are visited. */
-  private readonly convergenceTouched: TouchedSince;
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -75,14 +72,14 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.writer = new ConfigWriter(this.store, this.now, opts.onStoreWrite);
     this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
     this.primaries = new Primaries(this.store);
-    this.convergenceTouched = new TouchedSince(this.store);
+    this.views = new Views(this.store);
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.store.on('change', (what) => {
       if (what.datasets) this.changed('configuration', 'convergence');
       if (what.leases) this.changed('configuration', 'leases');
     });
     this.nodes.on('change', (sections) => this.changed(...sections));
-    this.recomputeConvergence();
+    this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach);
   }
 
   /** The committed configuration. */
@@ -219,7 +216,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
 
   convergenceJsonText(): string {
     // A request right after a change, before the coalesced flush, must already see it.
-    if (this.pending.has('convergence') && this.recomputeConvergence()) {
+    if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach)) {
       this.convergenceUnannounced = true;
     }
     return this.views.convergenceJson;
@@ -263,16 +260,12 @@ export class ControlHub extends EventEmitter<HubEvents> {
     setImmediate(() => this.flush());
   }
 
-  private recomputeConvergence(): boolean {
-    return this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach, this.convergenceTouched.take().datasetIds);
-  }
-
   private flush(): void {
     this.flushScheduled = false;
     const sections = this.pending;
     this.pending = new Set();
     if (sections.has('convergence')) {
-      const changed = this.recomputeConvergence() || this.convergenceUnannounced;
+      const changed = this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach) || this.convergenceUnannounced;
       this.convergenceUnannounced = false;
       if (!changed) sections.delete('convergence');
     }

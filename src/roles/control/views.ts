@@ -6,10 +6,13 @@ import type { Deployment } from '../../model/configuration.js';
 import { sortedById } from '../../model/id-map.js';
 import { stateDatasets, type ClusterState } from '../../model/cluster-state.js';
 import type { Reachability } from '../../model/convergence.js';
+import type { ConfigurationStore } from '../../store/store.js';
+import { TouchedSince } from '../../store/touched.js';
+import { ConfigurationView } from './configuration-view.js';
 import { ConvergenceView } from './convergence-view.js';
 import {
-  datasetToApi, leaseToApi, stateToApi,
-  type ApiConvergenceRow, type ApiDatasetConfig, type ApiDatasetState, type ApiLease, type ApiNode, type ApiNodeLive,
+  leaseToApi, stateToApi,
+  type ApiConvergenceRow, type ApiDatasetState, type ApiLease, type ApiNode, type ApiNodeLive,
 } from '../../protocol/api-json.js';
 
 function sortedValues<T>(record: Readonly<Record<string, T>>): T[] {
@@ -37,7 +40,6 @@ class Cached<S extends object, V> {
 }
 
 export class Views {
-  readonly configuration = new Cached((datasets: Deployment['datasets']): ApiDatasetConfig[] => sortedById(datasets).map(datasetToApi));
   readonly state = new Cached((c: ClusterState): ApiDatasetState[] => stateDatasets(c).map(stateToApi));
   /** /v1/state/nodes: nodes that have reported state. */
   readonly nodes = new Cached((c: ClusterState): ApiNode[] => sortedValues(c.nodes)
@@ -46,7 +48,16 @@ export class Views {
   readonly nodesLive = new Cached((c: ClusterState): ApiNodeLive[] => sortedValues(c.nodes).map((n) => ({
     uuid: n.uuid, host: n.host, ...(n.name !== undefined ? { name: n.name } : {}), era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
   })));
+  readonly configuration: ConfigurationView;
   private readonly convergenceView = new ConvergenceView();
+  /** Dataset ids changed since convergence was last recomputed, so only their rows are visited. */
+  private readonly convergenceTouched: TouchedSince;
+
+  /** The views of the configuration are kept from the ids each of `store`'s commits touched. */
+  constructor(store: ConfigurationStore) {
+    this.configuration = new ConfigurationView(new TouchedSince(store));
+    this.convergenceTouched = new TouchedSince(store);
+  }
 
   /** Leases carry seconds remaining, so they are computed per response. */
   leases(d: Deployment, nowMs: number): ApiLease[] {
@@ -54,8 +65,8 @@ export class Views {
   }
 
   /** Recompute /v1/convergence (phases keep their `since` across recomputations). Returns whether it changed. */
-  recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability, touched?: ReadonlySet<string>): boolean {
-    return this.convergenceView.recompute(d, c, nowMs, reach, touched);
+  recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
+    return this.convergenceView.recompute(d, c, nowMs, reach, this.convergenceTouched.take().datasetIds);
   }
 
   get convergence(): readonly ApiConvergenceRow[] {
