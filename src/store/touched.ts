@@ -5,11 +5,6 @@
 // synchronously, so what is taken always matches what `deployment` holds at that moment.
 import type { ChangedIds, ConfigurationStore } from './store.js';
 
-export interface TouchedIds {
-  readonly datasetIds: ReadonlySet<string>;
-  readonly leaseIds: ReadonlySet<string>;
-}
-
 export class TouchedSince {
   private datasetIds = new Set<string>();
   private leaseIds = new Set<string>();
@@ -23,7 +18,7 @@ export class TouchedSince {
   }
 
   /** What was touched since the last take (or since construction); starts afresh. */
-  take(): TouchedIds {
+  take(): Pick<ChangedIds, 'datasetIds' | 'leaseIds'> {
     const taken = { datasetIds: this.datasetIds, leaseIds: this.leaseIds };
     this.datasetIds = new Set();
     this.leaseIds = new Set();
