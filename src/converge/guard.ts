@@ -106,7 +106,7 @@ export function guard(input: GuardInput): Guarded {
   const held = heldHere(local);
 
   const blocked = new Map<DatasetId, string>();
-  for (const id of held) if (!config.datasets[id]) blocked.set(id, droppedReason(id));
+  for (const id of held) if (!config.datasets.has(id)) blocked.set(id, droppedReason(id));
   if (distrust !== undefined) {
     for (const a of actionsOf(input.plan.change)) {
       if (DESTRUCTIVE.has(a.kind) && !isStray(a) && !blocked.has(a.datasetId)) blocked.set(a.datasetId, distrust);
@@ -117,13 +117,13 @@ export function guard(input: GuardInput): Guarded {
   const fencedFor = new Set<DatasetId>();
   if (distrust === undefined) {
     for (const id of held) {
-      const d = config.datasets[id];
+      const d = config.datasets.get(id);
       if (d && d.primary !== nodeId && d.fence?.node === nodeId && (d.fence.era === input.era || d.fence.era === ANY_ERA)) fencedFor.add(id);
     }
   }
   const fenced = fencedFor.size > 0;
   const releasing = (id: DatasetId): boolean => {
-    const d = config.datasets[id];
+    const d = config.datasets.get(id);
     return d !== undefined && d.primary !== nodeId && !blocked.has(id);
   };
 
@@ -144,7 +144,7 @@ export function guard(input: GuardInput): Guarded {
     if (why !== undefined) progress.push({ datasetId: p.datasetId, phase: 'error', reason: why });
     else if (!fenced) progress.push(p);
     else if (releasing(p.datasetId)) {
-      const who = config.datasets[p.datasetId]?.primary;
+      const who = config.datasets.get(p.datasetId)?.primary;
       const forced = fencedFor.has(p.datasetId)
         ? `fenced: a forced move gave this dataset to node ${shortId(who ?? '')}; `
         : 'fenced by a forced move: ';

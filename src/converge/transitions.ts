@@ -68,7 +68,7 @@ function waitForHolder(found: Found<'attached-elsewhere'>, ctx: StepContext, pha
 
 /** Forced here off a fenced node that still has it attached: detach it there, then attach here. */
 function takeOverFromFenced(d: Desired<'mounted'>, s: Found<'attached-elsewhere'>, ctx: StepContext): Step | undefined {
-  const fence = ctx.configuration.datasets[d.datasetId]?.fence;
+  const fence = ctx.configuration.datasets.get(d.datasetId)?.fence;
   if (!fence || fence.node === ctx.nodeId || s.attachedTo !== fence.node) return undefined;
   const lease = activeLease(ctx.configuration, d.datasetId, ctx.now);
   if (lease && lease.nodeId !== ctx.nodeId) return undefined;

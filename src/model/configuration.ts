@@ -1,5 +1,5 @@
 import type { DatasetId, NodeId } from './ids.js';
-import { own } from './own.js';
+import { idMap, idMapToRecord, type IdMap } from './id-map.js';
 
 /** Flocker's default volume size when maximum_size is null: 75 GiB. */
 export const DEFAULT_MAXIMUM_SIZE = 80_530_636_800;
@@ -45,21 +45,31 @@ export interface Lease {
   readonly expiresAt: number | null;
 }
 
+export type DatasetMap = IdMap<Dataset>;
+export type LeaseMap = IdMap<Lease>;
+
 /**
- * The desired configuration, as plain JSON-able data so it can be persisted, pushed to agents
- * and compared without conversion.
+ * The desired configuration: immutable, so it can be cached against and compared by reference;
+ * its records are persistent maps, so an edit costs what it changes (id-map.ts).
  */
 export interface Deployment {
+  readonly datasets: DatasetMap;
+  readonly leases: LeaseMap;
+}
+
+/** A configuration as plain JSON-able data: what the agent channel carries (and older agents read). */
+export interface DeploymentJson {
   readonly datasets: Readonly<Record<string, Dataset>>;
   readonly leases: Readonly<Record<string, Lease>>;
 }
 
-export const EMPTY_DEPLOYMENT: Deployment = { datasets: {}, leases: {} };
+export const EMPTY_DEPLOYMENT: Deployment = { datasets: idMap(), leases: idMap() };
 
-export function datasetOf(deployment: Deployment, id: string): Dataset | undefined {
-  return own(deployment.datasets, id);
+/** A configuration from plain records (the wire, tests); either may be left out when empty. */
+export function deploymentOf(json: Partial<DeploymentJson>): Deployment {
+  return { datasets: idMap(json.datasets ?? {}), leases: idMap(json.leases ?? {}) };
 }
 
-export function leaseOf(deployment: Deployment, id: string): Lease | undefined {
-  return own(deployment.leases, id);
+export function deploymentToJson(d: Deployment): DeploymentJson {
+  return { datasets: idMapToRecord(d.datasets), leases: idMapToRecord(d.leases) };
 }

@@ -119,7 +119,7 @@ export function convergenceRow(d: Dataset, ix: ReportIndex, cluster: ClusterStat
 export function unconfiguredRows(deployment: Deployment, ix: ReportIndex): ConvergenceRow[] {
   const rows: ConvergenceRow[] = [];
   for (const [id, list] of ix.progress) {
-    if (own(deployment.datasets, id)) continue;
+    if (deployment.datasets.has(id)) continue;
     const e = list.find((x) => x.p.phase === 'error');
     if (!e) continue;
     const mounted = ix.mounted.get(id);
@@ -131,7 +131,7 @@ export function unconfiguredRows(deployment: Deployment, ix: ReportIndex): Conve
 export function convergenceRows(deployment: Deployment, cluster: ClusterState, reach?: Reachability): ConvergenceRow[] {
   const ix = indexReports(cluster);
   const rows: ConvergenceRow[] = [];
-  for (const d of Object.values(deployment.datasets)) {
+  for (const d of deployment.datasets.values()) {
     const row = convergenceRow(d, ix, cluster, reach);
     if (row) rows.push(row);
   }

@@ -2,7 +2,7 @@
 // Both sides push: the agent its state whenever it changes, control the configuration and
 // cluster state whenever either changes — a full `cluster` snapshot on connect (and on request),
 // then a `delta` per change, each naming the generation it applies to.
-import type { Deployment } from '../model/configuration.js';
+import type { DeploymentJson } from '../model/configuration.js';
 import type { ClusterState, NodeReport } from '../model/cluster-state.js';
 import type { ViewDelta } from './delta.js';
 
@@ -30,7 +30,7 @@ export type ControlMessage =
   | {
       readonly type: 'cluster';
       readonly generation: number;
-      readonly configuration: Deployment;
+      readonly configuration: DeploymentJson;
       readonly cluster: ClusterState;
       /**
        * The store the configuration came from: its identity (made when it was created) and its

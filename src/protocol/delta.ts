@@ -5,9 +5,12 @@
 //
 // Records are compared by reference: the hub replaces only what a change touches, so an
 // untouched dataset, lease or node keeps its object and costs one comparison. A record replaced
-// by an equal copy is sent again, which is harmless.
+// by an equal copy is sent again, which is harmless. The configuration's records are only
+// compared for the ids a caller says were touched (the store's changes since `prev`), so a
+// change costs what it changed, not the size of the configuration.
 import type { Dataset, Deployment, Lease } from '../model/configuration.js';
 import type { ClusterState, NodeState } from '../model/cluster-state.js';
+import { patchIdMap, type IdMap } from '../model/id-map.js';
 
 export interface AgentView {
   readonly configuration: Deployment;
@@ -27,6 +30,28 @@ export interface ViewDelta {
 }
 
 const has = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** The configuration ids that may differ between two views; undefined: any of them may. */
+export interface Touched {
+  readonly datasetIds: Iterable<string>;
+  readonly leaseIds: Iterable<string>;
+}
+
+function diffMaps<T>(prev: IdMap<T>, next: IdMap<T>, touched: Iterable<string> | undefined): RecordDelta<T> | undefined {
+  if (prev === next) return undefined;
+  let set: Record<string, T> | undefined;
+  let remove: string[] | undefined;
+  for (const k of touched ?? new Set([...prev.keys(), ...next.keys()])) {
+    const after = next.get(k);
+    if (after === undefined) {
+      if (prev.has(k)) (remove ??= []).push(k);
+    } else if (prev.get(k) !== after) {
+      (set ??= {})[k] = after;
+    }
+  }
+  if (!set && !remove) return undefined;
+  return { ...(set ? { set } : {}), ...(remove ? { remove } : {}) };
+}
 
 function diffRecords<T>(prev: Readonly<Record<string, T>>, next: Readonly<Record<string, T>>, same: (a: T, b: T) => boolean): RecordDelta<T> | undefined {
   if (prev === next) return undefined;
@@ -59,12 +84,13 @@ export function sameNodeForAgents(a: NodeState, b: NodeState): boolean {
   return true;
 }
 
-const sameRef = <T>(a: T, b: T): boolean => a === b;
-
-/** What turns `prev` into `next`; undefined when nothing an agent reads has changed. */
-export function diffView(prev: AgentView, next: AgentView): ViewDelta | undefined {
-  const datasets = diffRecords(prev.configuration.datasets, next.configuration.datasets, sameRef);
-  const leases = diffRecords(prev.configuration.leases, next.configuration.leases, sameRef);
+/**
+ * What turns `prev` into `next`; undefined when nothing an agent reads has changed. `touched`
+ * must name every dataset and lease id changed between them (else every id is compared).
+ */
+export function diffView(prev: AgentView, next: AgentView, touched?: Touched): ViewDelta | undefined {
+  const datasets = diffMaps(prev.configuration.datasets, next.configuration.datasets, touched?.datasetIds);
+  const leases = diffMaps(prev.configuration.leases, next.configuration.leases, touched?.leaseIds);
   const nodes = diffRecords(prev.cluster.nodes, next.cluster.nodes, sameNodeForAgents);
   if (!datasets && !leases && !nodes) return undefined;
   return { ...(datasets ? { datasets } : {}), ...(leases ? { leases } : {}), ...(nodes ? { nodes } : {}) };
@@ -78,9 +104,14 @@ function applyRecords<T>(base: Readonly<Record<string, T>>, d: RecordDelta<T> | 
   return out;
 }
 
+function applyToMap<T>(base: IdMap<T>, d: RecordDelta<T> | undefined): IdMap<T> {
+  if (!d) return base;
+  return patchIdMap(base, Object.entries(d.set ?? {}), d.remove ?? []);
+}
+
 export function applyDelta(view: AgentView, d: ViewDelta): AgentView {
   return {
-    configuration: { datasets: applyRecords(view.configuration.datasets, d.datasets), leases: applyRecords(view.configuration.leases, d.leases) },
+    configuration: { datasets: applyToMap(view.configuration.datasets, d.datasets), leases: applyToMap(view.configuration.leases, d.leases) },
     cluster: { nodes: applyRecords(view.cluster.nodes, d.nodes) },
   };
 }

@@ -12,7 +12,7 @@ export interface CopyResult {
 }
 
 function isEmpty(s: ConfigurationStore): boolean {
-  return Object.keys(s.deployment.datasets).length === 0 && Object.keys(s.deployment.leases).length === 0;
+  return s.deployment.datasets.size === 0 && s.deployment.leases.size === 0;
 }
 
 export async function copyStore(from: StoreSpec, to: StoreSpec, o: { force: boolean } & Pick<OpenStoreOptions, 'tls' | 'waitSeconds'>): Promise<CopyResult> {
@@ -25,14 +25,14 @@ export async function copyStore(from: StoreSpec, to: StoreSpec, o: { force: bool
     try {
       await dest.catchUp();
       if (!isEmpty(dest) && !o.force) {
-        const n = Object.keys(dest.deployment.datasets).length;
+        const n = dest.deployment.datasets.size;
         throw new UserError(`${describeStore(to)} already holds a configuration (${n} datasets); refusing to overwrite it without --force`);
       }
       const snapshot = { identity: source.identity, generation: source.generation, deployment: source.deployment };
       await dest.replaceAll(snapshot);
       return {
-        datasets: Object.keys(snapshot.deployment.datasets).length,
-        leases: Object.keys(snapshot.deployment.leases).length,
+        datasets: snapshot.deployment.datasets.size,
+        leases: snapshot.deployment.leases.size,
         generation: snapshot.generation,
       };
     } finally {

@@ -14,11 +14,12 @@ import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse, type IWatchResponse, type Lease as EtcdLease, type Watcher } from 'etcd3';
-import type { Dataset, Deployment, Lease } from '../model/configuration.js';
+import { EMPTY_DEPLOYMENT, type Dataset, type Deployment, type Lease } from '../model/configuration.js';
 import type { NodeState } from '../model/cluster-state.js';
+import { idMap } from '../model/id-map.js';
 import type { NodeId } from '../model/ids.js';
 import { UserError } from '../errors.js';
-import { applyChange, isEmptyChange, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
+import { applyChange, changedIds, isEmptyChange, replacedIds, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 import { RecentCommits } from './recent-commits.js';
 
 export interface EtcdLocation {
@@ -77,7 +78,7 @@ function describeError(e: unknown): string {
 export class EtcdStore extends EventEmitter<StoreEvents> implements ConfigurationStore {
   readonly description: string;
   identity = '';
-  private deploymentValue: Deployment = { datasets: {}, leases: {} };
+  private deploymentValue: Deployment = EMPTY_DEPLOYMENT;
   private generationValue = 0;
   /** mod_revision of the generation key as last seen: what a commit compares. */
   private generationRevision = '0';
@@ -159,16 +160,16 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
 
   private async load(): Promise<void> {
     const all = await this.unavailableAs(() => this.client.getAll().prefix(this.o.prefix).exec());
-    const datasets: Record<string, Dataset> = {};
-    const leases: Record<string, Lease> = {};
+    const datasets = new Map<string, Dataset>();
+    const leases = new Map<string, Lease>();
     let cluster: string | undefined;
     for (const kv of all.kvs) {
       const key = text(kv.key);
       if (key === this.k.identity) this.identity = text(kv.value);
       else if (key === this.k.cluster) cluster = text(kv.value);
       else if (key === this.k.generation) this.setGeneration(kv);
-      else if (key.startsWith(this.k.datasets)) datasets[key.slice(this.k.datasets.length)] = this.parse<Dataset>(kv);
-      else if (key.startsWith(this.k.leases)) leases[key.slice(this.k.leases.length)] = this.parse<Lease>(kv);
+      else if (key.startsWith(this.k.datasets)) datasets.set(key.slice(this.k.datasets.length), this.parse<Dataset>(kv));
+      else if (key.startsWith(this.k.leases)) leases.set(key.slice(this.k.leases.length), this.parse<Lease>(kv));
       else if (key.startsWith(this.k.nodes)) this.nodesValue.set(key.slice(this.k.nodes.length), this.parse<NodeState>(kv));
     }
     if (this.o.clusterUuid && cluster !== undefined && cluster !== this.o.clusterUuid) {
@@ -177,7 +178,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
         + 'refusing to start. Use another prefix (etcd://HOST:PORT/PREFIX) or another etcd.');
     }
     if (this.o.clusterUuid && cluster === undefined) await this.unavailableAs(() => this.client.put(this.k.cluster).value(this.o.clusterUuid ?? '').exec());
-    this.deploymentValue = { datasets, leases };
+    this.deploymentValue = { datasets: idMap(datasets), leases: idMap(leases) };
     this.applied = BigInt(all.header.revision);
     this.watch(this.applied + 1n);
   }
@@ -240,7 +241,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     const change = { datasets, leases };
     if (!isEmptyChange(change)) {
       this.deploymentValue = applyChange(this.deploymentValue, change);
-      this.emit('change', { datasets: datasets.size > 0, leases: leases.size > 0 });
+      this.emit('change', changedIds(change));
     }
     const ready = this.waiters.filter((w) => w.revision <= this.applied);
     this.waiters = this.waiters.filter((w) => w.revision > this.applied);
@@ -312,8 +313,8 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(range(this.k.datasets), range(this.k.leases)).commit());
     const puts: IRequestOp[] = [];
     const put = (key: string, value: string): void => { puts.push({ request_put: { key: Buffer.from(key), value: Buffer.from(value) } }); };
-    for (const [id, d] of Object.entries(snap.deployment.datasets)) put(this.k.datasets + id, JSON.stringify(d));
-    for (const [id, l] of Object.entries(snap.deployment.leases)) put(this.k.leases + id, JSON.stringify(l));
+    for (const [id, d] of snap.deployment.datasets) put(this.k.datasets + id, JSON.stringify(d));
+    for (const [id, l] of snap.deployment.leases) put(this.k.leases + id, JSON.stringify(l));
     for (let i = 0; i < puts.length; i += TXN_OPS) {
       const chunk = puts.slice(i, i + TXN_OPS);
       await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(...chunk).commit());
@@ -325,7 +326,9 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     await this.unavailableAs(() => this.client.if(this.k.identity, 'Create', '>', 0).then(...last).commit());
     await this.catchUp();
     this.identity = snap.identity;
+    const before = this.deploymentValue;
     this.deploymentValue = snap.deployment;
+    this.emit('change', replacedIds(before, snap.deployment));
   }
 
   // ---- node states, shared between replicas ----

@@ -2,7 +2,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { EMPTY_DEPLOYMENT, type Deployment } from '../model/configuration.js';
-import { applyChange, isEmptyChange, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
+import { applyChange, changedIds, isEmptyChange, replacedIds, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 
 export class MemoryStore extends EventEmitter<StoreEvents> implements ConfigurationStore {
   readonly description = 'memory';
@@ -20,7 +20,7 @@ export class MemoryStore extends EventEmitter<StoreEvents> implements Configurat
     this.generation = next;
     if (!isEmptyChange(change)) {
       this.deployment = applyChange(this.deployment, change);
-      this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0 });
+      this.emit('change', changedIds(change));
     }
     return Promise.resolve(true);
   }
@@ -28,7 +28,9 @@ export class MemoryStore extends EventEmitter<StoreEvents> implements Configurat
   replaceAll(s: StoreSnapshot): Promise<void> {
     this.identity = s.identity;
     this.generation = s.generation;
+    const before = this.deployment;
     this.deployment = s.deployment;
+    this.emit('change', replacedIds(before, s.deployment));
     return Promise.resolve();
   }
 

@@ -7,8 +7,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import sqlite3 from 'node-sqlite3-wasm';
 import type { Dataset, Deployment, Lease } from '../model/configuration.js';
+import { idMap, type IdMap } from '../model/id-map.js';
 import { UserError } from '../errors.js';
-import { applyChange, isEmptyChange, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
+import { applyChange, changedIds, isEmptyChange, replacedIds, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 import { clearStaleSqliteLocks, takePidLock, type PidLock } from './pid-lock.js';
 import { LATEST_SCHEMA_VERSION, MIGRATIONS } from './migrations.js';
 
@@ -50,19 +51,19 @@ function migrate(db: Db, file: string): void {
   }
 }
 
-function parseRows<T>(db: Db, table: 'datasets' | 'leases', file: string): Record<string, T> {
-  const out: Record<string, T> = {};
+function parseRows<T>(db: Db, table: 'datasets' | 'leases', file: string): IdMap<T> {
+  const out = new Map<string, T>();
   for (const row of db.all(`SELECT dataset_id, body FROM ${table}`)) {
     const id = row.dataset_id;
     const body = row.body;
     if (typeof id !== 'string' || typeof body !== 'string') throw new UserError(`${file}: corrupt row in ${table}`);
     try {
-      out[id] = JSON.parse(body) as T;
+      out.set(id, JSON.parse(body) as T);
     } catch {
       throw new UserError(`${file}: corrupt row ${id} in ${table}`);
     }
   }
-  return out;
+  return idMap(out);
 }
 
 function readMeta(db: Db, file: string): { identity: string; generation: number } {
@@ -125,14 +126,14 @@ class SqliteStore extends EventEmitter<StoreEvents> implements ConfigurationStor
     this.generationValue = next;
     if (!isEmptyChange(change)) {
       this.deploymentValue = applyChange(this.deploymentValue, change);
-      this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0 });
+      this.emit('change', changedIds(change));
     }
     return Promise.resolve(true);
   }
 
   replaceAll(snap: StoreSnapshot): Promise<void> {
-    const datasets = new Map(Object.entries(snap.deployment.datasets));
-    const leases = new Map<string, Lease | null>(Object.entries(snap.deployment.leases));
+    const datasets: ReadonlyMap<string, Dataset> = new Map(snap.deployment.datasets);
+    const leases: ReadonlyMap<string, Lease | null> = new Map(snap.deployment.leases);
     try {
       inTransaction(this.db, () => {
         this.db.exec('DELETE FROM datasets; DELETE FROM leases;');
@@ -145,8 +146,9 @@ class SqliteStore extends EventEmitter<StoreEvents> implements ConfigurationStor
     }
     this.identity = snap.identity;
     this.generationValue = snap.generation;
+    const before = this.deploymentValue;
     this.deploymentValue = snap.deployment;
-    this.emit('change', { datasets: true, leases: true });
+    this.emit('change', replacedIds(before, snap.deployment));
     return Promise.resolve();
   }
 

@@ -4,6 +4,7 @@
 // older store), and one atomic compare-and-commit.
 import type { EventEmitter } from 'node:events';
 import type { Dataset, Deployment, Lease } from '../model/configuration.js';
+import { patchIdMap } from '../model/id-map.js';
 
 /** What one commit writes: only the entries that changed. A lease mapped to null is released. */
 export interface StoreChange {
@@ -13,7 +14,26 @@ export interface StoreChange {
 
 export interface StoreEvents {
   /** A committed change, ours or (etcd) another replica's, is now in `deployment`. */
-  change: [what: { readonly datasets: boolean; readonly leases: boolean }];
+  change: [what: ChangedIds];
+}
+
+/** What a committed change touched: whether datasets / leases changed, and which ids. */
+export interface ChangedIds {
+  readonly datasets: boolean;
+  readonly leases: boolean;
+  readonly datasetIds: ReadonlySet<string>;
+  readonly leaseIds: ReadonlySet<string>;
+}
+
+export function changedIds(c: StoreChange): ChangedIds {
+  return { datasets: c.datasets.size > 0, leases: c.leases.size > 0, datasetIds: new Set(c.datasets.keys()), leaseIds: new Set(c.leases.keys()) };
+}
+
+/** Every id in either configuration: what a wholesale replacement touched. */
+export function replacedIds(before: Deployment, after: Deployment): ChangedIds {
+  const datasetIds = new Set([...before.datasets.keys(), ...after.datasets.keys()]);
+  const leaseIds = new Set([...before.leases.keys(), ...after.leases.keys()]);
+  return { datasets: datasetIds.size > 0, leases: leaseIds.size > 0, datasetIds, leaseIds };
 }
 
 export interface ConfigurationStore extends EventEmitter<StoreEvents> {
@@ -52,23 +72,18 @@ export function isEmptyChange(c: StoreChange): boolean {
   return c.datasets.size === 0 && c.leases.size === 0;
 }
 
-/** `d` with `change` applied. Touches only the changed entries' records. */
+/** `d` with `change` applied, in O(changed × log n); an untouched record keeps its map. */
 export function applyChange(d: Deployment, change: StoreChange): Deployment {
-  let { datasets, leases } = d;
-  if (change.datasets.size > 0) {
-    const next: Record<string, Dataset> = { ...datasets };
-    for (const [id, ds] of change.datasets) next[id] = ds;
-    datasets = next;
+  const released: string[] = [];
+  const held: [string, Lease][] = [];
+  for (const [id, l] of change.leases) {
+    if (l === null) released.push(id);
+    else held.push([id, l]);
   }
-  if (change.leases.size > 0) {
-    const next: Record<string, Lease> = { ...leases };
-    for (const [id, l] of change.leases) {
-      if (l === null) delete next[id];
-      else next[id] = l;
-    }
-    leases = next;
-  }
-  return { datasets, leases };
+  return {
+    datasets: change.datasets.size > 0 ? patchIdMap(d.datasets, change.datasets) : d.datasets,
+    leases: change.leases.size > 0 ? patchIdMap(d.leases, held, released) : d.leases,
+  };
 }
 
 /** The store can't be reached or has no quorum right now; the API answers 503 and retries later work. */

@@ -126,8 +126,8 @@ test('applies deltas in order; a delta that does not follow drops the view and a
   const dataset = { datasetId: id, primary: '22222222-0000-4000-8000-000000000002', deleted: false, maximumSize: null, metadata: {} };
   const delta = (from: number, generation: number, changes: object): string => JSON.stringify({ type: 'delta', from, generation, changes, now: 2_000 });
   ws.send(delta(1, 2, { datasets: { set: { [id]: dataset } } }));
-  await until('delta applied', () => c.inputs()?.configuration.datasets[id]);
-  assert.equal(c.inputs()?.configuration.datasets[id], dataset);
+  await until('delta applied', () => c.inputs()?.configuration.datasets.get(id));
+  assert.equal(c.inputs()?.configuration.datasets.get(id), dataset);
   // Generation 3 never arrived: 4 and 5 do not follow.
   ws.send(delta(3, 4, { datasets: { remove: [id] } }));
   ws.send(delta(4, 5, {}));
@@ -138,7 +138,7 @@ test('applies deltas in order; a delta that does not follow drops the view and a
   ws.send(JSON.stringify({ ...cluster(3_000), generation: 5 }));
   await until('snapshot after resync', () => c.inputs());
   ws.send(delta(5, 6, { datasets: { set: { [id]: dataset } } }));
-  await until('deltas apply again', () => c.inputs()?.configuration.datasets[id]);
+  await until('deltas apply again', () => c.inputs()?.configuration.datasets.get(id));
   c.stop();
 });
 

@@ -14,7 +14,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { plan } from '../../src/converge/plan.js';
-import type { Dataset, Deployment } from '../../src/model/configuration.js';
+import { deploymentOf, type Dataset, type Deployment } from '../../src/model/configuration.js';
+import { idMap } from '../../src/model/id-map.js';
 import type { DatasetId, NodeId } from '../../src/model/ids.js';
 import { CHANNEL_PATH, CHANNEL_VERSION } from '../../src/protocol/channel.js';
 import { agentTlsOptions } from '../../src/roles/agent/tls.js';
@@ -40,7 +41,7 @@ function configuration(n: number, primaryOf: (i: number) => NodeId): Deployment 
     const id = dsId(i);
     datasets[id] = { datasetId: id, primary: primaryOf(i), deleted: false, maximumSize: GiB, metadata: { name: `ds-${i}` } };
   }
-  return { datasets, leases: {} };
+  return deploymentOf({ datasets });
 }
 
 function planner(): void {
@@ -56,7 +57,7 @@ function planner(): void {
   const huge = configuration(100_000, (i) => nodeId(i % 100));
   const mineOfHuge = Array.from({ length: 1000 }, (_, i) => dsId(i * 100));
   const cases: [string, Parameters<typeof plan>[0]][] = [
-    ['1,000 on a 1-node cluster', { ...base, configuration: alone, cluster: clusterWith({ [me]: Object.keys(alone.datasets) as DatasetId[] }), local: local(...(Object.keys(alone.datasets) as DatasetId[]).map((id) => found.mounted(id))) }],
+    ['1,000 on a 1-node cluster', { ...base, configuration: alone, cluster: clusterWith({ [me]: [...alone.datasets.keys()] as DatasetId[] }), local: local(...([...alone.datasets.keys()] as DatasetId[]).map((id) => found.mounted(id))) }],
     ['all 1,000 converged', { ...base, configuration: config, cluster: clusterWith({ [me]: mine }), local: local(...mine.map((id) => found.mounted(id))) }],
     ['all 1,000 to create', { ...base, configuration: config, cluster: clusterWith({ [me]: [] }), local: local() }],
     ['1,000 of 100,000 converged', { ...base, configuration: huge, cluster: clusterWith({ [me]: mineOfHuge }), local: local(...mineOfHuge.map((id) => found.mounted(id))) }],
@@ -75,7 +76,7 @@ function planner(): void {
   }
   // The plans above reuse one configuration object, as an agent does between changes; the first
   // plan after a change also indexes the new configuration by primary (one walk of it).
-  const fresh = Array.from({ length: 5 }, () => ({ ...huge, datasets: { ...huge.datasets } }));
+  const fresh = Array.from({ length: 5 }, () => ({ ...huge, datasets: idMap(huge.datasets) }));
   const firsts = fresh.map((configuration) => {
     const t = performance.now();
     plan({ ...base, configuration, cluster: clusterWith({ [me]: mineOfHuge }), local: local(...mineOfHuge.map((id) => found.mounted(id))) });

@@ -2,7 +2,7 @@
 // test file runs this suite against a real instance of it.
 import { suite } from 'uvu';
 import * as assert from 'uvu/assert';
-import type { Dataset, Lease } from '../../src/model/configuration.js';
+import { deploymentToJson, type Dataset, type Lease } from '../../src/model/configuration.js';
 import type { DatasetId, NodeId } from '../../src/model/ids.js';
 import type { ConfigurationStore, StoreChange } from '../../src/store/store.js';
 
@@ -36,7 +36,7 @@ export function storeContract(name: string, fixture: StoreFixture): void {
 
   t('a new store is empty, at generation 0, with a UUID identity', async () => {
     const s = track(await fixture.fresh());
-    assert.equal(s.deployment, { datasets: {}, leases: {} });
+    assert.equal(deploymentToJson(s.deployment), { datasets: {}, leases: {} });
     assert.is(s.generation, 0);
     assert.match(s.identity, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     await s.catchUp();
@@ -50,22 +50,22 @@ export function storeContract(name: string, fixture: StoreFixture): void {
     const a = ds(1);
     const b = ds(2, { maximumSize: 67108864, metadata: {} });
     assert.ok(await s.commit(0, 2, change([a, b], [[a.datasetId, lease(a, 123)]])));
-    assert.equal(s.deployment, { datasets: { [a.datasetId]: a, [b.datasetId]: b }, leases: { [a.datasetId]: lease(a, 123) } });
+    assert.equal(deploymentToJson(s.deployment), { datasets: { [a.datasetId]: a, [b.datasetId]: b }, leases: { [a.datasetId]: lease(a, 123) } });
     assert.is(s.generation, 2);
-    assert.equal(announced, [{ datasets: true, leases: true }]);
+    assert.equal(announced, [{ datasets: true, leases: true, datasetIds: new Set([a.datasetId, b.datasetId]), leaseIds: new Set([a.datasetId]) }]);
     const identity = s.identity;
     await s.close();
     s = track(await fixture.reopen(s));
     assert.equal([s.identity, s.generation], [identity, 2]);
-    assert.equal(s.deployment.datasets[b.datasetId], b);
-    assert.equal(s.deployment.leases[a.datasetId], lease(a, 123));
+    assert.equal(s.deployment.datasets.get(b.datasetId), b);
+    assert.equal(s.deployment.leases.get(a.datasetId), lease(a, 123));
   });
 
   t('a commit from a stale generation is refused and writes nothing', async () => {
     const s = track(await fixture.fresh());
     assert.ok(await s.commit(0, 1, change([ds(1)])));
     assert.not.ok(await s.commit(0, 1, change([ds(2)])));
-    assert.equal(Object.keys(s.deployment.datasets), [ds(1).datasetId]);
+    assert.equal([...s.deployment.datasets.keys()], [ds(1).datasetId]);
     assert.is(s.generation, 1);
   });
 
@@ -76,13 +76,13 @@ export function storeContract(name: string, fixture: StoreFixture): void {
     await s.commit(0, 1, change([a, b], [[a.datasetId, lease(a)], [b.datasetId, lease(b)]]));
     const moved = { ...a, primary: N2 };
     assert.ok(await s.commit(1, 3, change([moved], [[a.datasetId, null]])));
-    assert.equal(s.deployment.datasets[a.datasetId], moved);
-    assert.equal(s.deployment.datasets[b.datasetId], b);
-    assert.equal(Object.keys(s.deployment.leases), [b.datasetId]);
+    assert.equal(s.deployment.datasets.get(a.datasetId), moved);
+    assert.equal(s.deployment.datasets.get(b.datasetId), b);
+    assert.equal([...s.deployment.leases.keys()], [b.datasetId]);
     await s.close();
     s = track(await fixture.reopen(s));
-    assert.equal(s.deployment.datasets[a.datasetId], moved);
-    assert.equal(Object.keys(s.deployment.leases), [b.datasetId]);
+    assert.equal(s.deployment.datasets.get(a.datasetId), moved);
+    assert.equal([...s.deployment.leases.keys()], [b.datasetId]);
     assert.is(s.generation, 3);
   });
 
@@ -95,14 +95,14 @@ export function storeContract(name: string, fixture: StoreFixture): void {
       assert.ok(await a.commit(0, 1, change([ds(1)])));
       await b.catchUp();
       assert.is(b.generation, 1);
-      assert.ok(b.deployment.datasets[ds(1).datasetId]);
+      assert.ok(b.deployment.datasets.get(ds(1).datasetId));
       // Both start from generation 1: exactly one wins.
       const [x, y] = await Promise.all([a.commit(1, 2, change([ds(2)])), b.commit(1, 2, change([ds(3)]))]);
       assert.equal([x, y].filter(Boolean).length, 1);
       await a.catchUp();
       await b.catchUp();
-      assert.equal(a.deployment, b.deployment);
-      assert.is(Object.keys(a.deployment.datasets).length, 2);
+      assert.equal(deploymentToJson(a.deployment), deploymentToJson(b.deployment));
+      assert.is(a.deployment.datasets.size, 2);
     });
   }
 

@@ -14,7 +14,7 @@ import { ControlHub } from '../../src/roles/control/hub.js';
 import { createApp } from '../../src/roles/control/app.js';
 import { openStore } from '../../src/store/sqlite.js';
 import type { ConfigurationStore } from '../../src/store/store.js';
-import { MAXIMUM_MAXIMUM_SIZE } from '../../src/model/configuration.js';
+import { deploymentToJson, MAXIMUM_MAXIMUM_SIZE } from '../../src/model/configuration.js';
 import { until } from '../support/until.js';
 
 const N1 = '11111111-1111-4111-8111-111111111111';
@@ -76,7 +76,7 @@ function call(method: string, path: string, body?: Buffer | string | object): Pr
 async function nothingStored(): Promise<void> {
   assert.equal((await call('GET', '/v1/configuration/datasets')).json, []);
   assert.equal((await call('GET', '/v1/configuration/leases')).json, []);
-  assert.equal(store.deployment, { datasets: {}, leases: {} });
+  assert.equal(deploymentToJson(store.deployment), { datasets: {}, leases: {} });
 }
 
 test('maximum_size above 1 PiB (2^64, 2^53, 2^50 + 1024) is refused with 400; 1 PiB itself is fine', async () => {

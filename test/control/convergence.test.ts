@@ -1,7 +1,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { convergenceRows, stampSince } from '../../src/model/convergence.js';
-import type { Deployment } from '../../src/model/configuration.js';
+import { deploymentOf, type Deployment } from '../../src/model/configuration.js';
 import type { ClusterState, DatasetProgress, NodeState } from '../../src/model/cluster-state.js';
 import type { DatasetId, NodeId } from '../../src/model/ids.js';
 
@@ -10,12 +10,11 @@ const B = 'bbbbbbbb-0000-4000-8000-000000000002' as NodeId;
 const D = 'dddddddd-0000-4000-8000-000000000001' as DatasetId;
 
 function config(over: Partial<{ primary: NodeId; deleted: boolean; name: string }> = {}): Deployment {
-  return {
+  return deploymentOf({
     datasets: {
       [D]: { datasetId: D, primary: over.primary ?? A, deleted: over.deleted ?? false, maximumSize: null, metadata: over.name ? { name: over.name } : {} },
     },
-    leases: {},
-  };
+  });
 }
 
 function node(uuid: NodeId, o: { connected?: boolean; mounted?: boolean; nonManifest?: boolean; progress?: Omit<DatasetProgress, 'datasetId'>[] } = {}): NodeState {
@@ -108,7 +107,7 @@ test('a dataset whose node is unreachable is shown so, with what --force does', 
 });
 
 test('a dataset held by a node without a configuration row shows as that node reports it', () => {
-  const empty: Deployment = { datasets: {}, leases: {} };
+  const empty: Deployment = deploymentOf({});
   const rows = convergenceRows(empty, cluster(node(A, { mounted: true, progress: [{ phase: 'error', reason: 'has no dataset; run flocker adopt', since: 5 }] })));
   assert.is(rows.length, 1);
   assert.equal({ id: rows[0]!.datasetId, node: rows[0]!.desiredNode, actual: rows[0]!.actualNode, phase: rows[0]!.phase },

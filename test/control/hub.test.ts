@@ -36,7 +36,7 @@ test('a failed commit rejects the batch and forgets it', async () => {
   let failed = false;
   await hub.write(create(1)).catch(() => { failed = true; });
   assert.ok(failed);
-  assert.equal(hub.deployment.datasets, {});
+  assert.is(hub.deployment.datasets.size, 0);
   assert.is(store.generation, 0);
 });
 
@@ -46,7 +46,7 @@ test('of two writes holding one tag, exactly one wins', async () => {
   const [a, b] = await Promise.all([hub.write(create(1), [tag]), hub.write(create(2), [tag])]);
   assert.equal([a.ok, b.ok], [true, false]);
   assert.equal(b.ok ? undefined : b.error.kind, 'tag-mismatch');
-  assert.equal(Object.keys(hub.deployment.datasets), [id(1)]);
+  assert.equal([...hub.deployment.datasets.keys()], [id(1)]);
   assert.is.not(hub.tag(), tag);
 });
 

@@ -132,7 +132,7 @@ test('a body sent too slowly is cut off', async () => {
   slow.resume(); // read the 408, so its end (and close) is seen
   slow.write('POST /v1/configuration/datasets HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n{"primary":');
   await until('the slow body to be cut off', () => cut, 30_000);
-  assert.equal(svc.hub.deployment.datasets, {}, 'nothing stored');
+  assert.is(svc.hub.deployment.datasets.size, 0, 'nothing stored');
 });
 
 test('past the connection cap new connections are dropped; the service serves again once they go', async () => {

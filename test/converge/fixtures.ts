@@ -1,6 +1,7 @@
 // Plain-data builders for planner tests.
 import type { ClusterState, NodeState } from '../../src/model/cluster-state.js';
 import type { Dataset, Deployment, Lease } from '../../src/model/configuration.js';
+import { idMap } from '../../src/model/id-map.js';
 import { asDatasetId, asNodeId, type DatasetId, type NodeId } from '../../src/model/ids.js';
 import type { DiscoveredDataset, LocalState } from '../../src/converge/dataset-state.js';
 import { test } from 'uvu';
@@ -23,8 +24,8 @@ export function dataset(id: DatasetId, primary: NodeId, extra: Partial<Dataset> 
 
 export function deployment(datasets: Dataset[], leases: Lease[] = []): Deployment {
   return {
-    datasets: Object.fromEntries(datasets.map((d) => [d.datasetId, d])),
-    leases: Object.fromEntries(leases.map((l) => [l.datasetId, l])),
+    datasets: idMap(datasets.map((d) => [d.datasetId, d] as const)),
+    leases: idMap(leases.map((l) => [l.datasetId, l] as const)),
   };
 }
 

@@ -110,11 +110,11 @@ test('a commit applied by etcd whose answer missed the deadline is reported comm
     assert.ok(Date.now() - started >= CALL_TIMEOUT_MS, 'the first answer did miss its deadline (else this test proves nothing)');
     assert.is(committed, true, 'the change landed, and the store says so');
     assert.is(store.generation, base + 1);
-    assert.ok(store.deployment.datasets[id]);
+    assert.ok(store.deployment.datasets.get(id));
     // What etcd holds: the change once, at the next generation.
     await direct.catchUp();
     assert.is(direct.generation, base + 1, 'applied exactly once');
-    assert.equal(Object.keys(direct.deployment.datasets), [id]);
+    assert.equal([...direct.deployment.datasets.keys()], [id]);
   } finally {
     await store.close();
     await direct.close();
@@ -135,11 +135,11 @@ test('a commit applied by etcd, then followed by another writer\'s before its an
     // then fails its compare, and the generation key names the other writer's commit.
     await until('our commit in etcd', async () => {
       await other.catchUp();
-      return other.generation === base + 1 && other.deployment.datasets[mine] !== undefined;
+      return other.generation === base + 1 && other.deployment.datasets.get(mine) !== undefined;
     }, CALL_TIMEOUT_MS / 2);
     assert.is(await other.commit(base + 1, base + 2, { datasets: new Map([[theirs, dataset(theirs)]]), leases: new Map() }), true);
     assert.is(await committing, true, 'the store knows its change landed (nothing lost), and does not apply it again');
-    assert.equal(Object.keys(store.deployment.datasets).sort(), [theirs, mine].sort());
+    assert.equal([...store.deployment.datasets.keys()].sort(), [theirs, mine].sort());
     await other.catchUp();
     assert.is(other.generation, base + 2, 'applied once');
   } finally {
@@ -166,7 +166,7 @@ test('a commit that lost to another writer while its answer was late is reported
     assert.ok(Date.now() - started >= CALL_TIMEOUT_MS, 'the first answer did miss its deadline (else this test proves nothing)');
     assert.is(committed, false);
     await other.catchUp();
-    assert.not.ok(other.deployment.datasets[mine], 'never applied');
+    assert.not.ok(other.deployment.datasets.get(mine), 'never applied');
   } finally {
     await store.close();
     await other.close();

@@ -7,7 +7,7 @@ import { spawn } from 'node:child_process';
 import sqlite3 from 'node-sqlite3-wasm';
 import { openStore } from '../../src/store/sqlite.js';
 import type { ConfigurationStore, StoreChange } from '../../src/store/store.js';
-import type { Deployment } from '../../src/model/configuration.js';
+import { deploymentToJson, type DeploymentJson } from '../../src/model/configuration.js';
 import type { DatasetId, NodeId } from '../../src/model/ids.js';
 import { UserError } from '../../src/errors.js';
 
@@ -25,15 +25,16 @@ const N = '11111111-1111-4111-8111-111111111111' as NodeId;
 const D1 = 'aaaaaaaa-1111-4111-8111-111111111111' as DatasetId;
 const D2 = 'bbbbbbbb-1111-4111-8111-111111111111' as DatasetId;
 
-function change(d: Deployment): StoreChange {
+function change(d: DeploymentJson): StoreChange {
   return { datasets: new Map(Object.entries(d.datasets)), leases: new Map(Object.entries(d.leases)) };
 }
 
-async function put(s: ConfigurationStore, d: Deployment): Promise<void> {
+async function put(s: ConfigurationStore, d: DeploymentJson): Promise<void> {
   assert.ok(await s.commit(s.generation, s.generation + 1, change(d)));
 }
 
-function deployment(): Deployment {
+/** A configuration as plain records: stores are compared by what they hold, not by map layout. */
+function deployment(): DeploymentJson {
   return {
     datasets: {
       [D1]: { datasetId: D1, primary: N, deleted: false, maximumSize: null, metadata: { name: 'one' } },
@@ -46,7 +47,7 @@ function deployment(): Deployment {
 test('a fresh store is empty, has an identity and is at the latest schema version', async () => {
   const dir = tmp();
   const s = openStore(dir);
-  assert.equal(s.deployment, { datasets: {}, leases: {} });
+  assert.equal(deploymentToJson(s.deployment), { datasets: {}, leases: {} });
   assert.match(s.identity, /^[0-9a-f-]{36}$/);
   assert.is(s.generation, 0);
   await s.close();
@@ -63,13 +64,13 @@ test('commit then reopen: same deployment, identity and generation; a stale base
   assert.not.ok(await s.commit(0, 5, change(deployment())), 'generation moved on: compare fails');
   await s.close();
   s = openStore(dir);
-  assert.equal(s.deployment, deployment());
+  assert.equal(deploymentToJson(s.deployment), deployment());
   assert.equal([s.identity, s.generation], [identity, 1]);
   assert.ok(await s.commit(1, 3, { datasets: new Map(), leases: new Map([[D1, null]]) }));
   await s.close();
   s = openStore(dir);
   const { [D1]: _gone, ...leases } = deployment().leases;
-  assert.equal(s.deployment, { ...deployment(), leases });
+  assert.equal(deploymentToJson(s.deployment), { ...deployment(), leases });
   assert.is(s.generation, 3);
   await s.close();
 });
@@ -94,7 +95,7 @@ test('a stale pid file and a crash-left sqlite lock directory are cleared', asyn
   writeFileSync(join(dir, 'control.pid'), '999999999\n');
   mkdirSync(join(dir, 'control.sqlite.lock'));
   const s = openStore(dir);
-  assert.equal(s.deployment, deployment());
+  assert.equal(deploymentToJson(s.deployment), deployment());
   assert.equal(readFileSync(join(dir, 'control.pid'), 'utf8').trim(), String(process.pid));
   await s.close();
   assert.not.ok(existsSync(join(dir, 'control.pid')), 'pid file released on close');
@@ -146,8 +147,8 @@ test('kill -9 during a stream of saves loses no committed save and leaves a data
   const s = openStore(dir);
   const loaded = s.deployment;
   await s.close();
-  for (const id of acknowledged) assert.ok(loaded.datasets[id], `acknowledged ${id} present`);
-  assert.ok(Object.keys(loaded.datasets).length >= acknowledged.length);
+  for (const id of acknowledged) assert.ok(loaded.datasets.get(id), `acknowledged ${id} present`);
+  assert.ok(loaded.datasets.size >= acknowledged.length);
 });
 
 test.run();

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { WebSocket } from 'ws';
 import type { ControlMessage } from '../../src/protocol/channel.js';
+import { deploymentOf, deploymentToJson } from '../../src/model/configuration.js';
 import { applyDelta, type AgentView } from '../../src/protocol/delta.js';
 
 export interface AgentSocket {
@@ -41,7 +42,7 @@ export function connectAgentSocket(port: number, caCert: string, node: { cert: s
   let held: { generation: number; view: AgentView } | undefined;
   ws.on('message', (d) => {
     let m = JSON.parse(d.toString()) as ControlMessage;
-    if (m.type === 'cluster') held = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster } };
+    if (m.type === 'cluster') held = { generation: m.generation, view: { configuration: deploymentOf(m.configuration), cluster: m.cluster } };
     else if (m.type === 'delta') {
       if (held?.generation !== m.from) {
         if (opts.onGap === 'fail') throw new Error(`delta from ${m.from} while holding ${String(held?.generation)}`);
@@ -49,7 +50,7 @@ export function connectAgentSocket(port: number, caCert: string, node: { cert: s
         return;
       }
       held = { generation: m.generation, view: applyDelta(held.view, m.changes) };
-      m = { type: 'cluster', generation: m.generation, ...held.view, store: m.store ?? { identity: '', generation: 0 }, now: m.now };
+      m = { type: 'cluster', generation: m.generation, configuration: deploymentToJson(held.view.configuration), cluster: held.view.cluster, store: m.store ?? { identity: '', generation: 0 }, now: m.now };
     }
     messages.push(m);
     for (const w of [...waiters]) if (w.pred(m)) { waiters.splice(waiters.indexOf(w), 1); w.resolve(m); }

@@ -9,6 +9,7 @@ import { agentMetrics } from '../../metrics/registry.js';
 import type { NodeReport } from '../../model/cluster-state.js';
 import { CHANNEL_PATH, CHANNEL_VERSION, type AgentMessage, type ControlMessage } from '../../protocol/channel.js';
 import { parseControlMessage } from '../../protocol/channel-messages.js';
+import { deploymentOf } from '../../model/configuration.js';
 import { applyDelta, type AgentView } from '../../protocol/delta.js';
 import type { LoopInputs } from '../../converge/loop.js';
 import { Backoff, type BackoffOptions } from '../../client/backoff.js';
@@ -248,7 +249,7 @@ export class ChannelClient {
     const receivedAt = this.now();
     if (m.type === 'cluster') {
       this.metrics.configUpdates.inc({ kind: 'snapshot' });
-      this.latest = { generation: m.generation, view: { configuration: m.configuration, cluster: m.cluster }, now: m.now, receivedAt, store: m.store };
+      this.latest = { generation: m.generation, view: { configuration: deploymentOf(m.configuration), cluster: m.cluster }, now: m.now, receivedAt, store: m.store };
       this.resyncAsked = false;
       return true;
     }

@@ -14,7 +14,7 @@ export class FencedError extends Error {
 export function fenceCheck(tokens: FenceTokens, nodeId: NodeId, configuration: () => Deployment | undefined) {
   return async (a: Action): Promise<void> => {
     if (a.kind !== 'attach' && a.kind !== 'mount' && a.kind !== 'detach') return;
-    const ds = configuration()?.datasets[a.datasetId];
+    const ds = configuration()?.datasets.get(a.datasetId);
     const fence = ds?.fence;
     let token = await tokens.read(a.datasetId);
     if (ds && fence && ds.primary === nodeId && fence.node !== nodeId && (!token || token.epoch < fence.epoch)) {

@@ -46,7 +46,7 @@ export class ManifestKeeper {
       seen.add(d.datasetId);
       const held = s === 'held';
       let m = await this.read(d.datasetId);
-      const row = configuration?.datasets[d.datasetId];
+      const row = configuration?.datasets.get(d.datasetId);
       // Only the holder writes, and only what a configuration that names it the primary says.
       if (held && row && !row.deleted && row.primary === this.nodeId) {
         const want: DatasetManifest = { datasetId: row.datasetId, maximumSize: row.maximumSize, metadata: row.metadata };

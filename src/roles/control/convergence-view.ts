@@ -1,7 +1,9 @@
 // /v1/convergence kept row by row. A row is recomputed only when its dataset, the agents'
-// reports or the set of unreachable nodes changed, and serialised only then, so a create in a
-// cluster of 100,000 datasets costs one row rather than 100,000 (the rows and their JSON used to
-// be rebuilt, sorted with localeCompare and compared as one text on every change).
+// reports or the set of unreachable nodes changed, and serialised only then. A configuration
+// change names the ids it touched, so a create in a cluster of 100,000 datasets visits one row and
+// inserts one id in the sorted order (the rows used to be walked, re-sorted and put in a new map
+// on every change). A change of the agents' reports or of who is unreachable still recomputes
+// every row, as any row may depend on it.
 import type { ClusterState, Phase } from '../../model/cluster-state.js';
 import type { Dataset, Deployment } from '../../model/configuration.js';
 import {
@@ -9,12 +11,11 @@ import {
   type ConvergenceRow, type Reachability, type ReportIndex,
 } from '../../model/convergence.js';
 import { convergenceToApi, type ApiConvergenceRow } from '../../protocol/api-json.js';
+import { position } from './sorted-ids.js';
 
 interface Kept {
   /** What the row was computed from; undefined for a dataset the configuration has no row for. */
   readonly dataset: Dataset | undefined;
-  readonly ix: ReportIndex;
-  readonly reach: Reachability | undefined;
   readonly phase: Phase;
   readonly since: number;
   readonly value: ApiConvergenceRow;
@@ -25,52 +26,40 @@ interface Kept {
 export class ConvergenceView {
   private cluster?: ClusterState;
   private ix: ReportIndex = indexReports({ nodes: {} });
+  /** The inputs every kept row was computed from. */
+  private rowsIx?: ReportIndex;
+  private rowsReach?: Reachability;
   private datasets?: Deployment['datasets'];
+  /** Every configured id, sorted. */
   private ids: string[] = [];
   private rows = new Map<string, Kept>();
+  /** The ids of `rows`, sorted. */
   private order: string[] = [];
   private valueCache?: ApiConvergenceRow[];
   private textCache?: string;
 
-  /** Bring the rows up to date; returns whether any row changed. */
-  recompute(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
+  /**
+   * Bring the rows up to date; returns whether any row changed. `touched` names every dataset id
+   * changed since the previous call (undefined: any may have; everything is recomputed).
+   */
+  recompute(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability, touched?: ReadonlySet<string>): boolean {
     if (c !== this.cluster) {
       this.cluster = c;
       this.ix = indexReports(c);
     }
-    if (d.datasets !== this.datasets) {
-      this.datasets = d.datasets;
-      this.ids = Object.keys(d.datasets).sort(byId);
-    }
-    const ix = this.ix;
-    const next = new Map<string, Kept>();
-    const order: string[] = [];
+    let whole = this.ix !== this.rowsIx || reach !== this.rowsReach;
     let changed = false;
-    const put = (id: string, row: ConvergenceRow, dataset: Dataset | undefined, old: Kept | undefined): void => {
-      const stamped = stampRow(row, old, nowMs);
-      const value = convergenceToApi(stamped);
-      const text = JSON.stringify(value);
-      if (text !== old?.text) changed = true;
-      next.set(id, { dataset, ix, reach, phase: stamped.phase, since: stamped.since, value, text });
-      order.push(id);
-    };
-    for (const id of this.ids) {
-      const dataset = d.datasets[id] as Dataset;
-      const old = this.rows.get(id);
-      if (old && old.dataset === dataset && old.ix === ix && old.reach === reach) {
-        next.set(id, old);
-        order.push(id);
-        continue;
+    if (d.datasets !== this.datasets) {
+      if (this.datasets === undefined || touched === undefined) {
+        this.ids = [...d.datasets.keys()].sort(byId);
+        whole = true;
+      } else {
+        this.updateIds(d, touched);
+        if (!whole) ({ whole, changed } = this.touchRows(d, c, nowMs, reach, touched));
       }
-      const row = convergenceRow(dataset, ix, c, reach);
-      if (row) put(id, row, dataset, old);
+      this.datasets = d.datasets;
     }
-    const extra = unconfiguredRows(d, ix);
-    for (const row of extra) put(row.datasetId, row, undefined, this.rows.get(row.datasetId));
-    if (extra.length > 0) order.sort(byId);
-    if (next.size !== this.rows.size) changed = true;
-    this.rows = next;
-    this.order = order;
+    if (whole) changed = this.rebuild(d, c, nowMs, reach) || changed;
     if (changed) {
       this.valueCache = undefined;
       this.textCache = undefined;
@@ -78,11 +67,91 @@ export class ConvergenceView {
     return changed;
   }
 
+  private updateIds(d: Deployment, touched: ReadonlySet<string>): void {
+    for (const id of touched) {
+      const p = position(this.ids, id);
+      const configured = d.datasets.has(id);
+      if (configured && !p.found) this.ids.splice(p.at, 0, id);
+      if (!configured && p.found) this.ids.splice(p.at, 1);
+    }
+  }
+
+  /** Only the touched datasets' rows (the reports and reachability are those of every kept row). */
+  private touchRows(d: Deployment, c: ClusterState, nowMs: number, reach: Reachability | undefined, touched: ReadonlySet<string>): { whole: boolean; changed: boolean } {
+    let changed = false;
+    for (const id of touched) {
+      const dataset = d.datasets.get(id);
+      const old = this.rows.get(id);
+      // Gone from the configuration (only a wholesale replacement does that): a node may still
+      // hold it, shown without a configured row; the rebuild works that out.
+      if (!dataset) {
+        if (old) return { whole: true, changed };
+        continue;
+      }
+      if (old?.dataset === dataset) continue;
+      const row = convergenceRow(dataset, this.ix, c, reach);
+      const p = position(this.order, id);
+      if (row) {
+        changed = this.put(this.rows, row, dataset, old, nowMs) || changed;
+        if (!p.found) this.order.splice(p.at, 0, id);
+      } else if (old) {
+        this.rows.delete(id);
+        this.order.splice(p.at, 1);
+        changed = true;
+      }
+    }
+    return { whole: false, changed };
+  }
+
+  /** Every row, reusing those whose inputs are unchanged (kept rows keep their JSON text). */
+  private rebuild(d: Deployment, c: ClusterState, nowMs: number, reach: Reachability | undefined): boolean {
+    const ix = this.ix;
+    const reuse = ix === this.rowsIx && reach === this.rowsReach;
+    const next = new Map<string, Kept>();
+    const order: string[] = [];
+    let changed = false;
+    for (const id of this.ids) {
+      const dataset = d.datasets.get(id) as Dataset;
+      const old = this.rows.get(id);
+      if (reuse && old?.dataset === dataset) {
+        next.set(id, old);
+        order.push(id);
+        continue;
+      }
+      const row = convergenceRow(dataset, ix, c, reach);
+      if (!row) continue;
+      changed = this.put(next, row, dataset, old, nowMs) || changed;
+      order.push(id);
+    }
+    const extra = unconfiguredRows(d, ix);
+    for (const row of extra) {
+      changed = this.put(next, row, undefined, this.rows.get(row.datasetId), nowMs) || changed;
+      order.push(row.datasetId);
+    }
+    if (extra.length > 0) order.sort(byId);
+    if (next.size !== this.rows.size) changed = true;
+    this.rows = next;
+    this.order = order;
+    this.rowsIx = ix;
+    this.rowsReach = reach;
+    return changed;
+  }
+
+  /** Stamp and serialise `row` into `into`; whether it differs from `old`. */
+  private put(into: Map<string, Kept>, row: ConvergenceRow, dataset: Dataset | undefined, old: Kept | undefined, nowMs: number): boolean {
+    const stamped = stampRow(row, old, nowMs);
+    const value = convergenceToApi(stamped);
+    const text = JSON.stringify(value);
+    into.set(row.datasetId, { dataset, phase: stamped.phase, since: stamped.since, value, text });
+    return text !== old?.text;
+  }
+
   get value(): readonly ApiConvergenceRow[] {
     return (this.valueCache ??= this.order.map((id) => (this.rows.get(id) as Kept).value));
   }
 
+  /** The rows' own JSON texts joined: the very text JSON.stringify(value) makes, without serialising every row again. */
   get json(): string {
-    return (this.textCache ??= JSON.stringify(this.value));
+    return (this.textCache ??= `[${this.order.map((id) => (this.rows.get(id) as Kept).text).join(',')}]`);
   }
 }

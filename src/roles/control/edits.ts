@@ -24,7 +24,7 @@ const NO_LEASES: ReadonlyMap<string, Lease | null> = new Map();
 function datasetEdited(before: Deployment, r: Result<{ deployment: Deployment; dataset: Dataset }>): Result<Edited<Dataset>> {
   if (!r.ok) return r;
   const { dataset, deployment } = r.value;
-  const changed = before.datasets[dataset.datasetId] !== dataset;
+  const changed = before.datasets.get(dataset.datasetId) !== dataset;
   return ok({ value: dataset, deployment, change: { datasets: changed ? new Map([[dataset.datasetId, dataset]]) : NO_DATASETS, leases: NO_LEASES } });
 }
 
@@ -32,7 +32,7 @@ export const createEdit = (spec: NewDataset): Edit<Dataset> => (d) => datasetEdi
 
 /** `primary` undefined: a no-op that still answers with the dataset (or its error). */
 export const moveEdit = (id: DatasetId, primary: NodeId | undefined): Edit<Dataset> => (d) => {
-  const current = d.datasets[id];
+  const current = d.datasets.get(id);
   return datasetEdited(d, moveDataset(d, id, primary ?? current?.primary ?? ('' as NodeId)));
 };
 
@@ -48,7 +48,7 @@ export interface MoveOff {
 /** A move off an unreachable node is refused unless forced; forced, it fences that node. */
 export const moveOffEdit = (id: DatasetId, primary: NodeId | undefined, o: MoveOff): Edit<Dataset> => (d, now) => {
   const plain = moveEdit(id, primary)(d, now);
-  const current = d.datasets[id];
+  const current = d.datasets.get(id);
   if (!plain.ok || !current || primary === undefined || primary === current.primary) return plain;
   const off = o.unreachableHolder(current, primary);
   if (off === undefined) return plain;
@@ -89,12 +89,10 @@ const MAX_EXPIRED_PER_SWEEP = 60;
 
 /** Drop leases whose time is up (the original sweeps every second). */
 export const expireLeasesEdit: Edit<number> = (d, now) => {
-  const gone = Object.values(d.leases).filter((l) => l.expiresAt !== null && l.expiresAt <= now).slice(0, MAX_EXPIRED_PER_SWEEP);
+  const gone = [...d.leases.values()].filter((l) => l.expiresAt !== null && l.expiresAt <= now).slice(0, MAX_EXPIRED_PER_SWEEP);
   if (gone.length === 0) return ok({ value: 0, deployment: d, change: { datasets: NO_DATASETS, leases: NO_LEASES } });
-  const leases: Record<string, Lease> = { ...d.leases };
-  for (const l of gone) delete leases[l.datasetId];
   return ok({
-    value: gone.length, deployment: { ...d, leases },
+    value: gone.length, deployment: { ...d, leases: d.leases.deleteAll(gone.map((l) => l.datasetId)) },
     change: { datasets: NO_DATASETS, leases: new Map(gone.map((l) => [l.datasetId, null])) },
   });
 };

@@ -4,6 +4,7 @@
 import { WebSocket } from 'ws';
 import { controlMetrics, secondsSince } from '../../metrics/registry.js';
 import type { ControlHub, Section } from './hub.js';
+import { TouchedSince } from '../../store/touched.js';
 import { PushEncoder } from './push.js';
 
 /** How long changes may wait behind a push still being written (a slow socket) before going out anyway. */
@@ -32,6 +33,8 @@ export interface Recipient {
 
 export class FanOut {
   private readonly push: PushEncoder;
+  /** Configuration ids changed since the last push, so a delta compares only those. */
+  private readonly touched: TouchedSince;
   private readonly metrics = controlMetrics();
   private pushing = false;
   private pushAgain = false;
@@ -58,6 +61,7 @@ export class FanOut {
     private readonly onBehind: (r: Recipient, backlogBytes: number) => void = () => undefined,
   ) {
     this.push = new PushEncoder(() => hub.now());
+    this.touched = new TouchedSince(hub.store);
     hub.on('change', this.onChange);
   }
 
@@ -88,7 +92,8 @@ export class FanOut {
 
   broadcast(): void {
     const started = performance.now();
-    const step = this.push.advance(this.hub.generation, { configuration: this.hub.committed, cluster: this.hub.cluster }, this.hub.storeStamp);
+    const step = this.push.advance(
+      this.hub.generation, { configuration: this.hub.committed, cluster: this.hub.cluster }, this.hub.storeStamp, this.touched.take());
     let snapshot: Buffer | undefined;
     let deltas = 0;
     let snapshots = 0;
@@ -148,5 +153,6 @@ export class FanOut {
     clearTimeout(this.pushCap);
     clearTimeout(this.spacing);
     this.hub.off('change', this.onChange);
+    this.touched.close();
   }
 }

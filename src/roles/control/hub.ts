@@ -13,6 +13,7 @@ import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
 import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
+import { Primaries } from './primaries.js';
 import type { Section } from './sections.js';
 import { Views } from './views.js';
 
@@ -43,7 +44,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   readonly store: ConfigurationStore;
   readonly nodes: NodeTable;
   private readonly writer: ConfigWriter;
-  private readonly views = new Views();
+  private readonly views: Views;
   private pending = new Set<Section>();
   private flushScheduled = false;
   /** Counts announcements; agents see it in every `cluster` message. */
@@ -58,8 +59,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private unreachableValue: ReadonlySet<NodeId> = new Set();
   /** Rebuilt only when who is unreachable changes: convergence rows are kept while it is the same object. */
   private reach: Reachability;
-  private primariesOf?: Deployment['datasets'];
-  private primariesValue: ReadonlySet<NodeId> = new Set();
+  private readonly primaries: Primaries;
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -71,6 +71,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.store = opts.store ?? new MemoryStore();
     this.writer = new ConfigWriter(this.store, this.now, opts.onStoreWrite);
     this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
+    this.primaries = new Primaries(this.store);
+    this.views = new Views(this.store);
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.store.on('change', (what) => {
       if (what.datasets) this.changed('configuration', 'convergence');
@@ -161,21 +163,11 @@ export class ControlHub extends EventEmitter<HubEvents> {
     for (const n of Object.values(this.cluster.nodes)) this.heard.set(n.uuid, { lastSeen: n.lastSeen, era: n.era });
     const cutoff = this.now() - this.unreachableAfterMs;
     const next = new Set<NodeId>();
-    for (const n of [...this.heard.keys(), ...this.primaries()]) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
+    for (const n of [...this.heard.keys(), ...this.primaries.current()]) if ((this.heard.get(n)?.lastSeen ?? this.startedAt) < cutoff) next.add(n);
     if (next.size === this.unreachableValue.size && [...next].every((n) => this.unreachableValue.has(n))) return;
     this.unreachableValue = next;
     this.reach = { unreachable: next, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.changed('nodes', 'convergence');
-  }
-
-  /** Every configured primary; walked again only when the datasets changed, not every second. */
-  private primaries(): ReadonlySet<NodeId> {
-    const datasets = this.deployment.datasets;
-    if (this.primariesOf !== datasets) {
-      this.primariesOf = datasets;
-      this.primariesValue = new Set(Object.values(datasets).map((d) => d.primary));
-    }
-    return this.primariesValue;
   }
 
   /** /v1/state/manifests: every manifest a node reports, by dataset then node. */

@@ -3,12 +3,16 @@
 // cluster objects and cached against them, so a section is serialised once per change however
 // many requests read it, and nothing is ever spliced from strings.
 import type { Deployment } from '../../model/configuration.js';
+import { sortedById } from '../../model/id-map.js';
 import { stateDatasets, type ClusterState } from '../../model/cluster-state.js';
 import type { Reachability } from '../../model/convergence.js';
+import type { ConfigurationStore } from '../../store/store.js';
+import { TouchedSince } from '../../store/touched.js';
+import { ConfigurationView } from './configuration-view.js';
 import { ConvergenceView } from './convergence-view.js';
 import {
-  datasetToApi, leaseToApi, stateToApi,
-  type ApiConvergenceRow, type ApiDatasetConfig, type ApiDatasetState, type ApiLease, type ApiNode, type ApiNodeLive,
+  leaseToApi, stateToApi,
+  type ApiConvergenceRow, type ApiDatasetState, type ApiLease, type ApiNode, type ApiNodeLive,
 } from '../../protocol/api-json.js';
 
 function sortedValues<T>(record: Readonly<Record<string, T>>): T[] {
@@ -36,7 +40,6 @@ class Cached<S extends object, V> {
 }
 
 export class Views {
-  readonly configuration = new Cached((datasets: Deployment['datasets']): ApiDatasetConfig[] => sortedValues(datasets).map(datasetToApi));
   readonly state = new Cached((c: ClusterState): ApiDatasetState[] => stateDatasets(c).map(stateToApi));
   /** /v1/state/nodes: nodes that have reported state. */
   readonly nodes = new Cached((c: ClusterState): ApiNode[] => sortedValues(c.nodes)
@@ -45,16 +48,25 @@ export class Views {
   readonly nodesLive = new Cached((c: ClusterState): ApiNodeLive[] => sortedValues(c.nodes).map((n) => ({
     uuid: n.uuid, host: n.host, ...(n.name !== undefined ? { name: n.name } : {}), era: n.era, connected: n.connected, last_seen: new Date(n.lastSeen).toISOString(),
   })));
+  readonly configuration: ConfigurationView;
   private readonly convergenceView = new ConvergenceView();
+  /** Dataset ids changed since convergence was last recomputed, so only their rows are visited. */
+  private readonly convergenceTouched: TouchedSince;
+
+  /** The views of the configuration are kept from the ids each of `store`'s commits touched. */
+  constructor(store: ConfigurationStore) {
+    this.configuration = new ConfigurationView(new TouchedSince(store));
+    this.convergenceTouched = new TouchedSince(store);
+  }
 
   /** Leases carry seconds remaining, so they are computed per response. */
   leases(d: Deployment, nowMs: number): ApiLease[] {
-    return sortedValues(d.leases).map((l) => leaseToApi(l, nowMs));
+    return sortedById(d.leases).map((l) => leaseToApi(l, nowMs));
   }
 
   /** Recompute /v1/convergence (phases keep their `since` across recomputations). Returns whether it changed. */
   recomputeConvergence(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
-    return this.convergenceView.recompute(d, c, nowMs, reach);
+    return this.convergenceView.recompute(d, c, nowMs, reach, this.convergenceTouched.take().datasetIds);
   }
 
   get convergence(): readonly ApiConvergenceRow[] {
