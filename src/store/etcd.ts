@@ -240,7 +240,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     const change = { datasets, leases };
     if (!isEmptyChange(change)) {
       this.deploymentValue = applyChange(this.deploymentValue, change);
-      this.emit('change', { datasets: datasets.size > 0, leases: leases.size > 0 });
+      this.emit('change', { datasets: datasets.size > 0, leases: leases.size > 0, datasetIds: new Set(datasets.keys()), leaseIds: new Set(leases.keys()) });
     }
     const ready = this.waiters.filter((w) => w.revision <= this.applied);
     this.waiters = this.waiters.filter((w) => w.revision > this.applied);

@@ -20,7 +20,7 @@ export class MemoryStore extends EventEmitter<StoreEvents> implements Configurat
     this.generation = next;
     if (!isEmptyChange(change)) {
       this.deployment = applyChange(this.deployment, change);
-      this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0 });
+      this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0, datasetIds: new Set(change.datasets.keys()), leaseIds: new Set(change.leases.keys()) });
     }
     return Promise.resolve(true);
   }

@@ -125,7 +125,7 @@ class SqliteStore extends EventEmitter<StoreEvents> implements ConfigurationStor
     this.generationValue = next;
     if (!isEmptyChange(change)) {
       this.deploymentValue = applyChange(this.deploymentValue, change);
-      this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0 });
+      this.emit('change', { datasets: change.datasets.size > 0, leases: change.leases.size > 0, datasetIds: new Set(change.datasets.keys()), leaseIds: new Set(change.leases.keys()) });
     }
     return Promise.resolve(true);
   }
@@ -143,10 +143,14 @@ class SqliteStore extends EventEmitter<StoreEvents> implements ConfigurationStor
     } catch (e) {
       return Promise.reject(e instanceof Error ? e : new Error(String(e)));
     }
+    const before = this.deploymentValue;
     this.identity = snap.identity;
     this.generationValue = snap.generation;
     this.deploymentValue = snap.deployment;
-    this.emit('change', { datasets: true, leases: true });
+    this.emit('change', {
+      datasets: true, leases: true,
+      datasetIds: new Set([...Object.keys(before.datasets), ...datasets.keys()]), leaseIds: new Set([...Object.keys(before.leases), ...leases.keys()]),
+    });
     return Promise.resolve();
   }
 

@@ -13,7 +13,7 @@ export interface StoreChange {
 
 export interface StoreEvents {
   /** A committed change, ours or (etcd) another replica's, is now in `deployment`. */
-  change: [what: { readonly datasets: boolean; readonly leases: boolean }];
+  change: [what: { readonly datasets: boolean; readonly leases: boolean; readonly datasetIds: ReadonlySet<string>; readonly leaseIds: ReadonlySet<string> }];
 }
 
 export interface ConfigurationStore extends EventEmitter<StoreEvents> {

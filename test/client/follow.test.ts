@@ -23,7 +23,7 @@ test('the follower yields the snapshot, then each change with the snapshot befor
   const got: FeedUpdate[] = [];
   const snap = sampleSnapshot();
   c.push({ type: 'snapshot', data: snap });
-  c.push({ type: 'nodes', data: [] });
+  c.push({ type: 'nodes', data: { at: snap.at + 5, nodes: [] } });
   for await (const u of followCluster(c, { signal: abort.signal })) {
     got.push(u);
     if (got.length === 2) break;

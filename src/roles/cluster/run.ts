@@ -34,7 +34,7 @@ async function followEvents(client: ControlClient, out: NodeJS.WritableStream, s
       continue;
     }
     lostSince = false;
-    const step = advance(history, u.before, u.snapshot, Date.now(), { everyPhase: true });
+    const step = advance(history, u.before, u.snapshot, Date.now(), { everyPhase: true }, u.changed);
     history = step.history;
     for (const l of step.added) out.write(`[${stamp()}] ${l.text}\n`);
     const status = statusLine(u.snapshot, history.convergence);

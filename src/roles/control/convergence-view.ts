@@ -31,6 +31,9 @@ export class ConvergenceView {
   private order: string[] = [];
   private valueCache?: ApiConvergenceRow[];
   private textCache?: string;
+  /** Rows changed or removed since takeChanges() (the event stream's delta). */
+  private changedIds = new Set<string>();
+  private removedIds = new Set<string>();
 
   /** Bring the rows up to date; returns whether any row changed. */
   recompute(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability): boolean {
@@ -46,11 +49,17 @@ export class ConvergenceView {
     const next = new Map<string, Kept>();
     const order: string[] = [];
     let changed = false;
+    let added = 0;
     const put = (id: string, row: ConvergenceRow, dataset: Dataset | undefined, old: Kept | undefined): void => {
       const stamped = stampRow(row, old, nowMs);
       const value = convergenceToApi(stamped);
       const text = JSON.stringify(value);
-      if (text !== old?.text) changed = true;
+      if (!old) added += 1;
+      if (text !== old?.text) {
+        changed = true;
+        this.changedIds.add(id);
+        this.removedIds.delete(id);
+      }
       next.set(id, { dataset, ix, reach, phase: stamped.phase, since: stamped.since, value, text });
       order.push(id);
     };
@@ -69,6 +78,14 @@ export class ConvergenceView {
     for (const row of extra) put(row.datasetId, row, undefined, this.rows.get(row.datasetId));
     if (extra.length > 0) order.sort(byId);
     if (next.size !== this.rows.size) changed = true;
+    // Rows kept or put are in `next`; the old rows missing from it are the removed ones.
+    if (this.rows.size + added > next.size) {
+      for (const id of this.rows.keys()) {
+        if (next.has(id)) continue;
+        this.removedIds.add(id);
+        this.changedIds.delete(id);
+      }
+    }
     this.rows = next;
     this.order = order;
     if (changed) {
@@ -76,6 +93,19 @@ export class ConvergenceView {
       this.textCache = undefined;
     }
     return changed;
+  }
+
+  /** Rows changed (current values) and removed since the last call. */
+  takeChanges(): { set: ApiConvergenceRow[]; removed: string[] } {
+    const set: ApiConvergenceRow[] = [];
+    for (const id of this.changedIds) {
+      const kept = this.rows.get(id);
+      if (kept) set.push(kept.value);
+    }
+    const removed = [...this.removedIds];
+    this.changedIds = new Set();
+    this.removedIds = new Set();
+    return { set, removed };
   }
 
   get value(): readonly ApiConvergenceRow[] {

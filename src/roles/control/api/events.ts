@@ -1,7 +1,8 @@
-// GET /v1/events: Server-Sent Events. A `snapshot` first, then one event per changed section.
-// A reader that stops reading must not grow us without bound: every event carries a whole
-// section, so a reader more than a few snapshots behind is dropped (and logged); when it
-// reconnects it gets a fresh snapshot, which is all it would have learnt from the backlog.
+// GET /v1/events: Server-Sent Events. A `snapshot` first, then one event per changed section
+// (protocol/events.ts), each serialised once by the hub for every reader. A reader that stops
+// reading must not grow us without bound: one more than a few snapshots behind is dropped (and
+// logged); when it reconnects it gets a fresh snapshot, which is all it would have learnt from
+// the backlog.
 import { PassThrough } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -60,7 +61,7 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
       stream.write(text);
     };
     const onChange = (sections: ReadonlySet<Section>): void => {
-      for (const s of sections) send(s, hub.sectionJson(s));
+      for (const s of sections) send(s, hub.eventJson(s));
     };
     // A comment line keeps proxies and idle timers from closing a quiet stream.
     const heartbeat = setInterval(() => {
