@@ -3,7 +3,9 @@
 // dataset_id, and dataset_ids removed) so a change costs what changed, not the whole cluster (at
 // 100,000 datasets a whole configuration is ~20 MB of JSON); nodes and leases are small and
 // travel whole. Every event carries `at`, the server's time (epoch ms) when it was sent, so a
-// follower can tell how old what it shows is. Row arrays are sorted by dataset_id (code units).
+// follower can tell how old what it shows is; a `tick` (only `at`) comes every second, so a
+// follower that was behind can tell when it has caught up although nothing changed since. Row
+// arrays are sorted by dataset_id (code units).
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNodeLive } from './api-json.js';
 
 export interface ClusterSnapshot {
@@ -31,7 +33,8 @@ export type ClusterEvent =
   | { type: 'state'; data: RowChanges<ApiDatasetState> }
   | { type: 'convergence'; data: RowChanges<ApiConvergenceRow> }
   | { type: 'nodes'; data: { at: number; nodes: ApiNodeLive[] } }
-  | { type: 'leases'; data: { at: number; leases: ApiLease[] } };
+  | { type: 'leases'; data: { at: number; leases: ApiLease[] } }
+  | { type: 'tick'; data: { at: number } };
 
 export type ClusterEventType = ClusterEvent['type'];
 
@@ -110,7 +113,8 @@ export function changedIds(e: ClusterEvent): ReadonlySet<string> | undefined {
     case 'state':
     case 'convergence': return new Set([...e.data.removed, ...e.data.set.map((r) => r.dataset_id)]);
     case 'nodes':
-    case 'leases': return new Set();
+    case 'leases':
+    case 'tick': return new Set();
   }
 }
 
@@ -125,5 +129,6 @@ export function applyEvent(s: ClusterSnapshot | undefined, e: ClusterEvent): Clu
     case 'convergence': return { ...s, at, convergence: applyRowChanges(s.convergence, e.data) };
     case 'nodes': return { ...s, at, nodes: e.data.nodes };
     case 'leases': return { ...s, at, leases: e.data.leases };
+    case 'tick': return { ...s, at };
   }
 }

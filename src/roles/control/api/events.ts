@@ -12,6 +12,8 @@ import { identityFromPeer } from '../../../tls/identity.js';
 import type { ControlHub, Section } from '../hub.js';
 
 export const HEARTBEAT_MS = 15_000;
+/** How often a reader is told the server's time, so it knows how far behind it is when nothing changes. */
+export const TICK_MS = 1000;
 /** Never drop a reader with less than this waiting for it. */
 export const MIN_BACKLOG_BYTES = 4 * 1024 * 1024;
 /** ...nor with less than this many of the largest events sent so far. */
@@ -19,6 +21,7 @@ const BACKLOG_EVENTS = 4;
 
 export interface EventRouteOptions {
   readonly heartbeatMs?: number;
+  readonly tickMs?: number;
   readonly minBacklogBytes?: number;
   readonly log?: Logger;
 }
@@ -32,6 +35,7 @@ function reader(socket: Socket): { peer: string | undefined; user?: string } {
 
 export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOptions = {}): void {
   const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
+  const tickMs = o.tickMs ?? TICK_MS;
   const minBacklog = o.minBacklogBytes ?? MIN_BACKLOG_BYTES;
   router.get('/v1/events', (ctx) => {
     const stream = new PassThrough();
@@ -67,10 +71,12 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
     const heartbeat = setInterval(() => {
       if (!closed) stream.write(': heartbeat\n\n');
     }, heartbeatMs);
+    const ticker = setInterval(() => send('tick', JSON.stringify({ at: hub.now() })), tickMs);
     const cleanup = (): void => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
+      clearInterval(ticker);
       hub.off('change', onChange);
       stream.end();
     };
