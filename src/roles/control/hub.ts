@@ -6,8 +6,8 @@ import type { Deployment } from '../../model/configuration.js';
 import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
 import type { Result } from '../../model/errors.js';
 import type { NodeId } from '../../model/ids.js';
-import { findRow } from '../../protocol/events.js';
-import type { ApiDatasetConfig, ApiLease, ApiManifest } from '../../protocol/api-json.js';
+import { own } from '../../model/own.js';
+import { datasetToApi, type ApiDatasetConfig, type ApiLease, type ApiManifest } from '../../protocol/api-json.js';
 import type { Reachability } from '../../model/convergence.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
@@ -277,14 +277,17 @@ export class ControlHub extends EventEmitter<HubEvents> {
     return json;
   }
 
-  /** The configuration rows of the datasets the store said changed, looked up in the serialised view. */
+  /**
+   * The configuration rows of the datasets the store said changed, serialised from their records
+   * alone (the whole view, sorted and serialised again, cost O(datasets) per announcement).
+   */
   private configurationChanges(): { set: ApiDatasetConfig[]; removed: string[] } {
-    const rows = this.views.configuration.get(this.deployment.datasets);
+    const datasets = this.deployment.datasets;
     const set: ApiDatasetConfig[] = [];
     const removed: string[] = [];
     for (const id of [...this.configIds].sort()) {
-      const row = findRow(rows, id);
-      if (row) set.push(row);
+      const d = own(datasets, id);
+      if (d) set.push(datasetToApi(d));
       else removed.push(id);
     }
     this.configIds = new Set();
