@@ -67,6 +67,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private readonly stateRows = new StateRows();
   private configIds = new Set<string>();
   private announcedAt = 0;
+  private eventReaders = 0;
   private events?: { readonly generation: number; readonly json: Map<Section, string> };
 
   constructor(opts: HubOptions = {}) {
@@ -251,6 +252,25 @@ export class ControlHub extends EventEmitter<HubEvents> {
       leases: this.leases(),
       convergence: this.views.convergence,
     });
+  }
+
+  /**
+   * A GET /v1/events reader starts: its snapshot. With no other reader, what changed since the
+   * deltas were last worked out is owed to nobody (the snapshot has it): forgotten, or the first
+   * delta after a quiet spell would carry every change since.
+   */
+  openEvents(): string {
+    if (this.eventReaders === 0) {
+      this.configIds = new Set();
+      this.views.takeConvergenceChanges();
+      this.stateRows.changes(this.cluster);
+    }
+    this.eventReaders += 1;
+    return this.snapshotJson();
+  }
+
+  closeEvents(): void {
+    this.eventReaders -= 1;
   }
 
   /**

@@ -78,9 +78,10 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
       clearInterval(heartbeat);
       clearInterval(ticker);
       hub.off('change', onChange);
+      hub.closeEvents();
       stream.end();
     };
-    send('snapshot', hub.snapshotJson());
+    send('snapshot', hub.openEvents());
     hub.on('change', onChange);
     ctx.req.once('close', cleanup);
     ctx.res.once('close', cleanup);
