@@ -4,13 +4,20 @@
 // by breaking out or aborting the signal.
 import { errorMessage } from '../errors.js';
 import { abortableSleep } from '../abortable-sleep.js';
-import { applyEvent, type ClusterEvent, type ClusterSnapshot } from '../protocol/events.js';
+import { applyEvent, changedIds, type ClusterEvent, type ClusterSnapshot } from '../protocol/events.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
 import type { ControlClient } from './types.js';
 
 export type FeedUpdate =
-  /** An event was applied: the snapshot before it (undefined before the first) and after it. */
-  | { readonly kind: 'event'; readonly event: ClusterEvent; readonly before: ClusterSnapshot | undefined; readonly snapshot: ClusterSnapshot }
+  /**
+   * An event was applied: the snapshot before it (undefined before the first) and after it.
+   * `changed`: the dataset_ids it touched (undefined for a snapshot: compare everything).
+   * `behindMs`: how long after the server sent it we applied it (see Lag).
+   */
+  | {
+    readonly kind: 'event'; readonly event: ClusterEvent; readonly before: ClusterSnapshot | undefined; readonly snapshot: ClusterSnapshot;
+    readonly changed: ReadonlySet<string> | undefined; readonly behindMs: number;
+  }
   /** The stream is gone; the next try is in `retryInMs`. `address` is where it was following. */
   | { readonly kind: 'lost'; readonly reason: string; readonly retryInMs: number; readonly attempt: number; readonly address: string };
 
@@ -18,14 +25,38 @@ export interface FollowOptions {
   readonly signal: AbortSignal;
   readonly backoff?: BackoffOptions;
   readonly random?: () => number;
+  /** The local clock (epoch ms), for `behindMs`. */
+  readonly now?: () => number;
+}
+
+/**
+ * How far behind the server a follower is, from the `at` stamp of each event: the time from
+ * stamp to use, less the smallest such time seen on this connection, which is taken as the
+ * clocks' offset plus the network's least delay (so another machine's clock skew cancels out).
+ */
+export class Lag {
+  private offset = Infinity;
+
+  reset(): void {
+    this.offset = Infinity;
+  }
+
+  behindMs(at: number, now: number): number {
+    const d = now - at;
+    if (d < this.offset) this.offset = d;
+    return d - this.offset;
+  }
 }
 
 export async function* followCluster(client: ControlClient, o: FollowOptions): AsyncGenerator<FeedUpdate, void, undefined> {
   const backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF, o.random);
   // Kept across reconnects, so the first snapshot after one is compared with what came before.
   let snapshot: ClusterSnapshot | undefined;
+  const now = o.now ?? Date.now;
+  const lag = new Lag();
   while (!o.signal.aborted) {
     let reason = 'the event stream ended';
+    lag.reset();
     try {
       for await (const event of client.events(o.signal)) {
         if (o.signal.aborted) return;
@@ -34,7 +65,7 @@ export async function* followCluster(client: ControlClient, o: FollowOptions): A
         if (event.type === 'snapshot') backoff.reset();
         const before = snapshot;
         snapshot = next;
-        yield { kind: 'event', event, before, snapshot: next };
+        yield { kind: 'event', event, before, snapshot: next, changed: changedIds(event), behindMs: lag.behindMs(next.at, now()) };
       }
     } catch (e) {
       reason = errorMessage(e);

@@ -36,6 +36,29 @@ export function trackConvergence(t: ConvergenceTimes, rows: readonly ApiConverge
   return { times: { unsettledSince, recent: [...t.recent, ...finished.map((f) => f.ms)].slice(-KEEP) }, finished };
 }
 
+/**
+ * trackConvergence for some rows only (an event's changed rows): `rows` are the current rows of
+ * `ids` (an id without one is gone); every other dataset keeps what `t` says.
+ */
+export function trackConvergenceRows(
+  t: ConvergenceTimes, rows: readonly ApiConvergenceRow[], ids: readonly string[],
+): { times: ConvergenceTimes; finished: { datasetId: string; ms: number }[] } {
+  if (ids.length === 0) return { times: t, finished: [] };
+  const mentioned: Record<string, number> = {};
+  for (const id of ids) if (Object.prototype.hasOwnProperty.call(t.unsettledSince, id)) mentioned[id] = t.unsettledSince[id] as number;
+  const step = trackConvergence({ unsettledSince: mentioned, recent: t.recent }, rows);
+  if (step.finished.length === 0 && sameRecord(step.times.unsettledSince, mentioned)) return { times: t, finished: step.finished };
+  const unsettledSince: Record<string, number> = { ...t.unsettledSince };
+  for (const id of ids) delete unsettledSince[id];
+  Object.assign(unsettledSince, step.times.unsettledSince);
+  return { times: { unsettledSince, recent: step.times.recent }, finished: step.finished };
+}
+
+function sameRecord(a: Readonly<Record<string, number>>, b: Readonly<Record<string, number>>): boolean {
+  const ka = Object.keys(a);
+  return ka.length === Object.keys(b).length && ka.every((k) => a[k] === b[k]);
+}
+
 /** The median of the recent times, or undefined before the first. */
 export function medianMs(xs: readonly number[]): number | undefined {
   if (xs.length === 0) return undefined;

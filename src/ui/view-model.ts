@@ -1,7 +1,7 @@
 // PURE. (snapshot, now, history) -> what the dashboard shows: rows, counts, a summary line and
 // how many rows of each section fit the terminal.
 import { describeTransfer } from '../model/transfer-progress.js';
-import type { ClusterSnapshot } from '../protocol/events.js';
+import { findRow, type ClusterSnapshot } from '../protocol/events.js';
 import { shortId } from '../model/ids.js';
 import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from '../client/history.js';
 import { ago, plural } from './format.js';
@@ -76,11 +76,13 @@ export function buildViewModel(
   if (!snap) {
     return { summary: 'waiting for the cluster…', counts: countRows([]), nodes: [], datasets: [], datasetCount: 0, leases: [], log: history.log };
   }
-  const config = new Map(snap.configuration.map((d) => [d.dataset_id, d]));
   const all = datasetRows(snap, now, history);
   const counts = countRows(all);
   const f = filter.trim().toLowerCase();
   const datasets = f === '' ? all : all.filter((r) => matches(r, f));
+  // One walk of the state for every node's count (a filter per node was nodes × datasets).
+  const mountedOn = new Map<string, number>();
+  for (const s of snap.state) if (s.primary !== undefined) mountedOn.set(s.primary, (mountedOn.get(s.primary) ?? 0) + 1);
   const nodes: NodeRow[] = [...snap.nodes]
     .sort((a, b) => a.host.localeCompare(b.host) || a.uuid.localeCompare(b.uuid))
     .map((n) => ({
@@ -91,11 +93,11 @@ export function buildViewModel(
       connected: n.connected,
       status: n.unreachable ? `unreachable ${ago(now - Date.parse(n.last_seen))}`
         : n.connected ? 'connected' : `last seen ${ago(now - Date.parse(n.last_seen))} ago`,
-      datasets: snap.state.filter((s) => s.primary === n.uuid).length,
+      datasets: mountedOn.get(n.uuid) ?? 0,
     }));
   const leases: LeaseRow[] = snap.leases.map((l) => ({
     datasetId: l.dataset_id,
-    label: datasetLabel(config.get(l.dataset_id), l.dataset_id),
+    label: datasetLabel(findRow(snap.configuration, l.dataset_id), l.dataset_id),
     node: shortId(l.node_uuid),
     expires: l.expires === null ? 'never' : `${Math.max(0, Math.round(l.expires))}s`,
   }));
@@ -104,13 +106,16 @@ export function buildViewModel(
   return { summary, counts, nodes, datasets, datasetCount: all.length, leases, log: history.log };
 }
 
+/** The order rows are listed in; a collator is many times faster than localeCompare per call. */
+const byLabel = new Intl.Collator().compare;
+
+// The snapshot's row arrays are sorted by dataset_id: rows are found by binary search rather than
+// by maps of every row built for every render.
 function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): DatasetRow[] {
-  const state = new Map(snap.state.map((s) => [s.dataset_id, s]));
-  const conv = new Map(snap.convergence.map((c) => [c.dataset_id, c]));
   const rows: DatasetRow[] = [];
   for (const d of snap.configuration) {
-    const s = state.get(d.dataset_id);
-    const c = conv.get(d.dataset_id);
+    const s = findRow(snap.state, d.dataset_id);
+    const c = findRow(snap.convergence, d.dataset_id);
     // A deleted dataset stays in the configuration forever; show it only while it is going away.
     if (d.deleted && !s && (!c || c.phase !== 'deleting')) continue;
     const actual = s?.primary ?? c?.actual_node;
@@ -140,12 +145,12 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
     });
   }
   // Held by a node although the configuration has no row for it: its guard says so (adopt it).
-  const configured = new Set(snap.configuration.map((d) => d.dataset_id));
   for (const c of snap.convergence) {
-    if (configured.has(c.dataset_id)) continue;
-    const actual = state.get(c.dataset_id)?.primary ?? c.actual_node;
+    if (findRow(snap.configuration, c.dataset_id)) continue;
+    const s = findRow(snap.state, c.dataset_id);
+    const actual = s?.primary ?? c.actual_node;
     const sinceMs = Date.parse(c.since);
-    const max = state.get(c.dataset_id)?.maximum_size;
+    const max = s?.maximum_size;
     rows.push({
       id: c.dataset_id, label: shortId(c.dataset_id), size: max == null ? '-' : formatSize(max, 'short'),
       desired: c.desired_node, desiredShort: shortId(c.desired_node),
@@ -156,7 +161,7 @@ function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): 
       history: history.phases[c.dataset_id] ?? [],
     });
   }
-  return rows.sort((a, b) => a.label.localeCompare(b.label) || a.id.localeCompare(b.id));
+  return rows.sort((a, b) => byLabel(a.label, b.label) || byLabel(a.id, b.id));
 }
 
 function derivePhase(deleted: boolean, inState: boolean, actual: string | undefined, desired: string): string {

@@ -5,8 +5,13 @@
 //    for more) with one agent reporting them all mounted: its RSS, GET /v1/state/datasets,
 //    /v1/configuration/datasets and /v1/convergence latency, and a create's latency next to an
 //    empty cluster's. The configuration is written to the store before control starts (creating
-//    100,000 datasets through the API is a different benchmark).
-import { spawn } from 'node:child_process';
+//    100,000 datasets through the API is a different benchmark);
+//  - on the same control service, a burst of 1,000 creates (10 in flight) with no follower, then
+//    with one follower of GET /v1/events in its own process applying events as the dashboard
+//    does (test/support/bench-follower.ts), and how far behind that follower was when the last
+//    create returned (datasets not yet shown, its lag, the time until it showed them all).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpsAgent, request } from 'node:https';
 import { tmpdir } from 'node:os';
@@ -171,6 +176,7 @@ async function control(n: number): Promise<void> {
     }
     console.log(`  POST /v1/configuration/datasets (20 one after another)  ${creates.length ? `p50 ${f1(pct(creates, 50))} ms   max ${f1(Math.max(...creates))} ms` : ''}${failure ? `  a create failed: ${failure}` : ''}; RSS ${rssMiB(child.pid!).toFixed(0)} MiB`);
     agent.destroy();
+    if (n > 0 && !failure) await bursts(ports.api_port, certs, node, n + creates.length);
   } finally {
     ws?.terminate();
     if (child && child.exitCode === null) {
@@ -180,6 +186,67 @@ async function control(n: number): Promise<void> {
       await gone;
     }
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const BURST = 1000;
+
+/** `count` creates, `inFlight` at a time; seconds taken. */
+async function burst(agent: HttpsAgent, port: number, node: NodeId, count: number, inFlight: number): Promise<number> {
+  const t = performance.now();
+  let next = 0;
+  await Promise.all(Array.from({ length: inFlight }, async () => {
+    while (next < count) {
+      next += 1;
+      const r = await call(agent, port, 'POST', '/v1/configuration/datasets', { primary: node, maximum_size: 67108864 });
+      if (r.status !== 201) throw new Error(`a create in the burst failed: HTTP ${r.status}`);
+    }
+  }));
+  return (performance.now() - t) / 1000;
+}
+
+interface FollowerLine { configured: number; shown: number; behindMs: number }
+
+async function bursts(port: number, certs: Awaited<ReturnType<typeof makeCerts>>, node: NodeId, have: number): Promise<void> {
+  const user = certs.users['user']!;
+  const agent = new HttpsAgent({ ca: readFileSync(certs.caCert), cert: readFileSync(user.cert), key: readFileSync(user.key), keepAlive: true, maxSockets: 10 });
+  let follower: ChildProcess | undefined;
+  try {
+    const alone = await burst(agent, port, node, BURST, 10);
+    have += BURST;
+    console.log(`  burst of ${BURST} creates (10 in flight), no follower:   ${f1(alone)} s   (${f1((BURST / alone))} creates/s)`);
+    follower = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/bench-follower.ts')], {
+      cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
+      env: { ...process.env, FOLLOW_PORT: String(port), FOLLOW_CA: certs.caCert, FOLLOW_CERT: user.cert, FOLLOW_KEY: user.key },
+    });
+    let last: FollowerLine = { configured: 0, shown: 0, behindMs: -1 };
+    createInterface({ input: follower.stdout! }).on('line', (l) => {
+      last = JSON.parse(l) as FollowerLine;
+    });
+    const waitFor = async (what: string, ok: () => boolean, limitS: number): Promise<number> => {
+      const t = performance.now();
+      while (!ok()) {
+        if (follower!.exitCode !== null) throw new Error(`the follower exited while waiting for ${what}`);
+        if (performance.now() - t > limitS * 1000) throw new Error(`the follower did not get to ${what} in ${limitS} s (last: ${JSON.stringify(last)})`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      return (performance.now() - t) / 1000;
+    };
+    const snapS = await waitFor('its first snapshot', () => last.configured >= have, 600);
+    const withOne = await burst(agent, port, node, BURST, 10);
+    have += BURST;
+    const atEnd = last;
+    const catchUp = await waitFor('the whole burst', () => last.configured >= have && last.behindMs >= 0 && last.behindMs < 1000, 600);
+    console.log(`  burst of ${BURST} creates (10 in flight), one follower: ${f1(withOne)} s   (${f1((BURST / withOne))} creates/s; ${f1(withOne / alone)}x the time without; its snapshot of ${(have - BURST).toLocaleString('en')} took ${f1(snapS)} s)`);
+    console.log(`  the follower when the last create returned: ${(have - atEnd.configured).toLocaleString('en')} of ${BURST} not yet shown, ${f1(atEnd.behindMs / 1000)} s behind; all shown and live ${f1(catchUp)} s later`);
+  } finally {
+    agent.destroy();
+    if (follower && follower.exitCode === null) {
+      const f = follower;
+      const gone = new Promise((r) => f.once('exit', r));
+      f.kill('SIGTERM');
+      await gone;
+    }
   }
 }
 

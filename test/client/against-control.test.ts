@@ -107,7 +107,7 @@ test('events: the snapshot, then the change a create makes, then a clean stop', 
     if (e.type === 'snapshot') {
       createdId = (await client.createDataset({ primary: N1, metadata: { name: 'live' } })).dataset_id;
     }
-    if (e.type === 'configuration' && e.data.configuration.some((d) => d.dataset_id === createdId)) ac.abort();
+    if (e.type === 'configuration' && e.data.set.some((d) => d.dataset_id === createdId)) ac.abort();
   }
   clearTimeout(timer);
   assert.is(seen[0]?.type, 'snapshot');

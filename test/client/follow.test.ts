@@ -23,7 +23,7 @@ test('the follower yields the snapshot, then each change with the snapshot befor
   const got: FeedUpdate[] = [];
   const snap = sampleSnapshot();
   c.push({ type: 'snapshot', data: snap });
-  c.push({ type: 'nodes', data: [] });
+  c.push({ type: 'nodes', data: { at: snap.at + 5, nodes: [] } });
   for await (const u of followCluster(c, { signal: abort.signal })) {
     got.push(u);
     if (got.length === 2) break;
@@ -57,6 +57,29 @@ test('a lost stream is reported with the next wait and where; a fresh snapshot r
   assert.equal(lost.map((l) => [l.retryInMs, l.attempt]), [[5, 1], [10, 2], [5, 1]]);
   assert.match(lost[0]!.reason, 'boom');
   assert.is(lost[0]!.address, 'fake-control:4523');
+});
+
+test('the follower says which datasets an event touched, and how far behind the server it is, whatever the clock skew', async () => {
+  const c = fakeClient();
+  const abort = new AbortController();
+  const snap = sampleSnapshot();
+  // Our clock is an hour ahead of the server's; the snapshot comes at once, later events late.
+  const skew = 3_600_000;
+  const local = [snap.at + skew + 3, snap.at + skew + 2_503, snap.at + skew + 2_600];
+  c.push({ type: 'snapshot', data: snap });
+  c.push({ type: 'state', data: { at: snap.at + 500, set: [{ dataset_id: 'x' }], removed: ['y'] } });
+  c.push({ type: 'tick', data: { at: snap.at + 2_000 } });
+  const got: Extract<FeedUpdate, { kind: 'event' }>[] = [];
+  for await (const u of followCluster(c, { signal: abort.signal, now: () => local[got.length]! })) {
+    if (u.kind === 'event') got.push(u);
+    if (got.length === 3) break;
+  }
+  assert.equal(got.map((u) => u.behindMs), [0, 2_000, 597]);
+  assert.is(got[0]!.changed, undefined, 'a snapshot: compare everything');
+  assert.equal([...got[1]!.changed!].sort(), ['x', 'y']);
+  assert.equal([...got[2]!.changed!], []);
+  assert.is(got[2]!.snapshot.at, snap.at + 2_000);
+  assert.equal(got[2]!.snapshot.state.map((s) => s.dataset_id), [...snap.state.map((s) => s.dataset_id), 'x']);
 });
 
 test('--control-service: HOST or HOST:PORT, several separated by commas, IPv6 in brackets', () => {

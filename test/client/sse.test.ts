@@ -40,10 +40,11 @@ test('an unterminated message at the end is dropped', () => {
 });
 
 test('toClusterEvent keeps known types with JSON data, skips the rest', () => {
-  assert.equal(toClusterEvent({ event: 'state', data: '[]' }), { type: 'state', data: [] });
-  assert.equal(toClusterEvent({ event: 'configuration', data: '{"configuration":[],"tag":"t"}' }), {
-    type: 'configuration', data: { configuration: [], tag: 't' },
+  assert.equal(toClusterEvent({ event: 'state', data: '{"at":1,"set":[],"removed":[]}' }), { type: 'state', data: { at: 1, set: [], removed: [] } });
+  assert.equal(toClusterEvent({ event: 'configuration', data: '{"at":1,"tag":"t","set":[],"removed":["x"]}' }), {
+    type: 'configuration', data: { at: 1, tag: 't', set: [], removed: ['x'] },
   });
+  assert.equal(toClusterEvent({ event: 'tick', data: '{"at":5}' }), { type: 'tick', data: { at: 5 } });
   assert.is(toClusterEvent({ event: 'future-thing', data: '{}' }), undefined);
   assert.is(toClusterEvent({ event: 'state', data: 'not json' }), undefined);
   assert.is(toClusterEvent({ event: 'state', data: '3' }), undefined);

@@ -132,7 +132,7 @@ test('a dead child is summed up by its last log line (pino msg, or a plain line)
 });
 
 const node = (uuid: string, connected = true) => ({ uuid, host: '127.0.0.1', era: 'e', connected, last_seen: '2026-01-01T00:00:00Z' });
-const empty: ClusterSnapshot = { configuration: [], tag: 't0', state: [], nodes: [], leases: [], convergence: [] };
+const empty: ClusterSnapshot = { at: 0, configuration: [], tag: 't0', state: [], nodes: [], leases: [], convergence: [] };
 
 test('the text log is the one snapshot differ with every phase: summary, then one line per change', () => {
   const ds = { dataset_id: 'dddddddd-9', primary: 'aaaaaaaa-1', deleted: false, metadata: { name: 'db' } };

@@ -87,7 +87,7 @@ export function controlClientContract(name: string, make: () => Promise<Contract
       for await (const e of client.events(abort.signal)) {
         seen.push(e);
         if (seen.length === 1) id = await seed();
-        else if (e.type === 'configuration' && e.data.configuration.some((d) => d.dataset_id === id)) break;
+        else if (e.type === 'configuration' && e.data.set.some((d) => d.dataset_id === id)) break;
       }
     } finally {
       abort.abort();

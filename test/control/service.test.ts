@@ -226,19 +226,20 @@ test('events: snapshot first, then configuration, leases and convergence changes
   try {
     const snap = (await ev.wait('snapshot')) as Record<string, unknown>;
     assert.is(ev.events[0]?.type, 'snapshot');
-    for (const k of ['configuration', 'tag', 'state', 'nodes', 'leases', 'convergence']) assert.ok(k in snap, k);
+    for (const k of ['at', 'configuration', 'tag', 'state', 'nodes', 'leases', 'convergence']) assert.ok(k in snap, k);
     const id = 'eeeeeeee-0000-4000-8000-000000000001';
     await api('POST', '/v1/configuration/datasets', { primary: certs.nodes[0]!.uuid, dataset_id: id, metadata: { name: 'ev' } });
-    const conf = (await ev.wait('configuration', (d) => (d as { configuration: { dataset_id: string }[] }).configuration.some((c) => c.dataset_id === id))) as { tag: string };
+    const conf = (await ev.wait('configuration', (d) => (d as { set: { dataset_id: string }[] }).set.some((c) => c.dataset_id === id))) as { tag: string; at: number };
     const list = await api('GET', '/v1/configuration/datasets');
     assert.is(conf.tag, list.headers['x-configuration-tag']);
-    const conv = (await ev.wait('convergence', (d) => (d as { dataset_id: string }[]).some((r) => r.dataset_id === id))) as { dataset_id: string; phase: string; reason: string }[];
-    const row = conv.find((r) => r.dataset_id === id)!;
+    assert.ok(conf.at >= (snap['at'] as number), 'every event is stamped with the server\'s time');
+    const conv = (await ev.wait('convergence', (d) => (d as { set: { dataset_id: string }[] }).set.some((r) => r.dataset_id === id))) as { set: { dataset_id: string; phase: string; reason: string }[] };
+    const row = conv.set.find((r) => r.dataset_id === id)!;
     assert.is(row.phase, 'pending');
     assert.match(row.reason, /not connected/);
     await api('POST', '/v1/configuration/leases', { dataset_id: id, node_uuid: certs.nodes[0]!.uuid, expires: 0.3 });
-    await ev.wait('leases', (d) => (d as unknown[]).length === 1);
-    await ev.wait('leases', (d) => (d as unknown[]).length === 0);
+    await ev.wait('leases', (d) => (d as { leases: unknown[] }).leases.length === 1);
+    await ev.wait('leases', (d) => (d as { leases: unknown[] }).leases.length === 0);
     assert.equal((await api('GET', '/v1/configuration/leases')).json, [], 'expired lease swept');
   } finally {
     ev.close();

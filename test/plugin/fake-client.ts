@@ -7,10 +7,13 @@ import type {
   ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNodeLive,
 } from '../../src/protocol/api-json.js';
 import type { ClusterEvent, ClusterSnapshot } from '../../src/protocol/events.js';
+import { sortedRows, wholeAsChanges } from '../support/row-changes.js';
 
 export class FakeControl implements ControlClient {
   readonly address = 'fake-control:4523';
   datasets: ApiDatasetConfig[] = [];
+  /** The configuration as the last configuration event left it, for the next one's removals. */
+  private emitted: ApiDatasetConfig[] = [];
   state: ApiDatasetState[] = [];
   leases: ApiLease[] = [];
   convergenceRows: ApiConvergenceRow[] = [];
@@ -43,13 +46,15 @@ export class FakeControl implements ControlClient {
 
   changed(): void {
     this.tagN++;
-    this.emit({ type: 'configuration', data: { configuration: structuredClone(this.datasets), tag: this.tag } });
-    this.emit({ type: 'leases', data: structuredClone(this.leases) });
+    this.emit({ type: 'configuration', data: { ...wholeAsChanges(this.emitted, this.datasets), tag: this.tag } });
+    this.emitted = structuredClone(this.datasets);
+    this.emit({ type: 'leases', data: { at: Date.now(), leases: structuredClone(this.leases) } });
   }
 
   setState(rows: ApiDatasetState[]): void {
+    const before = this.state;
     this.state = rows;
-    this.emit({ type: 'state', data: structuredClone(rows) });
+    this.emit({ type: 'state', data: wholeAsChanges(before, rows) });
   }
 
   emit(e: ClusterEvent): void {
@@ -169,8 +174,8 @@ export class FakeControl implements ControlClient {
 
   snapshot(): ClusterSnapshot {
     return structuredClone({
-      configuration: this.datasets, tag: this.tag, state: this.state, nodes: this.nodes,
-      leases: this.leases, convergence: this.convergenceRows,
+      at: Date.now(), configuration: sortedRows(this.datasets), tag: this.tag, state: sortedRows(this.state), nodes: this.nodes,
+      leases: this.leases, convergence: sortedRows(this.convergenceRows),
     });
   }
 

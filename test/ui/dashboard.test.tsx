@@ -64,8 +64,8 @@ test('a change on the stream appears, and the log says what happened', async () 
   const s = sampleSnapshot();
   s.state[1] = { dataset_id: D2, primary: N2 };
   s.convergence[1] = { ...s.convergence[1]!, phase: 'converged', actual_node: N2, reason: 'mounted' };
-  c.push({ type: 'state', data: s.state });
-  c.push({ type: 'convergence', data: s.convergence });
+  c.push({ type: 'state', data: { at: s.at, set: [s.state[1]!], removed: [] } });
+  c.push({ type: 'convergence', data: { at: s.at, set: [s.convergence[1]!], removed: [] } });
   await until('the move to show', () => frame().includes('2/3 converged'));
   assert.match(frame(), 'dataset cache moved to 22222222');
   app.unmount();

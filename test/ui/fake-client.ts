@@ -15,6 +15,7 @@ const T0 = '2026-01-01T00:00:00.000Z';
 /** Three nodes; web-db converged on N1, cache moving N1 -> N2, logs in error on N3. */
 export function sampleSnapshot(): ClusterSnapshot {
   return {
+    at: Date.parse(T0),
     tag: 't1',
     configuration: [
       { dataset_id: D1, primary: N1, deleted: false, metadata: { name: 'web-db' }, maximum_size: 10 * 2 ** 30 },

@@ -78,6 +78,8 @@ async function followUntil(
         lastProblem = u.reason;
         continue;
       }
+      // An event that does not touch the dataset leaves the verdict as it was.
+      if (u.changed && !u.changed.has(goal.datasetId)) continue;
       const v = judgeWait(u.snapshot, goal);
       if (v.kind !== 'waiting') return v;
       if (v.line !== last || v.transfer) o.progress(v);

@@ -34,7 +34,9 @@ async function followEvents(client: ControlClient, out: NodeJS.WritableStream, s
       continue;
     }
     lostSince = false;
-    const step = advance(history, u.before, u.snapshot, Date.now(), { everyPhase: true });
+    // The server's clock, once a second: nothing to print.
+    if (u.event.type === 'tick') continue;
+    const step = advance(history, u.before, u.snapshot, Date.now(), { everyPhase: true }, u.changed);
     history = step.history;
     for (const l of step.added) out.write(`[${stamp()}] ${l.text}\n`);
     const status = statusLine(u.snapshot, history.convergence);

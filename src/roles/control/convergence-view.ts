@@ -37,6 +37,9 @@ export class ConvergenceView {
   private order: string[] = [];
   private valueCache?: ApiConvergenceRow[];
   private textCache?: string;
+  /** Rows changed or removed since takeChanges() (the event stream's delta). */
+  private changedIds = new Set<string>();
+  private removedIds = new Set<string>();
 
   /**
    * Bring the rows up to date; returns whether any row changed. `touched` names every dataset id
@@ -97,6 +100,7 @@ export class ConvergenceView {
       } else if (old) {
         this.rows.delete(id);
         this.order.splice(p.at, 1);
+        this.removed(id);
         changed = true;
       }
     }
@@ -130,6 +134,7 @@ export class ConvergenceView {
     }
     if (extra.length > 0) order.sort(byId);
     if (next.size !== this.rows.size) changed = true;
+    for (const id of this.rows.keys()) if (!next.has(id)) this.removed(id);
     this.rows = next;
     this.order = order;
     this.rowsIx = ix;
@@ -143,7 +148,30 @@ export class ConvergenceView {
     const value = convergenceToApi(stamped);
     const text = JSON.stringify(value);
     into.set(row.datasetId, { dataset, phase: stamped.phase, since: stamped.since, value, text });
-    return text !== old?.text;
+    if (text !== old?.text) {
+      this.changedIds.add(row.datasetId);
+      this.removedIds.delete(row.datasetId);
+      return true;
+    }
+    return false;
+  }
+
+  private removed(id: string): void {
+    this.removedIds.add(id);
+    this.changedIds.delete(id);
+  }
+
+  /** Rows changed (current values) and removed since the last call. */
+  takeChanges(): { set: ApiConvergenceRow[]; removed: string[] } {
+    const set: ApiConvergenceRow[] = [];
+    for (const id of this.changedIds) {
+      const kept = this.rows.get(id);
+      if (kept) set.push(kept.value);
+    }
+    const removed = [...this.removedIds];
+    this.changedIds = new Set();
+    this.removedIds = new Set();
+    return { set, removed };
   }
 
   get value(): readonly ApiConvergenceRow[] {

@@ -6,7 +6,7 @@ import type { Deployment } from '../../model/configuration.js';
 import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
 import type { Result } from '../../model/errors.js';
 import type { NodeId } from '../../model/ids.js';
-import type { ApiLease, ApiManifest } from '../../protocol/api-json.js';
+import { datasetToApi, type ApiDatasetConfig, type ApiLease, type ApiManifest } from '../../protocol/api-json.js';
 import type { Reachability } from '../../model/convergence.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
@@ -15,6 +15,7 @@ import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
 import { Primaries } from './primaries.js';
 import type { Section } from './sections.js';
+import { StateRows } from './state-rows.js';
 import { Views } from './views.js';
 
 export type { Section } from './sections.js';
@@ -60,6 +61,13 @@ export class ControlHub extends EventEmitter<HubEvents> {
   /** Rebuilt only when who is unreachable changes: convergence rows are kept while it is the same object. */
   private reach: Reachability;
   private readonly primaries: Primaries;
+  // The event stream's deltas: what changed since they were last worked out, and the event
+  // texts of the latest announcement, serialised once for every reader.
+  private readonly stateRows = new StateRows();
+  private configIds = new Set<string>();
+  private announcedAt = 0;
+  private eventReaders = 0;
+  private events?: { readonly generation: number; readonly json: Map<Section, string> };
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -75,6 +83,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.views = new Views(this.store);
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.store.on('change', (what) => {
+      for (const id of what.datasetIds) this.configIds.add(id);
       if (what.datasets) this.changed('configuration', 'convergence');
       if (what.leases) this.changed('configuration', 'leases');
     });
@@ -225,24 +234,75 @@ export class ControlHub extends EventEmitter<HubEvents> {
   snapshotJson(): string {
     this.convergenceJsonText();
     return JSON.stringify({
+      at: this.now(),
       configuration: this.views.configuration.get(this.deployment.datasets),
       tag: this.tag(),
-      state: this.views.state.get(this.cluster),
+      // Sorted like the other row sections, so a follower finds a row by binary search.
+      state: [...this.views.state.get(this.cluster)].sort((a, b) => (a.dataset_id < b.dataset_id ? -1 : a.dataset_id > b.dataset_id ? 1 : 0)),
       nodes: JSON.parse(this.nodesLiveJson()) as unknown,
       leases: this.leases(),
       convergence: this.views.convergence,
     });
   }
 
-  /** The JSON text of one event's data for `section`. */
-  sectionJson(section: Section): string {
-    switch (section) {
-      case 'configuration': return JSON.stringify({ configuration: this.views.configuration.get(this.deployment.datasets), tag: this.tag() });
-      case 'state': return this.stateJson();
-      case 'nodes': return this.nodesLiveJson();
-      case 'leases': return JSON.stringify(this.leases());
-      case 'convergence': return this.convergenceJsonText();
+  /**
+   * A GET /v1/events reader starts: its snapshot. With no other reader, what changed since the
+   * deltas were last worked out is owed to nobody (the snapshot has it): forgotten, or the first
+   * delta after a quiet spell would carry every change since.
+   */
+  openEvents(): string {
+    if (this.eventReaders === 0) {
+      this.configIds = new Set();
+      this.views.takeConvergenceChanges();
+      this.stateRows.changes(this.cluster);
     }
+    this.eventReaders += 1;
+    return this.snapshotJson();
+  }
+
+  closeEvents(): void {
+    this.eventReaders -= 1;
+  }
+
+  /**
+   * The JSON text of the latest announcement's event for `section` (protocol/events.ts): the
+   * rows changed since the previous one, worked out once on the first reader's request and the
+   * same text for every reader. Worked out from what changed (the store's ids, the reports that
+   * changed, the convergence rows recomputed), never by comparing whole sections; with no
+   * reader it is never worked out, and the next one covers everything since.
+   */
+  eventJson(section: Section): string {
+    if (this.events?.generation !== this.generationValue) this.events = { generation: this.generationValue, json: new Map() };
+    const cached = this.events.json.get(section);
+    if (cached !== undefined) return cached;
+    const at = this.announcedAt;
+    let json: string;
+    switch (section) {
+      case 'configuration': json = JSON.stringify({ at, tag: this.tag(), ...this.configurationChanges() }); break;
+      case 'state': json = JSON.stringify({ at, ...this.stateRows.changes(this.cluster) }); break;
+      case 'nodes': json = JSON.stringify({ at, nodes: JSON.parse(this.nodesLiveJson()) as unknown }); break;
+      case 'leases': json = JSON.stringify({ at, leases: this.leases() }); break;
+      case 'convergence': json = JSON.stringify({ at, ...this.views.takeConvergenceChanges() }); break;
+    }
+    this.events.json.set(section, json);
+    return json;
+  }
+
+  /**
+   * The configuration rows of the datasets the store said changed, serialised from their records
+   * alone (the whole view, sorted and serialised again, cost O(datasets) per announcement).
+   */
+  private configurationChanges(): { set: ApiDatasetConfig[]; removed: string[] } {
+    const datasets = this.deployment.datasets;
+    const set: ApiDatasetConfig[] = [];
+    const removed: string[] = [];
+    for (const id of [...this.configIds].sort()) {
+      const d = datasets.get(id);
+      if (d) set.push(datasetToApi(d));
+      else removed.push(id);
+    }
+    this.configIds = new Set();
+    return { set, removed };
   }
 
   /** The store the configuration came from, for agents' configuration guard (issue 12). */
@@ -271,6 +331,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     }
     if (sections.size === 0) return;
     this.generationValue += 1;
+    this.announcedAt = this.now();
     this.emit('change', sections, this.generationValue);
   }
 }

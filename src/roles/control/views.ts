@@ -69,6 +69,11 @@ export class Views {
     return this.convergenceView.recompute(d, c, nowMs, reach, this.convergenceTouched.take().datasetIds);
   }
 
+  /** Convergence rows changed and removed since the last call (the event stream's delta). */
+  takeConvergenceChanges(): { set: ApiConvergenceRow[]; removed: string[] } {
+    return this.convergenceView.takeChanges();
+  }
+
   get convergence(): readonly ApiConvergenceRow[] {
     return this.convergenceView.value;
   }

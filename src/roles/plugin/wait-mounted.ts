@@ -35,6 +35,8 @@ export async function waitMounted(o: WaitOptions): Promise<string> {
         continue;
       }
       snap = u.snapshot;
+      // An event that does not touch this dataset cannot have mounted it.
+      if (u.changed && !u.changed.has(o.datasetId)) continue;
       const p = here(snap.state);
       if (p !== undefined) return p;
     }

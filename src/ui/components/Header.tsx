@@ -3,10 +3,18 @@ import type { FeedStatus } from '../hooks/use-cluster-feed.js';
 
 type Props = Readonly<{ title: string; summary: string; status: FeedStatus; errors: number; now: number }>;
 
-function statusText(s: FeedStatus, now: number): { text: string; color: string } {
+/** What is shown is "live" only when it is less than this old. */
+export const LIVE_WITHIN_MS = 1000;
+
+export function statusText(s: FeedStatus, now: number): { text: string; color: string } {
   switch (s.kind) {
     case 'connecting': return { text: 'connecting…', color: 'yellow' };
-    case 'live': return { text: `● live${s.address !== undefined ? ` · ${s.address}` : ''}`, color: 'green' };
+    case 'live': {
+      const where = s.address !== undefined ? ` · ${s.address}` : '';
+      const behind = s.behindMs ?? 0;
+      if (behind < LIVE_WITHIN_MS) return { text: `● live${where}`, color: 'green' };
+      return { text: `● ${Math.round(behind / 1000)} s behind${where}`, color: 'yellow' };
+    }
     case 'reconnecting': {
       const secs = Math.max(0, Math.ceil((s.retryAt - now) / 1000));
       // The reason is in the event log; the header stays short so the summary keeps its room.

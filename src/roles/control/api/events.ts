@@ -1,7 +1,8 @@
-// GET /v1/events: Server-Sent Events. A `snapshot` first, then one event per changed section.
-// A reader that stops reading must not grow us without bound: every event carries a whole
-// section, so a reader more than a few snapshots behind is dropped (and logged); when it
-// reconnects it gets a fresh snapshot, which is all it would have learnt from the backlog.
+// GET /v1/events: Server-Sent Events. A `snapshot` first, then one event per changed section
+// (protocol/events.ts), each serialised once by the hub for every reader. A reader that stops
+// reading must not grow us without bound: one more than a few snapshots behind is dropped (and
+// logged); when it reconnects it gets a fresh snapshot, which is all it would have learnt from
+// the backlog.
 import { PassThrough } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -11,6 +12,8 @@ import { identityFromPeer } from '../../../tls/identity.js';
 import type { ControlHub, Section } from '../hub.js';
 
 export const HEARTBEAT_MS = 15_000;
+/** How often a reader is told the server's time, so it knows how far behind it is when nothing changes. */
+export const TICK_MS = 1000;
 /** Never drop a reader with less than this waiting for it. */
 export const MIN_BACKLOG_BYTES = 4 * 1024 * 1024;
 /** ...nor with less than this many of the largest events sent so far. */
@@ -18,6 +21,7 @@ const BACKLOG_EVENTS = 4;
 
 export interface EventRouteOptions {
   readonly heartbeatMs?: number;
+  readonly tickMs?: number;
   readonly minBacklogBytes?: number;
   readonly log?: Logger;
 }
@@ -31,6 +35,7 @@ function reader(socket: Socket): { peer: string | undefined; user?: string } {
 
 export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOptions = {}): void {
   const heartbeatMs = o.heartbeatMs ?? HEARTBEAT_MS;
+  const tickMs = o.tickMs ?? TICK_MS;
   const minBacklog = o.minBacklogBytes ?? MIN_BACKLOG_BYTES;
   router.get('/v1/events', (ctx) => {
     const stream = new PassThrough();
@@ -60,20 +65,23 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
       stream.write(text);
     };
     const onChange = (sections: ReadonlySet<Section>): void => {
-      for (const s of sections) send(s, hub.sectionJson(s));
+      for (const s of sections) send(s, hub.eventJson(s));
     };
     // A comment line keeps proxies and idle timers from closing a quiet stream.
     const heartbeat = setInterval(() => {
       if (!closed) stream.write(': heartbeat\n\n');
     }, heartbeatMs);
+    const ticker = setInterval(() => send('tick', JSON.stringify({ at: hub.now() })), tickMs);
     const cleanup = (): void => {
       if (closed) return;
       closed = true;
       clearInterval(heartbeat);
+      clearInterval(ticker);
       hub.off('change', onChange);
+      hub.closeEvents();
       stream.end();
     };
-    send('snapshot', hub.snapshotJson());
+    send('snapshot', hub.openEvents());
     hub.on('change', onChange);
     ctx.req.once('close', cleanup);
     ctx.res.once('close', cleanup);
