@@ -6,16 +6,16 @@ import type { Deployment } from '../../model/configuration.js';
 import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
 import type { Result } from '../../model/errors.js';
 import type { NodeId } from '../../model/ids.js';
-import { datasetToApi, type ApiDatasetConfig, type ApiLease, type ApiManifest } from '../../protocol/api-json.js';
+import type { ApiLease, ApiManifest } from '../../protocol/api-json.js';
 import type { Reachability } from '../../model/convergence.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
+import { EventDeltas } from './event-deltas.js';
 import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
 import { Primaries } from './primaries.js';
 import type { Section } from './sections.js';
-import { StateRows } from './state-rows.js';
 import { Views } from './views.js';
 
 export type { Section } from './sections.js';
@@ -61,13 +61,9 @@ export class ControlHub extends EventEmitter<HubEvents> {
   /** Rebuilt only when who is unreachable changes: convergence rows are kept while it is the same object. */
   private reach: Reachability;
   private readonly primaries: Primaries;
-  // The event stream's deltas: what changed since they were last worked out, and the event
-  // texts of the latest announcement, serialised once for every reader.
-  private readonly stateRows = new StateRows();
-  private configIds = new Set<string>();
+  private readonly deltas: EventDeltas;
+  /** Server time of the latest announcement: the `at` of its events. */
   private announcedAt = 0;
-  private eventReaders = 0;
-  private events?: { readonly generation: number; readonly json: Map<Section, string> };
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -81,9 +77,17 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.nodes = new NodeTable(this.now, this.nodeTimeoutMs);
     this.primaries = new Primaries(this.store);
     this.views = new Views(this.store);
+    this.deltas = new EventDeltas({
+      deployment: () => this.deployment,
+      cluster: () => this.cluster,
+      tag: () => this.tag(),
+      nodesLiveJson: () => this.nodesLiveJson(),
+      leases: () => this.leases(),
+      takeConvergenceChanges: () => this.views.takeConvergenceChanges(),
+    });
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.store.on('change', (what) => {
-      for (const id of what.datasetIds) this.configIds.add(id);
+      this.deltas.touched(what.datasetIds);
       if (what.datasets) this.changed('configuration', 'convergence');
       if (what.leases) this.changed('configuration', 'leases');
     });
@@ -245,64 +249,19 @@ export class ControlHub extends EventEmitter<HubEvents> {
     });
   }
 
-  /**
-   * A GET /v1/events reader starts: its snapshot. With no other reader, what changed since the
-   * deltas were last worked out is owed to nobody (the snapshot has it): forgotten, or the first
-   * delta after a quiet spell would carry every change since.
-   */
+  /** A GET /v1/events reader starts: its snapshot (then eventJson for each announcement). */
   openEvents(): string {
-    if (this.eventReaders === 0) {
-      this.configIds = new Set();
-      this.views.takeConvergenceChanges();
-      this.stateRows.changes(this.cluster);
-    }
-    this.eventReaders += 1;
+    this.deltas.open();
     return this.snapshotJson();
   }
 
   closeEvents(): void {
-    this.eventReaders -= 1;
+    this.deltas.close();
   }
 
-  /**
-   * The JSON text of the latest announcement's event for `section` (protocol/events.ts): the
-   * rows changed since the previous one, worked out once on the first reader's request and the
-   * same text for every reader. Worked out from what changed (the store's ids, the reports that
-   * changed, the convergence rows recomputed), never by comparing whole sections; with no
-   * reader it is never worked out, and the next one covers everything since.
-   */
+  /** The JSON text of the latest announcement's event for `section` (event-deltas.ts). */
   eventJson(section: Section): string {
-    if (this.events?.generation !== this.generationValue) this.events = { generation: this.generationValue, json: new Map() };
-    const cached = this.events.json.get(section);
-    if (cached !== undefined) return cached;
-    const at = this.announcedAt;
-    let json: string;
-    switch (section) {
-      case 'configuration': json = JSON.stringify({ at, tag: this.tag(), ...this.configurationChanges() }); break;
-      case 'state': json = JSON.stringify({ at, ...this.stateRows.changes(this.cluster) }); break;
-      case 'nodes': json = JSON.stringify({ at, nodes: JSON.parse(this.nodesLiveJson()) as unknown }); break;
-      case 'leases': json = JSON.stringify({ at, leases: this.leases() }); break;
-      case 'convergence': json = JSON.stringify({ at, ...this.views.takeConvergenceChanges() }); break;
-    }
-    this.events.json.set(section, json);
-    return json;
-  }
-
-  /**
-   * The configuration rows of the datasets the store said changed, serialised from their records
-   * alone (the whole view, sorted and serialised again, cost O(datasets) per announcement).
-   */
-  private configurationChanges(): { set: ApiDatasetConfig[]; removed: string[] } {
-    const datasets = this.deployment.datasets;
-    const set: ApiDatasetConfig[] = [];
-    const removed: string[] = [];
-    for (const id of [...this.configIds].sort()) {
-      const d = datasets.get(id);
-      if (d) set.push(datasetToApi(d));
-      else removed.push(id);
-    }
-    this.configIds = new Set();
-    return { set, removed };
+    return this.deltas.json(section, this.generationValue, this.announcedAt);
   }
 
   /** The store the configuration came from, for agents' configuration guard (issue 12). */
