@@ -25,6 +25,7 @@ const BENCH_TIMEOUT_MS = 15 * 60_000;
 const GRACE_MS = 10_000;
 
 let current: number | undefined;
+let stopping = false;
 const killGroup = (signal: NodeJS.Signals): void => {
   if (current === undefined) return;
   try {
@@ -35,6 +36,7 @@ const killGroup = (signal: NodeJS.Signals): void => {
 };
 for (const sig of ['SIGINT', 'SIGTERM'] as const) {
   process.on(sig, () => {
+    stopping = true;
     killGroup('SIGTERM');
     setTimeout(() => { killGroup('SIGKILL'); process.exit(1); }, GRACE_MS).unref();
   });
@@ -62,6 +64,7 @@ function runOne(file: string): Promise<{ status: number | null; signal: NodeJS.S
 
 const failed: string[] = [];
 for (const f of files) {
+  if (stopping) break;
   process.stdout.write(`\n=== bench ${f}\n`);
   const started = performance.now();
   const r = await runOne(f);
