@@ -22,6 +22,17 @@ test('chunks split anywhere, including inside CRLF', () => {
   assert.equal(parseAll(text.split('')), whole);
 });
 
+test('a line spanning thousands of chunks (a snapshot of 100,000 datasets) arrives whole', () => {
+  const data = JSON.stringify({ rows: Array.from({ length: 50_000 }, (_, i) => ({ id: i, name: `v${i}` })) });
+  const text = `event: snapshot\r\ndata: ${data}\r\n\r\nevent: tick\ndata: {}\n\n`;
+  const p = new SseParser();
+  const out: SseMessage[] = [];
+  // 997-character chunks: the long line comes in ~1,200 pieces.
+  for (let i = 0; i < text.length; i += 997) out.push(...p.push(text.slice(i, i + 997)));
+  assert.equal(out.map((m) => m.event), ['snapshot', 'tick']);
+  assert.is(out[0]!.data, data);
+});
+
 test('default event type, id, no-space values, unknown fields, data-less messages', () => {
   assert.equal(parseAll(['data:x\nid: 7\nretry: 10\nfoo: bar\n\n']), [{ event: 'message', data: 'x', id: '7' }]);
   assert.equal(parseAll(['event: state\n\n']), []);
