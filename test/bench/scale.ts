@@ -11,6 +11,7 @@
 //    does (test/support/bench-follower.ts), and how far behind that follower was when the last
 //    create returned (datasets not yet shown, its lag, the time until it showed them all).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { Agent as HttpsAgent, request } from 'node:https';
@@ -190,6 +191,8 @@ async function control(n: number): Promise<void> {
 }
 
 const BURST = 1000;
+/** Creates sent again after a connection reset, printed with the figures. */
+let resets = 0;
 
 /** `count` creates, `inFlight` at a time; seconds taken. */
 async function burst(agent: HttpsAgent, port: number, node: NodeId, count: number, inFlight: number): Promise<number> {
@@ -198,7 +201,19 @@ async function burst(agent: HttpsAgent, port: number, node: NodeId, count: numbe
   await Promise.all(Array.from({ length: inFlight }, async () => {
     while (next < count) {
       next += 1;
-      const r = await call(agent, port, 'POST', '/v1/configuration/datasets', { primary: node, maximum_size: 67108864 });
+      // Our own id, so a create whose connection was reset (a kept-alive socket closed by control
+      // during a long pause) can be sent again safely, as the control client does: 409 then
+      // means the first one landed.
+      const body = { dataset_id: randomUUID(), primary: node, maximum_size: 67108864 };
+      let r: Awaited<ReturnType<typeof call>>;
+      try {
+        r = await call(agent, port, 'POST', '/v1/configuration/datasets', body);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ECONNRESET') throw e;
+        resets += 1;
+        r = await call(agent, port, 'POST', '/v1/configuration/datasets', body);
+        if (r.status === 409) continue;
+      }
       if (r.status !== 201) throw new Error(`a create in the burst failed: HTTP ${r.status}`);
     }
   }));
@@ -238,7 +253,7 @@ async function bursts(port: number, certs: Awaited<ReturnType<typeof makeCerts>>
     const atEnd = last;
     const catchUp = await waitFor('the whole burst', () => last.configured >= have && last.behindMs >= 0 && last.behindMs < 1000, 600);
     console.log(`  burst of ${BURST} creates (10 in flight), one follower: ${f1(withOne)} s   (${f1((BURST / withOne))} creates/s; ${f1(withOne / alone)}x the time without; its snapshot of ${(have - BURST).toLocaleString('en')} took ${f1(snapS)} s)`);
-    console.log(`  the follower when the last create returned: ${(have - atEnd.configured).toLocaleString('en')} of ${BURST} not yet shown, ${f1(atEnd.behindMs / 1000)} s behind; all shown and live ${f1(catchUp)} s later`);
+    console.log(`  the follower when the last create returned: ${(have - atEnd.configured).toLocaleString('en')} of ${BURST} not yet shown, ${f1(atEnd.behindMs / 1000)} s behind; all shown and live ${f1(catchUp)} s later${resets > 0 ? `; ${resets} create(s) sent again after a connection reset` : ''}`);
   } finally {
     agent.destroy();
     if (follower && follower.exitCode === null) {
