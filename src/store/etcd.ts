@@ -13,7 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { readFileSync } from 'node:fs';
-import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse, type IWatchResponse, type Lease as EtcdLease, type Watcher } from 'etcd3';
+import { Etcd3, type IKeyValue, type IRequestOp, type ITxnResponse, type IWatchResponse, type Watcher } from 'etcd3';
 import { EMPTY_DEPLOYMENT, type Dataset, type Deployment, type Lease } from '../model/configuration.js';
 import type { NodeState } from '../model/cluster-state.js';
 import { idMap } from '../model/id-map.js';
@@ -21,6 +21,7 @@ import type { NodeId } from '../model/ids.js';
 import { UserError } from '../errors.js';
 import { applyChange, changedIds, isEmptyChange, replacedIds, StoreUnavailableError, type ConfigurationStore, type StoreChange, type StoreEvents, type StoreSnapshot } from './store.js';
 import { RecentCommits } from './recent-commits.js';
+import { ReplicaLease } from './replica-lease.js';
 
 export interface EtcdLocation {
   /** host:port of each member. */
@@ -88,15 +89,15 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
   private waiters: { revision: bigint; resolve(): void }[] = [];
   private watcher?: Watcher;
   private nodesValue = new Map<string, NodeState>();
-  private nodeLeaseId = '';
   readonly nodeEvents = new EventEmitter<NodeEvents>();
-  private nodeLease?: EtcdLease;
+  private readonly nodeLease: ReplicaLease;
   private closed = false;
   private readonly k: { identity: string; cluster: string; generation: string; datasets: string; leases: string; nodes: string };
 
   private constructor(private readonly client: Etcd3, private readonly o: EtcdStoreOptions) {
     super();
     this.setMaxListeners(0);
+    this.nodeLease = new ReplicaLease(client, o.nodeTtlSeconds ?? 10);
     const p = o.prefix;
     this.k = {
       identity: `${p}identity`, cluster: `${p}cluster`, generation: `${p}generation`,
@@ -232,7 +233,7 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
         const uuid = key.slice(this.k.nodes.length);
         if (deleted) this.nodesValue.delete(uuid);
         else this.nodesValue.set(uuid, this.parse<NodeState>(kv));
-        this.nodeEvents.emit('node', uuid as NodeId, deleted ? undefined : this.parse<NodeState>(kv), !deleted && kv.lease === this.nodeLeaseId);
+        this.nodeEvents.emit('node', uuid as NodeId, deleted ? undefined : this.parse<NodeState>(kv), !deleted && kv.lease === this.nodeLease.current);
       }
     }
     const header = BigInt(res.header.revision);
@@ -333,32 +334,13 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
 
   // ---- node states, shared between replicas ----
 
-  private async lease(): Promise<string> {
-    if (this.nodeLease && !this.nodeLease.revoked() && this.nodeLeaseId) return this.nodeLeaseId;
-    const lease = this.client.lease(this.o.nodeTtlSeconds ?? 10, { autoKeepAlive: true });
-    // A lost lease (etcd unreachable past the TTL) took our nodes with it: the next write makes a new one.
-    lease.on('lost', () => {
-      if (this.nodeLease !== lease) return;
-      this.nodeLease = undefined;
-      this.nodeLeaseId = '';
-    });
-    this.nodeLease = lease;
-    try {
-      this.nodeLeaseId = await lease.grant();
-    } catch (e) {
-      this.nodeLease = undefined;
-      throw e;
-    }
-    return this.nodeLeaseId;
-  }
-
   /**
    * Record a node's state on this replica's etcd lease, so it lives as long as this replica does.
    * `takeOver`: the agent connected here, so write whoever owned the record; otherwise write only
    * if this replica still owns it (an agent that moved to another replica is that one's now).
    */
   async putNode(node: NodeState, takeOver: boolean): Promise<void> {
-    const leaseId = await this.unavailableAs(() => this.lease());
+    const leaseId = await this.unavailableAs(() => this.nodeLease.id());
     const key = this.k.nodes + node.uuid;
     const put: IRequestOp = { request_put: { key: Buffer.from(key), value: Buffer.from(JSON.stringify(node)), lease: leaseId } };
     if (takeOver) {
@@ -370,9 +352,10 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
 
   /** Forget a node this replica owns the record of. */
   async deleteNode(uuid: NodeId): Promise<void> {
-    if (!this.nodeLeaseId) return;
+    const leaseId = this.nodeLease.current;
+    if (!leaseId) return;
     const key = this.k.nodes + uuid;
-    await this.unavailableAs(() => this.client.if(key, 'Lease', '==', this.nodeLeaseId)
+    await this.unavailableAs(() => this.client.if(key, 'Lease', '==', leaseId)
       .then({ request_delete_range: { key: Buffer.from(key) } }).commit());
   }
 
@@ -389,14 +372,11 @@ export class EtcdStore extends EventEmitter<StoreEvents> implements Configuratio
     this.closed = true;
     for (const w of this.waiters) w.resolve();
     this.waiters = [];
-    const lease = this.nodeLease;
-    this.nodeLease = undefined;
     try {
       if (this.watcher) await this.watcher.cancel();
     } catch { /* closing anyway */ }
     try {
-      // Revoking drops this replica's node keys at once, so other replicas don't wait for the TTL.
-      if (lease && !lease.revoked()) await lease.revoke();
+      await this.nodeLease.revoke();
     } catch { /* the TTL will */ }
     this.client.close();
   }
