@@ -41,7 +41,7 @@ export interface Guarded {
 }
 
 // discard: p2p drops its copy of a dataset handed off to another node.
-const DESTRUCTIVE: ReadonlySet<Action['kind']> = new Set(['unmount', 'detach', 'destroy', 'discard']);
+export const DESTRUCTIVE: ReadonlySet<Action['kind']> = new Set(['unmount', 'detach', 'destroy', 'discard']);
 
 /** Datasets whose volume is attached to this node. */
 function heldHere(local: LocalState): DatasetId[] {

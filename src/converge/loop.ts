@@ -9,7 +9,7 @@ import { errorMessage } from '../errors.js';
 import { actionsOf, IDLE_MS, isNoop, type Change } from './changes.js';
 import { sharedState, type LocalState } from './dataset-state.js';
 import type { ExecResult } from './execute.js';
-import { guard, type StoreMark } from './guard.js';
+import { DESTRUCTIVE, guard, type StoreMark } from './guard.js';
 import { plan, type Plan } from './plan.js';
 import { stampProgress } from './progress.js';
 
@@ -56,6 +56,8 @@ export interface LoopDeps {
   /** p2p backend: data is copied between nodes' private pools. */
   readonly peerToPeer?: boolean;
   discover(): Promise<LocalState>;
+  /** Called as each pass starts (the agent counts loop iterations with it). */
+  onPass?(): void;
   /** Hand the current report to the channel (which sends it only if it changed). */
   report(report: NodeReport): void;
   /** undefined while disconnected or before the first push: then nothing is changed locally. */
@@ -91,6 +93,12 @@ export class ConvergenceLoop {
   private lastWork: string | undefined;
   private waker: (() => void) | undefined;
   private pushedDuringPass = false;
+  /**
+   * Set when a pass ends by reading the world after its work and asks to go on at once: the next
+   * pass starts from that reading instead of repeating it a moment later (each step of create →
+   * attach → mount would otherwise read everything twice).
+   */
+  private justDiscovered = false;
   /** Number of completed passes (for tests and logs). */
   passes = 0;
 
@@ -145,8 +153,11 @@ export class ConvergenceLoop {
 
   private async pass(): Promise<number> {
     let local: LocalState;
+    const fresh = this.justDiscovered ? this.local : undefined;
+    this.justDiscovered = false;
+    this.deps.onPass?.();
     try {
-      local = await this.deps.discover();
+      local = fresh ?? (await this.deps.discover());
     } catch (e) {
       this.deps.log.warn({ err: errorMessage(e) }, 'discovering local state failed; will retry');
       return this.grow();
@@ -161,8 +172,11 @@ export class ConvergenceLoop {
     }
     const p = this.planFor(inputs, local);
     this.publish(local, p);
-    // Before acting: a crash mid-way must still leave the mark of what was acted on.
-    await this.remember(p);
+    // Before letting go of anything: a crash mid-way must still leave the mark of what was acted
+    // on. Work that only adds (create, attach, mount) cannot lose data, so the durable write runs
+    // beside it instead of in front of it.
+    const remembered = this.remember(p);
+    if (isNoop(p.change) || actionsOf(p.change).some((a) => DESTRUCTIVE.has(a.kind))) await remembered;
     if (isNoop(p.change)) {
       this.backoffMs = 0;
       this.lastWork = undefined;
@@ -171,7 +185,7 @@ export class ConvergenceLoop {
     }
     this.lastWork = JSON.stringify(p.change);
     this.deps.log.info({ actions: actionsOf(p.change) }, 'converging');
-    const result = await this.deps.execute(p.change);
+    const [result] = await Promise.all([this.deps.execute(p.change), remembered]);
     for (const id of result.succeeded) this.errors.delete(id);
     for (const f of result.failures) {
       this.errors.set(f.datasetId, f.message);
@@ -196,6 +210,7 @@ export class ConvergenceLoop {
     if (result.failures.length === 0 && next && (isNoop(next.change) || JSON.stringify(next.change) !== this.lastWork)) {
       this.backoffMs = 0;
       this.sleepKind = 'backoff';
+      this.justDiscovered = true;
       return 0;
     }
     return this.grow();

@@ -3,7 +3,8 @@ import * as assert from 'uvu/assert';
 import { IDLE_MS, POLL_MS, type Change } from '../../src/converge/changes.js';
 import type { LocalState } from '../../src/converge/dataset-state.js';
 import type { ExecResult } from '../../src/converge/execute.js';
-import { ConvergenceLoop, type LoopInputs } from '../../src/converge/loop.js';
+import { ConvergenceLoop, type ActedOnMemory, type LoopInputs } from '../../src/converge/loop.js';
+import type { StoreMark } from '../../src/converge/guard.js';
 import { silentLogger } from '../../src/log.js';
 import type { NodeReport } from '../../src/model/cluster-state.js';
 import { A, B, D1, dataset, deployment, found, local, ROOT } from './fixtures.js';
@@ -14,19 +15,20 @@ interface Harness {
   loop: ConvergenceLoop;
   reports: NodeReport[];
   executed: Change[];
-  state: { local: LocalState; inputs: LoopInputs | undefined; fail: string | undefined; discoverFails: boolean; noEffect: boolean };
+  state: { local: LocalState; inputs: LoopInputs | undefined; fail: string | undefined; discoverFails: boolean; noEffect: boolean; discoveries: number };
   stop(): Promise<void>;
 }
 
 /** A loop over a fake node whose "storage" is a variable: execute moves it one state along. */
-function harness(inputs: LoopInputs | undefined, start: LocalState = local(), discoverFails = false): Harness {
+function harness(inputs: LoopInputs | undefined, start: LocalState = local(), discoverFails = false, actedOn?: ActedOnMemory): Harness {
   const clock = new ManualClock();
   const reports: NodeReport[] = [];
   const executed: Change[] = [];
-  const state = { local: start, inputs, fail: undefined as string | undefined, discoverFails, noEffect: false };
+  const state = { local: start, inputs, fail: undefined as string | undefined, discoverFails, noEffect: false, discoveries: 0 };
   const loop = new ConvergenceLoop({
     nodeId: A, mountRoot: ROOT, allocationUnit: 1, needsFilesystem: false,
     discover: async () => {
+      state.discoveries++;
       if (state.discoverFails) throw new Error('pool unreachable');
       return state.local;
     },
@@ -41,7 +43,7 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
       else if (c.kind === 'mount') state.local = local(found.mounted(D1));
       return { succeeded: new Set([D1]), failures: [] };
     },
-    clock, log: silentLogger(),
+    clock, log: silentLogger(), ...(actedOn ? { actedOn } : {}),
   });
   const ac = new AbortController();
   const done = loop.run(ac.signal);
@@ -65,6 +67,65 @@ test('converges step by step without sleeping between steps that advance, then s
   const last = h.reports.at(-1)!;
   assert.is(last.manifestations.length, 1);
   assert.is(last.progress[0]!.phase, 'converged');
+  await h.stop();
+});
+
+test('a step that advanced hands its reading of the world to the next pass instead of reading it again', async () => {
+  const h = harness(wantOnA);
+  await settle();
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
+  // First pass reads; each step reads once after its work; the passes after a step start from it.
+  assert.is(h.state.discoveries, 3);
+  // A pass after a sleep reads afresh: something may have changed while it slept.
+  await h.clock.advance(IDLE_MS);
+  assert.is(h.state.discoveries, 4);
+  await h.stop();
+});
+
+/** An acted-on memory whose durable write finishes only when the test says so. */
+function slowMemory(): ActedOnMemory & { writes: StoreMark[]; finish(): void } {
+  let mark: StoreMark | undefined;
+  const waiting: (() => void)[] = [];
+  const writes: StoreMark[] = [];
+  return {
+    writes,
+    get: () => mark,
+    record: (m) => new Promise<void>((resolve) => {
+      writes.push(m);
+      waiting.push(() => {
+        mark = m;
+        resolve();
+      });
+    }),
+    finish: () => {
+      for (const w of waiting.splice(0)) w();
+    },
+  };
+}
+
+const store: StoreMark = { identity: 'store-1', generation: 7 };
+
+test('work that only adds runs while the acted-on mark is being written', async () => {
+  const memory = slowMemory();
+  const h = harness({ ...wantOnA, store }, local(), false, memory);
+  await settle();
+  assert.equal(memory.writes, [store]);
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume'], 'the create did not wait for the write');
+  memory.finish();
+  await settle();
+  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
+  await h.stop();
+});
+
+test('letting go waits until the acted-on mark is durable', async () => {
+  const memory = slowMemory();
+  const h = harness({ configuration: deployment([dataset(D1, B)]), cluster: { nodes: {} }, now: 0, store }, local(found.mounted(D1)), false, memory);
+  await settle();
+  assert.equal(memory.writes, [store]);
+  assert.equal(h.executed, [], 'nothing was let go of before the mark was written');
+  memory.finish();
+  await settle();
+  assert.ok(h.executed.length > 0, 'after the write, the release runs');
   await h.stop();
 });
 

@@ -138,9 +138,8 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
   loop = new ConvergenceLoop({
     nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,
     peerToPeer: pool !== undefined,
+    onPass: () => loopIterations.inc(),
     discover: async () => {
-      // Every pass starts by discovering: one count per loop iteration.
-      loopIterations.inc();
       const local = await discoverLocal(backend, config.dataset.mountRoot, pool);
       await manifests.refresh(local, channel.inputs()?.configuration);
       return local;
