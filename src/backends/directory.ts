@@ -29,6 +29,12 @@ export class DirectoryBackend implements StorageBackend {
   readonly exposure: Exposure;
   private readonly root: string;
   private swept = false;
+  /**
+   * Every pass reads every volume, and volume.json never changes once its directory appears: one
+   * stat (inode and change time) tells whether what was read last time still holds, instead of
+   * open, stat, read and close.
+   */
+  private readonly metaCache = new Map<string, { readonly ino: number; readonly ctimeMs: number; readonly datasetId: string; readonly size: number }>();
 
   constructor(private readonly opts: DirectoryBackendOptions) {
     this.root = opts.rootPath;
@@ -60,6 +66,8 @@ export class DirectoryBackend implements StorageBackend {
   }
 
   private async holder(volumeId: string): Promise<string | null> {
+    // Never cached: a record's inode may be reused by the next node's record, and a stale holder
+    // could make two nodes expose one volume.
     try {
       return (await readFile(this.record(volumeId), 'utf8')).trim();
     } catch (e) {
@@ -70,15 +78,22 @@ export class DirectoryBackend implements StorageBackend {
 
   private async read(volumeId: string): Promise<Volume | null> {
     if (!volumeId.startsWith(PREFIX) || !isUuidV4(volumeId.slice(PREFIX.length))) return null;
-    let meta: { dataset_id?: unknown; size?: unknown };
+    const file = join(this.volDir(volumeId), 'volume.json');
+    let meta = this.metaCache.get(volumeId);
     try {
-      meta = JSON.parse(await readFile(join(this.volDir(volumeId), 'volume.json'), 'utf8')) as typeof meta;
+      const { ino, ctimeMs } = await stat(file);
+      if (meta?.ino !== ino || meta.ctimeMs !== ctimeMs) {
+        const o = JSON.parse(await readFile(file, 'utf8')) as { dataset_id?: unknown; size?: unknown };
+        if (typeof o.size !== 'number' || typeof o.dataset_id !== 'string') return null;
+        meta = { ino, ctimeMs, datasetId: o.dataset_id, size: o.size };
+        this.metaCache.set(volumeId, meta);
+      }
     } catch (e) {
+      this.metaCache.delete(volumeId);
       if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR' || e instanceof SyntaxError) return null;
       throw e;
     }
-    if (typeof meta.size !== 'number' || typeof meta.dataset_id !== 'string') return null;
-    return { volumeId, datasetId: asDatasetId(meta.dataset_id), size: meta.size, attachedTo: await this.holder(volumeId) };
+    return { volumeId, datasetId: asDatasetId(meta.datasetId), size: meta.size, attachedTo: await this.holder(volumeId) };
   }
 
   private async get(volumeId: string): Promise<Volume> {
@@ -92,6 +107,9 @@ export class DirectoryBackend implements StorageBackend {
     await this.pool();
     const names = await readdir(join(this.root, 'volumes'));
     const vols = await Promise.all(names.sort().map((n) => this.read(n)));
+    // Forget what is gone, so the cache holds no more than the pool does.
+    const present = new Set(names);
+    for (const id of this.metaCache.keys()) if (!present.has(id)) this.metaCache.delete(id);
     return vols.filter((v): v is Volume => v !== null);
   }
 
@@ -239,8 +257,16 @@ export class DirectoryBackend implements StorageBackend {
       if (st?.isSymbolicLink()) {
         out.set(path, await readlink(path));
       } else if (st?.isDirectory() && (mounted ??= await mountedPoints()).has(join(realRoot, name))) {
-        byInode ??= await this.dataInodes();
         const now = await stat(path);
+        // Mount points are named for their dataset: check that dataset's volume first, and only
+        // for a mount named otherwise look at every volume.
+        const expected = join(this.volDir(PREFIX + name.toLowerCase()), 'data');
+        const mine = await stat(expected).catch(() => null);
+        if (mine && mine.dev === now.dev && mine.ino === now.ino) {
+          out.set(path, expected);
+          continue;
+        }
+        byInode ??= await this.dataInodes();
         const dev = byInode.get(`${now.dev}:${now.ino}`);
         if (dev !== undefined) out.set(path, dev);
       }

@@ -84,6 +84,19 @@ export function backendContract(name: string, make: () => Promise<ContractNodes>
     await rejects(n.backend.destroyVolume(v.volumeId), 'unknown-volume');
   });
 
+  suite(`${name}: a dataset's volume destroyed and made again is read afresh, by both nodes`, async () => {
+    const d = ds();
+    const first = await n.backend.createVolume(d, SIZE);
+    assert.is((await n.backend.listVolumes())[0]?.size, first.size);
+    if (shared()) assert.is((await n.other.listVolumes())[0]?.size, first.size);
+    await n.backend.destroyVolume(first.volumeId);
+    const again = await n.backend.createVolume(d, 2 * SIZE);
+    assert.ok(again.size > first.size);
+    assert.equal(await n.backend.listVolumes(), [again]);
+    assert.equal(await n.other.listVolumes(), seenByOther([again]));
+    await n.backend.destroyVolume(again.volumeId);
+  });
+
   suite(`${name}: sizes are rounded up to the allocation unit`, async () => {
     const unit = n.backend.allocationUnit();
     const v = await n.backend.createVolume(ds(), SIZE + 1);
