@@ -1,5 +1,6 @@
 // Agent convergence figures (printed, never asserted):
-//  - create → reported with a path, p50 (real control + 2 real agents; directory backend, and loopback as root)
+//  - create → reported with a path, p50 (real control + 2 real agents; directory backend, and loopback as root),
+//    timed from the API call to the event that shows it on GET /v1/events
 //  - move → reported on the new node, p50; on loopback beside the raw steps it must do, and the ratio
 //  - a configuration change reaching 100 simulated agents (WebSocket clients with node certs)
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -11,6 +12,9 @@ import WebSocket from 'ws';
 import { CHANNEL_PATH, CHANNEL_VERSION } from '../../src/protocol/channel.js';
 import { parseControlMessage } from '../../src/protocol/channel-messages.js';
 import { agentTlsOptions } from '../../src/roles/agent/tls.js';
+import { followCluster } from '../../src/client/follow.js';
+import type { ControlClient } from '../../src/client/types.js';
+import type { ApiDatasetState } from '../../src/protocol/api-json.js';
 import { makeTestBed, until, type TestBed } from '../agent/harness.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10);
@@ -22,19 +26,67 @@ function pct(xs: number[], p: number): number {
 }
 const fmt = (ms: number) => `${ms.toFixed(0)} ms`;
 
+/**
+ * Control's dataset state as GET /v1/events delivers it, each change noted as it arrives: the
+ * time control knows, without GETs every few ms loading the machine being measured.
+ */
+class StateWatch {
+  private readonly stop = new AbortController();
+  private state: readonly ApiDatasetState[] = [];
+  private readonly waiting = new Set<() => void>();
+
+  constructor(client: ControlClient) {
+    void (async () => {
+      for await (const u of followCluster(client, { signal: this.stop.signal })) {
+        if (u.kind !== 'event') continue;
+        this.state = u.snapshot.state;
+        for (const w of [...this.waiting]) w();
+      }
+    })();
+  }
+
+  /** Resolves when control reports dataset `id` on node `primary` with a path. */
+  reported(id: string, primary: string, timeoutMs = 30_000): Promise<void> {
+    const has = (): boolean => this.state.some((d) => d.dataset_id === id && d.primary === primary && d.path !== undefined);
+    if (has()) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        if (!has()) return;
+        this.waiting.delete(check);
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiting.delete(check);
+        reject(new Error(`dataset ${id} was not reported on ${primary} with a path within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.waiting.add(check);
+    });
+  }
+
+  close(): void {
+    this.stop.abort();
+  }
+}
+
 async function createAndMove(bed: TestBed, backend: string): Promise<number> {
   const [n0, n1] = bed.nodes;
   const creates: number[] = [];
   const moves: number[] = [];
-  for (let i = 0; i < ROUNDS; i++) {
-    let t = performance.now();
-    const ds = await bed.client.createDataset({ primary: n0!.uuid, maximum_size: 67_108_864 });
-    await until('created', async () => (await bed.client.stateDatasets()).find((d) => d.dataset_id === ds.dataset_id && d.primary === n0!.uuid && d.path), 30_000, 5);
-    creates.push(performance.now() - t);
-    t = performance.now();
-    await bed.client.moveDataset(ds.dataset_id, n1!.uuid);
-    await until('moved', async () => (await bed.client.stateDatasets()).find((d) => d.dataset_id === ds.dataset_id && d.primary === n1!.uuid && d.path), 30_000, 5);
-    moves.push(performance.now() - t);
+  const watch = new StateWatch(bed.client);
+  try {
+    for (let i = 0; i < ROUNDS; i++) {
+      let t = performance.now();
+      const ds = await bed.client.createDataset({ primary: n0!.uuid, maximum_size: 67_108_864 });
+      await watch.reported(ds.dataset_id, n0!.uuid);
+      creates.push(performance.now() - t);
+      t = performance.now();
+      await bed.client.moveDataset(ds.dataset_id, n1!.uuid);
+      await watch.reported(ds.dataset_id, n1!.uuid);
+      moves.push(performance.now() - t);
+    }
+  } finally {
+    watch.close();
   }
   console.log(`create → reported with a path (${backend} backend, ${ROUNDS} rounds): p50 ${fmt(pct(creates, 50))}, p90 ${fmt(pct(creates, 90))}, max ${fmt(Math.max(...creates))}`);
   console.log(`move → reported on the new node (${backend} backend, ${ROUNDS} rounds): p50 ${fmt(pct(moves, 50))}, p90 ${fmt(pct(moves, 90))}, max ${fmt(Math.max(...moves))}`);
