@@ -184,7 +184,15 @@ class SqliteStore extends EventEmitter<StoreEvents> implements ConfigurationStor
   }
 
   close(): Promise<void> {
-    if (this.db.isOpen) this.db.close();
+    if (this.db.isOpen) {
+      // Left as a plain one-file database: a copy of it is a whole backup, and any SQLite opens it.
+      try {
+        this.db.exec('PRAGMA journal_mode=DELETE');
+      } catch {
+        // Still closed below; the next open recovers from the log.
+      }
+      this.db.close();
+    }
     this.lock.release();
     return Promise.resolve();
   }
@@ -216,8 +224,11 @@ export function openSqliteStore(file: string): ConfigurationStore {
       throw new UserError(`cannot open ${file}: ${(e as Error).message}`);
     }
     try {
-      // DELETE journal + FULL sync: a commit survives kill -9 and power loss.
-      db.exec('PRAGMA journal_mode=DELETE; PRAGMA synchronous=FULL;');
+      // WAL + FULL sync: a commit survives kill -9 and power loss, with one fsync (of the log)
+      // instead of the rollback journal's three: 3-4 ms a commit here instead of 12-18. This VFS
+      // has no shared memory, so WAL needs exclusive locking; the pid lock already makes this
+      // process the database's only user. close() turns it back into a one-file database.
+      db.exec('PRAGMA locking_mode=EXCLUSIVE; PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;');
       migrate(db, file);
       return new SqliteStore(file, db, lock);
     } catch (e) {

@@ -51,7 +51,10 @@ test('a fresh store is empty, has an identity and is at the latest schema versio
   assert.match(s.identity, /^[0-9a-f-]{36}$/);
   assert.is(s.generation, 0);
   await s.close();
+  // Closed, it is one plain file again: a copy is a whole backup, and any SQLite opens it.
+  assert.not.ok(existsSync(join(dir, 'control.sqlite-wal')), 'no write-ahead log left beside it');
   const db = new sqlite3.Database(join(dir, 'control.sqlite'));
+  assert.equal(db.all('PRAGMA journal_mode'), [{ journal_mode: 'delete' }]);
   assert.equal(db.all('SELECT version FROM schema_version'), [{ version: 1 }, { version: 2 }]);
   db.close();
 });
