@@ -26,6 +26,8 @@ export interface StorageBackend {
   computeInstanceId(): string;
   /** Every volume in the pool, whoever it is attached to. */
   listVolumes(): Promise<readonly Volume[]>;
+  /** The volume createVolume makes for a dataset: named for it, so a plan can attach it in the same pass. */
+  volumeIdFor(datasetId: DatasetId): string;
   /** Creates an unattached volume. Fails with 'already-exists' if the dataset has one. */
   createVolume(datasetId: DatasetId, size: number): Promise<Volume>;
   /** Must be unattached. */

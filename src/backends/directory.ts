@@ -113,9 +113,13 @@ export class DirectoryBackend implements StorageBackend {
     return vols.filter((v): v is Volume => v !== null);
   }
 
+  volumeIdFor(datasetId: DatasetId): string {
+    return PREFIX + datasetId.toLowerCase();
+  }
+
   async createVolume(datasetId: DatasetId, size: number): Promise<Volume> {
     if (!isUuidV4(datasetId)) throw new RangeError(`not a dataset id: ${datasetId}`);
-    const volumeId = PREFIX + datasetId.toLowerCase();
+    const volumeId = this.volumeIdFor(datasetId);
     const rounded = roundUp(size, this.opts.allocationUnit);
     await this.pool();
     const exists = () => new BackendError('already-exists', volumeId, `dataset ${datasetId} already has volume ${volumeId}`);

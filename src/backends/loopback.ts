@@ -79,9 +79,13 @@ export class LoopbackBackend implements StorageBackend {
     return (await this.scan()).map((f) => f.volume);
   }
 
+  volumeIdFor(datasetId: DatasetId): string {
+    return `block-${datasetId.toLowerCase()}`;
+  }
+
   async createVolume(datasetId: DatasetId, size: number): Promise<Volume> {
     if (!isUuidV4(datasetId)) throw new RangeError(`not a dataset id: ${datasetId}`);
-    const volumeId = `block-${datasetId.toLowerCase()}`;
+    const volumeId = this.volumeIdFor(datasetId);
     const rounded = roundUp(size, this.opts.allocationUnit);
     const exists = () => new BackendError('already-exists', volumeId, `dataset ${datasetId} already has volume ${volumeId}`);
     if ((await this.scan()).some((f) => f.volume.volumeId === volumeId)) throw exists();

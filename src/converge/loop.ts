@@ -53,6 +53,8 @@ export interface LoopDeps {
   readonly mountRoot: string;
   readonly allocationUnit: number;
   readonly needsFilesystem: boolean;
+  /** The volume the backend makes for a dataset (StorageBackend.volumeIdFor). */
+  readonly volumeIdFor: (datasetId: DatasetId) => string;
   /** p2p backend: data is copied between nodes' private pools. */
   readonly peerToPeer?: boolean;
   discover(): Promise<LocalState>;
@@ -240,7 +242,7 @@ export class ConvergenceLoop {
     const p = plan({
       nodeId: d.nodeId, configuration: inputs.configuration, cluster: inputs.cluster, local,
       mountRoot: d.mountRoot, now: inputs.now, allocationUnit: d.allocationUnit, needsFilesystem: d.needsFilesystem,
-      peerToPeer: d.peerToPeer === true,
+      peerToPeer: d.peerToPeer === true, volumeIdFor: d.volumeIdFor,
     });
     // Nothing destructive happens on a configuration this node cannot trust (guard.ts).
     const g = guard({

@@ -20,6 +20,8 @@ export interface PlanInput {
   readonly needsFilesystem: boolean;
   /** p2p backend: pools are private and moves copy data from node to node. */
   readonly peerToPeer?: boolean;
+  /** The volume the backend's createVolume makes for a dataset. */
+  readonly volumeIdFor: (datasetId: DatasetId) => string;
 }
 
 export interface Plan {
@@ -32,7 +34,7 @@ export function plan(input: PlanInput): Plan {
   const desired = desiredFor(input);
   const ctx: StepContext = {
     nodeId: input.nodeId, configuration: input.configuration, cluster: input.cluster,
-    now: input.now, needsFilesystem: input.needsFilesystem, peerToPeer: input.peerToPeer === true,
+    now: input.now, needsFilesystem: input.needsFilesystem, peerToPeer: input.peerToPeer === true, volumeIdFor: input.volumeIdFor,
   };
   const strays = new Map<DatasetId, Change[]>();
   for (const s of input.local.strayMounts) {

@@ -35,6 +35,8 @@ export interface StepContext {
   readonly needsFilesystem: boolean;
   /** p2p backend: each pool is private; data is copied between nodes (the rows below marked p2p). */
   readonly peerToPeer: boolean;
+  /** The volume the backend's createVolume makes for a dataset (its name follows from the id). */
+  readonly volumeIdFor: (datasetId: DatasetId) => string;
 }
 
 type Desired<K extends DesiredKind> = Extract<DesiredDataset, { kind: K }>;
@@ -87,17 +89,12 @@ function whereTo(primary: NodeId | null): string {
 
 export const TRANSITIONS = {
   mounted: {
-    'non-existent': (d, s, ctx) => (ctx.peerToPeer ? acquire(d, s, ctx) : create(d)),
+    'non-existent': (d, s, ctx) => (ctx.peerToPeer ? acquire(d, s, ctx) : create(d, ctx)),
     // Poll: the other node unmounts and detaches first; moves hand off, they never share. Unless a
     // forced move fenced the holder: then it is taken from it (the pool refuses while it is exposed).
     'attached-elsewhere': (d, s, ctx) => takeOverFromFenced(d, s, ctx) ?? waitForHolder(s, ctx, 'moving-in', 'move'),
     'non-manifest': (d, s, ctx) => ({
-      change: ctx.needsFilesystem
-        ? { kind: 'attach', datasetId: d.datasetId, volumeId: s.volumeId }
-        : sequence([
-            { kind: 'attach', datasetId: d.datasetId, volumeId: s.volumeId },
-            { kind: 'mount', datasetId: d.datasetId, volumeId: s.volumeId, mountPoint: d.mountPoint },
-          ]),
+      change: attachAndMount(d, s.volumeId, ctx),
       progress: progress(d.datasetId, 'attaching', 'attaching the volume to this node'),
     }),
     'attached-no-filesystem': (d, s) => ({
@@ -193,9 +190,23 @@ export const TRANSITIONS = {
   },
 } satisfies Transitions;
 
-function create(d: Desired<'mounted'>): Step {
+/**
+ * One pass from a free volume to a mounted one: each pass between them would cost a rediscovery
+ * and delay what a user waits for. Safe in one go: the filesystem step checks the device itself
+ * just before (execute.ts), never trusting what was discovered.
+ */
+function attachAndMount(d: Desired<'mounted'>, volumeId: string, ctx: StepContext): Change {
+  const id = d.datasetId;
+  return sequence([
+    { kind: 'attach', datasetId: id, volumeId },
+    ...(ctx.needsFilesystem ? [{ kind: 'create-filesystem', datasetId: id, volumeId } as const] : []),
+    { kind: 'mount', datasetId: id, volumeId, mountPoint: d.mountPoint },
+  ]);
+}
+
+function create(d: Desired<'mounted'>, ctx: StepContext): Step {
   return {
-    change: { kind: 'create-volume', datasetId: d.datasetId, size: d.size },
+    change: sequence([{ kind: 'create-volume', datasetId: d.datasetId, size: d.size }, attachAndMount(d, ctx.volumeIdFor(d.datasetId), ctx)]),
     progress: progress(d.datasetId, 'creating', `creating a ${formatSize(d.size, 'exact')} volume`),
   };
 }
@@ -235,7 +246,7 @@ function acquire(d: Desired<'mounted'>, s: Found<'non-existent' | 'replica' | 'h
     if (silent.length > 0) {
       return { change: noop(POLL_MS), progress: progress(id, 'pending', `waiting for node ${shortId(silent[0]!.uuid)} to report before creating: it may hold this dataset`) };
     }
-    return create(d);
+    return create(d, ctx);
   }
   return { change: noop(POLL_MS), progress: progress(id, 'moving-in', 'waiting for a node to report the current copy of the dataset') };
 }

@@ -15,7 +15,7 @@ function backend(volumes: Volume[], mounts: Record<string, string>, opts: { fs?:
   };
   return {
     name: 'loopback', needsFilesystem: opts.needsFilesystem ?? true,
-    allocationUnit: () => 1, computeInstanceId: () => ME,
+    allocationUnit: () => 1, computeInstanceId: () => ME, volumeIdFor: (id) => `v-${id}`,
     listVolumes: async () => volumes,
     listMounts: async () => new Map(Object.entries(mounts)),
     devicePath: async (v) => {

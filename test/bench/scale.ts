@@ -27,7 +27,7 @@ import { CHANNEL_PATH, CHANNEL_VERSION } from '../../src/protocol/channel.js';
 import { agentTlsOptions } from '../../src/roles/agent/tls.js';
 import { openStore } from '../../src/store/sqlite.js';
 import { makeCerts } from '../support/certs.js';
-import { clusterWith, found, local } from '../converge/fixtures.js';
+import { clusterWith, found, local, vol } from '../converge/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const SIZES = (process.env.BENCH_SCALE_DATASETS ?? '10000').split(',').map(Number);
@@ -57,7 +57,7 @@ function planner(): void {
   // 10,000 datasets over 10 nodes; this node is the primary of every tenth.
   const config = configuration(10_000, (i) => nodeId(i % 10));
   const handOver = configuration(10_000, (i) => (i % 10 === 0 ? other : nodeId(i % 10)));
-  const base = { nodeId: me, mountRoot: '/flocker', now: Date.now(), allocationUnit: 1, needsFilesystem: false };
+  const base = { nodeId: me, mountRoot: '/flocker', now: Date.now(), allocationUnit: 1, needsFilesystem: false, volumeIdFor: vol };
   const alone = configuration(1000, () => me);
   // 100,000 datasets over 100 nodes; this node is the primary of every hundredth.
   const huge = configuration(100_000, (i) => nodeId(i % 100));

@@ -57,7 +57,7 @@ export function clusterWith(mounted: Record<string, DatasetId[]>): ClusterState 
 }
 
 export function input(over: Partial<PlanInput> & Pick<PlanInput, 'configuration' | 'local'>): PlanInput {
-  return { nodeId: A, cluster: { nodes: {} }, mountRoot: ROOT, now: NOW, allocationUnit: 1, needsFilesystem: false, ...over };
+  return { nodeId: A, cluster: { nodes: {} }, mountRoot: ROOT, now: NOW, allocationUnit: 1, needsFilesystem: false, volumeIdFor: vol, ...over };
 }
 
 /** One row of a planner table test: a situation, the change it must give, what it must say. */

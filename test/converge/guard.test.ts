@@ -18,8 +18,12 @@ const S2: StoreMark = { identity: 'bbbbbbbb-store-two', generation: 3 };
 const unmount: Change = { kind: 'unmount', datasetId: D1, mountPoint: mp(D1) };
 const detach: Change = { kind: 'detach', datasetId: D1, volumeId: vol(D1) };
 const destroy: Change = { kind: 'destroy', datasetId: D1, volumeId: vol(D1) };
-const createD2: Change = { kind: 'create-volume', datasetId: D2, size: 10 * GiB };
 const seq = (...changes: Change[]): Change => ({ kind: 'sequence', changes });
+const createD2: Change = seq(
+  { kind: 'create-volume', datasetId: D2, size: 10 * GiB },
+  { kind: 'attach', datasetId: D2, volumeId: vol(D2) },
+  { kind: 'mount', datasetId: D2, volumeId: vol(D2), mountPoint: mp(D2) },
+);
 
 function run(configuration: Deployment, l: LocalState, over: Partial<GuardInput> = {}) {
   const p = plan(input({ configuration, local: l }));

@@ -1,13 +1,13 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { IDLE_MS, POLL_MS, type Change } from '../../src/converge/changes.js';
+import { actionsOf, IDLE_MS, POLL_MS, type Change } from '../../src/converge/changes.js';
 import type { LocalState } from '../../src/converge/dataset-state.js';
 import type { ExecResult } from '../../src/converge/execute.js';
 import { ConvergenceLoop, type ActedOnMemory, type LoopInputs } from '../../src/converge/loop.js';
 import type { StoreMark } from '../../src/converge/guard.js';
 import { silentLogger } from '../../src/log.js';
 import type { NodeReport } from '../../src/model/cluster-state.js';
-import { A, B, D1, dataset, deployment, found, local, ROOT } from './fixtures.js';
+import { A, B, D1, dataset, deployment, found, local, ROOT, vol } from './fixtures.js';
 import { ManualClock, settle } from './manual-clock.js';
 
 interface Harness {
@@ -26,7 +26,7 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
   const executed: Change[] = [];
   const state = { local: start, inputs, fail: undefined as string | undefined, discoverFails, noEffect: false, discoveries: 0 };
   const loop = new ConvergenceLoop({
-    nodeId: A, mountRoot: ROOT, allocationUnit: 1, needsFilesystem: false,
+    nodeId: A, mountRoot: ROOT, allocationUnit: 1, needsFilesystem: false, volumeIdFor: vol,
     discover: async () => {
       state.discoveries++;
       if (state.discoverFails) throw new Error('pool unreachable');
@@ -38,9 +38,11 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
       executed.push(c);
       if (state.fail) return { succeeded: new Set(), failures: [{ datasetId: D1, action: 'mount', message: state.fail }] };
       if (state.noEffect) return { succeeded: new Set([D1]), failures: [] };
-      if (c.kind === 'create-volume') state.local = local(found.nonManifest(D1));
-      else if (c.kind === 'sequence') state.local = local(found.mounted(D1));
-      else if (c.kind === 'mount') state.local = local(found.mounted(D1));
+      for (const a of actionsOf(c)) {
+        if (a.kind === 'create-volume') state.local = local(found.nonManifest(D1));
+        else if (a.kind === 'attach') state.local = local(found.attached(D1));
+        else if (a.kind === 'mount') state.local = local(found.mounted(D1));
+      }
       return { succeeded: new Set([D1]), failures: [] };
     },
     clock, log: silentLogger(), ...(actedOn ? { actedOn } : {}),
@@ -58,11 +60,12 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
 
 const wantOnA: LoopInputs = { configuration: deployment([dataset(D1, A)]), cluster: { nodes: {} }, now: 0 };
 
-test('converges step by step without sleeping between steps that advance, then sleeps long', async () => {
-  const h = harness(wantOnA);
+test('converges without sleeping after a step that advances, then sleeps long', async () => {
+  const h = harness(wantOnA, local(found.nonManifest(D1)));
   await settle();
-  // Each step that succeeds and advances is followed by the next at once; then the long sleep.
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
+  // A step that succeeds and advances is followed by the next pass at once; then the long sleep.
+  assert.equal(actionsOf(h.executed[0]!).map((a) => a.kind), ['attach', 'mount']);
+  assert.is(h.executed.length, 1);
   assert.equal(h.clock.requested, [IDLE_MS]);
   const last = h.reports.at(-1)!;
   assert.is(last.manifestations.length, 1);
@@ -73,12 +76,13 @@ test('converges step by step without sleeping between steps that advance, then s
 test('a step that advanced hands its reading of the world to the next pass instead of reading it again', async () => {
   const h = harness(wantOnA);
   await settle();
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
-  // First pass reads; each step reads once after its work; the passes after a step start from it.
-  assert.is(h.state.discoveries, 3);
+  assert.equal(actionsOf(h.executed[0]!).map((a) => a.kind), ['create-volume', 'attach', 'mount'], 'created and mounted in one pass');
+  assert.is(h.executed.length, 1);
+  // The first pass reads, then reads again after its work; the pass after it starts from that.
+  assert.is(h.state.discoveries, 2);
   // A pass after a sleep reads afresh: something may have changed while it slept.
   await h.clock.advance(IDLE_MS);
-  assert.is(h.state.discoveries, 4);
+  assert.is(h.state.discoveries, 3);
   await h.stop();
 });
 
@@ -110,10 +114,11 @@ test('work that only adds runs while the acted-on mark is being written', async 
   const h = harness({ ...wantOnA, store }, local(), false, memory);
   await settle();
   assert.equal(memory.writes, [store]);
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume'], 'the create did not wait for the write');
+  assert.is(h.executed.length, 1, 'the create did not wait for the write');
+  assert.equal(h.state.local, local(found.mounted(D1)));
   memory.finish();
   await settle();
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
+  assert.equal(h.clock.requested, [IDLE_MS], 'converged once the write was done');
   await h.stop();
 });
 
@@ -182,7 +187,7 @@ test('a failing discovery backs off and the loop survives', async () => {
   assert.equal(h.executed, []);
   h.state.discoverFails = false;
   await h.clock.advance(400);
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
+  assert.equal(actionsOf(h.executed[0]!).map((a) => a.kind), ['create-volume', 'attach', 'mount']);
   await h.stop();
 });
 
@@ -202,7 +207,7 @@ test('a push that brings work wakes the loop at once', async () => {
   h.state.inputs = wantOnA;
   h.loop.onInputs();
   await settle();
-  assert.equal(h.executed.map((c) => c.kind), ['create-volume', 'sequence']);
+  assert.equal(actionsOf(h.executed[0]!).map((a) => a.kind), ['create-volume', 'attach', 'mount']);
   await h.stop();
 });
 

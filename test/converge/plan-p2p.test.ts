@@ -39,7 +39,16 @@ const detach: Change = { kind: 'detach', datasetId: D1, volumeId: vol(D1) };
 const ROWS: PlanRow[] = [
   // destination (configured here, no usable copy)
   { name: 'new dataset, nobody has it, every node reported → create', in: p2p({ configuration: onB, local: local(), cluster: cluster(node(A, {})) }),
-    change: { kind: 'create-volume', datasetId: D1, size: 10 * GiB }, phase: 'creating' },
+    change: {
+      kind: 'sequence',
+      changes: [
+        { kind: 'create-volume', datasetId: D1, size: 10 * GiB },
+        { kind: 'attach', datasetId: D1, volumeId: vol(D1) },
+        { kind: 'create-filesystem', datasetId: D1, volumeId: vol(D1) },
+        { kind: 'mount', datasetId: D1, volumeId: vol(D1), mountPoint: mp(D1) },
+      ],
+    },
+    phase: 'creating' },
   { name: 'nobody reports it but a node is silent → wait, never create a second history', in: p2p({ configuration: onB, local: local(), cluster: cluster(node(A, null)) }),
     change: noop(POLL_MS), phase: 'pending', reason: /waiting for node 1a2b3c4d to report/ },
   { name: 'holder uses it → pre-copy while in use', in: p2p({ configuration: onB, local: local(), cluster: cluster(mountedOn(A)) }),

@@ -18,17 +18,21 @@ const unmount: Change = { kind: 'unmount', datasetId: D1, mountPoint: mp(D1) };
 const detach: Change = { kind: 'detach', datasetId: D1, volumeId: vol(D1) };
 const destroy: Change = { kind: 'destroy', datasetId: D1, volumeId: vol(D1) };
 const seq = (...changes: Change[]): Change => ({ kind: 'sequence', changes });
+const mkfs: Change = { kind: 'create-filesystem', datasetId: D1, volumeId: vol(D1) };
+const create = (size: number): Change => ({ kind: 'create-volume', datasetId: D1, size });
 
 
 // Every (desired, discovered) pair, plus the variants that change the answer.
 const ROWS: PlanRow[] = [
   // desired mounted here
-  { name: 'mounted × non-existent → create', in: input({ configuration: mine, local: local() }),
-    change: { kind: 'create-volume', datasetId: D1, size: 10 * GiB }, phase: 'creating', reason: /creating a 10 GiB volume/ },
+  { name: 'mounted × non-existent → create, attach and mount in one pass', in: input({ configuration: mine, local: local() }),
+    change: seq(create(10 * GiB), attach, mount), phase: 'creating', reason: /creating a 10 GiB volume/ },
+  { name: 'mounted × non-existent (filesystem backend) → create, attach, mkfs if none, mount', in: input({ configuration: mine, local: local(), needsFilesystem: true }),
+    change: seq(create(10 * GiB), attach, mkfs, mount), phase: 'creating' },
   { name: 'mounted × non-existent, null size → 75 GiB', in: input({ configuration: deployment([dataset(D1, A, { maximumSize: null })]), local: local() }),
-    change: { kind: 'create-volume', datasetId: D1, size: DEFAULT_MAXIMUM_SIZE }, phase: 'creating', reason: /75 GiB/ },
+    change: seq(create(DEFAULT_MAXIMUM_SIZE), attach, mount), phase: 'creating', reason: /75 GiB/ },
   { name: 'mounted × non-existent rounds up to the allocation unit', in: input({ configuration: deployment([dataset(D1, A, { maximumSize: 1000 })]), local: local(), allocationUnit: 512 }),
-    change: { kind: 'create-volume', datasetId: D1, size: 1024 }, phase: 'creating' },
+    change: seq(create(1024), attach, mount), phase: 'creating' },
   { name: 'mounted × attached-elsewhere → poll, moving-in', in: input({ configuration: mine, local: local(found.elsewhere(D1)), cluster: clusterWith({ [B]: [D1] }) }),
     change: noop(POLL_MS), phase: 'moving-in', reason: /^waiting for node 5e6f7a8b to release the dataset$/ },
   { name: 'mounted × attached-elsewhere under another node\'s lease → waiting-for-lease',
@@ -51,8 +55,8 @@ const ROWS: PlanRow[] = [
     change: noop(POLL_MS), phase: 'moving-in' },
   { name: 'mounted × non-manifest (no filesystem step) → attach then mount', in: input({ configuration: mine, local: local(found.nonManifest(D1)) }),
     change: seq(attach, mount), phase: 'attaching' },
-  { name: 'mounted × non-manifest (filesystem backend) → attach only', in: input({ configuration: mine, local: local(found.nonManifest(D1)), needsFilesystem: true }),
-    change: attach, phase: 'attaching' },
+  { name: 'mounted × non-manifest (filesystem backend) → attach, mkfs if none, mount', in: input({ configuration: mine, local: local(found.nonManifest(D1)), needsFilesystem: true }),
+    change: seq(attach, mkfs, mount), phase: 'attaching' },
   { name: 'mounted × attached-no-filesystem → mkfs then mount', in: input({ configuration: mine, local: local(found.noFs(D1)), needsFilesystem: true }),
     change: seq({ kind: 'create-filesystem', datasetId: D1, volumeId: vol(D1) }, mount), phase: 'creating', reason: /filesystem/ },
   { name: 'mounted × attached → mount', in: input({ configuration: mine, local: local(found.attached(D1)) }),
@@ -119,7 +123,7 @@ test('datasets are planned independently, in parallel, sorted by id', () => {
   assert.equal(p.change, {
     kind: 'parallel',
     changes: [
-      { kind: 'create-volume', datasetId: D1, size: 10 * GiB },
+      seq(create(10 * GiB), attach, mount),
       { kind: 'mount', datasetId: D2, volumeId: vol(D2), mountPoint: mp(D2) },
     ],
   });

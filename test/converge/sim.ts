@@ -47,7 +47,7 @@ export class Sim {
     const local = await discoverLocal(n.backend, n.mountRoot);
     const p = plan({
       nodeId: n.id, configuration: config, cluster: this.cluster(), local, mountRoot: n.mountRoot, now: NOW,
-      allocationUnit: n.backend.allocationUnit(), needsFilesystem: n.backend.needsFilesystem,
+      allocationUnit: n.backend.allocationUnit(), needsFilesystem: n.backend.needsFilesystem, volumeIdFor: (id) => n.backend.volumeIdFor(id),
     });
     const r = await execute(p.change, n.backend);
     assert.equal(r.failures, [], `${n.id.slice(0, 8)}: ${JSON.stringify(r.failures)}`);

@@ -60,6 +60,10 @@ export class P2PBackend implements StorageBackend {
     throw new BackendError('unknown-volume', volumeId, `no volume ${volumeId} in pool ${this.pool.dir}${why}`);
   }
 
+  volumeIdFor(datasetId: DatasetId): string {
+    return volumeIdOf(datasetId);
+  }
+
   async createVolume(datasetId: DatasetId, size: number): Promise<Volume> {
     if (!isUuidV4(datasetId)) throw new RangeError(`not a dataset id: ${datasetId}`);
     const id = asDatasetId(datasetId);

@@ -137,6 +137,7 @@ export async function runAgent(config: AgentConfig, o: AgentRunOptions): Promise
     : undefined;
   loop = new ConvergenceLoop({
     nodeId, mountRoot: config.dataset.mountRoot, allocationUnit: backend.allocationUnit(), needsFilesystem: backend.needsFilesystem,
+    volumeIdFor: (id) => backend.volumeIdFor(id),
     peerToPeer: pool !== undefined,
     onPass: () => loopIterations.inc(),
     discover: async () => {
