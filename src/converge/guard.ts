@@ -67,6 +67,20 @@ export function distrustOf(store: StoreMark | undefined, actedOn: StoreMark | un
   return undefined;
 }
 
+/** The configuration's mark when it differs from the one acted on. */
+function changedMark(store: StoreMark | undefined, actedOn: StoreMark | undefined): StoreMark | undefined {
+  return store && (actedOn?.identity !== store.identity || actedOn.generation !== store.generation) ? store : undefined;
+}
+
+/**
+ * The mark a configuration will be remembered by whatever the plan for it holds: it is trusted
+ * (same store, not older) and new. The loop starts writing it before planning, so the write is
+ * done by the time anything is let go of.
+ */
+export function trustedMark(store: StoreMark | undefined, actedOn: StoreMark | undefined): StoreMark | undefined {
+  return distrustOf(store, actedOn) === undefined ? changedMark(store, actedOn) : undefined;
+}
+
 export function droppedReason(datasetId: DatasetId): string {
   return `the control service's configuration has no dataset ${datasetId} although this node holds it; it stays as it is `
     + 'here: run `flocker adopt` to put it back in the configuration (or restore the right database)';
@@ -154,11 +168,7 @@ export function guard(input: GuardInput): Guarded {
   for (const [id, why] of blocked) if (!seen.has(id)) progress.push({ datasetId: id, phase: 'error', reason: why });
   progress.sort((a, b) => a.datasetId.localeCompare(b.datasetId));
 
-  const trusted = distrust === undefined;
-  const full = trusted || blocked.size === 0;
-  const changed = input.store !== undefined
-    && (input.actedOn?.identity !== input.store.identity || input.actedOn.generation !== input.store.generation);
   // Remember the highest mark acted on; an older or foreign one only once it asks nothing destructive.
-  const record = input.store && full && changed ? input.store : undefined;
+  const record = blocked.size === 0 ? changedMark(input.store, input.actedOn) : trustedMark(input.store, input.actedOn);
   return { plan: { change, progress }, fenced, ...(record ? { record } : {}) };
 }

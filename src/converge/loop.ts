@@ -9,7 +9,7 @@ import { errorMessage } from '../errors.js';
 import { actionsOf, IDLE_MS, isNoop, type Change } from './changes.js';
 import { sharedState, type LocalState } from './dataset-state.js';
 import type { ExecResult } from './execute.js';
-import { DESTRUCTIVE, guard, type StoreMark } from './guard.js';
+import { DESTRUCTIVE, guard, trustedMark, type StoreMark } from './guard.js';
 import { plan, type Plan } from './plan.js';
 import { stampProgress } from './progress.js';
 
@@ -101,6 +101,8 @@ export class ConvergenceLoop {
    * attach → mount would otherwise read everything twice).
    */
   private justDiscovered = false;
+  /** The acted-on write under way, if any. */
+  private recording: { readonly mark: StoreMark; readonly done: Promise<void> } | undefined;
   /** Number of completed passes (for tests and logs). */
   passes = 0;
 
@@ -154,6 +156,10 @@ export class ConvergenceLoop {
   }
 
   private async pass(): Promise<number> {
+    // A trusted new configuration is remembered whatever the plan: the write starts now, beside
+    // the discovery, and a release further on finds it done.
+    const early = this.deps.inputs();
+    if (early) this.record(trustedMark(early.store, this.deps.actedOn?.get()));
     let local: LocalState;
     const fresh = this.justDiscovered ? this.local : undefined;
     this.justDiscovered = false;
@@ -263,13 +269,23 @@ export class ConvergenceLoop {
   }
 
   /** Remember the configuration's mark once this node acts on it in full. */
-  private async remember(p: GuardedPlan): Promise<void> {
-    if (!p.record || !this.deps.actedOn) return;
-    try {
-      await this.deps.actedOn.record(p.record);
-    } catch (e) {
+  private remember(p: GuardedPlan): Promise<void> {
+    return this.record(p.record);
+  }
+
+  /** Writes `mark` to the acted-on memory; a write of the same mark already under way is shared. */
+  private record(mark: StoreMark | undefined): Promise<void> {
+    const memory = this.deps.actedOn;
+    if (!mark || !memory) return Promise.resolve();
+    const w = this.recording;
+    if (w && w.mark.identity === mark.identity && w.mark.generation === mark.generation) return w.done;
+    const done = memory.record(mark).catch((e: unknown) => {
       this.deps.log.warn({ err: errorMessage(e) }, 'could not record the configuration acted on; will retry');
-    }
+    }).finally(() => {
+      if (this.recording?.done === done) this.recording = undefined;
+    });
+    this.recording = { mark, done };
+    return done;
   }
 
   /** Failing or not advancing: 100 ms, ×4 each time, capped at 10 s; reset by progress or convergence. */

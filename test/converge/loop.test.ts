@@ -15,7 +15,7 @@ interface Harness {
   loop: ConvergenceLoop;
   reports: NodeReport[];
   executed: Change[];
-  state: { local: LocalState; inputs: LoopInputs | undefined; fail: string | undefined; discoverFails: boolean; noEffect: boolean; discoveries: number };
+  state: { local: LocalState; inputs: LoopInputs | undefined; fail: string | undefined; discoverFails: boolean; noEffect: boolean; discoveries: number; gate?: Promise<void> };
   stop(): Promise<void>;
 }
 
@@ -24,11 +24,12 @@ function harness(inputs: LoopInputs | undefined, start: LocalState = local(), di
   const clock = new ManualClock();
   const reports: NodeReport[] = [];
   const executed: Change[] = [];
-  const state = { local: start, inputs, fail: undefined as string | undefined, discoverFails, noEffect: false, discoveries: 0 };
+  const state: Harness['state'] = { local: start, inputs, fail: undefined, discoverFails, noEffect: false, discoveries: 0 };
   const loop = new ConvergenceLoop({
     nodeId: A, mountRoot: ROOT, allocationUnit: 1, needsFilesystem: false, volumeIdFor: vol,
     discover: async () => {
       state.discoveries++;
+      await state.gate;
       if (state.discoverFails) throw new Error('pool unreachable');
       return state.local;
     },
@@ -119,6 +120,25 @@ test('work that only adds runs while the acted-on mark is being written', async 
   memory.finish();
   await settle();
   assert.equal(h.clock.requested, [IDLE_MS], 'converged once the write was done');
+  await h.stop();
+});
+
+test('the acted-on write of a trusted new configuration starts before the discovery it does not depend on', async () => {
+  const memory = slowMemory();
+  let open = (): void => undefined;
+  const h = harness(undefined, local(found.mounted(D1)), false, memory);
+  await settle();
+  h.state.gate = new Promise<void>((r) => { open = r; });
+  h.state.inputs = { configuration: deployment([dataset(D1, B)]), cluster: { nodes: {} }, now: 0, store };
+  h.loop.onInputs();
+  await h.clock.advance(IDLE_MS);
+  assert.equal(memory.writes, [store], 'written while the discovery is still running');
+  assert.equal(h.executed, []);
+  open();
+  memory.finish();
+  await settle();
+  assert.ok(h.executed.length > 0);
+  assert.equal(memory.writes, [store], 'one write, shared with the release');
   await h.stop();
 });
 
