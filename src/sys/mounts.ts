@@ -1,7 +1,8 @@
-// Mount table and mount/umount. The table comes from /proc/self/mountinfo, which (unlike
-// `mount` output) is unambiguous about paths with spaces and about bind mounts.
+// Mount table and mount/umount. The table comes from /proc/self/mountinfo, which (unlike `mount`
+// output) is unambiguous about paths with spaces and about bind mounts. Mounting and unmounting
+// are system calls (libc.ts), not mount(8): the agent does them on every create and move.
 import { readFile } from 'node:fs/promises';
-import { run } from './run.js';
+import { libc } from './libc.js';
 
 export interface MountEntry {
   readonly mountId: number;
@@ -48,14 +49,22 @@ export async function mountAt(path: string): Promise<MountEntry | undefined> {
   return all.filter((m) => m.mountPoint === path).at(-1);
 }
 
+/** mount(2)'s MS_BIND. */
+const MS_BIND = 0x1000;
+
+/**
+ * Mounts `source` on `target` with mount(2), not mount(8): so the filesystem type must be given
+ * (no probing), and `options` are the filesystem's own (mount(2)'s data, e.g. "noinit_itable"),
+ * not mount(8)'s generic flags such as "ro".
+ */
 export async function mount(source: string, target: string, opts: { type?: string; bind?: boolean; options?: string } = {}): Promise<void> {
-  const args: string[] = [];
-  if (opts.bind) args.push('--bind');
-  if (opts.type) args.push('-t', opts.type);
-  if (opts.options) args.push('-o', opts.options);
-  await run('mount', [...args, source, target]);
+  const detail = [opts.type, opts.options].filter((x) => x !== undefined && x !== '').join(', ');
+  const what = `mount ${opts.bind ? '--bind ' : ''}${source} on ${target}${detail ? ` (${detail})` : ''}`;
+  if (!opts.bind && !opts.type) throw new TypeError(`${what}: a filesystem type is needed (mount(2) does not probe for one)`);
+  const hints = opts.type ? { ENODEV: `unknown filesystem type ${opts.type}` } : undefined;
+  await (await libc()).mount(what, source, target, opts.type ?? null, opts.bind ? MS_BIND : 0, opts.options ?? null, hints);
 }
 
 export async function umount(target: string): Promise<void> {
-  await run('umount', [target]);
+  await (await libc()).umount2(`umount ${target}`, target, 0, { EINVAL: 'not mounted' });
 }
