@@ -63,6 +63,27 @@ if (process.getuid?.() !== 0) {
     }
   });
 
+  test('generic options read as mount -o: a read-only bind remount refuses writes', async () => {
+    const { dir, source, target } = scratch();
+    try {
+      await mount(source, target, { bind: true });
+      await mount('none', target, { options: 'remount,bind,ro' });
+      const e = (() => {
+        try {
+          writeFileSync(join(target, 'file'), 'x');
+          return undefined;
+        } catch (x) {
+          return x as NodeJS.ErrnoException;
+        }
+      })();
+      assert.is(e?.code, 'EROFS');
+      writeFileSync(join(source, 'file'), 'still writable at the source');
+    } finally {
+      await unmountAll(target);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('unmounting what is not mounted fails saying so, with the errno as code', async () => {
     const { dir, target } = scratch();
     try {
