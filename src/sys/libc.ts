@@ -32,6 +32,27 @@ type Foreign = ReturnType<LibraryHandle['func']>;
 
 let loaded: Promise<Libc> | undefined;
 
+/**
+ * koffi refuses an asynchronous call past 256 queued ones ("Too many asynchronous calls are
+ * running"), and an agent may mount a thousand datasets at once; the thread pool runs four at a
+ * time anyway, so the rest wait here, in order.
+ */
+const MAX_IN_FLIGHT = 64;
+let inFlight = 0;
+const waiting: (() => void)[] = [];
+
+async function inTurn<T>(f: () => Promise<T>): Promise<T> {
+  if (inFlight < MAX_IN_FLIGHT) inFlight++;
+  else await new Promise<void>((resolve) => waiting.push(resolve)); // handed a slot by release
+  try {
+    return await f();
+  } finally {
+    const next = waiting.shift();
+    if (next) next();
+    else inFlight--;
+  }
+}
+
 /** The libc binding, loaded once. */
 export function libc(): Promise<Libc> {
   loaded ??= bind().catch((e: unknown) => {
@@ -68,14 +89,14 @@ async function bind(): Promise<Libc> {
   // and must not stall the agent's event loop. errno is the worker's, handed back to the main
   // thread only for the duration of the callback, so it is read there and nowhere later.
   const call = (fn: Foreign, what: string, args: readonly unknown[], hints: Hints | undefined): Promise<number> =>
-    new Promise((resolve, reject) => {
+    inTurn(() => new Promise((resolve, reject) => {
       const done: Callback = (err, result) => {
         if (err) reject(err instanceof Error ? err : new Error(`${what}: ${String(err)}`));
         else if (result < 0) reject(failure(what, koffi.errno(), hints));
         else resolve(result);
       };
       fn.async(...args, done);
-    });
+    }));
 
   return {
     async mount(what, source, target, fsType, flags, data, hints) {

@@ -112,6 +112,20 @@ if (process.getuid?.() !== 0) {
     }
   });
 
+  test('a thousand unmounts at once are each answered (none refused for the number in flight)', async () => {
+    const { dir } = scratch();
+    try {
+      const targets = Array.from({ length: 1000 }, (_, i) => join(dir, `missing-${i}`));
+      const results = await Promise.all(targets.map((t) => umount(t).then(() => 'unmounted', (e: unknown) => e)));
+      for (const r of results) {
+        assert.instance(r, SyscallError, String(r));
+        assert.is((r as SyscallError).code, 'ENOENT');
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   test('unmounting a busy mount fails with EBUSY and leaves it mounted', async () => {
     const { dir, source, target } = scratch();
     try {
