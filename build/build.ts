@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { chmodSync, copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { patchPlugin } from './patches.js';
+import { EMBEDDED_ADDONS, patchPlugin } from './patches.js';
 
 export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const RELEASE = join(ROOT, 'release', 'flocker');
@@ -140,7 +140,8 @@ async function buildLocked(opts: { force?: boolean }): Promise<void> {
   const seaConfig = join(DIST, 'sea-config.json');
   await step('make the SEA blob (node --experimental-sea-config)', () => {
     const template = JSON.parse(readFileSync(join(ROOT, 'build', 'sea-config.json'), 'utf8')) as Record<string, unknown>;
-    writeFileSync(seaConfig, JSON.stringify({ ...template, main: BUNDLE, output: join(DIST, 'sea-prep.blob') }, null, 2));
+    const assets = Object.fromEntries(EMBEDDED_ADDONS.map((a) => [a.asset, a.file()]));
+    writeFileSync(seaConfig, JSON.stringify({ ...template, main: BUNDLE, output: join(DIST, 'sea-prep.blob'), assets }, null, 2));
     execFileSync(process.execPath, ['--experimental-sea-config', seaConfig], { cwd: ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
   });
   const tmp = `${RELEASE}.tmp`;

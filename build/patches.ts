@@ -6,6 +6,7 @@ import type { Plugin } from 'esbuild';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface Patch {
   /** Path suffix (with forward slashes) of the file inside node_modules. */
@@ -108,7 +109,31 @@ export const STUBBED = ['supports-color', 'react-devtools-core'] as const;
  */
 export const STUBBED_ABSENT = ['bufferutil', 'utf-8-validate'] as const;
 
-export function patchPlugin(patches: readonly Patch[] = PATCHES): Plugin {
+/**
+ * A package whose native addon (.node) the executable carries as a SEA asset: in the bundle the
+ * package's own loader, which requires the .node from disk, is replaced by src/sys/native-addon.ts.
+ */
+export interface EmbeddedAddon {
+  readonly package: string;
+  /** The SEA asset's key. */
+  readonly asset: string;
+  /** Where the build takes the addon from. */
+  readonly file: () => string;
+}
+
+export const EMBEDDED_ADDONS: readonly EmbeddedAddon[] = [{
+  package: 'koffi',
+  asset: 'koffi.node',
+  // The prebuilt addon comes as an optional dependency of koffi; glibc's, as is the node we ship.
+  file: () => {
+    const fromKoffi = createRequire(createRequire(import.meta.url).resolve('koffi'));
+    return join(dirname(fromKoffi.resolve('@koromix/koffi-linux-x64/package.json')), 'linux_x64', 'koffi.node');
+  },
+}];
+
+const ADDON_LOADER = fileURLToPath(new URL('../src/sys/native-addon.ts', import.meta.url));
+
+export function patchPlugin(patches: readonly Patch[] = PATCHES, addons: readonly EmbeddedAddon[] = EMBEDDED_ADDONS): Plugin {
   return {
     name: 'flocker-patches',
     setup(build) {
@@ -122,6 +147,17 @@ export function patchPlugin(patches: readonly Patch[] = PATCHES): Plugin {
         contents: `throw Object.assign(new Error(${JSON.stringify(`${args.path} is not bundled`)}), { code: 'MODULE_NOT_FOUND' });`,
         loader: 'js',
       }));
+
+      for (const addon of addons) {
+        const filter = new RegExp(`^${addon.package.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}$`);
+        build.onResolve({ filter }, () => ({ path: addon.package, namespace: 'flocker-addon' }));
+      }
+      build.onLoad({ filter: /.*/, namespace: 'flocker-addon' }, (args) => {
+        const addon = addons.find((a) => a.package === args.path);
+        if (!addon) return { errors: [{ text: `no embedded addon for ${args.path}` }] };
+        const call = `loadNativeAddon(${JSON.stringify(addon.asset)}, ${JSON.stringify(addon.file())})`;
+        return { contents: `module.exports = require(${JSON.stringify(ADDON_LOADER)}).${call};`, loader: 'js', resolveDir: dirname(ADDON_LOADER) };
+      });
 
       for (const patch of patches) {
         const suffix = `node_modules/${patch.file}`;

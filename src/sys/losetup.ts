@@ -1,5 +1,8 @@
-// Loop devices: made and removed with util-linux losetup, listed from sysfs (losetup as fallback).
-import { readdir, readFile, realpath } from 'node:fs/promises';
+// Loop devices: made and removed with the loop ioctls (as losetup does, without spawning it: the
+// agent attaches and detaches on every loopback create and move), listed from sysfs (losetup as
+// fallback).
+import { open, readdir, readFile, realpath } from 'node:fs/promises';
+import { libc, SyscallError } from './libc.js';
 import { run } from './run.js';
 
 export interface LoopDevice {
@@ -20,14 +23,63 @@ function parse(stdout: string): LoopDevice[] {
     .map((d) => ({ device: d.name as string, backingFile: d['back-file'] ?? '' }));
 }
 
-/** Attaches `file` to the first free loop device and returns the device path. */
-export async function attachLoop(file: string): Promise<string> {
-  const out = await run('losetup', ['--find', '--show', file]);
-  return out.trim();
+// <linux/loop.h>
+const LOOP_CLR_FD = 0x4c01;
+const LOOP_CONFIGURE = 0x4c0a;
+const LOOP_CTL_GET_FREE = 0x4c82;
+const LO_NAME_SIZE = 64;
+/** struct loop_config: fd, block_size, struct loop_info64 (lo_file_name at 56), 8 reserved u64. */
+const LOOP_CONFIG_SIZE = 304;
+const LOOP_CONFIG_FILE_NAME = 8 + 56;
+/** Another process may take the free device we were given before we bind it: ask again. */
+const ATTACH_ATTEMPTS = 16;
+
+function loopConfig(fd: number, name: string): Buffer {
+  const config = Buffer.alloc(LOOP_CONFIG_SIZE);
+  config.writeUInt32LE(fd, 0);
+  // What LOOP_GET_STATUS reports as the file's name, as losetup sets it (the kernel truncates it).
+  config.write(name, LOOP_CONFIG_FILE_NAME, LO_NAME_SIZE - 1, 'utf8');
+  return config;
 }
 
+async function withOpen<T>(path: string, flags: string, fn: (fd: number) => Promise<T>): Promise<T> {
+  const handle = await open(path, flags);
+  try {
+    return await fn(handle.fd);
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Attaches `file` (read-write) to the first free loop device and returns the device path: what
+ * `losetup --find --show` does, with the ioctls themselves (LOOP_CTL_GET_FREE, LOOP_CONFIGURE).
+ */
+export async function attachLoop(file: string): Promise<string> {
+  const c = await libc();
+  const what = `losetup ${file}`;
+  const name = await realpath(file);
+  return withOpen(file, 'r+', async (backing) => {
+    for (let attempt = 1; ; attempt++) {
+      const n = await withOpen('/dev/loop-control', 'r+', (ctl) => c.ioctl(what, ctl, LOOP_CTL_GET_FREE, 0, { ENOSPC: 'no free loop device' }));
+      const device = `/dev/loop${n}`;
+      try {
+        await withOpen(device, 'r+', (dev) => c.ioctl(`${what} on ${device}`, dev, LOOP_CONFIGURE, loopConfig(backing, name)));
+        return device;
+      } catch (e) {
+        if (!(e instanceof SyscallError && e.code === 'EBUSY') || attempt >= ATTACH_ATTEMPTS) throw e;
+      }
+    }
+  });
+}
+
+/**
+ * Detaches the loop device (LOOP_CLR_FD), as `losetup --detach`: while something still has the
+ * device open (mounted), the kernel only marks it to be detached on the last close.
+ */
 export async function detachLoop(device: string): Promise<void> {
-  await run('losetup', ['--detach', device]);
+  const c = await libc();
+  await withOpen(device, 'r', (fd) => c.ioctl(`losetup --detach ${device}`, fd, LOOP_CLR_FD, 0, { ENXIO: 'no file is attached to it' }));
 }
 
 /**

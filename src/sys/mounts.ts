@@ -1,7 +1,8 @@
-// Mount table and mount/umount. The table comes from /proc/self/mountinfo, which (unlike
-// `mount` output) is unambiguous about paths with spaces and about bind mounts.
+// Mount table and mount/umount. The table comes from /proc/self/mountinfo, which (unlike `mount`
+// output) is unambiguous about paths with spaces and about bind mounts. Mounting and unmounting
+// are system calls (libc.ts), not mount(8): the agent does them on every create and move.
 import { readFile } from 'node:fs/promises';
-import { run } from './run.js';
+import { libc } from './libc.js';
 
 export interface MountEntry {
   readonly mountId: number;
@@ -48,14 +49,35 @@ export async function mountAt(path: string): Promise<MountEntry | undefined> {
   return all.filter((m) => m.mountPoint === path).at(-1);
 }
 
+const MS_REMOUNT = 0x20;
+const MS_BIND = 0x1000;
+/** mount(8)'s generic options, which mount(2) takes as flags rather than in its data string. */
+const FLAGS: Readonly<Record<string, number>> = {
+  rw: 0, ro: 0x1, nosuid: 0x2, nodev: 0x4, noexec: 0x8, remount: MS_REMOUNT, noatime: 0x400, bind: MS_BIND,
+};
+
+/**
+ * Mounts `source` on `target` with mount(2), not mount(8): the filesystem type must be given (no
+ * probing) unless binding or remounting. `options` reads as `mount -o`: the generic ones above
+ * become flags, the rest (e.g. "noinit_itable") go to the filesystem as they are.
+ */
 export async function mount(source: string, target: string, opts: { type?: string; bind?: boolean; options?: string } = {}): Promise<void> {
-  const args: string[] = [];
-  if (opts.bind) args.push('--bind');
-  if (opts.type) args.push('-t', opts.type);
-  if (opts.options) args.push('-o', opts.options);
-  await run('mount', [...args, source, target]);
+  let flags = opts.bind ? MS_BIND : 0;
+  const data: string[] = [];
+  for (const o of (opts.options ?? '').split(',').filter((x) => x !== '')) {
+    const flag = FLAGS[o];
+    if (flag === undefined) data.push(o);
+    else flags |= flag;
+  }
+  const detail = [opts.type, opts.options].filter((x) => x !== undefined && x !== '').join(', ');
+  const what = `mount ${opts.bind ? '--bind ' : ''}${source} on ${target}${detail ? ` (${detail})` : ''}`;
+  if (!opts.type && !(flags & (MS_BIND | MS_REMOUNT))) {
+    throw new TypeError(`${what}: a filesystem type is needed (mount(2) does not probe for one)`);
+  }
+  const hints = opts.type ? { ENODEV: `unknown filesystem type ${opts.type}` } : undefined;
+  await (await libc()).mount(what, source, target, opts.type ?? null, flags, data.length > 0 ? data.join(',') : null, hints);
 }
 
 export async function umount(target: string): Promise<void> {
-  await run('umount', [target]);
+  await (await libc()).umount2(`umount ${target}`, target, 0, { EINVAL: 'not mounted' });
 }

@@ -55,10 +55,10 @@ test('an unknown subcommand is one line on stderr and a non-zero exit', () => {
   assert.match(r.stderr, /frobnicate/);
 });
 
-test('doctor: sqlite, mutual TLS and Ink all work inside the executable', () => {
+test('doctor: sqlite, mutual TLS, Ink and the FFI system calls (a real mount and loop device) all work inside the executable', () => {
   const r = flocker('doctor');
   assert.is(r.code, 0, `${r.stdout}\n${r.stderr}`);
-  for (const check of ['sqlite', 'mutual-tls', 'ink', 'self-spawn']) assert.match(r.stdout, new RegExp(`^ok\\s+${check}\\b`, 'm'));
+  for (const check of ['sqlite', 'mutual-tls', 'ink', 'self-spawn', 'syscalls']) assert.match(r.stdout, new RegExp(`^ok\\s+${check}\\b`, 'm'));
   // A SEA's require() serves builtins only; anything else prints this warning.
   assert.not.match(r.stderr, /single-executable|ExperimentalWarning/);
 });

@@ -1,6 +1,6 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { applyPatch, PATCHES, PatchError, STUBBED, type Patch } from '../../build/patches.js';
+import { applyPatch, EMBEDDED_ADDONS, PATCHES, PatchError, STUBBED, type Patch } from '../../build/patches.js';
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -32,6 +32,15 @@ test('the stubbed optional modules are really optional requires of our dependenc
   assert.equal([...STUBBED].sort(), ['react-devtools-core', 'supports-color']);
   const req = createRequire(join(process.cwd(), 'package.json'));
   assert.ok(readFileSync(req.resolve('debug/src/node.js'), 'utf8').includes("require('supports-color')"));
+});
+
+test('every embedded native addon is found where the build takes it from, as an ELF shared object', () => {
+  assert.ok(EMBEDDED_ADDONS.length > 0);
+  for (const a of EMBEDDED_ADDONS) {
+    const head = readFileSync(a.file()).subarray(0, 18);
+    assert.is(head.subarray(0, 4).toString('latin1'), '\x7fELF', `${a.file()} is not an ELF file`);
+    assert.is(head.readUInt16LE(16), 3, `${a.file()} is not a shared object (ET_DYN)`);
+  }
 });
 
 test.run();

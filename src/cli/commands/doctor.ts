@@ -1,7 +1,8 @@
 // `flocker doctor` (hidden): proves, inside whatever binary runs it, the runtime pieces a single
-// executable can lose — the SQLite wasm, mutual TLS, and the Ink/yoga renderer. One line per
+// executable can lose — the SQLite wasm, mutual TLS, the Ink/yoga renderer, and the native FFI
+// addon behind mount(2) and the loop ioctls. One line per
 // check; non-zero exit when any fails. Every heavy module is imported lazily, per check.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BaseCommand } from '../base-command.js';
@@ -119,6 +120,37 @@ async function checkSelfSpawn(): Promise<string> {
   return `${[command, ...prefix].join(' ')} --version → ${VERSION}`;
 }
 
+/** A bind mount and a loop device through the system calls (as root; otherwise one refused call). */
+async function checkSyscalls(dir: string): Promise<string> {
+  const [{ mount, mountAt, umount }, { attachLoop, backingFileOf, detachLoop }, { SyscallError }] = await Promise.all([
+    import('../../sys/mounts.js'), import('../../sys/losetup.js'), import('../../sys/libc.js'),
+  ]);
+  const target = join(dir, 'target');
+  mkdirSync(target);
+  if (process.getuid?.() !== 0) {
+    const e = await umount(target).catch((x: unknown) => x);
+    if (!(e instanceof SyscallError)) throw new Error(`umount as uid ${process.getuid?.()}: expected EPERM, got ${String(e)}`);
+    return `not root: umount refused as expected (${e.code})`;
+  }
+  await mount(dir, target, { bind: true });
+  try {
+    if ((await mountAt(target))?.root !== dir) throw new Error(`bind mount of ${dir} not found at ${target} in mountinfo`);
+  } finally {
+    await umount(target);
+  }
+  const image = join(dir, 'loop.img');
+  writeFileSync(image, '');
+  truncateSync(image, 1 << 20);
+  const device = await attachLoop(image);
+  try {
+    const backing = await backingFileOf(device);
+    if (backing !== image) throw new Error(`${device} is backed by ${backing ?? 'nothing'}, not ${image}`);
+  } finally {
+    await detachLoop(device);
+  }
+  return `bind mount and unmount; ${device} attached and detached`;
+}
+
 async function runChecks(stdout: NodeJS.WriteStream): Promise<CheckResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'flocker-doctor-'));
   const checks: [string, () => Promise<string>][] = [
@@ -126,6 +158,7 @@ async function runChecks(stdout: NodeJS.WriteStream): Promise<CheckResult[]> {
     ['mutual-tls', checkMutualTls],
     ['ink', () => checkInk(stdout)],
     ['self-spawn', checkSelfSpawn],
+    ['syscalls', () => checkSyscalls(dir)],
   ];
   const results: CheckResult[] = [];
   try {
