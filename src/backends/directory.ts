@@ -29,6 +29,7 @@ export class DirectoryBackend implements StorageBackend {
   readonly exposure: Exposure;
   private readonly root: string;
   private swept = false;
+  private checked = false;
   /**
    * Every pass reads every volume, and volume.json never changes once its directory appears: one
    * stat (inode and change time) tells whether what was read last time still holds, instead of
@@ -57,12 +58,29 @@ export class DirectoryBackend implements StorageBackend {
     return join(this.root, 'attached', volumeId);
   }
 
-  private async pool(): Promise<void> {
+  /** Checks the pool (every discovery does), so a pool gone away is reported as such. */
+  private async checkPool(): Promise<void> {
+    this.checked = false;
     await preparePool(this.root, ['volumes', 'attached', 'tmp'], false);
+    this.checked = true;
     if (!this.swept) {
       this.swept = true;
       await sweepStaging(join(this.root, 'tmp'));
     }
+  }
+
+  /**
+   * Checks the pool unless a check since the last failure passed: each step of a create would
+   * otherwise repeat five system calls one after another. A step that fails checks again, so its
+   * error names the pool when the pool is what broke.
+   */
+  private async pool(): Promise<void> {
+    if (!this.checked) await this.checkPool();
+  }
+
+  private async failed(e: unknown): Promise<never> {
+    await this.checkPool();
+    throw e;
   }
 
   private async holder(volumeId: string): Promise<string | null> {
@@ -98,13 +116,13 @@ export class DirectoryBackend implements StorageBackend {
 
   private async get(volumeId: string): Promise<Volume> {
     await this.pool();
-    const v = await this.read(volumeId);
-    if (!v) throw new BackendError('unknown-volume', volumeId, `no volume ${volumeId} in pool ${this.root}`);
+    const v = await this.read(volumeId).catch((e: unknown) => this.failed(e));
+    if (!v) return this.failed(new BackendError('unknown-volume', volumeId, `no volume ${volumeId} in pool ${this.root}`));
     return v;
   }
 
   async listVolumes(): Promise<readonly Volume[]> {
-    await this.pool();
+    await this.checkPool();
     const names = await readdir(join(this.root, 'volumes'));
     const vols = await Promise.all(names.sort().map((n) => this.read(n)));
     // Forget what is gone, so the cache holds no more than the pool does.
@@ -124,17 +142,18 @@ export class DirectoryBackend implements StorageBackend {
     await this.pool();
     const exists = () => new BackendError('already-exists', volumeId, `dataset ${datasetId} already has volume ${volumeId}`);
     if (await this.read(volumeId)) throw exists();
-    const stage = await mkdtemp(join(this.root, 'tmp', 'create-'));
+    const stage = await mkdtemp(join(this.root, 'tmp', 'create-')).catch((e: unknown) => this.failed(e));
     try {
-      await mkdir(join(stage, 'data'));
-      // Containers run as any uid; the data directory is theirs, as on a fresh loopback filesystem.
-      await chmod(join(stage, 'data'), 0o777);
-      await writeFile(join(stage, 'volume.json'), JSON.stringify({ dataset_id: datasetId.toLowerCase(), size: rounded }) + '\n');
+      await Promise.all([
+        // Containers run as any uid; the data directory is theirs, as on a fresh loopback filesystem.
+        mkdir(join(stage, 'data')).then(() => chmod(join(stage, 'data'), 0o777)),
+        writeFile(join(stage, 'volume.json'), JSON.stringify({ dataset_id: datasetId.toLowerCase(), size: rounded }) + '\n'),
+      ]);
       await rename(stage, this.volDir(volumeId));
     } catch (e) {
       await rm(stage, { recursive: true, force: true });
       if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST') throw exists();
-      throw e;
+      return this.failed(e);
     }
     return { volumeId, datasetId: asDatasetId(datasetId), size: rounded, attachedTo: null };
   }

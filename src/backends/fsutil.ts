@@ -62,7 +62,7 @@ export async function preparePool(root: string, subdirs: readonly string[], crea
     const st = await stat(root);
     if (!st.isDirectory()) throw new BackendError('pool-unusable', '', `storage pool ${root} is not a directory (${hint})`);
     await access(root, constants.W_OK | constants.X_OK);
-    for (const d of subdirs) await mkdir(join(root, d), { recursive: true });
+    await Promise.all(subdirs.map((d) => mkdir(join(root, d), { recursive: true })));
   } catch (e) {
     if (e instanceof BackendError) throw e;
     const code = errno(e);

@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
@@ -41,6 +41,23 @@ test('a missing pool is refused with a message naming the path and the fix', asy
     assert.ok(e instanceof BackendError && e.code === 'pool-unusable');
     assert.match(e.message, join(dir, 'nope'));
     assert.match(e.message, 'mkdir -p');
+  } finally {
+    await cleanupUnder(dir);
+  }
+});
+
+test('a pool that goes away after use is named as the problem by the next step, not the volume', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'flocker-dir-'));
+  try {
+    await mkdir(join(dir, 'pool'));
+    const b = new DirectoryBackend({ rootPath: join(dir, 'pool'), computeInstanceId: 'x', allocationUnit: 1 });
+    const v = await b.createVolume(asDatasetId('7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'), 1);
+    await rm(join(dir, 'pool'), { recursive: true });
+    for (const step of [() => b.attachVolume(v.volumeId, 'x'), () => b.createVolume(asDatasetId('8f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'), 1)]) {
+      const e = await step().catch((x: unknown) => x);
+      assert.ok(e instanceof BackendError && e.code === 'pool-unusable', String(e));
+      assert.match(e.message, `storage pool ${join(dir, 'pool')} does not exist`);
+    }
   } finally {
     await cleanupUnder(dir);
   }
