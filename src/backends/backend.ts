@@ -15,6 +15,11 @@ export interface Volume {
   readonly size: number;
   /** The computeInstanceId() of the node it is attached to, or null. */
   readonly attachedTo: string | null;
+  /**
+   * listVolumes only, for a volume attached here, when the listing already knows it: what
+   * devicePath() would answer, so discovery need not ask again volume by volume.
+   */
+  readonly device?: string;
 }
 
 export interface StorageBackend {

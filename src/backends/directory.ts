@@ -128,7 +128,10 @@ export class DirectoryBackend implements StorageBackend {
     // Forget what is gone, so the cache holds no more than the pool does.
     const present = new Set(names);
     for (const id of this.metaCache.keys()) if (!present.has(id)) this.metaCache.delete(id);
-    return vols.filter((v): v is Volume => v !== null);
+    const me = this.computeInstanceId();
+    return vols
+      .filter((v): v is Volume => v !== null)
+      .map((v) => (v.attachedTo === me ? { ...v, device: join(this.volDir(v.volumeId), 'data') } : v));
   }
 
   volumeIdFor(datasetId: DatasetId): string {

@@ -123,6 +123,9 @@ export function backendContract(name: string, make: () => Promise<ContractNodes>
     assert.is((await n.backend.attachVolume(v.volumeId, me)).attachedTo, me, 're-attach is a no-op');
     const dev = await n.backend.devicePath(v.volumeId);
     assert.is(await n.backend.devicePath(v.volumeId), dev, 'one device, not two');
+    const listed = (await n.backend.listVolumes()).find((x) => x.volumeId === v.volumeId);
+    if (listed?.device !== undefined) assert.is(listed.device, dev, 'a listing that names the device names the same one');
+    assert.ok((await n.other.listVolumes()).every((x) => x.device === undefined), 'no device is named to a node the volume is not attached to');
     const err = await rejects(n.other.attachVolume(v.volumeId, n.other.computeInstanceId()), otherRefusal());
     if (shared()) assert.match(err.message, me);
     await rejects(n.other.devicePath(v.volumeId), otherRefusal());

@@ -17,7 +17,7 @@ export async function discoverLocal(backend: StorageBackend, mountRoot: string, 
   // Looked up side by side: one after another, they made most of a pass's time.
   const devices = new Map(await Promise.all(volumes
     .filter((v) => v.attachedTo === me)
-    .map(async (v) => [v.volumeId, await backend.devicePath(v.volumeId).catch(() => '')] as const)));
+    .map(async (v) => [v.volumeId, v.device ?? (await backend.devicePath(v.volumeId).catch(() => ''))] as const)));
   for (const v of volumes) {
     const id = v.datasetId;
     // One volume per dataset; should a pool ever hold more, the first listed wins consistently.
