@@ -94,7 +94,8 @@ export class DirectoryBackend implements StorageBackend {
     }
   }
 
-  private async read(volumeId: string): Promise<Volume | null> {
+  /** `records`: the names in attached/ just listed, so a volume without one is not looked for. */
+  private async read(volumeId: string, records?: ReadonlySet<string>): Promise<Volume | null> {
     if (!volumeId.startsWith(PREFIX) || !isUuidV4(volumeId.slice(PREFIX.length))) return null;
     const file = join(this.volDir(volumeId), 'volume.json');
     let meta = this.metaCache.get(volumeId);
@@ -111,7 +112,8 @@ export class DirectoryBackend implements StorageBackend {
       if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR' || e instanceof SyntaxError) return null;
       throw e;
     }
-    return { volumeId, datasetId: asDatasetId(meta.datasetId), size: meta.size, attachedTo: await this.holder(volumeId) };
+    const attachedTo = records && !records.has(volumeId) ? null : await this.holder(volumeId);
+    return { volumeId, datasetId: asDatasetId(meta.datasetId), size: meta.size, attachedTo };
   }
 
   private async get(volumeId: string): Promise<Volume> {
@@ -123,8 +125,11 @@ export class DirectoryBackend implements StorageBackend {
 
   async listVolumes(): Promise<readonly Volume[]> {
     await this.checkPool();
+    // Records listed first: a volume whose record appears after the listing is seen unattached
+    // now and attached on the next pass, as if the attach came a moment later.
+    const records = new Set(await readdir(join(this.root, 'attached')));
     const names = await readdir(join(this.root, 'volumes'));
-    const vols = await Promise.all(names.sort().map((n) => this.read(n)));
+    const vols = await Promise.all(names.sort().map((n) => this.read(n, records)));
     // Forget what is gone, so the cache holds no more than the pool does.
     const present = new Set(names);
     for (const id of this.metaCache.keys()) if (!present.has(id)) this.metaCache.delete(id);
