@@ -118,6 +118,54 @@ export function changedIds(e: ClusterEvent): ReadonlySet<string> | undefined {
   }
 }
 
+type RowEventType = 'configuration' | 'state' | 'convergence';
+
+function wellFormed(e: ClusterEvent): boolean {
+  if (e.type !== 'configuration' && e.type !== 'state' && e.type !== 'convergence') return true;
+  return Array.isArray(e.data.set) && Array.isArray(e.data.removed) && e.data.set.every((r) => typeof r?.dataset_id === 'string');
+}
+
+/**
+ * Events received together, as few as give the same snapshot: after a snapshot, each section's
+ * changes folded into one event (the last change to a row wins), nodes and leases as last sent.
+ * A follower that fell behind then pays for one pass over its rows per section, not one per
+ * event (at 100,000 datasets each pass copies the section's whole array). Its history differ
+ * sees only where a row ended up, not the phases it passed through in between.
+ */
+export function coalesceEvents(events: readonly ClusterEvent[]): ClusterEvent[] {
+  // Events are parsed, not schema-checked, on the way in: anything unexpected goes on as it came.
+  if (events.length < 2 || !events.every(wellFormed)) return [...events];
+  let base: ClusterEvent | undefined;
+  // Each section's latest event, keyed; the event sent last goes last, so its `at` is the one left.
+  const latest = new Map<ClusterEventType, { event: ClusterEvent; last: number }>();
+  const rows = new Map<RowEventType, Map<string, Keyed | undefined>>();
+  events.forEach((e, i) => {
+    if (e.type === 'snapshot') {
+      base = e;
+      latest.clear();
+      rows.clear();
+      return;
+    }
+    latest.set(e.type, { event: e, last: i });
+    if (e.type !== 'configuration' && e.type !== 'state' && e.type !== 'convergence') return;
+    let m = rows.get(e.type);
+    if (!m) rows.set(e.type, (m = new Map()));
+    for (const id of e.data.removed) m.set(id, undefined);
+    for (const r of e.data.set) m.set(r.dataset_id, r);
+  });
+  const out = [...latest.values()].sort((a, b) => a.last - b.last).map(({ event }): ClusterEvent => {
+    if (event.type !== 'configuration' && event.type !== 'state' && event.type !== 'convergence') return event;
+    const set: Keyed[] = [];
+    const removed: string[] = [];
+    for (const [id, r] of rows.get(event.type) ?? []) {
+      if (r) set.push(r);
+      else removed.push(id);
+    }
+    return { type: event.type, data: { ...event.data, set, removed } } as ClusterEvent;
+  });
+  return base ? [base, ...out] : out;
+}
+
 /** Fold an event into the client's snapshot (a new object; the old one is left as it was). */
 export function applyEvent(s: ClusterSnapshot | undefined, e: ClusterEvent): ClusterSnapshot | undefined {
   if (e.type === 'snapshot') return e.data;
