@@ -1,7 +1,8 @@
 // PURE (no I/O, no clock). The dashboard's dataset rows, kept from one render to the next: a row
 // is built again only when one of the things it is made of changed (its configuration, state and
-// convergence rows, which a follower keeps as the same objects until they change; its history;
-// the text of how long its phase has lasted), and the sorted list is patched, not sorted again.
+// convergence rows, which a follower keeps as the same objects until they change, and its
+// history; never the clock: how long a phase has lasted is worked out when a row is shown), and
+// the sorted list is patched, not sorted again.
 // At 100,000 datasets building and sorting every row took 0.6-1.5 s per render, mostly garbage,
 // so a dashboard open during a burst of creates took a core from the control service.
 import { describeTransfer } from '../model/transfer-progress.js';
@@ -10,7 +11,6 @@ import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState } from '../pr
 import { shortId } from '../model/ids.js';
 import { formatSize } from '../model/size.js';
 import { datasetLabel, type FeedHistory, type PhaseSeen } from '../client/history.js';
-import { ago } from './format.js';
 import type { DatasetRow } from './view-model.js';
 
 /** The order rows are listed in; a collator is many times faster than localeCompare per call. */
@@ -26,9 +26,6 @@ interface Kept {
   conv: ApiConvergenceRow | undefined;
   phases: readonly PhaseSeen[] | undefined;
   lastError: string | undefined;
-  /** Parsed from `conv.since` once per convergence row. */
-  sinceMs: number;
-  since: string;
   /** undefined: not listed (a deleted dataset no longer going away). */
   row: DatasetRow | undefined;
   /** The render that last saw it. */
@@ -41,7 +38,7 @@ export class DatasetRows {
   private render = 0;
 
   /** Every row to list, in label order; the same array as last time when nothing in it changed. */
-  rows(snap: ClusterSnapshot, now: number, history: FeedHistory): readonly DatasetRow[] {
+  rows(snap: ClusterSnapshot, history: FeedHistory): readonly DatasetRow[] {
     this.render += 1;
     const added: DatasetRow[] = [];
     const dropped = new Set<DatasetRow>();
@@ -49,18 +46,16 @@ export class DatasetRows {
     const visit = (id: string, config: ApiDatasetConfig | undefined, state: ApiDatasetState | undefined, conv: ApiConvergenceRow | undefined): void => {
       visited += 1;
       const old = this.kept.get(id);
-      const sinceMs = old && old.conv === conv ? old.sinceMs : conv ? Date.parse(conv.since) : NaN;
-      const since = Number.isNaN(sinceMs) ? '' : ago(now - sinceMs);
       const phases = history.phases[id];
       const lastError = history.lastError[id];
-      if (old && old.config === config && old.state === state && old.conv === conv && old.phases === phases && old.lastError === lastError && old.since === since) {
+      if (old && old.config === config && old.state === state && old.conv === conv && old.phases === phases && old.lastError === lastError) {
         old.seen = this.render;
         return;
       }
-      const row = config ? configuredRow(config, state, conv, since, history) : unconfiguredRow(conv as ApiConvergenceRow, state, since, history);
+      const row = config ? configuredRow(config, state, conv, history) : unconfiguredRow(conv as ApiConvergenceRow, state, history);
       if (old?.row) dropped.add(old.row);
       if (row) added.push(row);
-      this.kept.set(id, { config, state, conv, phases, lastError, sinceMs, since, row, seen: this.render });
+      this.kept.set(id, { config, state, conv, phases, lastError, row, seen: this.render });
     };
     // The three sections are sorted by dataset_id: one walk of each, no look-ups.
     const { configuration, state, convergence } = snap;
@@ -119,6 +114,11 @@ function patch(sorted: readonly DatasetRow[], dropped: ReadonlySet<DatasetRow>, 
   return out;
 }
 
+function sinceOf(c: ApiConvergenceRow | undefined): { sinceMs?: number } {
+  const ms = c ? Date.parse(c.since) : NaN;
+  return Number.isNaN(ms) ? {} : { sinceMs: ms };
+}
+
 function derivePhase(deleted: boolean, inState: boolean, actual: string | undefined, desired: string): string {
   if (deleted) return 'deleting';
   if (!inState) return 'pending';
@@ -127,7 +127,7 @@ function derivePhase(deleted: boolean, inState: boolean, actual: string | undefi
 }
 
 function configuredRow(
-  d: ApiDatasetConfig, s: ApiDatasetState | undefined, c: ApiConvergenceRow | undefined, since: string, history: FeedHistory,
+  d: ApiDatasetConfig, s: ApiDatasetState | undefined, c: ApiConvergenceRow | undefined, history: FeedHistory,
 ): DatasetRow | undefined {
   // A deleted dataset stays in the configuration forever; show it only while it is going away.
   if (d.deleted && !s && (!c || c.phase !== 'deleting')) return undefined;
@@ -151,14 +151,14 @@ function configuredRow(
     error: phase === 'error',
     metadata: d.metadata,
     ...(s?.path !== undefined ? { path: s.path } : {}),
-    since,
+    ...sinceOf(c),
     ...(lastError !== undefined ? { lastError } : {}),
     history: history.phases[d.dataset_id] ?? [],
   };
 }
 
 /** Held by a node although the configuration has no row for it: its guard says so (adopt it). */
-function unconfiguredRow(c: ApiConvergenceRow, s: ApiDatasetState | undefined, since: string, history: FeedHistory): DatasetRow {
+function unconfiguredRow(c: ApiConvergenceRow, s: ApiDatasetState | undefined, history: FeedHistory): DatasetRow {
   const actual = s?.primary ?? c.actual_node;
   const max = s?.maximum_size;
   return {
@@ -167,7 +167,7 @@ function unconfiguredRow(c: ApiConvergenceRow, s: ApiDatasetState | undefined, s
     ...(actual !== undefined ? { actual } : {}),
     actualShort: actual !== undefined ? shortId(actual) : '-',
     phase: c.phase, reason: c.reason, moving: false, deleted: false, error: true, metadata: {},
-    since,
+    ...sinceOf(c),
     history: history.phases[c.dataset_id] ?? [],
   };
 }

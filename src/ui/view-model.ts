@@ -35,8 +35,8 @@ export interface DatasetRow {
   readonly error: boolean;
   readonly metadata: Readonly<Record<string, string>>;
   readonly path?: string;
-  /** "4s" since the current phase began, when known. */
-  readonly since: string;
+  /** When the current phase began (epoch ms), when known; shown as "4s" with the render's clock. */
+  readonly sinceMs?: number;
   readonly lastError?: string;
   readonly history: readonly PhaseSeen[];
 }
@@ -76,7 +76,7 @@ export function buildViewModel(
   if (!snap) {
     return { summary: 'waiting for the cluster…', counts: countRows([]), nodes: [], datasets: [], datasetCount: 0, leases: [], log: history.log };
   }
-  const all = rows.rows(snap, now, history);
+  const all = rows.rows(snap, history);
   const counts = countRows(all);
   const f = filter.trim().toLowerCase();
   const datasets = f === '' ? all : all.filter((r) => matches(r, f));
