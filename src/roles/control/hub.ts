@@ -12,6 +12,7 @@ import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
 import { EventDeltas } from './event-deltas.js';
+import { EventPace } from './event-pace.js';
 import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
 import { Primaries } from './primaries.js';
@@ -29,7 +30,12 @@ export interface HubOptions {
   readonly onStoreWrite?: (seconds: number) => void;
   /** A node silent this long is shown unreachable, and moves off it need force (--node-timeout, default 30 s). */
   readonly unreachableAfterMs?: number;
+  /** GET /v1/events readers get at most one event per section this often (default EVENTS_EVERY_MS; 0: every change). */
+  readonly eventsEveryMs?: number;
 }
+
+/** The event stream's pace (event-pace.ts): a follower is at most this much later than the agents. */
+export const EVENTS_EVERY_MS = 50;
 
 /** What control last heard from a node; kept after the node is forgotten, for fencing it. */
 export interface LastHeard {
@@ -38,7 +44,10 @@ export interface LastHeard {
 }
 
 export interface HubEvents {
+  /** Every change, as soon as it is committed (agents). */
   change: [sections: ReadonlySet<Section>, generation: number];
+  /** The event stream's announcements: every section changed since the last one, paced. */
+  events: [sections: ReadonlySet<Section>];
 }
 
 export class ControlHub extends EventEmitter<HubEvents> {
@@ -62,8 +71,11 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private reach: Reachability;
   private readonly primaries: Primaries;
   private readonly deltas: EventDeltas;
-  /** Server time of the latest announcement: the `at` of its events. */
-  private announcedAt = 0;
+  private readonly pace: EventPace;
+  /** Counts the event stream's announcements; each one's deltas are worked out once. */
+  private eventsGeneration = 0;
+  /** Server time of the event stream's latest announcement: the `at` of its events. */
+  private eventsAt = 0;
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -86,6 +98,11 @@ export class ControlHub extends EventEmitter<HubEvents> {
       takeConvergenceChanges: () => this.views.takeConvergenceChanges(),
     });
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
+    this.pace = new EventPace(opts.eventsEveryMs ?? EVENTS_EVERY_MS, (sections) => {
+      this.eventsGeneration += 1;
+      this.eventsAt = this.now();
+      this.emit('events', sections);
+    });
     this.store.on('change', (what) => {
       this.deltas.touched(what.datasetIds);
       if (what.datasets) this.changed('configuration', 'convergence');
@@ -259,9 +276,9 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.deltas.close();
   }
 
-  /** The JSON text of the latest announcement's event for `section` (event-deltas.ts). */
+  /** The JSON text of the event stream's latest announcement for `section` (event-deltas.ts). */
   eventJson(section: Section): string {
-    return this.deltas.json(section, this.generationValue, this.announcedAt);
+    return this.deltas.json(section, this.eventsGeneration, this.eventsAt);
   }
 
   /** The store the configuration came from, for agents' configuration guard (issue 12). */
@@ -290,7 +307,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
     }
     if (sections.size === 0) return;
     this.generationValue += 1;
-    this.announcedAt = this.now();
     this.emit('change', sections, this.generationValue);
+    this.pace.add(sections);
   }
 }
