@@ -264,7 +264,7 @@ async function bursts(port: number, certs: Awaited<ReturnType<typeof makeCerts>>
     const cpus = `control's CPU ${f1(cpuSecs(controlPid) - cpu)} s, the follower's ${f1(cpuSecs(follower.pid!) - followerCpu)} s`;
     const catchUp = await waitFor('the whole burst', () => last.configured >= have && last.behindMs >= 0 && last.behindMs < 1000, 600);
     console.log(`  burst of ${BURST} creates (10 in flight), one follower: ${f1(withOne)} s   (${f1((BURST / withOne))} creates/s; ${f1(withOne / alone)}x the time without; its snapshot of ${(have - BURST).toLocaleString('en')} took ${f1(snapS)} s; ${cpus})`);
-    console.log(`  the follower when the last create returned: ${(have - atEnd.configured).toLocaleString('en')} of ${BURST} not yet shown, ${f1(atEnd.behindMs / 1000)} s behind; all shown and live ${f1(catchUp)} s later${resets > 0 ? `; ${resets} create(s) sent again after a connection reset` : ''}`);
+    console.log(`  the follower when the last create returned: ${(have - atEnd.configured).toLocaleString('en')} of ${BURST} not yet shown, ${f1(atEnd.behindMs / 1000)} s behind; all shown and live ${f1(catchUp)} s later${resets > 0 ? `; ${resets} create(s) sent again after a connection reset` : ''}; control's RSS ${rssMiB(controlPid).toFixed(0)} MiB`);
   } finally {
     agent.destroy();
     if (follower && follower.exitCode === null) {
