@@ -19,8 +19,11 @@ interface Kept {
   readonly dataset: Dataset | undefined;
   readonly phase: Phase;
   readonly since: number;
-  readonly value: ApiConvergenceRow;
-  /** Compared to tell whether the row changed; the section's JSON is serialised from `value`. */
+  /**
+   * The row as the API shows it, serialised: compared to tell whether it changed, and joined into
+   * the section's JSON. Only the text is kept (parsed again for the few rows an event carries):
+   * keeping the objects too cost ~30 MB at 100,000 datasets.
+   */
   readonly text: string;
 }
 
@@ -52,7 +55,6 @@ export class ConvergenceView {
   private rows = new Map<string, Kept>();
   /** The ids of `rows`, sorted. */
   private order: string[] = [];
-  private valueCache?: ApiConvergenceRow[];
   private textCache?: string;
   /** Rows changed or removed since takeChanges() (the event stream's delta). */
   private changedIds = new Set<string>();
@@ -82,10 +84,7 @@ export class ConvergenceView {
       this.datasets = d.datasets;
     }
     if (whole) changed = this.rebuild(d, c, nowMs, reach) || changed;
-    if (changed) {
-      this.valueCache = undefined;
-      this.textCache = undefined;
-    }
+    if (changed) this.textCache = undefined;
     return changed;
   }
 
@@ -164,9 +163,8 @@ export class ConvergenceView {
   /** Stamp and serialise `row` into `into`; whether it differs from `old`. */
   private put(into: Map<string, Kept>, row: ConvergenceRow, dataset: Dataset | undefined, old: Kept | undefined, nowMs: number): boolean {
     const stamped = stampRow(row, old, nowMs);
-    const value = convergenceToApi(stamped);
-    const text = JSON.stringify(value);
-    into.set(row.datasetId, { dataset, phase: stamped.phase, since: stamped.since, value, text });
+    const text = JSON.stringify(convergenceToApi(stamped));
+    into.set(row.datasetId, { dataset, phase: stamped.phase, since: stamped.since, text });
     if (text !== old?.text) {
       this.changedIds.add(row.datasetId);
       this.removedIds.delete(row.datasetId);
@@ -185,7 +183,7 @@ export class ConvergenceView {
     const set: ApiConvergenceRow[] = [];
     for (const id of this.changedIds) {
       const kept = this.rows.get(id);
-      if (kept) set.push(kept.value);
+      if (kept) set.push(JSON.parse(kept.text) as ApiConvergenceRow);
     }
     const removed = [...this.removedIds];
     this.changedIds = new Set();
@@ -193,11 +191,14 @@ export class ConvergenceView {
     return { set, removed };
   }
 
-  get value(): readonly ApiConvergenceRow[] {
-    return (this.valueCache ??= this.order.map((id) => (this.rows.get(id) as Kept).value));
+  /** How many rows are in each phase. */
+  phaseCounts(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const k of this.rows.values()) counts.set(k.phase, (counts.get(k.phase) ?? 0) + 1);
+    return counts;
   }
 
-  /** The rows' own JSON texts joined: the very text JSON.stringify(value) makes, without serialising every row again. */
+  /** The rows' own JSON texts joined: the very text JSON.stringify(rows) makes, without serialising every row again. */
   get json(): string {
     return (this.textCache ??= `[${this.order.map((id) => (this.rows.get(id) as Kept).text).join(',')}]`);
   }

@@ -245,25 +245,33 @@ export class ControlHub extends EventEmitter<HubEvents> {
   }
 
   convergenceJsonText(): string {
+    this.convergenceCurrent();
+    return this.views.convergenceJson;
+  }
+
+  /** Datasets by convergence phase (flocker_control_datasets), without serialising the rows. */
+  convergencePhases(): ReadonlyMap<string, number> {
+    this.convergenceCurrent();
+    return this.views.convergencePhases();
+  }
+
+  private convergenceCurrent(): void {
     // A request right after a change, before the coalesced flush, must already see it.
     if (this.pending.has('convergence') && this.views.recomputeConvergence(this.deployment, this.cluster, this.now(), this.reach)) {
       this.convergenceUnannounced = true;
     }
-    return this.views.convergenceJson;
   }
 
+  /**
+   * The sections' own cached texts put together (each is JSON.stringify of the section), so a
+   * connecting reader at 100,000 datasets costs one 65 MB string, not the rows serialised again.
+   */
   snapshotJson(): string {
-    this.convergenceJsonText();
-    return JSON.stringify({
-      at: this.now(),
-      configuration: this.views.configuration.get(this.deployment.datasets),
-      tag: this.tag(),
-      // Sorted like the other row sections, so a follower finds a row by binary search.
-      state: [...this.views.state.get(this.cluster)].sort((a, b) => (a.dataset_id < b.dataset_id ? -1 : a.dataset_id > b.dataset_id ? 1 : 0)),
-      nodes: JSON.parse(this.nodesLiveJson()) as unknown,
-      leases: this.leases(),
-      convergence: this.views.convergence,
-    });
+    const convergence = this.convergenceJsonText();
+    // Sorted like the other row sections, so a follower finds a row by binary search.
+    const state = [...this.views.state.get(this.cluster)].sort((a, b) => (a.dataset_id < b.dataset_id ? -1 : a.dataset_id > b.dataset_id ? 1 : 0));
+    return `{"at":${JSON.stringify(this.now())},"configuration":${this.configurationJson()},"tag":${JSON.stringify(this.tag())},`
+      + `"state":${JSON.stringify(state)},"nodes":${this.nodesLiveJson()},"leases":${JSON.stringify(this.leases())},"convergence":${convergence}}`;
   }
 
   /** A GET /v1/events reader starts: its snapshot (then eventJson for each announcement). */

@@ -74,8 +74,8 @@ export class Views {
     return this.convergenceView.takeChanges();
   }
 
-  get convergence(): readonly ApiConvergenceRow[] {
-    return this.convergenceView.value;
+  convergencePhases(): Map<string, number> {
+    return this.convergenceView.phaseCounts();
   }
 
   get convergenceJson(): string {
