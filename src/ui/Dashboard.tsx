@@ -11,7 +11,6 @@ import type { BackoffOptions } from '../client/backoff.js';
 import { useNow } from './hooks/use-now.js';
 import { useTerminalSize } from './hooks/use-terminal-size.js';
 import { INITIAL_UI, onKey, selectedIndex, type UiAction, type UiState } from './interaction.js';
-import { DatasetRows } from './dataset-rows.js';
 import { buildViewModel, layoutFor, scrollTop } from './view-model.js';
 
 export type Props = Readonly<{
@@ -30,8 +29,7 @@ export default function Dashboard({ client, title = 'flocker', backoff }: Props)
   const [flash, setFlash] = useState<{ text: string; error: boolean }>();
   const topRef = useRef(0);
 
-  const [rows] = useState(() => new DatasetRows());
-  const vm = useMemo(() => buildViewModel(feed.snapshot, now, feed.history, ui.filter, rows), [feed.snapshot, feed.history, now, ui.filter, rows]);
+  const vm = useMemo(() => buildViewModel(feed.snapshot, now, feed.history, ui.filter, feed.rows), [feed.snapshot, feed.history, now, ui.filter, feed.rows]);
   const layout = layoutFor(termRows, vm.nodes.length, vm.leases.length, vm.datasets.length);
   const selected = selectedIndex(ui, vm.datasets);
   const top = scrollTop(Math.max(0, selected), layout.datasetRows, vm.datasets.length, topRef.current);

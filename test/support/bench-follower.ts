@@ -30,6 +30,7 @@ const feed = new CoalescedFeed((s) => {
 });
 for await (const u of followCluster(client, { signal: abort.signal })) {
   if (u.kind !== 'event') continue;
+  rows.note(u.snapshot, u.changed);
   const now = Date.now();
   feed.update((s) => ({
     snapshot: u.snapshot,
