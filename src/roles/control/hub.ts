@@ -96,6 +96,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
       nodesLiveJson: () => this.nodesLiveJson(),
       leases: () => this.leases(),
       takeConvergenceChanges: () => this.views.takeConvergenceChanges(),
+      dropConvergenceChanges: () => this.views.dropConvergenceChanges(),
     });
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
     this.pace = new EventPace(opts.eventsEveryMs ?? EVENTS_EVERY_MS, (sections) => {

@@ -74,6 +74,10 @@ export class Views {
     return this.convergenceView.takeChanges();
   }
 
+  dropConvergenceChanges(): void {
+    this.convergenceView.dropChanges();
+  }
+
   convergencePhases(): Map<string, number> {
     return this.convergenceView.phaseCounts();
   }
