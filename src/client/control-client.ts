@@ -4,7 +4,7 @@ import type { ClientRequest, IncomingHttpHeaders, IncomingMessage } from 'node:h
 import { Agent, request } from 'node:https';
 import { createSecureContext, type TLSSocket } from 'node:tls';
 import type { ApiConvergenceRow, ApiCreateDataset, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiManifest, ApiNode } from '../protocol/api-json.js';
-import type { ClusterEvent } from '../protocol/events.js';
+import { coalesceEvents, type ClusterEvent } from '../protocol/events.js';
 import { errorMessage, UnreachableError, UserError } from '../errors.js';
 import { identityFromPem } from '../tls/identity.js';
 import { clientTlsOptions } from '../tls/options.js';
@@ -282,11 +282,17 @@ class HttpsControlClient implements ControlClient {
     const parser = new SseParser();
     res.setEncoding('utf8');
     try {
+      // A chunk is everything buffered since the last read: a follower that fell behind gets
+      // what it missed folded into a few events (coalesceEvents), one pass over its rows each.
       for await (const chunk of res as AsyncIterable<string>) {
+        const received: ClusterEvent[] = [];
         for (const m of parser.push(chunk)) {
-          if (signal?.aborted) return; // nothing more after an abort, even from the same chunk
           const e = toClusterEvent(m);
-          if (e) yield e;
+          if (e) received.push(e);
+        }
+        for (const e of coalesceEvents(received)) {
+          if (signal?.aborted) return; // nothing more after an abort, even from the same chunk
+          yield e;
         }
       }
     } catch (e) {

@@ -29,7 +29,7 @@ export default function Dashboard({ client, title = 'flocker', backoff }: Props)
   const [flash, setFlash] = useState<{ text: string; error: boolean }>();
   const topRef = useRef(0);
 
-  const vm = useMemo(() => buildViewModel(feed.snapshot, now, feed.history, ui.filter), [feed.snapshot, feed.history, now, ui.filter]);
+  const vm = useMemo(() => buildViewModel(feed.snapshot, now, feed.history, ui.filter, feed.rows), [feed.snapshot, feed.history, now, ui.filter, feed.rows]);
   const layout = layoutFor(termRows, vm.nodes.length, vm.leases.length, vm.datasets.length);
   const selected = selectedIndex(ui, vm.datasets);
   const top = scrollTop(Math.max(0, selected), layout.datasetRows, vm.datasets.length, topRef.current);

@@ -38,14 +38,14 @@ export default function DashboardView({ title, vm, ui, status, now, columns, hei
     ? rows.find((r) => r.id === mode.datasetId) : undefined;
   let body;
   if (mode.kind === 'detail' && target) {
-    body = <DetailPane row={target} lease={vm.leases.find((l) => l.datasetId === target.id)} maxRows={bodyRows} />;
+    body = <DetailPane row={target} lease={vm.leases.find((l) => l.datasetId === target.id)} maxRows={bodyRows} now={now} />;
   } else if (mode.kind === 'move' && target) {
     body = <MovePicker row={target} targets={moveTargets({ datasets: rows, nodes: vm.nodes, page: 1 }, target.id)} choice={mode.choice} maxRows={bodyRows - 1} />;
   } else {
     body = (
       <>
         <NodeTable nodes={vm.nodes} maxRows={layout.nodeRows} width={columns} />
-        <DatasetTable rows={rows} total={vm.datasetCount} selectedId={selected?.id} top={top} maxRows={layout.datasetRows} width={columns} filter={ui.filter} />
+        <DatasetTable rows={rows} total={vm.datasetCount} selectedId={selected?.id} top={top} maxRows={layout.datasetRows} width={columns} filter={ui.filter} now={now} />
         {layout.showLeases ? <LeaseLine leases={vm.leases} /> : null}
         {layout.logRows > 0 ? <EventLog entries={vm.log} maxRows={layout.logRows} /> : null}
       </>

@@ -1,11 +1,10 @@
 // PURE. (snapshot, now, history) -> what the dashboard shows: rows, counts, a summary line and
 // how many rows of each section fit the terminal.
-import { describeTransfer } from '../model/transfer-progress.js';
 import { findRow, type ClusterSnapshot } from '../protocol/events.js';
 import { shortId } from '../model/ids.js';
 import { datasetLabel, type FeedHistory, type LogEntry, type PhaseSeen } from '../client/history.js';
+import { DatasetRows } from './dataset-rows.js';
 import { ago, plural } from './format.js';
-import { formatSize } from '../model/size.js';
 import { describeConvergenceTimes } from '../protocol/convergence-times.js';
 
 export interface NodeRow {
@@ -36,8 +35,8 @@ export interface DatasetRow {
   readonly error: boolean;
   readonly metadata: Readonly<Record<string, string>>;
   readonly path?: string;
-  /** "4s" since the current phase began, when known. */
-  readonly since: string;
+  /** When the current phase began (epoch ms), when known; shown as "4s" with the render's clock. */
+  readonly sinceMs?: number;
   readonly lastError?: string;
   readonly history: readonly PhaseSeen[];
 }
@@ -70,13 +69,14 @@ export interface ViewModel {
   readonly log: readonly LogEntry[];
 }
 
+/** `rows`: keep one across renders (dataset-rows.ts) and only what changed is built again. */
 export function buildViewModel(
-  snap: ClusterSnapshot | undefined, now: number, history: FeedHistory, filter = '',
+  snap: ClusterSnapshot | undefined, now: number, history: FeedHistory, filter = '', rows = new DatasetRows(),
 ): ViewModel {
   if (!snap) {
     return { summary: 'waiting for the cluster…', counts: countRows([]), nodes: [], datasets: [], datasetCount: 0, leases: [], log: history.log };
   }
-  const all = datasetRows(snap, now, history);
+  const all = rows.rows(snap, history);
   const counts = countRows(all);
   const f = filter.trim().toLowerCase();
   const datasets = f === '' ? all : all.filter((r) => matches(r, f));
@@ -106,86 +106,30 @@ export function buildViewModel(
   return { summary, counts, nodes, datasets, datasetCount: all.length, leases, log: history.log };
 }
 
-/** The order rows are listed in; a collator is many times faster than localeCompare per call. */
-const byLabel = new Intl.Collator().compare;
-
-// The snapshot's row arrays are sorted by dataset_id: rows are found by binary search rather than
-// by maps of every row built for every render.
-function datasetRows(snap: ClusterSnapshot, now: number, history: FeedHistory): DatasetRow[] {
-  const rows: DatasetRow[] = [];
-  for (const d of snap.configuration) {
-    const s = findRow(snap.state, d.dataset_id);
-    const c = findRow(snap.convergence, d.dataset_id);
-    // A deleted dataset stays in the configuration forever; show it only while it is going away.
-    if (d.deleted && !s && (!c || c.phase !== 'deleting')) continue;
-    const actual = s?.primary ?? c?.actual_node;
-    const phase = c?.phase ?? derivePhase(d.deleted, s !== undefined, actual, d.primary);
-    const moving = phase === 'moving-out' || phase === 'moving-in' || phase === 'moving'
-      || (!d.deleted && actual !== undefined && actual !== d.primary);
-    const sinceMs = c ? Date.parse(c.since) : NaN;
-    const lastError = c?.last_error ?? history.lastError[d.dataset_id];
-    rows.push({
-      id: d.dataset_id,
-      label: datasetLabel(d, d.dataset_id),
-      size: d.maximum_size == null ? '-' : formatSize(d.maximum_size, 'short'),
-      desired: d.primary,
-      desiredShort: shortId(d.primary),
-      ...(actual !== undefined ? { actual } : {}),
-      actualShort: actual !== undefined ? shortId(actual) : '-',
-      phase,
-      reason: c?.progress ? `${c.reason} — ${describeTransfer(c.progress)}` : c?.reason ?? '',
-      moving,
-      deleted: d.deleted,
-      error: phase === 'error',
-      metadata: d.metadata,
-      ...(s?.path !== undefined ? { path: s.path } : {}),
-      since: Number.isNaN(sinceMs) ? '' : ago(now - sinceMs),
-      ...(lastError !== undefined ? { lastError } : {}),
-      history: history.phases[d.dataset_id] ?? [],
-    });
-  }
-  // Held by a node although the configuration has no row for it: its guard says so (adopt it).
-  for (const c of snap.convergence) {
-    if (findRow(snap.configuration, c.dataset_id)) continue;
-    const s = findRow(snap.state, c.dataset_id);
-    const actual = s?.primary ?? c.actual_node;
-    const sinceMs = Date.parse(c.since);
-    const max = s?.maximum_size;
-    rows.push({
-      id: c.dataset_id, label: shortId(c.dataset_id), size: max == null ? '-' : formatSize(max, 'short'),
-      desired: c.desired_node, desiredShort: shortId(c.desired_node),
-      ...(actual !== undefined ? { actual } : {}),
-      actualShort: actual !== undefined ? shortId(actual) : '-',
-      phase: c.phase, reason: c.reason, moving: false, deleted: false, error: true, metadata: {},
-      since: Number.isNaN(sinceMs) ? '' : ago(now - sinceMs),
-      history: history.phases[c.dataset_id] ?? [],
-    });
-  }
-  return rows.sort((a, b) => byLabel(a.label, b.label) || byLabel(a.id, b.id));
-}
-
-function derivePhase(deleted: boolean, inState: boolean, actual: string | undefined, desired: string): string {
-  if (deleted) return 'deleting';
-  if (!inState) return 'pending';
-  if (actual === desired) return 'converged';
-  return actual === undefined ? 'pending' : 'moving';
-}
-
 function matches(r: DatasetRow, f: string): boolean {
   return [r.label, r.id, r.desired, r.actual ?? '', r.phase, ...Object.values(r.metadata)]
     .some((t) => t.toLowerCase().includes(f));
 }
 
 function countRows(rows: readonly DatasetRow[]): Counts {
-  const live = rows.filter((r) => !r.deleted);
-  return {
-    total: live.length,
-    converged: live.filter((r) => r.phase === 'converged').length,
-    moving: live.filter((r) => r.moving && !r.error).length,
-    error: rows.filter((r) => r.error).length,
-    deleting: rows.filter((r) => r.deleted).length,
-    pending: live.filter((r) => r.phase !== 'converged' && !r.moving && !r.error).length,
-  };
+  let total = 0;
+  let converged = 0;
+  let moving = 0;
+  let error = 0;
+  let deleting = 0;
+  let pending = 0;
+  for (const r of rows) {
+    if (r.error) error += 1;
+    if (r.deleted) {
+      deleting += 1;
+      continue;
+    }
+    total += 1;
+    if (r.phase === 'converged') converged += 1;
+    if (r.moving && !r.error) moving += 1;
+    if (r.phase !== 'converged' && !r.moving && !r.error) pending += 1;
+  }
+  return { total, converged, moving, pending, deleting, error };
 }
 
 /** "12/14 converged, 1 moving, 1 error · 3 nodes (2 connected) · p50 converge 35 ms (last 12)". */

@@ -103,6 +103,11 @@ function call(agent: HttpsAgent, port: number, method: string, path: string, bod
   });
 }
 
+/** CPU seconds (user + system) a process has used so far. */
+const cpuSecs = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+};
 const rssMiB = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
 
 async function control(n: number): Promise<void> {
@@ -177,7 +182,7 @@ async function control(n: number): Promise<void> {
     }
     console.log(`  POST /v1/configuration/datasets (20 one after another)  ${creates.length ? `p50 ${f1(pct(creates, 50))} ms   max ${f1(Math.max(...creates))} ms` : ''}${failure ? `  a create failed: ${failure}` : ''}; RSS ${rssMiB(child.pid!).toFixed(0)} MiB`);
     agent.destroy();
-    if (n > 0 && !failure) await bursts(ports.api_port, certs, node, n + creates.length);
+    if (n > 0 && !failure) await bursts(ports.api_port, certs, node, n + creates.length, child.pid!);
   } finally {
     ws?.terminate();
     if (child && child.exitCode === null) {
@@ -222,15 +227,18 @@ async function burst(agent: HttpsAgent, port: number, node: NodeId, count: numbe
 
 interface FollowerLine { configured: number; shown: number; behindMs: number }
 
-async function bursts(port: number, certs: Awaited<ReturnType<typeof makeCerts>>, node: NodeId, have: number): Promise<void> {
+async function bursts(port: number, certs: Awaited<ReturnType<typeof makeCerts>>, node: NodeId, have: number, controlPid: number): Promise<void> {
   const user = certs.users['user']!;
   const agent = new HttpsAgent({ ca: readFileSync(certs.caCert), cert: readFileSync(user.cert), key: readFileSync(user.key), keepAlive: true, maxSockets: 10 });
   let follower: ChildProcess | undefined;
   try {
+    let cpu = cpuSecs(controlPid);
     const alone = await burst(agent, port, node, BURST, 10);
     have += BURST;
-    console.log(`  burst of ${BURST} creates (10 in flight), no follower:   ${f1(alone)} s   (${f1((BURST / alone))} creates/s)`);
-    follower = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/support/bench-follower.ts')], {
+    console.log(`  burst of ${BURST} creates (10 in flight), no follower:   ${f1(alone)} s   (${f1((BURST / alone))} creates/s; control's CPU ${f1(cpuSecs(controlPid) - cpu)} s)`);
+    // BENCH_FOLLOWER_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" shows where the follower's time goes.
+    const followerArgs = (process.env.BENCH_FOLLOWER_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    follower = spawn(process.execPath, [...followerArgs, '--import', 'tsx', join(ROOT, 'test/support/bench-follower.ts')], {
       cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'],
       env: { ...process.env, FOLLOW_PORT: String(port), FOLLOW_CA: certs.caCert, FOLLOW_CERT: user.cert, FOLLOW_KEY: user.key },
     });
@@ -248,12 +256,15 @@ async function bursts(port: number, certs: Awaited<ReturnType<typeof makeCerts>>
       return (performance.now() - t) / 1000;
     };
     const snapS = await waitFor('its first snapshot', () => last.configured >= have, 600);
+    cpu = cpuSecs(controlPid);
+    const followerCpu = cpuSecs(follower.pid!);
     const withOne = await burst(agent, port, node, BURST, 10);
     have += BURST;
     const atEnd = last;
+    const cpus = `control's CPU ${f1(cpuSecs(controlPid) - cpu)} s, the follower's ${f1(cpuSecs(follower.pid!) - followerCpu)} s`;
     const catchUp = await waitFor('the whole burst', () => last.configured >= have && last.behindMs >= 0 && last.behindMs < 1000, 600);
-    console.log(`  burst of ${BURST} creates (10 in flight), one follower: ${f1(withOne)} s   (${f1((BURST / withOne))} creates/s; ${f1(withOne / alone)}x the time without; its snapshot of ${(have - BURST).toLocaleString('en')} took ${f1(snapS)} s)`);
-    console.log(`  the follower when the last create returned: ${(have - atEnd.configured).toLocaleString('en')} of ${BURST} not yet shown, ${f1(atEnd.behindMs / 1000)} s behind; all shown and live ${f1(catchUp)} s later${resets > 0 ? `; ${resets} create(s) sent again after a connection reset` : ''}`);
+    console.log(`  burst of ${BURST} creates (10 in flight), one follower: ${f1(withOne)} s   (${f1((BURST / withOne))} creates/s; ${f1(withOne / alone)}x the time without; its snapshot of ${(have - BURST).toLocaleString('en')} took ${f1(snapS)} s; ${cpus})`);
+    console.log(`  the follower when the last create returned: ${(have - atEnd.configured).toLocaleString('en')} of ${BURST} not yet shown, ${f1(atEnd.behindMs / 1000)} s behind; all shown and live ${f1(catchUp)} s later${resets > 0 ? `; ${resets} create(s) sent again after a connection reset` : ''}; control's RSS ${rssMiB(controlPid).toFixed(0)} MiB`);
   } finally {
     agent.destroy();
     if (follower && follower.exitCode === null) {

@@ -292,14 +292,14 @@ test('events: snapshot, a change, heartbeats; the subscription ends when the cli
     };
     await readUntil(/^event: snapshot\ndata: .*\n\n/m);
     assert.ok(text.startsWith('event: snapshot\n'), 'snapshot comes first');
-    assert.is(hb.hub.listenerCount('change'), 1);
+    assert.is(hb.hub.listenerCount('events'), 1);
     await hb.call('POST', '/v1/configuration/datasets', { primary: N1, metadata: { name: 'sse' } });
     await readUntil(/event: configuration\ndata: \{"at":\d+,"tag":"[^"]+","set":\[\{[^\n]*"sse"[^\n]*"removed":\[\]\}\n/);
     await readUntil(/event: convergence\ndata: \{"at":\d+,"set":\[\{[^\n]*"phase":"pending"/);
     await readUntil(/^: heartbeat$/m);
     ac.abort();
-    for (let i = 0; i < 50 && hb.hub.listenerCount('change') > 0; i++) await new Promise((r) => setTimeout(r, 20));
-    assert.is(hb.hub.listenerCount('change'), 0, 'listener removed on disconnect');
+    for (let i = 0; i < 50 && hb.hub.listenerCount('events') > 0; i++) await new Promise((r) => setTimeout(r, 20));
+    assert.is(hb.hub.listenerCount('events'), 0, 'listener removed on disconnect');
   } finally {
     await hb.close();
   }

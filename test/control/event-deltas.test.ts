@@ -2,7 +2,7 @@
 // equal a fresh snapshot, section by section. Random sequences (fast-check) of creates, moves,
 // deletes, lease changes and agent hellos/reports/disconnects, some in one burst, against a real
 // ControlHub over a MemoryStore, read as the route hands them out (hub.eventJson on every
-// 'change', a late follower joining mid-way from a fresh snapshot). Also: a reader that stops
+// 'events' announcement, a late follower joining mid-way from a fresh snapshot). Also: a reader that stops
 // reading is still dropped once what it is owed passes the floor.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -88,8 +88,8 @@ function follow(hub: ControlHub): { snapshot: () => ClusterSnapshot; stop: () =>
   const onChange = (sections: ReadonlySet<Section>): void => {
     for (const s of sections) snap = applyEvent(snap, { type: s, data: JSON.parse(hub.eventJson(s)) } as ClusterEvent);
   };
-  hub.on('change', onChange);
-  return { snapshot: () => snap as ClusterSnapshot, stop: () => { hub.off('change', onChange); hub.closeEvents(); } };
+  hub.on('events', onChange);
+  return { snapshot: () => snap as ClusterSnapshot, stop: () => { hub.off('events', onChange); hub.closeEvents(); } };
 }
 
 /** Leases carry seconds remaining at the time of sending; the rest must match exactly. */
@@ -103,7 +103,8 @@ test('a snapshot plus the deltas applied in order equals a fresh snapshot, secti
   // late one is the only reader, and what changed while nobody read is not owed to it.
   await fc.assert(fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 3 }), { minLength: 1, maxLength: 25 }), d, fc.integer({ min: 0, max: 30 }), async (steps, joinAt, leaveAt) => {
     const clock = { t: Date.parse('2026-01-01T00:00:00Z') };
-    const hub = new ControlHub({ store: new MemoryStore(), now: () => clock.t, nodeTimeoutMs: 150_000, unreachableAfterMs: 30_000 });
+    // Unpaced: every announcement is an event (the pacing has its own test below).
+    const hub = new ControlHub({ store: new MemoryStore(), now: () => clock.t, nodeTimeoutMs: 150_000, unreachableAfterMs: 30_000, eventsEveryMs: 0 });
     let first: ReturnType<typeof follow> | undefined = follow(hub);
     let late: ReturnType<typeof follow> | undefined;
     try {
@@ -137,7 +138,7 @@ test('a snapshot plus the deltas applied in order equals a fresh snapshot, secti
 test('each change is serialised once for all readers', async () => {
   const hub = new ControlHub();
   const texts: string[][] = [[], []];
-  for (const t of texts) hub.on('change', (sections) => { for (const s of sections) t.push(hub.eventJson(s)); });
+  for (const t of texts) hub.on('events', (sections) => { for (const s of sections) t.push(hub.eventJson(s)); });
   await hub.write(createEdit({ datasetId: ds(1), primary: node(0), maximumSize: null, metadata: {} }));
   await until('the create to be announced', () => texts[1]!.length >= 2);
   assert.equal(texts[0], texts[1]);
@@ -145,6 +146,33 @@ test('each change is serialised once for all readers', async () => {
   const conf = JSON.parse(texts[0]![0]!) as { set: { dataset_id: string }[]; removed: string[] };
   assert.equal(conf.set.map((r) => r.dataset_id), [ds(1)]);
   assert.equal(conf.removed, []);
+});
+
+test('changes that follow one another within the pace reach the event stream together, and whole', async () => {
+  const hub = new ControlHub({ eventsEveryMs: 10_000 });
+  const f = follow(hub);
+  let events = 0;
+  hub.on('events', () => { events += 1; });
+  try {
+    for (let i = 0; i < 5; i++) await hub.write(createEdit({ datasetId: ds(i), primary: node(0), maximumSize: null, metadata: {} }));
+    await until('the first create to be announced at once', () => f.snapshot().configuration.length >= 1);
+    assert.is(events, 1, 'the four that followed wait for the pace');
+    assert.is(f.snapshot().configuration.length, 1);
+  } finally {
+    f.stop();
+  }
+  const paced = new ControlHub({ eventsEveryMs: 30 });
+  const g = follow(paced);
+  let count = 0;
+  paced.on('events', () => { count += 1; });
+  try {
+    for (let i = 0; i < 5; i++) await paced.write(createEdit({ datasetId: ds(i), primary: node(0), maximumSize: null, metadata: {} }));
+    await until('every create to reach the follower', () => g.snapshot().configuration.length === 5);
+    assert.ok(count < 5, `${count} announcements for 5 commits`);
+    assert.equal(comparable(g.snapshot()), comparable(JSON.parse(paced.snapshotJson()) as ClusterSnapshot));
+  } finally {
+    g.stop();
+  }
 });
 
 test('a reader that stops reading is dropped, and logged, once what it is owed passes the floor', async () => {
@@ -160,11 +188,11 @@ test('a reader that stops reading is dropped, and logged, once what it is owed p
     await new Promise<void>((r) => socket.once('connect', () => r()));
     socket.write('GET /v1/events HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n');
     socket.pause();
-    await until('the reader to subscribe', () => hub.listenerCount('change') === 1);
+    await until('the reader to subscribe', () => hub.listenerCount('events') === 1);
     let i = 0;
     const metadata = Object.fromEntries(Array.from({ length: 15 }, (_, k) => [`k${k}`, 'x'.repeat(256)]));
     // Until the kernel's buffers and then the floor are full: the drop is the end of the wait.
-    while (hub.listenerCount('change') > 0) {
+    while (hub.listenerCount('events') > 0) {
       await Promise.all(Array.from({ length: 20 }, () => hub.write(createEdit({ datasetId: ds(i++), primary: node(0), maximumSize: null, metadata }))));
       await tick();
     }

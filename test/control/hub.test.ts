@@ -86,4 +86,19 @@ test('node timeout, new era, disconnect', async () => {
   assert.is(hub.nodeByEra('e2'), N, 'era mapping stays');
 });
 
+test('the event stream\'s snapshot holds every section as its own view serialises it (state sorted by dataset_id)', async () => {
+  const hub = new ControlHub();
+  await Promise.all([3, 1, 2].map((i) => hub.write(create(i))));
+  hub.agentHello(N, 'era', '10.0.0.1');
+  hub.agentReport(N, { manifestations: [2, 1].map((i) => ({ datasetId: id(i), path: `/f/${i}`, maximumSize: null })), nonManifest: [], progress: [] });
+  const snap = JSON.parse(hub.snapshotJson()) as Record<string, unknown>;
+  assert.equal(Object.keys(snap), ['at', 'configuration', 'tag', 'state', 'nodes', 'leases', 'convergence']);
+  assert.equal(snap['configuration'], JSON.parse(hub.configurationJson()));
+  assert.is(snap['tag'], hub.tag());
+  assert.equal((snap['state'] as { dataset_id: string }[]).map((r) => r.dataset_id), [id(1), id(2)]);
+  assert.equal(snap['nodes'], JSON.parse(hub.nodesLiveJson()));
+  assert.equal(snap['convergence'], JSON.parse(hub.convergenceJsonText()));
+  assert.equal((snap['convergence'] as { dataset_id: string }[]).map((r) => r.dataset_id), [id(1), id(2), id(3)]);
+});
+
 test.run();

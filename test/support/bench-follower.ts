@@ -8,6 +8,7 @@ import { createControlClient } from '../../src/client/control-client.js';
 import { followCluster } from '../../src/client/follow.js';
 import { advanceHistory } from '../../src/client/history.js';
 import { CoalescedFeed } from '../../src/ui/hooks/use-cluster-feed.js';
+import { DatasetRows } from '../../src/ui/dataset-rows.js';
 import { buildViewModel } from '../../src/ui/view-model.js';
 
 const env = (k: string): string => {
@@ -21,13 +22,15 @@ const client = createControlClient({
 });
 const abort = new AbortController();
 process.once('SIGTERM', () => process.exit(0));
+const rows = new DatasetRows();
 const feed = new CoalescedFeed((s) => {
-  const vm = buildViewModel(s.snapshot, Date.now(), s.history);
+  const vm = buildViewModel(s.snapshot, Date.now(), s.history, '', rows);
   const behindMs = s.status.kind === 'live' ? s.status.behindMs ?? 0 : -1;
   process.stdout.write(`${JSON.stringify({ configured: s.snapshot?.configuration.length ?? 0, shown: vm.datasetCount, behindMs })}\n`);
 });
 for await (const u of followCluster(client, { signal: abort.signal })) {
   if (u.kind !== 'event') continue;
+  rows.note(u.snapshot, u.changed);
   const now = Date.now();
   feed.update((s) => ({
     snapshot: u.snapshot,

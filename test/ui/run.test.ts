@@ -89,4 +89,10 @@ test('snapshotText lists every dataset however many there are', () => {
   assert.match(text, 'vol-39');
 });
 
+test('the table says how long each dataset has been in its phase, by the clock it is drawn with', () => {
+  const text = snapshotText(sampleSnapshot(), 'flocker', 120, Date.parse('2026-01-01T00:02:00.000Z'));
+  assert.match(text, 'moving-out 2m');
+  assert.match(text, 'converged 2m');
+});
+
 test.run();

@@ -18,6 +18,8 @@ export interface DeltaSource {
   leases(): ApiLease[];
   /** The convergence rows changed and removed since the last call. */
   takeConvergenceChanges(): { set: ApiConvergenceRow[]; removed: string[] };
+  /** Forget the convergence rows changed since the last call, without building them. */
+  dropConvergenceChanges(): void;
 }
 
 export class EventDeltas {
@@ -41,7 +43,7 @@ export class EventDeltas {
   open(): void {
     if (this.readers === 0) {
       this.configIds = new Set();
-      this.source.takeConvergenceChanges();
+      this.source.dropConvergenceChanges();
       this.stateRows.changes(this.source.cluster());
     }
     this.readers += 1;

@@ -77,13 +77,6 @@ async function listen(server: Server, port: number, host: string, what: string):
   return (server.address() as AddressInfo).port;
 }
 
-/** Datasets by phase, counted from the convergence rows when Prometheus scrapes. */
-function countPhases(hub: ControlHub): ReadonlyMap<string, number> {
-  const counts = new Map<string, number>();
-  for (const row of JSON.parse(hub.convergenceJsonText()) as { phase: string }[]) counts.set(row.phase, (counts.get(row.phase) ?? 0) + 1);
-  return counts;
-}
-
 function closeServer(server: Server): Promise<void> {
   server.closeAllConnections();
   return new Promise((r) => server.close(() => r()));
@@ -147,7 +140,7 @@ export async function startControlService(o: ControlServiceOptions): Promise<Run
   refuseOtherPeers(agents, 'node-', (reason, s) => o.log.warn({ peer: s.remoteAddress, reason }, 'refused an agent connection'));
   for (const s of [api, agents]) s.on('tlsClientError', (e) => o.log.debug({ err: e.message }, 'TLS handshake failed'));
   const channel = new AgentChannel(agents, hub, o.log);
-  const unregisterPhases = controlMetrics().datasetsByPhase.set(() => countPhases(hub));
+  const unregisterPhases = controlMetrics().datasetsByPhase.set(() => hub.convergencePhases());
   let metrics: MetricsServer | undefined;
   const tick = setInterval(() => {
     hub.sweepLeases().catch((e: unknown) => {

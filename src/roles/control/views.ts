@@ -74,8 +74,12 @@ export class Views {
     return this.convergenceView.takeChanges();
   }
 
-  get convergence(): readonly ApiConvergenceRow[] {
-    return this.convergenceView.value;
+  dropConvergenceChanges(): void {
+    this.convergenceView.dropChanges();
+  }
+
+  convergencePhases(): Map<string, number> {
+    return this.convergenceView.phaseCounts();
   }
 
   get convergenceJson(): string {

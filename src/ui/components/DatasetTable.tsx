@@ -1,6 +1,7 @@
 import { Box, Text } from 'ink';
 import type { DatasetRow } from '../view-model.js';
 import Cell from './Cell.js';
+import { ago } from '../format.js';
 
 type Props = Readonly<{
   rows: readonly DatasetRow[];
@@ -11,6 +12,8 @@ type Props = Readonly<{
   maxRows: number;
   width: number;
   filter: string;
+  /** The clock the phases' durations are shown with. */
+  now: number;
 }>;
 
 const PHASE_COLORS: Readonly<Record<string, string>> = {
@@ -28,7 +31,7 @@ function datasetColumns(width: number): { name: number; phase: number; reason: n
   return { name, phase, reason };
 }
 
-export default function DatasetTable({ rows, total, selectedId, top, maxRows, width, filter }: Props) {
+export default function DatasetTable({ rows, total, selectedId, top, maxRows, width, filter, now }: Props) {
   const cols = datasetColumns(width);
   const shown = rows.slice(top, top + maxRows);
   const below = Math.max(0, rows.length - top - shown.length);
@@ -55,7 +58,7 @@ export default function DatasetTable({ rows, total, selectedId, top, maxRows, wi
             <Cell width={6}>{r.size}</Cell>
             <Cell width={8}>{r.desiredShort}</Cell>
             <Cell width={8} color={r.moving ? 'yellow' : undefined}>{r.actualShort}</Cell>
-            <Cell width={cols.phase} color={PHASE_COLORS[r.phase]}>{r.since ? `${r.phase} ${r.since}` : r.phase}</Cell>
+            <Cell width={cols.phase} color={PHASE_COLORS[r.phase]}>{r.sinceMs !== undefined ? `${r.phase} ${ago(now - r.sinceMs)}` : r.phase}</Cell>
             {cols.reason > 0 ? <Text wrap="truncate-end" dimColor={!r.error} color={r.error ? 'red' : undefined}>{r.lastError && r.error ? r.lastError : r.reason}</Text> : null}
           </Box>
         );

@@ -1,10 +1,10 @@
 import { Box, Text } from 'ink';
 import type { DatasetRow, LeaseRow } from '../view-model.js';
-import { clock } from '../format.js';
+import { ago, clock } from '../format.js';
 
-type Props = Readonly<{ row: DatasetRow; lease?: LeaseRow; maxRows: number }>;
+type Props = Readonly<{ row: DatasetRow; lease?: LeaseRow; maxRows: number; now: number }>;
 
-export default function DetailPane({ row, lease, maxRows }: Props) {
+export default function DetailPane({ row, lease, maxRows, now }: Props) {
   const meta = Object.entries(row.metadata).map(([k, v]) => `${k}=${v}`).join(', ') || '(none)';
   const lines: [string, string][] = [
     ['dataset', row.id],
@@ -13,7 +13,7 @@ export default function DetailPane({ row, lease, maxRows }: Props) {
     ['desired', row.desired],
     ['actual', row.actual ?? '(not attached anywhere)'],
     ['path', row.path ?? '-'],
-    ['phase', `${row.phase}${row.since ? ` for ${row.since}` : ''}${row.reason ? `: ${row.reason}` : ''}`],
+    ['phase', `${row.phase}${row.sinceMs !== undefined ? ` for ${ago(now - row.sinceMs)}` : ''}${row.reason ? `: ${row.reason}` : ''}`],
     ['lease', lease ? `held by ${lease.node}, expires ${lease.expires}` : 'none'],
     ['last error', row.lastError ?? 'none'],
   ];

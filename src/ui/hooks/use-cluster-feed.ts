@@ -9,6 +9,7 @@ import type { ClusterSnapshot } from '../../protocol/events.js';
 import { addLog, advanceHistory, EMPTY_HISTORY, type FeedHistory, type LogLevel } from '../../client/history.js';
 import { DEFAULT_BACKOFF, type BackoffOptions } from '../../client/backoff.js';
 import { followCluster } from '../../client/follow.js';
+import { DatasetRows } from '../dataset-rows.js';
 
 export const RENDER_EVERY_MS = 100;
 
@@ -30,6 +31,8 @@ export interface FeedState {
 export interface ClusterFeed extends FeedState {
   /** Add a line to the event log (action results). */
   readonly note: (level: LogLevel, text: string) => void;
+  /** The dataset rows, told of every update so a render builds only the rows it changed. */
+  readonly rows: DatasetRows;
 }
 
 const INITIAL: FeedState = { history: EMPTY_HISTORY, status: { kind: 'connecting' } };
@@ -66,12 +69,13 @@ export class CoalescedFeed {
 export function useClusterFeed(client: ControlClient, backoff: BackoffOptions = DEFAULT_BACKOFF): ClusterFeed {
   const [state, setState] = useState<FeedState>(INITIAL);
   const feed = useRef<CoalescedFeed | undefined>(undefined);
+  const [rows] = useState(() => new DatasetRows());
 
   useEffect(() => {
     const abort = new AbortController();
     const f = new CoalescedFeed(setState);
     feed.current = f;
-    void follow(client, abort.signal, backoff, f);
+    void follow(client, abort.signal, backoff, f, rows);
     return () => {
       abort.abort();
       f.close();
@@ -84,13 +88,14 @@ export function useClusterFeed(client: ControlClient, backoff: BackoffOptions = 
     feed.current?.update((s) => ({ ...s, history: addLog(s.history, { at: Date.now(), level, text }) }));
   }, []);
 
-  return { ...state, note };
+  return { ...state, note, rows };
 }
 
-async function follow(client: ControlClient, signal: AbortSignal, backoff: BackoffOptions, feed: CoalescedFeed): Promise<void> {
+async function follow(client: ControlClient, signal: AbortSignal, backoff: BackoffOptions, feed: CoalescedFeed, rows: DatasetRows): Promise<void> {
   for await (const u of followCluster(client, { signal, backoff })) {
     const now = Date.now();
     if (u.kind === 'event') {
+      rows.note(u.snapshot, u.changed);
       feed.update((s) => ({
         snapshot: u.snapshot,
         history: advanceHistory(s.history, u.before, u.snapshot, now, {}, u.changed),

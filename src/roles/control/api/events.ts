@@ -77,12 +77,12 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
       closed = true;
       clearInterval(heartbeat);
       clearInterval(ticker);
-      hub.off('change', onChange);
+      hub.off('events', onChange);
       hub.closeEvents();
       stream.end();
     };
     send('snapshot', hub.openEvents());
-    hub.on('change', onChange);
+    hub.on('events', onChange);
     ctx.req.once('close', cleanup);
     ctx.res.once('close', cleanup);
   });
