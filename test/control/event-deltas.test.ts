@@ -13,6 +13,7 @@ import { connect } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { pino } from 'pino';
 import { ControlHub, type Section } from '../../src/roles/control/hub.js';
+import { eventPaceMs, MAX_EVENT_PACE_MS } from '../../src/roles/control/event-pace.js';
 import { createApp } from '../../src/roles/control/app.js';
 import { acquireLeaseEdit, createEdit, deleteEdit, expireLeasesEdit, moveEdit, releaseLeaseEdit } from '../../src/roles/control/edits.js';
 import { MemoryStore } from '../../src/store/memory.js';
@@ -172,6 +173,27 @@ test('changes that follow one another within the pace reach the event stream tog
     assert.equal(comparable(g.snapshot()), comparable(JSON.parse(paced.snapshotJson()) as ClusterSnapshot));
   } finally {
     g.stop();
+  }
+});
+
+test('the pace follows the cluster size: a small cluster announces every change at once, 100,000 datasets at most every 50 ms', async () => {
+  assert.is(eventPaceMs(100_000), MAX_EVENT_PACE_MS);
+  assert.is(eventPaceMs(10_000_000), MAX_EVENT_PACE_MS);
+  assert.ok(eventPaceMs(1_000) <= 1, 'a thousand datasets wait at most a millisecond');
+  const hub = new ControlHub();
+  const f = follow(hub);
+  let events = 0;
+  hub.on('events', () => { events += 1; });
+  try {
+    for (let i = 0; i < 5; i++) {
+      await hub.write(createEdit({ datasetId: ds(i), primary: node(0), maximumSize: null, metadata: {} }));
+      // The hub announces on the turn after a commit; an event held for a pace would need a timer.
+      await new Promise((r) => setImmediate(r));
+      assert.is(events, i + 1, `create ${i} announced with no pace to wait for`);
+    }
+    await until('the follower to have all five', () => f.snapshot().configuration.length === 5);
+  } finally {
+    f.stop();
   }
 });
 

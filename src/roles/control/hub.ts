@@ -12,7 +12,7 @@ import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
 import { EventDeltas } from './event-deltas.js';
-import { EventPace } from './event-pace.js';
+import { EventPace, eventPaceMs } from './event-pace.js';
 import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
 import { Primaries } from './primaries.js';
@@ -30,12 +30,10 @@ export interface HubOptions {
   readonly onStoreWrite?: (seconds: number) => void;
   /** A node silent this long is shown unreachable, and moves off it need force (--node-timeout, default 30 s). */
   readonly unreachableAfterMs?: number;
-  /** GET /v1/events readers get at most one event per section this often (default EVENTS_EVERY_MS; 0: every change). */
+  /** GET /v1/events readers get at most one event per section this often (default: eventPaceMs of the dataset count; 0: every change). */
   readonly eventsEveryMs?: number;
 }
 
-/** The event stream's pace (event-pace.ts): a follower is at most this much later than the agents. */
-export const EVENTS_EVERY_MS = 50;
 
 /** What control last heard from a node; kept after the node is forgotten, for fencing it. */
 export interface LastHeard {
@@ -99,7 +97,8 @@ export class ControlHub extends EventEmitter<HubEvents> {
       dropConvergenceChanges: () => this.views.dropConvergenceChanges(),
     });
     this.reach = { unreachable: this.unreachableValue, timeoutSeconds: Math.round(this.unreachableAfterMs / 1000) };
-    this.pace = new EventPace(opts.eventsEveryMs ?? EVENTS_EVERY_MS, (sections) => {
+    const fixedPace = opts.eventsEveryMs;
+    this.pace = new EventPace(() => fixedPace ?? eventPaceMs(this.deployment.datasets.size), (sections) => {
       this.eventsGeneration += 1;
       this.eventsAt = this.now();
       this.emit('events', sections);
