@@ -118,14 +118,20 @@ export function convergenceRow(d: Dataset, ix: ReportIndex, cluster: ClusterStat
  */
 export function unconfiguredRows(deployment: Deployment, ix: ReportIndex): ConvergenceRow[] {
   const rows: ConvergenceRow[] = [];
-  for (const [id, list] of ix.progress) {
-    if (deployment.datasets.has(id)) continue;
-    const e = list.find((x) => x.p.phase === 'error');
-    if (!e) continue;
-    const mounted = ix.mounted.get(id);
-    rows.push(fromProgress({ datasetId: id as DatasetId, desiredNode: e.node, ...(mounted ? { actualNode: mounted.node.uuid } : {}) }, e.p));
+  for (const id of ix.progress.keys()) {
+    const row = unconfiguredRow(id, deployment, ix);
+    if (row) rows.push(row);
   }
   return rows;
+}
+
+/** The row of dataset `id` when the configuration has none: shown while a node reports an error of it. */
+export function unconfiguredRow(id: string, deployment: Deployment, ix: ReportIndex): ConvergenceRow | undefined {
+  if (deployment.datasets.has(id)) return undefined;
+  const e = ix.progress.get(id)?.find((x) => x.p.phase === 'error');
+  if (!e) return undefined;
+  const mounted = ix.mounted.get(id);
+  return fromProgress({ datasetId: id as DatasetId, desiredNode: e.node, ...(mounted ? { actualNode: mounted.node.uuid } : {}) }, e.p);
 }
 
 export function convergenceRows(deployment: Deployment, cluster: ClusterState, reach?: Reachability): ConvergenceRow[] {

@@ -2,12 +2,13 @@
 // reports or the set of unreachable nodes changed, and serialised only then. A configuration
 // change names the ids it touched, so a create in a cluster of 100,000 datasets visits one row and
 // inserts one id in the sorted order (the rows used to be walked, re-sorted and put in a new map
-// on every change). A change of the agents' reports or of who is unreachable still recomputes
-// every row, as any row may depend on it.
+// on every change). A new report from an agent recomputes the rows of the datasets it or the
+// report before it names: no other row reads it. A node joining, leaving or (dis)connecting, or
+// a change of who is unreachable, still recomputes every row, as any row may depend on it.
 import type { ClusterState, NodeState, Phase } from '../../model/cluster-state.js';
 import type { Dataset, Deployment } from '../../model/configuration.js';
 import {
-  byId, convergenceRow, indexReports, stampRow, unconfiguredRows,
+  byId, convergenceRow, indexReports, stampRow, unconfiguredRow, unconfiguredRows,
   type ConvergenceRow, type Reachability, type ReportIndex,
 } from '../../model/convergence.js';
 import { own } from '../../model/own.js';
@@ -32,6 +33,30 @@ interface Kept {
  * (through the index), whether it is connected, and whether it exists; never lastSeen, host,
  * era or name.
  */
+/**
+ * The datasets whose rows a change from cluster `a` to `b` can change, when only reports changed
+ * (the same nodes, each as connected as before): those the changed reports, old or new, name.
+ * undefined when more than reports changed.
+ */
+function reportedChange(a: ClusterState, b: ClusterState): Set<string> | undefined {
+  const keys = Object.keys(b.nodes);
+  if (keys.length !== Object.keys(a.nodes).length) return undefined;
+  const ids = new Set<string>();
+  for (const k of keys) {
+    const x = own(a.nodes, k);
+    const y = own(b.nodes, k) as NodeState;
+    if (!x || x.connected !== y.connected) return undefined;
+    if (x.report === y.report) continue;
+    for (const r of [x.report, y.report]) {
+      if (!r) continue;
+      for (const m of r.manifestations) ids.add(m.datasetId);
+      for (const m of r.nonManifest) ids.add(m.datasetId);
+      for (const p of r.progress) ids.add(p.datasetId);
+    }
+  }
+  return ids;
+}
+
 function sameRowInputs(a: ClusterState, b: ClusterState): boolean {
   const keys = Object.keys(b.nodes);
   if (keys.length !== Object.keys(a.nodes).length) return false;
@@ -65,21 +90,32 @@ export class ConvergenceView {
    * changed since the previous call (undefined: any may have; everything is recomputed).
    */
   recompute(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability, touched?: ReadonlySet<string>): boolean {
+    let reported: Set<string> | undefined;
     if (c !== this.cluster) {
       // A pong or any message renews a node's lastSeen and so makes a new cluster object; at
       // 100,000 datasets re-indexing and rebuilding every row for that cost ~1 s of CPU.
-      if (!this.cluster || !sameRowInputs(this.cluster, c)) this.ix = indexReports(c);
+      if (!this.cluster || !sameRowInputs(this.cluster, c)) {
+        // Rows up to date with the index before: only the rows the new reports touch need work.
+        if (this.cluster && this.rowsIx === this.ix) reported = reportedChange(this.cluster, c);
+        this.ix = indexReports(c);
+        if (reported) this.rowsIx = this.ix;
+      }
       this.cluster = c;
     }
     let whole = this.ix !== this.rowsIx || reach !== this.rowsReach;
     let changed = false;
+    if (reported && !whole) changed = this.reportRows(d, c, nowMs, reach, reported);
     if (d.datasets !== this.datasets) {
       if (this.datasets === undefined || touched === undefined) {
         this.ids = [...d.datasets.keys()].sort(byId);
         whole = true;
       } else {
         this.updateIds(d, touched);
-        if (!whole) ({ whole, changed } = this.touchRows(d, c, nowMs, reach, touched));
+        if (!whole) {
+          const t = this.touchRows(d, c, nowMs, reach, touched);
+          whole = t.whole;
+          changed = t.changed || changed;
+        }
       }
       this.datasets = d.datasets;
     }
@@ -123,6 +159,27 @@ export class ConvergenceView {
       }
     }
     return { whole: false, changed };
+  }
+
+  /** The rows of `ids`, whose reports changed: configured or not, each is worked out again. */
+  private reportRows(d: Deployment, c: ClusterState, nowMs: number, reach: Reachability | undefined, ids: ReadonlySet<string>): boolean {
+    let changed = false;
+    for (const id of ids) {
+      const dataset = d.datasets.get(id);
+      const old = this.rows.get(id);
+      const row = dataset ? convergenceRow(dataset, this.ix, c, reach) : unconfiguredRow(id, d, this.ix);
+      const p = position(this.order, id);
+      if (row) {
+        changed = this.put(this.rows, row, dataset, old, nowMs) || changed;
+        if (!p.found) this.order.splice(p.at, 0, id);
+      } else if (old) {
+        this.rows.delete(id);
+        this.order.splice(p.at, 1);
+        this.removed(id);
+        changed = true;
+      }
+    }
+    return changed;
   }
 
   /** Every row, reusing those whose inputs are unchanged (kept rows keep their JSON text). */
