@@ -58,7 +58,7 @@ export class DirectoryBackend implements StorageBackend {
     return join(this.root, 'attached', volumeId);
   }
 
-  /** Checks the pool (every discovery does), so a pool gone away is reported as such. */
+  /** Checks the pool, so a pool gone away (or read-only, or not ours) is reported as such. */
   private async checkPool(): Promise<void> {
     this.checked = false;
     await preparePool(this.root, ['volumes', 'attached', 'tmp'], false);
@@ -70,9 +70,9 @@ export class DirectoryBackend implements StorageBackend {
   }
 
   /**
-   * Checks the pool unless a check since the last failure passed: each step of a create would
-   * otherwise repeat five system calls one after another. A step that fails checks again, so its
-   * error names the pool when the pool is what broke.
+   * Checks the pool unless a check since the last failure passed: every discovery and each step
+   * of a create would otherwise repeat its system calls one after another. A listing or step that
+   * fails checks again, so its error names the pool when the pool is what broke.
    */
   private async pool(): Promise<void> {
     if (!this.checked) await this.checkPool();
@@ -124,11 +124,12 @@ export class DirectoryBackend implements StorageBackend {
   }
 
   async listVolumes(): Promise<readonly Volume[]> {
-    await this.checkPool();
-    // Records listed first: a volume whose record appears after the listing is seen unattached
-    // now and attached on the next pass, as if the attach came a moment later.
-    const records = new Set(await readdir(join(this.root, 'attached')));
-    const names = await readdir(join(this.root, 'volumes'));
+    await this.pool();
+    // A volume whose record appears between the two listings is seen unattached now and attached
+    // on the next pass, as if the attach came a moment later.
+    const [recordNames, names] = await Promise.all([readdir(join(this.root, 'attached')), readdir(join(this.root, 'volumes'))])
+      .catch((e: unknown) => this.failed(e));
+    const records = new Set(recordNames);
     const vols = await Promise.all(names.sort().map((n) => this.read(n, records)));
     // Forget what is gone, so the cache holds no more than the pool does.
     const present = new Set(names);

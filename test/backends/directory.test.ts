@@ -53,7 +53,7 @@ test('a pool that goes away after use is named as the problem by the next step, 
     const b = new DirectoryBackend({ rootPath: join(dir, 'pool'), computeInstanceId: 'x', allocationUnit: 1 });
     const v = await b.createVolume(asDatasetId('7f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'), 1);
     await rm(join(dir, 'pool'), { recursive: true });
-    for (const step of [() => b.attachVolume(v.volumeId, 'x'), () => b.createVolume(asDatasetId('8f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'), 1)]) {
+    for (const step of [() => b.listVolumes(), () => b.attachVolume(v.volumeId, 'x'), () => b.createVolume(asDatasetId('8f5b5c1e-3c2a-4b1d-9e8f-0a1b2c3d4e5f'), 1)]) {
       const e = await step().catch((x: unknown) => x);
       assert.ok(e instanceof BackendError && e.code === 'pool-unusable', String(e));
       assert.match(e.message, `storage pool ${join(dir, 'pool')} does not exist`);
