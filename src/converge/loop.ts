@@ -101,6 +101,8 @@ export class ConvergenceLoop {
    * attach → mount would otherwise read everything twice).
    */
   private justDiscovered = false;
+  /** The sleep was cut short by a push that brought work (see ifOnlyAdding). */
+  private wokenByPush = false;
   /** The acted-on write under way, if any. */
   private recording: { readonly mark: StoreMark; readonly done: Promise<void> } | undefined;
   /** Number of completed passes (for tests and logs). */
@@ -121,9 +123,28 @@ export class ConvergenceLoop {
       }
       this.passes++;
       if (signal.aborted) break;
-      if (delay === 0 || (this.pushedDuringPass && this.shouldWake())) continue;
+      if (delay === 0) continue;
+      if (this.pushedDuringPass && this.shouldWake()) {
+        this.wokenByPush = true;
+        continue;
+      }
       await this.sleep(delay, signal);
     }
+  }
+
+  /**
+   * The last reading of the world, if a push brought work that only adds (create, attach, mount)
+   * by it: that work is done without reading the world again first. Safe on a stale reading:
+   * each step fails rather than do harm (a create of what exists, an attach of what another node
+   * holds, a mount of what is not attached here all refuse), and the reading after the work is
+   * what gets reported. Anything that lets go reads afresh first.
+   */
+  private ifOnlyAdding(): LocalState | undefined {
+    const inputs = this.deps.inputs();
+    const local = this.local;
+    if (!inputs || !local) return undefined;
+    const p = this.planFor(inputs, local);
+    return !isNoop(p.change) && !actionsOf(p.change).some((a) => DESTRUCTIVE.has(a.kind)) ? local : undefined;
   }
 
   /** Called after every push from control: re-plan on cached local state; wake if there is work. */
@@ -132,7 +153,10 @@ export class ConvergenceLoop {
       this.pushedDuringPass = true;
       return;
     }
-    if (this.shouldWake()) this.waker();
+    if (this.shouldWake()) {
+      this.wokenByPush = true;
+      this.waker();
+    }
   }
 
   private shouldWake(): boolean {
@@ -161,8 +185,9 @@ export class ConvergenceLoop {
     const early = this.deps.inputs();
     if (early) this.record(trustedMark(early.store, this.deps.actedOn?.get()));
     let local: LocalState;
-    const fresh = this.justDiscovered ? this.local : undefined;
+    const fresh = this.justDiscovered ? this.local : this.wokenByPush ? this.ifOnlyAdding() : undefined;
     this.justDiscovered = false;
+    this.wokenByPush = false;
     this.deps.onPass?.();
     try {
       local = fresh ?? (await this.deps.discover());

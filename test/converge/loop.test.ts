@@ -231,6 +231,23 @@ test('a push that brings work wakes the loop at once', async () => {
   await h.stop();
 });
 
+test('a push that brings only work that adds acts on the reading it has; one that lets go reads afresh first', async () => {
+  const h = harness({ configuration: deployment([]), cluster: { nodes: {} }, now: 0 });
+  await settle();
+  assert.is(h.state.discoveries, 1);
+  h.state.inputs = wantOnA;
+  h.loop.onInputs();
+  await settle();
+  assert.equal(actionsOf(h.executed[0]!).map((a) => a.kind), ['create-volume', 'attach', 'mount']);
+  assert.is(h.state.discoveries, 2, 'read once, after the work');
+  h.state.inputs = { configuration: deployment([dataset(D1, B)]), cluster: { nodes: {} }, now: 0 };
+  h.loop.onInputs();
+  await settle();
+  assert.equal(actionsOf(h.executed[1]!).map((a) => a.kind), ['unmount', 'detach']);
+  assert.is(h.state.discoveries, 4, 'read before letting go, and after');
+  await h.stop();
+});
+
 test('a push without work does not wake an idle loop, but updates the report', async () => {
   const h = harness(wantOnA, local(found.mounted(D1)));
   await settle();
