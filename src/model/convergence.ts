@@ -30,36 +30,85 @@ function fromProgress(base: Omit<ConvergenceRow, 'phase' | 'reason'>, p: Dataset
 
 /** Per-dataset index of the reports, so the join is linear in the size of the cluster. */
 export interface ReportIndex {
+  /** The first node, in uuid order, that reports each dataset mounted. */
   readonly mounted: Map<string, { node: NodeState; path: string }>;
-  /** Datasets some node reports in any way. */
-  readonly reported: Set<string>;
-  /** Progress from connected agents only: stale progress describes nothing happening now. */
+  /** Progress from connected agents only, in node uuid order: stale progress describes nothing happening now. */
   readonly progress: Map<string, { node: NodeId; p: DatasetProgress }[]>;
+  /** Every node that reports each dataset mounted, in uuid order (`mounted` is the first). */
+  readonly mountedBy: Map<string, { node: NodeState; path: string }[]>;
+  /** How many times the reports name each dataset: those some node reports in any way. */
+  readonly named: Map<string, number>;
 }
 
 /** Code-unit order: ids are ASCII, and localeCompare costs seconds over 100,000 of them. */
 export const byId = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 export function indexReports(cluster: ClusterState): ReportIndex {
-  const nodes = Object.values(cluster.nodes).sort((a, b) => byId(a.uuid, b.uuid));
-  const ix: ReportIndex = { mounted: new Map(), reported: new Set(), progress: new Map() };
-  for (const n of nodes) {
-    const r = n.report;
-    if (!r) continue;
-    for (const m of r.manifestations) {
-      if (!ix.mounted.has(m.datasetId)) ix.mounted.set(m.datasetId, { node: n, path: m.path });
-      ix.reported.add(m.datasetId);
-    }
-    for (const m of r.nonManifest) ix.reported.add(m.datasetId);
-    for (const p of r.progress) {
-      ix.reported.add(p.datasetId);
-      if (!n.connected) continue;
-      const list = ix.progress.get(p.datasetId) ?? [];
-      list.push({ node: n.uuid, p });
-      ix.progress.set(p.datasetId, list);
-    }
-  }
+  const ix: ReportIndex = { mounted: new Map(), progress: new Map(), mountedBy: new Map(), named: new Map() };
+  for (const n of Object.values(cluster.nodes)) indexNode(ix, n, 1);
   return ix;
+}
+
+/**
+ * Takes node `before`'s report out of the index and puts `after`'s in, in place: what one agent's
+ * new report costs (as connected as before; any other change re-indexes everything).
+ */
+export function reindexNode(ix: ReportIndex, before: NodeState, after: NodeState): void {
+  indexNode(ix, before, -1);
+  indexNode(ix, after, 1);
+}
+
+/** Where `uuid` goes among entries kept in node uuid order: after that node's own entries. */
+function slot<T>(list: readonly T[], uuid: string, of: (x: T) => string): number {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (of(list[mid] as T) <= uuid) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+function listAdd<T>(m: Map<string, T[]>, id: string, x: T, uuid: string, of: (x: T) => string): void {
+  const list = m.get(id);
+  if (!list) m.set(id, [x]);
+  else list.splice(slot(list, uuid, of), 0, x);
+}
+
+function listRemove<T>(m: Map<string, T[]>, id: string, uuid: string, of: (x: T) => string): void {
+  const list = m.get(id);
+  if (!list) return;
+  const rest = list.filter((x) => of(x) !== uuid);
+  if (rest.length === 0) m.delete(id);
+  else m.set(id, rest);
+}
+
+function indexNode(ix: ReportIndex, n: NodeState, sign: 1 | -1): void {
+  const r = n.report;
+  if (!r) return;
+  const name = (id: string): void => {
+    const count = (ix.named.get(id) ?? 0) + sign;
+    if (count > 0) ix.named.set(id, count);
+    else ix.named.delete(id);
+  };
+  const mountedNode = (x: { node: NodeState }): string => x.node.uuid;
+  const progressNode = (x: { node: NodeId }): string => x.node;
+  for (const m of r.manifestations) {
+    if (sign > 0) listAdd(ix.mountedBy, m.datasetId, { node: n, path: m.path }, n.uuid, mountedNode);
+    else listRemove(ix.mountedBy, m.datasetId, n.uuid, mountedNode);
+    const first = ix.mountedBy.get(m.datasetId)?.[0];
+    if (first) ix.mounted.set(m.datasetId, first);
+    else ix.mounted.delete(m.datasetId);
+    name(m.datasetId);
+  }
+  for (const m of r.nonManifest) name(m.datasetId);
+  for (const p of r.progress) {
+    name(p.datasetId);
+    if (!n.connected) continue;
+    if (sign > 0) listAdd(ix.progress, p.datasetId, { node: n.uuid, p }, n.uuid, progressNode);
+    else listRemove(ix.progress, p.datasetId, n.uuid, progressNode);
+  }
 }
 
 /** Nodes silent past the control service's --node-timeout, and that timeout, for the reason text. */
@@ -79,7 +128,7 @@ export function unreachableReason(node: string, timeoutSeconds: number): string 
  * caller may keep a row until one of those changes.
  */
 export function convergenceRow(d: Dataset, ix: ReportIndex, cluster: ClusterState, reach?: Reachability): ConvergenceRow | undefined {
-  if (d.deleted && !ix.reported.has(d.datasetId)) return undefined;
+  if (d.deleted && !ix.named.has(d.datasetId)) return undefined;
   const mounted = ix.mounted.get(d.datasetId);
   const name = d.metadata.name;
   const base = {

@@ -5,10 +5,10 @@
 // on every change). A new report from an agent recomputes the rows of the datasets it or the
 // report before it names: no other row reads it. A node joining, leaving or (dis)connecting, or
 // a change of who is unreachable, still recomputes every row, as any row may depend on it.
-import type { ClusterState, NodeState, Phase } from '../../model/cluster-state.js';
+import type { ClusterState, NodeReport, NodeState, Phase } from '../../model/cluster-state.js';
 import type { Dataset, Deployment } from '../../model/configuration.js';
 import {
-  byId, convergenceRow, indexReports, stampRow, unconfiguredRow, unconfiguredRows,
+  byId, convergenceRow, indexReports, reindexNode, stampRow, unconfiguredRow, unconfiguredRows,
   type ConvergenceRow, type Reachability, type ReportIndex,
 } from '../../model/convergence.js';
 import { own } from '../../model/own.js';
@@ -47,14 +47,27 @@ function reportedChange(a: ClusterState, b: ClusterState): Set<string> | undefin
     const y = own(b.nodes, k) as NodeState;
     if (!x || x.connected !== y.connected) return undefined;
     if (x.report === y.report) continue;
-    for (const r of [x.report, y.report]) {
-      if (!r) continue;
-      for (const m of r.manifestations) ids.add(m.datasetId);
-      for (const m of r.nonManifest) ids.add(m.datasetId);
-      for (const p of r.progress) ids.add(p.datasetId);
-    }
+    // A report comes whole, so compare it dataset by dataset: an agent with 1,000 datasets that
+    // reports one of them creating changes one row, not a thousand.
+    const was = entriesById(x.report);
+    const now = entriesById(y.report);
+    for (const [id, e] of now) if (was.get(id) !== e) ids.add(id);
+    for (const id of was.keys()) if (!now.has(id)) ids.add(id);
   }
   return ids;
+}
+
+/** What a report says of each dataset, as text, to compare two reports dataset by dataset. */
+function entriesById(r: NodeReport | null): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!r) return out;
+  const add = (kind: string, id: string, entry: unknown): void => {
+    out.set(id, `${out.get(id) ?? ''}${kind}${JSON.stringify(entry)}`);
+  };
+  for (const m of r.manifestations) add('m', m.datasetId, m);
+  for (const m of r.nonManifest) add('n', m.datasetId, m);
+  for (const p of r.progress) add('p', p.datasetId, p);
+  return out;
 }
 
 function sameRowInputs(a: ClusterState, b: ClusterState): boolean {
@@ -95,10 +108,18 @@ export class ConvergenceView {
       // A pong or any message renews a node's lastSeen and so makes a new cluster object; at
       // 100,000 datasets re-indexing and rebuilding every row for that cost ~1 s of CPU.
       if (!this.cluster || !sameRowInputs(this.cluster, c)) {
-        // Rows up to date with the index before: only the rows the new reports touch need work.
+        // Rows up to date with the index before: only the rows the new reports touch need work,
+        // and only the reports that changed are indexed again.
         if (this.cluster && this.rowsIx === this.ix) reported = reportedChange(this.cluster, c);
-        this.ix = indexReports(c);
-        if (reported) this.rowsIx = this.ix;
+        if (reported && this.cluster) {
+          for (const k of Object.keys(c.nodes)) {
+            const before = own(this.cluster.nodes, k) as NodeState;
+            const after = own(c.nodes, k) as NodeState;
+            if (before.report !== after.report) reindexNode(this.ix, before, after);
+          }
+        } else {
+          this.ix = indexReports(c);
+        }
       }
       this.cluster = c;
     }
