@@ -167,17 +167,7 @@ export class ConvergenceView {
         continue;
       }
       if (old?.dataset === dataset) continue;
-      const row = convergenceRow(dataset, this.ix, c, reach);
-      const p = position(this.order, id);
-      if (row) {
-        changed = this.put(this.rows, row, dataset, old, nowMs) || changed;
-        if (!p.found) this.order.splice(p.at, 0, id);
-      } else if (old) {
-        this.rows.delete(id);
-        this.order.splice(p.at, 1);
-        this.removed(id);
-        changed = true;
-      }
+      changed = this.setRow(id, convergenceRow(dataset, this.ix, c, reach), dataset, old, nowMs) || changed;
     }
     return { whole: false, changed };
   }
@@ -187,20 +177,25 @@ export class ConvergenceView {
     let changed = false;
     for (const id of ids) {
       const dataset = d.datasets.get(id);
-      const old = this.rows.get(id);
       const row = dataset ? convergenceRow(dataset, this.ix, c, reach) : unconfiguredRow(id, d, this.ix);
-      const p = position(this.order, id);
-      if (row) {
-        changed = this.put(this.rows, row, dataset, old, nowMs) || changed;
-        if (!p.found) this.order.splice(p.at, 0, id);
-      } else if (old) {
-        this.rows.delete(id);
-        this.order.splice(p.at, 1);
-        this.removed(id);
-        changed = true;
-      }
+      changed = this.setRow(id, row, dataset, this.rows.get(id), nowMs) || changed;
     }
     return changed;
+  }
+
+  /** Puts dataset `id`'s new row in its place among the kept rows, or takes its old one out; whether that changed anything. */
+  private setRow(id: string, row: ConvergenceRow | undefined, dataset: Dataset | undefined, old: Kept | undefined, nowMs: number): boolean {
+    const p = position(this.order, id);
+    if (row) {
+      const changed = this.put(this.rows, row, dataset, old, nowMs);
+      if (!p.found) this.order.splice(p.at, 0, id);
+      return changed;
+    }
+    if (!old) return false;
+    this.rows.delete(id);
+    this.order.splice(p.at, 1);
+    this.removed(id);
+    return true;
   }
 
   /** Every row, reusing those whose inputs are unchanged (kept rows keep their JSON text). */
