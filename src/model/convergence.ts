@@ -5,6 +5,7 @@ import type { Dataset, Deployment } from './configuration.js';
 import type { ClusterState, DatasetProgress, NodeState, Phase, TransferProgress } from './cluster-state.js';
 import { shortId, type DatasetId, type NodeId } from './ids.js';
 import { own } from './own.js';
+import { lowerBound } from './sorted.js';
 
 export interface ConvergenceRow {
   readonly datasetId: DatasetId;
@@ -58,22 +59,11 @@ export function reindexNode(ix: ReportIndex, before: NodeState, after: NodeState
   indexNode(ix, after, 1);
 }
 
-/** Where `uuid` goes among entries kept in node uuid order: after that node's own entries. */
-function slot<T>(list: readonly T[], uuid: string, of: (x: T) => string): number {
-  let lo = 0;
-  let hi = list.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >> 1;
-    if (of(list[mid] as T) <= uuid) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
-
 function listAdd<T>(m: Map<string, T[]>, id: string, x: T, uuid: string, of: (x: T) => string): void {
   const list = m.get(id);
   if (!list) m.set(id, [x]);
-  else list.splice(slot(list, uuid, of), 0, x);
+  // After that node's own entries, before the next node's.
+  else list.splice(lowerBound(list, (y) => of(y) <= uuid), 0, x);
 }
 
 function listRemove<T>(m: Map<string, T[]>, id: string, uuid: string, of: (x: T) => string): void {

@@ -7,6 +7,7 @@
 // follower that was behind can tell when it has caught up although nothing changed since. Row
 // arrays are sorted by dataset_id (code units).
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNodeLive } from './api-json.js';
+import { lowerBound } from '../model/sorted.js';
 
 export interface ClusterSnapshot {
   /** Server time (epoch ms) of the latest event folded in. */
@@ -46,16 +47,8 @@ const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Where `id` is in rows sorted by dataset_id: its index, or -(insertion point) - 1. */
 export function searchRows(rows: readonly Keyed[], id: string): number {
-  let lo = 0;
-  let hi = rows.length - 1;
-  while (lo <= hi) {
-    const mid = (lo + hi) >>> 1;
-    const c = byKey((rows[mid] as Keyed).dataset_id, id);
-    if (c === 0) return mid;
-    if (c < 0) lo = mid + 1;
-    else hi = mid - 1;
-  }
-  return -lo - 1;
+  const at = lowerBound(rows, (r) => byKey(r.dataset_id, id) < 0);
+  return rows[at]?.dataset_id === id ? at : -at - 1;
 }
 
 /** The row for `id` in rows sorted by dataset_id. */

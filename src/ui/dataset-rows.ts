@@ -11,6 +11,7 @@ import { findRow, type ClusterSnapshot } from '../protocol/events.js';
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState } from '../protocol/api-json.js';
 import { shortId } from '../model/ids.js';
 import { formatSize } from '../model/size.js';
+import { lowerBound } from '../model/sorted.js';
 import { datasetLabel, type FeedHistory, type PhaseSeen } from '../client/history.js';
 import type { DatasetRow } from './view-model.js';
 
@@ -161,15 +162,8 @@ export class DatasetRows {
 }
 
 /** The first index in `sorted` whose row does not come before `r`. */
-function lowerBound(sorted: readonly DatasetRow[], r: DatasetRow): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (rowOrder(sorted[mid] as DatasetRow, r) < 0) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
+function rowPlace(sorted: readonly DatasetRow[], r: DatasetRow): number {
+  return lowerBound(sorted, (x) => rowOrder(x, r) < 0);
 }
 
 /**
@@ -180,11 +174,11 @@ function lowerBound(sorted: readonly DatasetRow[], r: DatasetRow): number {
 function patch(sorted: readonly DatasetRow[], dropped: ReadonlySet<DatasetRow>, added: readonly DatasetRow[]): DatasetRow[] {
   const skip = new Set<number>();
   for (const r of dropped) {
-    const i = lowerBound(sorted, r);
+    const i = rowPlace(sorted, r);
     skip.add(sorted[i] === r ? i : sorted.indexOf(r));
   }
   skip.delete(-1);
-  const at = added.map((r) => lowerBound(sorted, r));
+  const at = added.map((r) => rowPlace(sorted, r));
   const out = new Array<DatasetRow>(sorted.length - skip.size + added.length);
   let o = 0;
   let j = 0;
