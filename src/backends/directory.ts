@@ -54,6 +54,11 @@ export class DirectoryBackend implements StorageBackend {
     return join(this.root, 'volumes', volumeId);
   }
 
+  /** What a volume exposes: its data directory. */
+  private dataDir(volumeId: string): string {
+    return join(this.volDir(volumeId), 'data');
+  }
+
   private record(volumeId: string): string {
     return join(this.root, 'attached', volumeId);
   }
@@ -137,7 +142,7 @@ export class DirectoryBackend implements StorageBackend {
     const me = this.computeInstanceId();
     return vols
       .filter((v): v is Volume => v !== null)
-      .map((v) => (v.attachedTo === me ? { ...v, device: join(this.volDir(v.volumeId), 'data') } : v));
+      .map((v) => (v.attachedTo === me ? { ...v, device: this.dataDir(v.volumeId) } : v));
   }
 
   volumeIdFor(datasetId: DatasetId): string {
@@ -208,7 +213,7 @@ export class DirectoryBackend implements StorageBackend {
   async detachVolume(volumeId: string): Promise<void> {
     await this.get(volumeId);
     // Detaching while exposed would let another node expose it too: two writers, one dataset.
-    const at = await exposedAt(join(this.volDir(volumeId), 'data'));
+    const at = await exposedAt(this.dataDir(volumeId));
     if (at !== null) throw new Error(`volume ${volumeId} is still exposed at ${at}; unmount it before detaching`);
     if (!(await unlinkIfExists(this.record(volumeId)))) {
       throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
@@ -223,7 +228,7 @@ export class DirectoryBackend implements StorageBackend {
     if (v.attachedTo !== this.computeInstanceId()) {
       throw new BackendError('already-attached', volumeId, `volume ${volumeId} is attached to ${v.attachedTo}, not here`);
     }
-    return join(this.volDir(volumeId), 'data');
+    return this.dataDir(volumeId);
   }
 
   async hasFilesystem(): Promise<boolean> {
@@ -235,7 +240,7 @@ export class DirectoryBackend implements StorageBackend {
   async mount(device: string, mountPoint: string): Promise<void> {
     // Only a volume attached here may be exposed: that is what makes attachment exclusive.
     const volumeId = basename(dirname(device));
-    if (device !== join(this.volDir(volumeId), 'data')) throw new Error(`cannot expose ${device}: not a volume of pool ${this.root}`);
+    if (device !== this.dataDir(volumeId)) throw new Error(`cannot expose ${device}: not a volume of pool ${this.root}`);
     if ((await this.devicePath(volumeId)) !== device) throw new Error(`cannot expose ${device}: not attached here`);
     const st = await stat(device);
     await mkdir(dirname(mountPoint), { recursive: true });
@@ -292,7 +297,7 @@ export class DirectoryBackend implements StorageBackend {
         const now = await stat(path);
         // Mount points are named for their dataset: check that dataset's volume first, and only
         // for a mount named otherwise look at every volume.
-        const expected = join(this.volDir(PREFIX + name.toLowerCase()), 'data');
+        const expected = this.dataDir(PREFIX + name.toLowerCase());
         const mine = await stat(expected).catch(() => null);
         if (mine && mine.dev === now.dev && mine.ino === now.ino) {
           out.set(path, expected);
@@ -311,7 +316,7 @@ export class DirectoryBackend implements StorageBackend {
     const m = new Map<string, string>();
     const names = await readdir(join(this.root, 'volumes')).catch(() => [] as string[]);
     for (const n of names) {
-      const data = join(this.volDir(n), 'data');
+      const data = this.dataDir(n);
       const st = await stat(data).catch(() => null);
       if (st) m.set(`${st.dev}:${st.ino}`, data);
     }

@@ -9,7 +9,7 @@ import { errorMessage } from '../errors.js';
 import { actionsOf, IDLE_MS, isNoop, type Change } from './changes.js';
 import { sharedState, type LocalState } from './dataset-state.js';
 import type { ExecResult } from './execute.js';
-import { DESTRUCTIVE, guard, trustedMark, type StoreMark } from './guard.js';
+import { guard, letsGo, sameMark, trustedMark, type StoreMark } from './guard.js';
 import { plan, type Plan } from './plan.js';
 import { stampProgress } from './progress.js';
 
@@ -144,7 +144,7 @@ export class ConvergenceLoop {
     const local = this.local;
     if (!inputs || !local) return undefined;
     const p = this.planFor(inputs, local);
-    return !isNoop(p.change) && !actionsOf(p.change).some((a) => DESTRUCTIVE.has(a.kind)) ? local : undefined;
+    return !isNoop(p.change) && !letsGo(p.change) ? local : undefined;
   }
 
   /** Called after every push from control: re-plan on cached local state; wake if there is work. */
@@ -208,8 +208,8 @@ export class ConvergenceLoop {
     // Before letting go of anything: a crash mid-way must still leave the mark of what was acted
     // on. Work that only adds (create, attach, mount) cannot lose data, so the durable write runs
     // beside it instead of in front of it.
-    const remembered = this.remember(p);
-    if (isNoop(p.change) || actionsOf(p.change).some((a) => DESTRUCTIVE.has(a.kind))) await remembered;
+    const remembered = this.record(p.record);
+    if (isNoop(p.change) || letsGo(p.change)) await remembered;
     if (isNoop(p.change)) {
       this.backoffMs = 0;
       this.lastWork = undefined;
@@ -293,18 +293,17 @@ export class ConvergenceLoop {
     this.deps.report({ ...shared, progress: this.progress });
   }
 
-  /** Remember the configuration's mark once this node acts on it in full. */
-  private remember(p: GuardedPlan): Promise<void> {
-    return this.record(p.record);
-  }
-
-  /** Writes `mark` to the acted-on memory; a write of the same mark already under way is shared. */
+  /**
+   * Writes `mark` to the acted-on memory once this node acts on it. A write of the same mark
+   * already under way is shared; another mark waits for it, so two writes never race and the
+   * file never goes back to an older mark.
+   */
   private record(mark: StoreMark | undefined): Promise<void> {
     const memory = this.deps.actedOn;
     if (!mark || !memory) return Promise.resolve();
     const w = this.recording;
-    if (w && w.mark.identity === mark.identity && w.mark.generation === mark.generation) return w.done;
-    const done = memory.record(mark).catch((e: unknown) => {
+    if (w && sameMark(w.mark, mark)) return w.done;
+    const done = (w?.done ?? Promise.resolve()).then(() => memory.record(mark)).catch((e: unknown) => {
       this.deps.log.warn({ err: errorMessage(e) }, 'could not record the configuration acted on; will retry');
     }).finally(() => {
       if (this.recording?.done === done) this.recording = undefined;
