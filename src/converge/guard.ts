@@ -41,7 +41,16 @@ export interface Guarded {
 }
 
 // discard: p2p drops its copy of a dataset handed off to another node.
-export const DESTRUCTIVE: ReadonlySet<Action['kind']> = new Set(['unmount', 'detach', 'destroy', 'discard']);
+const DESTRUCTIVE: ReadonlySet<Action['kind']> = new Set(['unmount', 'detach', 'destroy', 'discard']);
+
+/** Whether a change lets go of anything (the loop makes sure the acted-on mark is written first). */
+export function letsGo(c: Change): boolean {
+  return actionsOf(c).some((a) => DESTRUCTIVE.has(a.kind));
+}
+
+export function sameMark(a: StoreMark, b: StoreMark): boolean {
+  return a.identity === b.identity && a.generation === b.generation;
+}
 
 /** Datasets whose volume is attached to this node. */
 function heldHere(local: LocalState): DatasetId[] {
@@ -69,7 +78,7 @@ export function distrustOf(store: StoreMark | undefined, actedOn: StoreMark | un
 
 /** The configuration's mark when it differs from the one acted on. */
 function changedMark(store: StoreMark | undefined, actedOn: StoreMark | undefined): StoreMark | undefined {
-  return store && (actedOn?.identity !== store.identity || actedOn.generation !== store.generation) ? store : undefined;
+  return store && !(actedOn && sameMark(actedOn, store)) ? store : undefined;
 }
 
 /**

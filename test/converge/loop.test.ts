@@ -142,6 +142,23 @@ test('the acted-on write of a trusted new configuration starts before the discov
   await h.stop();
 });
 
+test('a newer acted-on mark is written only after the write before it has finished', async () => {
+  const memory = slowMemory();
+  // Discovery fails, so the pass ends (and backs off) while its early write is still under way.
+  const h = harness({ ...wantOnA, store }, local(), true, memory);
+  await settle();
+  assert.equal(memory.writes, [store]);
+  const newer = { ...store, generation: store.generation + 1 };
+  h.state.inputs = { ...wantOnA, store: newer };
+  await h.clock.advance(100);
+  assert.equal(memory.writes, [store], 'the newer write waits: two writes of one file must never race');
+  memory.finish();
+  await settle();
+  assert.equal(memory.writes, [store, newer]);
+  memory.finish();
+  await h.stop();
+});
+
 test('letting go waits until the acted-on mark is durable', async () => {
   const memory = slowMemory();
   const h = harness({ configuration: deployment([dataset(D1, B)]), cluster: { nodes: {} }, now: 0, store }, local(found.mounted(D1)), false, memory);
