@@ -7,6 +7,7 @@
 // follower that was behind can tell when it has caught up although nothing changed since. Row
 // arrays are sorted by dataset_id (code units).
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNodeLive } from './api-json.js';
+import { byId } from '../model/convergence.js';
 import { lowerBound } from '../model/sorted.js';
 
 export interface ClusterSnapshot {
@@ -43,11 +44,10 @@ interface Keyed {
   readonly dataset_id: string;
 }
 
-const byKey = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 
 /** Where `id` is in rows sorted by dataset_id: its index, or -(insertion point) - 1. */
 export function searchRows(rows: readonly Keyed[], id: string): number {
-  const at = lowerBound(rows, (r) => byKey(r.dataset_id, id) < 0);
+  const at = lowerBound(rows, (r) => byId(r.dataset_id, id) < 0);
   return rows[at]?.dataset_id === id ? at : -at - 1;
 }
 
@@ -69,7 +69,7 @@ export function applyRowChanges<Row extends Keyed>(rows: Row[], c: { set: readon
   for (const id of c.removed) changes.set(id, undefined);
   for (const r of c.set) changes.set(r.dataset_id, r);
   if (changes.size === 0) return rows;
-  const ids = [...changes.keys()].sort(byKey);
+  const ids = [...changes.keys()].sort(byId);
   const at = ids.map((id) => searchRows(rows, id));
   let length = rows.length;
   ids.forEach((id, j) => {

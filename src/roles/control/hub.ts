@@ -7,7 +7,7 @@ import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
 import type { Result } from '../../model/errors.js';
 import type { NodeId } from '../../model/ids.js';
 import type { ApiLease, ApiManifest } from '../../protocol/api-json.js';
-import type { Reachability } from '../../model/convergence.js';
+import { byId, type Reachability } from '../../model/convergence.js';
 import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
@@ -269,7 +269,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
   snapshotJson(): string {
     const convergence = this.convergenceJsonText();
     // Sorted like the other row sections, so a follower finds a row by binary search.
-    const state = [...this.views.state.get(this.cluster)].sort((a, b) => (a.dataset_id < b.dataset_id ? -1 : a.dataset_id > b.dataset_id ? 1 : 0));
+    const state = [...this.views.state.get(this.cluster)].sort((a, b) => byId(a.dataset_id, b.dataset_id));
     return `{"at":${JSON.stringify(this.now())},"configuration":${this.configurationJson()},"tag":${JSON.stringify(this.tag())},`
       + `"state":${JSON.stringify(state)},"nodes":${this.nodesLiveJson()},"leases":${JSON.stringify(this.leases())},"convergence":${convergence}}`;
   }
