@@ -79,6 +79,16 @@ type GuardedPlan = Plan & { readonly fenced: boolean; readonly record?: StoreMar
 
 type SleepKind = 'idle' | 'poll' | 'backoff';
 
+/** Whether a node other than `me` reports holding, or seeing, any of `ids`. */
+function othersMention(cluster: ClusterState, me: NodeId, ids: ReadonlySet<DatasetId>): boolean {
+  for (const node of Object.values(cluster.nodes)) {
+    const r = node.report;
+    if (node.uuid === me || !r) continue;
+    if (r.manifestations.some((m) => ids.has(m.datasetId)) || r.nonManifest.some((n) => ids.has(n.datasetId))) return true;
+  }
+  return false;
+}
+
 function holdsFreeVolume(local: LocalState): boolean {
   for (const d of local.datasets.values()) if (d.kind === 'non-manifest') return true;
   return false;
@@ -144,7 +154,11 @@ export class ConvergenceLoop {
     const local = this.local;
     if (!inputs || !local) return undefined;
     const p = this.planFor(inputs, local);
-    return !isNoop(p.change) && !letsGo(p.change) ? local : undefined;
+    if (isNoop(p.change) || letsGo(p.change)) return undefined;
+    // In a shared pool, a volume another node made since our reading is missing from it: the
+    // create would only fail (and back off) where a fresh reading shows whose the volume is.
+    const creates = new Set(actionsOf(p.change).filter((a) => a.kind === 'create-volume').map((a) => a.datasetId));
+    return creates.size > 0 && othersMention(inputs.cluster, this.deps.nodeId, creates) ? undefined : local;
   }
 
   /** Called after every push from control: re-plan on cached local state; wake if there is work. */

@@ -7,7 +7,7 @@ import { ConvergenceLoop, type ActedOnMemory, type LoopInputs } from '../../src/
 import type { StoreMark } from '../../src/converge/guard.js';
 import { silentLogger } from '../../src/log.js';
 import type { NodeReport } from '../../src/model/cluster-state.js';
-import { A, B, D1, dataset, deployment, found, local, ROOT, vol } from './fixtures.js';
+import { A, B, clusterWith, D1, dataset, deployment, found, local, ROOT, vol } from './fixtures.js';
 import { ManualClock, settle } from './manual-clock.js';
 
 interface Harness {
@@ -262,6 +262,20 @@ test('a push that brings only work that adds acts on the reading it has; one tha
   await settle();
   assert.equal(actionsOf(h.executed[1]!).map((a) => a.kind), ['unmount', 'detach']);
   assert.is(h.state.discoveries, 4, 'read before letting go, and after');
+  await h.stop();
+});
+
+test('a push that moves here a volume another node made since the last reading reads afresh instead of creating it', async () => {
+  const h = harness({ configuration: deployment([]), cluster: { nodes: {} }, now: 0 });
+  await settle();
+  assert.is(h.state.discoveries, 1);
+  // B made and mounted D1 meanwhile; now it is to move here. Our reading is from before.
+  h.state.local = local(found.elsewhere(D1));
+  h.state.inputs = { configuration: deployment([dataset(D1, A)]), cluster: clusterWith({ [B]: [D1] }), now: 0 };
+  h.loop.onInputs();
+  await settle();
+  assert.is(h.state.discoveries, 2, 'read afresh');
+  assert.equal(h.executed, [], 'waits for B to let go; creates nothing');
   await h.stop();
 });
 
