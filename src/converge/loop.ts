@@ -9,6 +9,7 @@ import { errorMessage } from '../errors.js';
 import { actionsOf, IDLE_MS, isNoop, type Change } from './changes.js';
 import { sharedState, type LocalState } from './dataset-state.js';
 import type { ExecResult } from './execute.js';
+import { expectedAfter } from './expected.js';
 import { guard, letsGo, sameMark, trustedMark, type StoreMark } from './guard.js';
 import { plan, type Plan } from './plan.js';
 import { stampProgress } from './progress.js';
@@ -238,7 +239,11 @@ export class ConvergenceLoop {
       this.errors.set(f.datasetId, f.message);
       this.deps.log.warn({ dataset: f.datasetId, action: f.action, error: f.message }, 'action failed; will retry');
     }
-    // Tell control what the work did now, not after the backoff sleep.
+    // Tell control what the work did now, not after the backoff sleep: first as the steps' own
+    // success foretells it, then as the pool reads back.
+    const expected = result.failures.length === 0 ? expectedAfter(local, p.change, this.deps.volumeIdFor) : undefined;
+    const current = this.deps.inputs();
+    if (expected && current) this.publish(expected, this.planFor(current, expected));
     let next: GuardedPlan | undefined;
     try {
       const after = await this.deps.discover();

@@ -279,6 +279,43 @@ test('a push that moves here a volume another node made since the last reading r
   await h.stop();
 });
 
+test('what the work did is reported before the reading that confirms it', async () => {
+  const h = harness({ configuration: deployment([]), cluster: { nodes: {} }, now: 0 });
+  await settle();
+  let open = (): void => undefined;
+  h.state.gate = new Promise((r) => { open = r; });
+  h.state.inputs = wantOnA;
+  h.loop.onInputs();
+  await settle();
+  assert.equal(actionsOf(h.executed[0]!).map((a) => a.kind), ['create-volume', 'attach', 'mount']);
+  assert.is(h.state.discoveries, 2, 'the reading after the work is under way');
+  const early = h.reports.at(-1)!;
+  assert.equal(early.manifestations.map((m) => [m.datasetId, m.path]), [[D1, `${ROOT}/${D1}`]]);
+  assert.equal(early.progress.map((x) => x.phase), ['converged']);
+  const sent = h.reports.length;
+  open();
+  await settle();
+  assert.equal(h.reports.at(-1), early, 'the reading confirms it');
+  assert.ok(h.reports.length >= sent);
+  await h.stop();
+});
+
+test('a failed step is reported only from the reading after it', async () => {
+  const h = harness({ configuration: deployment([]), cluster: { nodes: {} }, now: 0 });
+  await settle();
+  h.state.fail = 'mount: EBUSY';
+  let open = (): void => undefined;
+  h.state.gate = new Promise((r) => { open = r; });
+  h.state.inputs = wantOnA;
+  h.loop.onInputs();
+  await settle();
+  assert.is(h.state.discoveries, 2);
+  assert.equal(h.reports.at(-1)!.manifestations, [], 'nothing foretold from a failed change');
+  open();
+  await settle();
+  await h.stop();
+});
+
 test('a push without work does not wake an idle loop, but updates the report', async () => {
   const h = harness(wantOnA, local(found.mounted(D1)));
   await settle();

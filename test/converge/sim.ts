@@ -6,6 +6,7 @@ import type { StorageBackend } from '../../src/backends/backend.js';
 import { IDLE_MS, isNoop } from '../../src/converge/changes.js';
 import { sharedState } from '../../src/converge/dataset-state.js';
 import { execute } from '../../src/converge/execute.js';
+import { expectedAfter } from '../../src/converge/expected.js';
 import { plan, type Plan } from '../../src/converge/plan.js';
 import type { ClusterState, NodeState } from '../../src/model/cluster-state.js';
 import type { Deployment } from '../../src/model/configuration.js';
@@ -52,6 +53,9 @@ export class Sim {
     const r = await execute(p.change, n.backend);
     assert.equal(r.failures, [], `${n.id.slice(0, 8)}: ${JSON.stringify(r.failures)}`);
     const after = await discoverLocal(n.backend, n.mountRoot);
+    // What the loop reports before this reading must be what the reading then shows.
+    const expected = expectedAfter(local, p.change, (id) => n.backend.volumeIdFor(id));
+    if (expected) assert.equal(sharedState(expected), sharedState(after), `${n.id.slice(0, 8)}: foretold ≠ read back after ${JSON.stringify(p.change)}`);
     n.report = {
       uuid: n.id, host: '127.0.0.1', era: 'e', lastSeen: NOW, connected: true,
       report: { ...sharedState(after), progress: p.progress.map((x) => ({ ...x, since: NOW })) },
