@@ -4,12 +4,12 @@
 //   volumes/dir-<dataset_id>/data/         what is exposed at MOUNT_ROOT/<dataset_id>
 //   attached/dir-<dataset_id>              the holder's compute instance id, created exclusively
 //   tmp/                                   staging, so every visible change is one rename or link
-import { chmod, lstat, mkdir, mkdtemp, readFile, readdir, readlink, rename, rm, rmdir, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { listMounts as mountTable, mountAt, mount as sysMount } from '../sys/mounts.js';
 import { BackendError, type BackendName, type StorageBackend, type Volume } from './backend.js';
 import { createExclusive, errno, exists, isSafeName, preparePool, realOrNull, sweepStaging, roundUp, unexpose, unlinkIfExists } from './fsutil.js';
+import { poolFs, type PoolFs } from './pool-fs.js';
 
 export type Exposure = 'bind' | 'symlink';
 
@@ -28,6 +28,8 @@ export class DirectoryBackend implements StorageBackend {
   readonly needsFilesystem = false;
   readonly exposure: Exposure;
   private readonly root: string;
+  /** Chosen by what the pool is on, again at each check of the pool (pool-fs.ts). */
+  private fs: PoolFs;
   private swept = false;
   private checked = false;
   /**
@@ -39,6 +41,7 @@ export class DirectoryBackend implements StorageBackend {
 
   constructor(private readonly opts: DirectoryBackendOptions) {
     this.root = opts.rootPath;
+    this.fs = poolFs(this.root);
     this.exposure = opts.exposure ?? (process.getuid?.() === 0 ? 'bind' : 'symlink');
   }
 
@@ -66,11 +69,12 @@ export class DirectoryBackend implements StorageBackend {
   /** Checks the pool, so a pool gone away (or read-only, or not ours) is reported as such. */
   private async checkPool(): Promise<void> {
     this.checked = false;
-    await preparePool(this.root, ['volumes', 'attached', 'tmp'], false);
+    this.fs = poolFs(this.root);
+    await preparePool(this.fs, this.root, ['volumes', 'attached', 'tmp'], false);
     this.checked = true;
     if (!this.swept) {
       this.swept = true;
-      await sweepStaging(join(this.root, 'tmp'));
+      await sweepStaging(this.fs, join(this.root, 'tmp'));
     }
   }
 
@@ -92,7 +96,7 @@ export class DirectoryBackend implements StorageBackend {
     // Never cached: a record's inode may be reused by the next node's record, and a stale holder
     // could make two nodes expose one volume.
     try {
-      return (await readFile(this.record(volumeId), 'utf8')).trim();
+      return (await this.fs.readText(this.record(volumeId))).trim();
     } catch (e) {
       if (errno(e) === 'ENOENT') return null;
       throw e;
@@ -105,9 +109,9 @@ export class DirectoryBackend implements StorageBackend {
     const file = join(this.volDir(volumeId), 'volume.json');
     let meta = this.metaCache.get(volumeId);
     try {
-      const { ino, ctimeMs } = await stat(file);
+      const { ino, ctimeMs } = await this.fs.stat(file);
       if (meta?.ino !== ino || meta.ctimeMs !== ctimeMs) {
-        const o = JSON.parse(await readFile(file, 'utf8')) as { dataset_id?: unknown; size?: unknown };
+        const o = JSON.parse(await this.fs.readText(file)) as { dataset_id?: unknown; size?: unknown };
         if (typeof o.size !== 'number' || typeof o.dataset_id !== 'string') return null;
         meta = { ino, ctimeMs, datasetId: o.dataset_id, size: o.size };
         this.metaCache.set(volumeId, meta);
@@ -132,7 +136,7 @@ export class DirectoryBackend implements StorageBackend {
     await this.pool();
     // A volume whose record appears between the two listings is seen unattached now and attached
     // on the next pass, as if the attach came a moment later.
-    const [recordNames, names] = await Promise.all([readdir(join(this.root, 'attached')), readdir(join(this.root, 'volumes'))])
+    const [recordNames, names] = await Promise.all([this.fs.readdir(join(this.root, 'attached')), this.fs.readdir(join(this.root, 'volumes'))])
       .catch((e: unknown) => this.failed(e));
     const records = new Set(recordNames);
     const vols = await Promise.all(names.sort().map((n) => this.read(n, records)));
@@ -156,16 +160,16 @@ export class DirectoryBackend implements StorageBackend {
     await this.pool();
     const exists = () => new BackendError('already-exists', volumeId, `dataset ${datasetId} already has volume ${volumeId}`);
     if (await this.read(volumeId)) throw exists();
-    const stage = await mkdtemp(join(this.root, 'tmp', 'create-')).catch((e: unknown) => this.failed(e));
+    const stage = await this.fs.mkdtemp(join(this.root, 'tmp', 'create-')).catch((e: unknown) => this.failed(e));
     try {
       await Promise.all([
         // Containers run as any uid; the data directory is theirs, as on a fresh loopback filesystem.
-        mkdir(join(stage, 'data')).then(() => chmod(join(stage, 'data'), 0o777)),
-        writeFile(join(stage, 'volume.json'), JSON.stringify({ dataset_id: datasetId.toLowerCase(), size: rounded }) + '\n'),
+        this.fs.mkdir(join(stage, 'data')).then(() => this.fs.chmod(join(stage, 'data'), 0o777)),
+        this.fs.writeText(join(stage, 'volume.json'), JSON.stringify({ dataset_id: datasetId.toLowerCase(), size: rounded }) + '\n'),
       ]);
-      await rename(stage, this.volDir(volumeId));
+      await this.fs.rename(stage, this.volDir(volumeId));
     } catch (e) {
-      await rm(stage, { recursive: true, force: true });
+      await this.fs.removeAll(stage);
       if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST') throw exists();
       return this.failed(e);
     }
@@ -180,12 +184,12 @@ export class DirectoryBackend implements StorageBackend {
     // Renamed away first so a crash mid-delete never leaves a half-deleted volume that looks real.
     const grave = join(this.root, 'tmp', `destroy-${volumeId}-${Date.now()}`);
     try {
-      await rename(this.volDir(volumeId), grave);
+      await this.fs.rename(this.volDir(volumeId), grave);
     } catch (e) {
       if (errno(e) === 'ENOENT') throw new BackendError('unknown-volume', volumeId, `no volume ${volumeId} in pool ${this.root}`);
       throw e;
     }
-    await rm(grave, { recursive: true, force: true });
+    await this.fs.removeAll(grave);
   }
 
   async attachVolume(volumeId: string, to: string): Promise<Volume> {
@@ -196,7 +200,7 @@ export class DirectoryBackend implements StorageBackend {
     if (v.attachedTo === to) return v;
     if (v.attachedTo !== null) throw refuse(v.attachedTo);
     try {
-      await createExclusive(join(this.root, 'tmp'), this.record(volumeId), to + '\n');
+      await createExclusive(this.fs, join(this.root, 'tmp'), this.record(volumeId), to + '\n');
     } catch (e) {
       if (errno(e) !== 'EEXIST') throw e;
       const holder = await this.holder(volumeId);
@@ -204,7 +208,7 @@ export class DirectoryBackend implements StorageBackend {
     }
     // A destroy may have raced us between the check and the link: never leave a dangling record.
     if (!(await this.read(volumeId))) {
-      await unlinkIfExists(this.record(volumeId));
+      await unlinkIfExists(this.fs, this.record(volumeId));
       throw new BackendError('unknown-volume', volumeId, `volume ${volumeId} was destroyed while attaching`);
     }
     return { ...v, attachedTo: to };
@@ -213,9 +217,9 @@ export class DirectoryBackend implements StorageBackend {
   async detachVolume(volumeId: string): Promise<void> {
     await this.get(volumeId);
     // Detaching while exposed would let another node expose it too: two writers, one dataset.
-    const at = await exposedAt(this.dataDir(volumeId));
+    const at = await exposedAt(this.fs, this.dataDir(volumeId));
     if (at !== null) throw new Error(`volume ${volumeId} is still exposed at ${at}; unmount it before detaching`);
-    if (!(await unlinkIfExists(this.record(volumeId)))) {
+    if (!(await unlinkIfExists(this.fs, this.record(volumeId)))) {
       throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
     }
   }
@@ -242,63 +246,63 @@ export class DirectoryBackend implements StorageBackend {
     const volumeId = basename(dirname(device));
     if (device !== this.dataDir(volumeId)) throw new Error(`cannot expose ${device}: not a volume of pool ${this.root}`);
     if ((await this.devicePath(volumeId)) !== device) throw new Error(`cannot expose ${device}: not attached here`);
-    const st = await stat(device);
-    await mkdir(dirname(mountPoint), { recursive: true });
-    const cur = await lstat(mountPoint).catch((e: unknown) => {
+    const st = await this.fs.stat(device);
+    await this.fs.mkdir(dirname(mountPoint), { recursive: true });
+    const cur = await this.fs.lstat(mountPoint).catch((e: unknown) => {
       if (errno(e) === 'ENOENT') return null;
       throw e;
     });
     if (cur?.isSymbolicLink()) {
-      const target = await readlink(mountPoint);
+      const target = await this.fs.readlink(mountPoint);
       if (this.exposure === 'symlink' && target === device) return;
-      if (target !== device && (await exists(mountPoint))) throw new Error(`${mountPoint} already exposes ${target}; unmount it first`);
-      await unlinkIfExists(mountPoint);
+      if (target !== device && (await exists(this.fs, mountPoint))) throw new Error(`${mountPoint} already exposes ${target}; unmount it first`);
+      await unlinkIfExists(this.fs, mountPoint);
     } else if (cur?.isDirectory()) {
-      const real = await realOrNull(mountPoint);
+      const real = await realOrNull(this.fs, mountPoint);
       const top = real === null ? undefined : await mountAt(real);
       if (top) {
-        const now = await stat(mountPoint);
+        const now = await this.fs.stat(mountPoint);
         if (now.dev === st.dev && now.ino === st.ino) return;
         throw new Error(`${mountPoint} already has ${top.source} mounted; unmount it first`);
       }
-      if (this.exposure === 'symlink') await rmdirEmpty(mountPoint);
+      if (this.exposure === 'symlink') await rmdirEmpty(this.fs, mountPoint);
     } else if (cur) {
       throw new Error(`${mountPoint} exists and is not a directory; remove it`);
     }
     // Remembered next to the data so detach can refuse while it is still exposed.
     const marker = join(dirname(device), 'exposed');
-    await writeFile(marker + '.tmp', mountPoint);
-    await rename(marker + '.tmp', marker);
+    await this.fs.writeText(marker + '.tmp', mountPoint);
+    await this.fs.rename(marker + '.tmp', marker);
     if (this.exposure === 'symlink') {
-      await symlink(device, mountPoint);
+      await this.fs.symlink(device, mountPoint);
     } else {
-      await mkdir(mountPoint, { recursive: true });
+      await this.fs.mkdir(mountPoint, { recursive: true });
       await sysMount(device, mountPoint, { bind: true });
     }
   }
 
   async unmount(mountPoint: string): Promise<void> {
-    await unexpose(mountPoint);
+    await unexpose(this.fs, mountPoint);
   }
 
   async listMounts(mountRoot: string): Promise<ReadonlyMap<string, string>> {
     const out = new Map<string, string>();
-    const realRoot = await realOrNull(mountRoot);
+    const realRoot = await realOrNull(this.fs, mountRoot);
     if (realRoot === null) return out;
     // Read only when a directory is found: with symlink exposure there are none, every pass.
     let mounted: Set<string> | undefined;
     let byInode: Map<string, string> | undefined;
-    for (const name of (await readdir(mountRoot)).sort()) {
+    for (const name of (await this.fs.readdir(mountRoot)).sort()) {
       const path = join(mountRoot, name);
-      const st = await lstat(path).catch(() => null);
+      const st = await this.fs.lstat(path).catch(() => null);
       if (st?.isSymbolicLink()) {
-        out.set(path, await readlink(path));
+        out.set(path, await this.fs.readlink(path));
       } else if (st?.isDirectory() && (mounted ??= await mountedPoints()).has(join(realRoot, name))) {
-        const now = await stat(path);
+        const now = await this.fs.stat(path);
         // Mount points are named for their dataset: check that dataset's volume first, and only
         // for a mount named otherwise look at every volume.
         const expected = this.dataDir(PREFIX + name.toLowerCase());
-        const mine = await stat(expected).catch(() => null);
+        const mine = await this.fs.stat(expected).catch(() => null);
         if (mine && mine.dev === now.dev && mine.ino === now.ino) {
           out.set(path, expected);
           continue;
@@ -314,10 +318,10 @@ export class DirectoryBackend implements StorageBackend {
   /** "dev:ino" of every volume's data directory -> its path, to recognise bind mounts. */
   private async dataInodes(): Promise<Map<string, string>> {
     const m = new Map<string, string>();
-    const names = await readdir(join(this.root, 'volumes')).catch(() => [] as string[]);
+    const names = await this.fs.readdir(join(this.root, 'volumes')).catch(() => [] as string[]);
     for (const n of names) {
       const data = this.dataDir(n);
-      const st = await stat(data).catch(() => null);
+      const st = await this.fs.stat(data).catch(() => null);
       if (st) m.set(`${st.dev}:${st.ino}`, data);
     }
     return m;
@@ -329,22 +333,22 @@ async function mountedPoints(): Promise<Set<string>> {
 }
 
 /** Where the data directory is still exposed on this host, per the marker mount() leaves; or null. */
-async function exposedAt(data: string): Promise<string | null> {
+async function exposedAt(fs: PoolFs, data: string): Promise<string | null> {
   let mp: string;
   try {
-    mp = await readFile(join(dirname(data), 'exposed'), 'utf8');
+    mp = await fs.readText(join(dirname(data), 'exposed'));
   } catch (e) {
     if (errno(e) === 'ENOENT') return null;
     throw e;
   }
-  const [a, b] = await Promise.all([stat(mp).catch(() => null), stat(data)]);
+  const [a, b] = await Promise.all([fs.stat(mp).catch(() => null), fs.stat(data)]);
   // A stale marker (unmounted since) no longer resolves to the same directory.
   return a !== null && a.dev === b.dev && a.ino === b.ino ? mp : null;
 }
 
-async function rmdirEmpty(path: string): Promise<void> {
+async function rmdirEmpty(fs: PoolFs, path: string): Promise<void> {
   try {
-    await rmdir(path);
+    await fs.rmdir(path);
   } catch (e) {
     if (errno(e) === 'ENOTEMPTY' || errno(e) === 'EEXIST') throw new Error(`${path} is a non-empty directory; move its contents away`);
     throw e;

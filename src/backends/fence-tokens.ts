@@ -2,10 +2,10 @@
 // forced move (epoch) last took the dataset off which node. Written by the node the dataset was
 // forced to, before it touches the volume; read before every attach and mount, so a node that was
 // partitioned away and never heard of the fence still cannot attach or expose the dataset again.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isUuidV4, type DatasetId } from '../model/ids.js';
 import { errno } from './fsutil.js';
+import { poolFs } from './pool-fs.js';
 
 export interface FenceToken {
   readonly epoch: number;
@@ -22,6 +22,8 @@ export interface FenceTokens {
 
 export function poolFenceTokens(rootPath: string): FenceTokens {
   const dir = join(rootPath, 'fences');
+  // Read before every attach and mount: decided once, as the pool is when the agent starts.
+  const fs = poolFs(rootPath);
   const file = (id: DatasetId): string => {
     if (!isUuidV4(id)) throw new RangeError(`not a dataset id: ${id}`);
     return join(dir, `${id}.json`);
@@ -30,7 +32,7 @@ export function poolFenceTokens(rootPath: string): FenceTokens {
     async read(id) {
       let text: string;
       try {
-        text = await readFile(file(id), 'utf8');
+        text = await fs.readText(file(id));
       } catch (e) {
         if (errno(e) === 'ENOENT') return undefined;
         throw e;
@@ -42,10 +44,10 @@ export function poolFenceTokens(rootPath: string): FenceTokens {
       return { epoch: o.epoch, fenced: o.fenced, holder: o.holder };
     },
     async write(id, token) {
-      await mkdir(dir, { recursive: true });
+      await fs.mkdir(dir, { recursive: true });
       const tmp = `${file(id)}.${process.pid}.tmp`;
-      await writeFile(tmp, `${JSON.stringify(token)}\n`);
-      await rename(tmp, file(id));
+      await fs.writeText(tmp, `${JSON.stringify(token)}\n`);
+      await fs.rename(tmp, file(id));
     },
   };
 }

@@ -1,16 +1,18 @@
 // Small filesystem helpers shared by the backends: errno tests, exclusive creation, pool checks, unexposing.
-import { access, constants, link, lstat, mkdir, mkdtemp, readdir, realpath, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { mountAt, umount } from '../sys/mounts.js';
 import { BackendError } from './backend.js';
+import type { PoolFs } from './pool-fs.js';
 
 export function errno(e: unknown): string | undefined {
   return (e as NodeJS.ErrnoException | undefined)?.code;
 }
 
-export async function exists(path: string): Promise<boolean> {
+export async function exists(fs: PoolFs, path: string): Promise<boolean> {
   try {
-    await stat(path);
+    await fs.stat(path);
     return true;
   } catch (e) {
     if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return false;
@@ -19,9 +21,9 @@ export async function exists(path: string): Promise<boolean> {
 }
 
 /** realpath, or null if the path does not exist. */
-export async function realOrNull(path: string): Promise<string | null> {
+export async function realOrNull(fs: PoolFs, path: string): Promise<string | null> {
   try {
-    return await realpath(path);
+    return await fs.realpath(path);
   } catch (e) {
     if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
     throw e;
@@ -33,20 +35,19 @@ export async function realOrNull(path: string): Promise<string | null> {
  * in `tmpDir` first and hard-linked into place, so readers never see it half-written and two
  * writers racing for the same name cannot both win (link is exclusive, also on NFS).
  */
-export async function createExclusive(tmpDir: string, path: string, content: string): Promise<void> {
-  const dir = await mkdtemp(join(tmpDir, 'x-'));
-  const tmp = join(dir, 'f');
+export async function createExclusive(fs: PoolFs, tmpDir: string, path: string, content: string): Promise<void> {
+  const tmp = join(tmpDir, `x-${randomUUID()}`);
   try {
-    await writeFile(tmp, content, { flag: 'wx' });
-    await link(tmp, path);
+    await fs.writeText(tmp, content, { exclusive: true });
+    await fs.link(tmp, path);
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await unlinkIfExists(fs, tmp);
   }
 }
 
-export async function unlinkIfExists(path: string): Promise<boolean> {
+export async function unlinkIfExists(fs: PoolFs, path: string): Promise<boolean> {
   try {
-    await unlink(path);
+    await fs.unlink(path);
     return true;
   } catch (e) {
     if (errno(e) === 'ENOENT') return false;
@@ -55,14 +56,14 @@ export async function unlinkIfExists(path: string): Promise<boolean> {
 }
 
 /** Checks the pool is a writable directory and makes its subdirectories. */
-export async function preparePool(root: string, subdirs: readonly string[], createRoot: boolean): Promise<void> {
+export async function preparePool(fs: PoolFs, root: string, subdirs: readonly string[], createRoot: boolean): Promise<void> {
   const hint = 'check dataset.root_path in agent.yml';
   try {
-    if (createRoot) await mkdir(root, { recursive: true });
-    const st = await stat(root);
+    if (createRoot) await fs.mkdir(root, { recursive: true });
+    const st = await fs.stat(root);
     if (!st.isDirectory()) throw new BackendError('pool-unusable', '', `storage pool ${root} is not a directory (${hint})`);
-    await access(root, constants.W_OK | constants.X_OK);
-    await Promise.all(subdirs.map((d) => mkdir(join(root, d), { recursive: true })));
+    await fs.access(root, constants.W_OK | constants.X_OK);
+    await Promise.all(subdirs.map((d) => fs.mkdir(join(root, d), { recursive: true })));
   } catch (e) {
     if (e instanceof BackendError) throw e;
     const code = errno(e);
@@ -91,27 +92,27 @@ export function roundUp(size: number, unit: number): number {
  * Removes staging left in `tmpDir` by a crash (a half-created or half-destroyed volume). Only old
  * entries: another node may be staging something right now.
  */
-export async function sweepStaging(tmpDir: string, olderThanMs = 3600_000): Promise<void> {
-  const names = await readdir(tmpDir).catch(() => [] as string[]);
+export async function sweepStaging(fs: PoolFs, tmpDir: string, olderThanMs = 3600_000): Promise<void> {
+  const names = await fs.readdir(tmpDir).catch(() => [] as string[]);
   for (const n of names) {
     const p = join(tmpDir, n);
-    const st = await stat(p).catch(() => null);
-    if (st && Date.now() - st.mtimeMs > olderThanMs) await rm(p, { recursive: true, force: true }).catch(() => undefined);
+    const st = await fs.stat(p).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > olderThanMs) await fs.removeAll(p).catch(() => undefined);
   }
 }
 
 /** Removes whatever exposes something at `mountPoint`: a symlink, or every mount stacked there. */
-export async function unexpose(mountPoint: string): Promise<void> {
-  const cur = await lstat(mountPoint).catch((e: unknown) => {
+export async function unexpose(fs: PoolFs, mountPoint: string): Promise<void> {
+  const cur = await fs.lstat(mountPoint).catch((e: unknown) => {
     if (errno(e) === 'ENOENT' || errno(e) === 'ENOTDIR') return null;
     throw e;
   });
   if (!cur) return;
   if (cur.isSymbolicLink()) {
-    await unlinkIfExists(mountPoint);
+    await unlinkIfExists(fs, mountPoint);
     return;
   }
-  const real = await realOrNull(mountPoint);
+  const real = await realOrNull(fs, mountPoint);
   if (real === null) return;
   for (let i = 0; i < 16; i++) {
     if (!(await mountAt(real))) return;

@@ -1,12 +1,12 @@
 // Exposing an image file as the user sees a dataset: a loop device carrying ext4, mounted at
 // MOUNT_ROOT/<dataset_id>. Shared by the backends that keep one image file per volume
 // (loopback, p2p); they differ only in where the files live and who may hold them.
-import { chmod, mkdir, readdir, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { hasFilesystem, mkfsExt4 } from '../sys/filesystem.js';
 import { backingFileOf, detachLoop, loopsForFile } from '../sys/losetup.js';
 import { listMounts as mountTable, mountAt, mount as sysMount } from '../sys/mounts.js';
 import { realOrNull } from './fsutil.js';
+import type { PoolFs } from './pool-fs.js';
 
 /** Never formats over an existing filesystem, so calling it twice is harmless. */
 export async function createExt4(device: string): Promise<void> {
@@ -20,33 +20,33 @@ export async function createExt4(device: string): Promise<void> {
  * file behind the device may be exposed here: a stale device path (the loop device since reused
  * for another file) must never expose someone else's volume.
  */
-export async function mountExt4(device: string, mountPoint: string, mine: (backingFile: string) => boolean | Promise<boolean>): Promise<void> {
+export async function mountExt4(fs: PoolFs, device: string, mountPoint: string, mine: (backingFile: string) => boolean | Promise<boolean>): Promise<void> {
   const backing = await backingFileOf(device);
   if (backing === null || !(await mine(backing))) {
     throw new Error(`cannot mount ${device}: it is not the loop device of a volume attached here (backed by ${backing ?? 'nothing'})`);
   }
-  await mkdir(mountPoint, { recursive: true });
+  await fs.mkdir(mountPoint, { recursive: true });
   // As the original: only root may look inside the mount root; each dataset opens itself up.
-  await chmod(dirname(mountPoint), 0o700);
-  const real = (await realOrNull(mountPoint)) ?? mountPoint;
+  await fs.chmod(dirname(mountPoint), 0o700);
+  const real = (await realOrNull(fs, mountPoint)) ?? mountPoint;
   const top = await mountAt(real);
   if (top?.source === device) return;
   if (top) throw new Error(`${mountPoint} already has ${top.source} mounted; unmount it first`);
   // The kernel would otherwise zero every inode table in the background, filling the sparse
   // file (about 1.5% of its size); the file already reads as zeros, so that work is wasted.
   await sysMount(device, mountPoint, { type: 'ext4', options: 'noinit_itable' });
-  const entries = await readdir(mountPoint);
+  const entries = await fs.readdir(mountPoint);
   if (entries.length === 1 && entries[0] === 'lost+found') {
     // A fresh filesystem: make it usable by whatever uid the container runs as.
-    await rm(join(mountPoint, 'lost+found'), { recursive: true });
-    await chmod(mountPoint, 0o777);
+    await fs.removeAll(join(mountPoint, 'lost+found'));
+    await fs.chmod(mountPoint, 0o777);
   }
 }
 
 /** Loop devices mounted directly under `mountRoot`: mount point -> device. */
-export async function listLoopMounts(mountRoot: string): Promise<ReadonlyMap<string, string>> {
+export async function listLoopMounts(fs: PoolFs, mountRoot: string): Promise<ReadonlyMap<string, string>> {
   const out = new Map<string, string>();
-  const realRoot = await realOrNull(mountRoot);
+  const realRoot = await realOrNull(fs, mountRoot);
   if (realRoot === null) return out;
   for (const m of await mountTable()) {
     if (dirname(m.mountPoint) === realRoot && m.source.startsWith('/dev/loop')) {

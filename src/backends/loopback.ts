@@ -3,7 +3,6 @@
 //   attached/<compute_instance_id>/block-<id>_<size>  the same file while a node holds it
 // The file name is the only metadata. Attaching is a rename out of unattached/, which only one
 // node can win; the loop device is (re)made on demand, so a reboot that drops it heals itself.
-import { link, mkdir, mkdtemp, readdir, rename, rm, truncate, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asDatasetId, isUuidV4, UUID_SOURCE, type DatasetId } from '../model/ids.js';
 import { hasFilesystem } from '../sys/filesystem.js';
@@ -11,6 +10,7 @@ import { attachLoop, backingFileOf, loopsForFile } from '../sys/losetup.js';
 import { BackendError, type BackendName, type StorageBackend, type Volume } from './backend.js';
 import { errno, isSafeName, preparePool, realOrNull, roundUp, sweepStaging, unexpose } from './fsutil.js';
 import { createExt4, listLoopMounts, LoopDevices, mountExt4, releaseLoops } from './loop-ext4.js';
+import { poolFs, type PoolFs } from './pool-fs.js';
 
 export interface LoopbackBackendOptions {
   readonly rootPath: string;
@@ -29,10 +29,13 @@ export class LoopbackBackend implements StorageBackend {
   readonly name: BackendName = 'loopback';
   readonly needsFilesystem = true;
   private readonly root: string;
+  /** Chosen by what the pool is on, again at each scan (pool-fs.ts). */
+  private fs: PoolFs;
   private swept = false;
 
   constructor(private readonly opts: LoopbackBackendOptions) {
     this.root = opts.rootPath;
+    this.fs = poolFs(this.root);
   }
 
   allocationUnit(): number {
@@ -45,10 +48,11 @@ export class LoopbackBackend implements StorageBackend {
 
   private async scan(): Promise<Found[]> {
     // The pool is local to the host, so (like the original) it is made if missing.
-    await preparePool(this.root, ['unattached', 'attached', 'tmp'], true);
+    await preparePool(this.fs, this.root, ['unattached', 'attached', 'tmp'], true);
+    this.fs = poolFs(this.root);
     if (!this.swept) {
       this.swept = true;
-      await sweepStaging(join(this.root, 'tmp'));
+      await sweepStaging(this.fs, join(this.root, 'tmp'));
     }
     const found: Found[] = [];
     const add = (dir: string, names: readonly string[], attachedTo: string | null) => {
@@ -60,11 +64,11 @@ export class LoopbackBackend implements StorageBackend {
       }
     };
     const unattached = join(this.root, 'unattached');
-    add(unattached, await readdir(unattached), null);
+    add(unattached, await this.fs.readdir(unattached), null);
     const attached = join(this.root, 'attached');
-    for (const inst of await readdir(attached)) {
+    for (const inst of await this.fs.readdir(attached)) {
       const dir = join(attached, inst);
-      add(dir, await readdir(dir).catch(() => [] as string[]), inst);
+      add(dir, await this.fs.readdir(dir).catch(() => [] as string[]), inst);
     }
     return found.sort((a, b) => a.volume.volumeId.localeCompare(b.volume.volumeId));
   }
@@ -90,17 +94,17 @@ export class LoopbackBackend implements StorageBackend {
     const exists = () => new BackendError('already-exists', volumeId, `dataset ${datasetId} already has volume ${volumeId}`);
     if ((await this.scan()).some((f) => f.volume.volumeId === volumeId)) throw exists();
     // Sized in staging, then linked into place: the name (which carries the size) never lies.
-    const stage = await mkdtemp(join(this.root, 'tmp', 'create-'));
+    const stage = await this.fs.mkdtemp(join(this.root, 'tmp', 'create-'));
     const tmp = join(stage, 'f');
     try {
-      await writeFile(tmp, '', { flag: 'wx' });
-      await truncate(tmp, rounded);
-      await link(tmp, join(this.root, 'unattached', `${volumeId}_${rounded}`));
+      await this.fs.writeText(tmp, '', { exclusive: true });
+      await this.fs.truncate(tmp, rounded);
+      await this.fs.link(tmp, join(this.root, 'unattached', `${volumeId}_${rounded}`));
     } catch (e) {
       if (errno(e) === 'EEXIST') throw exists();
       throw e;
     } finally {
-      await rm(stage, { recursive: true, force: true });
+      await this.fs.removeAll(stage);
     }
     return { volumeId, datasetId: asDatasetId(datasetId), size: rounded, attachedTo: null };
   }
@@ -113,7 +117,7 @@ export class LoopbackBackend implements StorageBackend {
     // A stray loop device would keep the deleted file's blocks alive and in use.
     await this.releaseLoops(volumeId, f.file);
     try {
-      await unlink(f.file);
+      await this.fs.unlink(f.file);
     } catch (e) {
       if (errno(e) === 'ENOENT') throw new BackendError('unknown-volume', volumeId, `volume ${volumeId} vanished while destroying`);
       throw e;
@@ -128,9 +132,9 @@ export class LoopbackBackend implements StorageBackend {
     let attached: Volume = f.volume;
     if (f.volume.attachedTo === null) {
       const dir = join(this.root, 'attached', to);
-      await mkdir(dir, { recursive: true });
+      await this.fs.mkdir(dir, { recursive: true });
       try {
-        await rename(f.file, join(dir, `${volumeId}_${f.volume.size}`));
+        await this.fs.rename(f.file, join(dir, `${volumeId}_${f.volume.size}`));
       } catch (e) {
         if (errno(e) !== 'ENOENT') throw e;
         // Someone else moved it first: report who.
@@ -150,7 +154,7 @@ export class LoopbackBackend implements StorageBackend {
     if (f.volume.attachedTo === null) throw new BackendError('unattached', volumeId, `volume ${volumeId} is not attached`);
     await this.releaseLoops(volumeId, f.file);
     try {
-      await rename(f.file, join(this.root, 'unattached', `${volumeId}_${f.volume.size}`));
+      await this.fs.rename(f.file, join(this.root, 'unattached', `${volumeId}_${f.volume.size}`));
     } catch (e) {
       if (errno(e) === 'ENOENT') throw new BackendError('unattached', volumeId, `volume ${volumeId} was detached concurrently`);
       throw e;
@@ -185,7 +189,7 @@ export class LoopbackBackend implements StorageBackend {
 
   /** As the kernel names files: where the files of volumes attached here live, with a trailing slash. */
   private async attachedHereDir(): Promise<string> {
-    return join((await realOrNull(this.root)) ?? this.root, 'attached', this.computeInstanceId()) + '/';
+    return join((await realOrNull(this.fs, this.root)) ?? this.root, 'attached', this.computeInstanceId()) + '/';
   }
 
   /** True if `device` is backed by this volume's file, and that file is attached here. */
@@ -205,14 +209,14 @@ export class LoopbackBackend implements StorageBackend {
 
   async mount(device: string, mountPoint: string): Promise<void> {
     const mine = await this.attachedHereDir();
-    await mountExt4(device, mountPoint, (backing) => backing.startsWith(mine));
+    await mountExt4(this.fs, device, mountPoint, (backing) => backing.startsWith(mine));
   }
 
   async unmount(mountPoint: string): Promise<void> {
-    await unexpose(mountPoint);
+    await unexpose(this.fs, mountPoint);
   }
 
   async listMounts(mountRoot: string): Promise<ReadonlyMap<string, string>> {
-    return listLoopMounts(mountRoot);
+    return listLoopMounts(this.fs, mountRoot);
   }
 }

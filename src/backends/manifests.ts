@@ -3,10 +3,10 @@
 // pools (directory, loopback) keep POOL/manifests/<dataset_id>.json; the p2p pool keeps the same
 // JSON inside the dataset's live subvolume (live/<dataset_id>/manifest.json), so it travels with
 // every snapshot sent to another node.
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asDatasetId, isUuidV4, type DatasetId } from '../model/ids.js';
 import { errno } from './fsutil.js';
+import { poolFs, type PoolFs } from './pool-fs.js';
 
 export interface DatasetManifest {
   readonly datasetId: DatasetId;
@@ -40,9 +40,9 @@ export function manifestJson(m: DatasetManifest): string {
 }
 
 /** The manifest of dataset `id` in `file`; undefined if there is none (or it names another dataset). */
-export async function readManifestFile(file: string, id: DatasetId): Promise<DatasetManifest | undefined> {
+export async function readManifestFile(fs: PoolFs, file: string, id: DatasetId): Promise<DatasetManifest | undefined> {
   try {
-    return parse(await readFile(file, 'utf8'), id);
+    return parse(await fs.readText(file), id);
   } catch (e) {
     if (errno(e) === 'ENOENT') return undefined;
     throw e;
@@ -50,24 +50,25 @@ export async function readManifestFile(file: string, id: DatasetId): Promise<Dat
 }
 
 /** Replaces `file` whole by a rename: a reader sees the old manifest or the new one. */
-export async function writeManifestFile(file: string, m: DatasetManifest): Promise<void> {
+export async function writeManifestFile(fs: PoolFs, file: string, m: DatasetManifest): Promise<void> {
   const tmp = `${file}.${process.pid}.tmp`;
-  await writeFile(tmp, manifestJson(m));
-  await rename(tmp, file);
+  await fs.writeText(tmp, manifestJson(m));
+  await fs.rename(tmp, file);
 }
 
 /** POOL/manifests/<dataset_id>.json. */
 export function poolManifests(rootPath: string): ManifestStore {
   const dir = join(rootPath, 'manifests');
+  const fs = poolFs(rootPath);
   return {
     async read(datasetId) {
       if (!isUuidV4(datasetId)) return undefined;
-      return readManifestFile(join(dir, `${datasetId}.json`), asDatasetId(datasetId));
+      return readManifestFile(fs, join(dir, `${datasetId}.json`), asDatasetId(datasetId));
     },
     async write(m) {
       if (!isUuidV4(m.datasetId)) throw new RangeError(`not a dataset id: ${m.datasetId}`);
-      await mkdir(dir, { recursive: true });
-      await writeManifestFile(join(dir, `${m.datasetId}.json`), m);
+      await fs.mkdir(dir, { recursive: true });
+      await writeManifestFile(fs, join(dir, `${m.datasetId}.json`), m);
     },
   };
 }

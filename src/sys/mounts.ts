@@ -1,7 +1,7 @@
 // Mount table and mount/umount. The table comes from /proc/self/mountinfo, which (unlike `mount`
 // output) is unambiguous about paths with spaces and about bind mounts. Mounting and unmounting
 // are system calls (libc.ts), not mount(8): the agent does them on every create and move.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { libc } from './libc.js';
 
 export interface MountEntry {
@@ -40,7 +40,9 @@ export function parseMountinfo(text: string): MountEntry[] {
 }
 
 export async function listMounts(): Promise<MountEntry[]> {
-  return parseMountinfo(await readFile('/proc/self/mountinfo', 'utf8'));
+  // Read directly: the kernel makes it in memory, and through the thread pool it cost a round trip
+  // on every mount, unmount and pass.
+  return parseMountinfo(readFileSync('/proc/self/mountinfo', 'utf8'));
 }
 
 /** The topmost mount at exactly `path` (callers pass a real path), or undefined. */

@@ -8,6 +8,7 @@ import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { DirectoryBackend } from '../../src/backends/directory.js';
 import { unexpose } from '../../src/backends/fsutil.js';
+import { threadedFs } from '../../src/backends/pool-fs.js';
 import { asDatasetId } from '../../src/model/ids.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
 import { flocker, freePort, ROOT, until } from './harness.js';
@@ -22,7 +23,7 @@ test.before(async () => {
 });
 
 test.after(async () => {
-  await unexpose(join(dir, 'mnt', D)).catch(() => undefined);
+  await unexpose(threadedFs, join(dir, 'mnt', D)).catch(() => undefined);
   await rm(dir, { recursive: true, force: true });
 });
 

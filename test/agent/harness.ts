@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { unexpose } from '../../src/backends/fsutil.js';
+import { threadedFs } from '../../src/backends/pool-fs.js';
 import { detachLoop, listLoops } from '../../src/sys/losetup.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import type { ControlClient } from '../../src/client/types.js';
@@ -196,7 +197,7 @@ export async function makeTestBed(dir: string, nodes = 2, backend: 'directory' |
       bed.client.close();
       for (const n of agentNodes) {
         if (!existsSync(n.mountRoot)) continue;
-        for (const name of readdirSync(n.mountRoot)) await unexpose(join(n.mountRoot, name)).catch(() => undefined);
+        for (const name of readdirSync(n.mountRoot)) await unexpose(threadedFs, join(n.mountRoot, name)).catch(() => undefined);
       }
       if (backend === 'loopback') {
         for (const l of await listLoops().catch(() => [])) {

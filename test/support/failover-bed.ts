@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { unexpose } from '../../src/backends/fsutil.js';
+import { threadedFs } from '../../src/backends/pool-fs.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
 import { followCluster } from '../../src/client/follow.js';
 import type { ControlClient } from '../../src/client/types.js';
@@ -154,7 +155,7 @@ export async function makeFailoverBed(o: { replicas: number; order: readonly (re
         r.client.close();
       }
       for (const a of agents) {
-        for (const name of readdirSync(a.mountRoot)) await unexpose(join(a.mountRoot, name)).catch(() => undefined);
+        for (const name of readdirSync(a.mountRoot)) await unexpose(threadedFs, join(a.mountRoot, name)).catch(() => undefined);
       }
       await etcd.stop();
       rmSync(dir, { recursive: true, force: true });

@@ -9,6 +9,7 @@ import { attachLoop, backingFileOf, loopsForFile } from '../../sys/losetup.js';
 import { BackendError, type BackendName, type StorageBackend, type Volume } from '../backend.js';
 import { isSafeName, roundUp, unexpose } from '../fsutil.js';
 import { createExt4, listLoopMounts, LoopDevices, mountExt4, releaseLoops } from '../loop-ext4.js';
+import { threadedFs } from '../pool-fs.js';
 import { BtrfsPool } from './pool.js';
 import type { PoolOptions } from './pool-filesystem.js';
 
@@ -133,7 +134,7 @@ export class P2PBackend implements StorageBackend {
   }
 
   async mount(device: string, mountPoint: string): Promise<void> {
-    await mountExt4(device, mountPoint, async (backing) => {
+    await mountExt4(threadedFs, device, mountPoint, async (backing) => {
       // Only the image of an owner copy here: never a handed-off copy, never anything else.
       const owned = await this.pool.owned();
       return owned.some((id) => backing === this.pool.realImagePath(id));
@@ -141,11 +142,11 @@ export class P2PBackend implements StorageBackend {
   }
 
   async unmount(mountPoint: string): Promise<void> {
-    await unexpose(mountPoint);
+    await unexpose(threadedFs, mountPoint);
   }
 
   async listMounts(mountRoot: string): Promise<ReadonlyMap<string, string>> {
-    return listLoopMounts(mountRoot);
+    return listLoopMounts(threadedFs, mountRoot);
   }
 }
 

@@ -10,6 +10,7 @@ import { attachLoop, detachLoop, loopsForFile } from '../../sys/losetup.js';
 import { mountAt, mount as sysMount, umount } from '../../sys/mounts.js';
 import { BackendError } from '../backend.js';
 import { errno, exists } from '../fsutil.js';
+import { threadedFs } from '../pool-fs.js';
 
 export interface PoolOptions {
   readonly rootPath: string;
@@ -73,7 +74,7 @@ export class PoolFilesystem {
       if (top.fsType === 'btrfs') return { kind: 'mounted', source: top.source };
       throw new BackendError('pool-unusable', '', `${this.dir} has ${top.source} (${top.fsType}) mounted where the btrfs pool belongs: unmount it (${HINT})`);
     }
-    if (!(await exists(this.poolFile))) await this.makePoolFile();
+    if (!(await exists(threadedFs, this.poolFile))) await this.makePoolFile();
     const existing = (await loopsForFile(this.poolFile))[0];
     const device = existing ?? (await attachLoop(this.poolFile));
     try {
@@ -110,7 +111,7 @@ export class PoolFilesystem {
     if (realDir === null) return;
     const top = await mountAt(realDir);
     if (top?.fsType === 'btrfs' && !(await isBtrfs(this.opts.rootPath))) await umountWhenFree(realDir);
-    if (await exists(this.poolFile)) for (const d of await loopsForFile(this.poolFile)) await detachLoop(d).catch(() => undefined);
+    if (await exists(threadedFs, this.poolFile)) for (const d of await loopsForFile(this.poolFile)) await detachLoop(d).catch(() => undefined);
   }
 
   /** Bytes still free for new data in the pool (btrfs free estimate, and the filesystem under a pool file). */
@@ -129,7 +130,7 @@ async function checkRoot(root: string): Promise<void> {
     const st = await stat(root).catch(async (e: unknown) => {
       if (errno(e) !== 'ENOENT') throw e;
       // The pool is this node's own, so it is made; but not a missing parent, which is more likely a typo.
-      if (!(await exists(dirname(root)))) {
+      if (!(await exists(threadedFs, dirname(root)))) {
         throw new BackendError('pool-unusable', '', `storage pool ${root} cannot be made: its parent ${dirname(root)} does not exist (${HINT})`);
       }
       await mkdir(root);

@@ -20,6 +20,7 @@ import { syncFilesystem } from '../../sys/filesystem.js';
 import { listMounts as mountTable } from '../../sys/mounts.js';
 import { BackendError } from '../backend.js';
 import { errno, exists } from '../fsutil.js';
+import { threadedFs } from '../pool-fs.js';
 import { readManifestFile, writeManifestFile, type ManifestStore } from '../manifests.js';
 import type { DatasetHoldings, HandOff, SnapshotPool } from './pool-api.js';
 import { readHandOff, writeHandOff } from './handoff-marker.js';
@@ -109,7 +110,7 @@ export class BtrfsPool implements SnapshotPool {
   /** Where snapshot `name` of the dataset is: this node's own first, then received. */
   private async snapshotPath(id: DatasetId, name: string): Promise<string> {
     if (!isSnapshotName(name)) throw new RangeError(`not a snapshot name: ${JSON.stringify(name)}`);
-    for (const p of [join(this.snapDir(id), name), join(this.recvDir(id), name)]) if (await exists(p)) return p;
+    for (const p of [join(this.snapDir(id), name), join(this.recvDir(id), name)]) if (await exists(threadedFs, p)) return p;
     throw new BackendError('unknown-volume', id, `dataset ${id} has no snapshot ${name} in pool ${this.dir}`);
   }
 
@@ -128,15 +129,15 @@ export class BtrfsPool implements SnapshotPool {
     await this.ready();
     const dest = this.liveDir(id);
     const exists_ = () => new BackendError('already-exists', `p2p-${id}`, `dataset ${id} already has a copy in pool ${this.dir}`);
-    if (await exists(dest)) throw exists_();
+    if (await exists(threadedFs, dest)) throw exists_();
     const stage = join(this.dir, 'live', `.new-${id}-${randomBytes(3).toString('hex')}`);
     try {
       await subvolumeCreate(stage);
       await writeFile(join(stage, 'image'), '', { flag: 'wx' });
       await truncate(join(stage, 'image'), size);
       // What the agent knows at once; it writes the configuration's metadata and size over it.
-      await writeManifestFile(join(stage, MANIFEST), { datasetId: id, maximumSize: size, metadata: {} });
-      if (await exists(dest)) throw exists_();
+      await writeManifestFile(threadedFs, join(stage, MANIFEST), { datasetId: id, maximumSize: size, metadata: {} });
+      if (await exists(threadedFs, dest)) throw exists_();
       await rename(stage, dest);
     } catch (e) {
       await deleteSubvolume(stage).catch(() => undefined);
@@ -152,14 +153,14 @@ export class BtrfsPool implements SnapshotPool {
   readonly manifests: ManifestStore = {
     read: async (id) => {
       await this.ready();
-      return readManifestFile(join(this.liveDir(id), MANIFEST), id);
+      return readManifestFile(threadedFs, join(this.liveDir(id), MANIFEST), id);
     },
     write: async (m) => {
       await this.ready();
-      if (!(await exists(this.liveDir(m.datasetId)))) {
+      if (!(await exists(threadedFs, this.liveDir(m.datasetId)))) {
         throw new BackendError('unknown-volume', `p2p-${m.datasetId}`, `dataset ${m.datasetId} has no live copy in pool ${this.dir} to keep its manifest in`);
       }
-      await writeManifestFile(join(this.liveDir(m.datasetId), MANIFEST), m);
+      await writeManifestFile(threadedFs, join(this.liveDir(m.datasetId), MANIFEST), m);
     },
   };
 
@@ -170,7 +171,7 @@ export class BtrfsPool implements SnapshotPool {
 
   private async exposed(datasetId: DatasetId): Promise<boolean> {
     const image = this.imagePath(datasetId);
-    if (!(await exists(image))) return false;
+    if (!(await exists(threadedFs, image))) return false;
     return (await loopsForFile(image)).length > 0;
   }
 
@@ -191,7 +192,7 @@ export class BtrfsPool implements SnapshotPool {
   async snapshot(datasetId: DatasetId): Promise<string> {
     await this.ready();
     const live = this.liveDir(datasetId);
-    if (!(await exists(live))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no live copy in pool ${this.dir} to snapshot`);
+    if (!(await exists(threadedFs, live))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no live copy in pool ${this.dir} to snapshot`);
     await this.flushExposed(datasetId);
     const name = this.nextSnapshotName();
     await mkdir(this.snapDir(datasetId), { recursive: true });
@@ -249,7 +250,7 @@ export class BtrfsPool implements SnapshotPool {
     const dir = this.recvDir(datasetId);
     const target = join(dir, head.name);
     await mkdir(dir, { recursive: true });
-    if (await exists(target)) {
+    if (await exists(threadedFs, target)) {
       if (await isCompleteReceive(target)) return head.name;
       await deleteSubvolume(target);
     }
@@ -269,10 +270,10 @@ export class BtrfsPool implements SnapshotPool {
     await this.ready();
     if (!isSnapshotName(snapshot)) throw new RangeError(`not a snapshot name: ${JSON.stringify(snapshot)}`);
     const source = join(this.recvDir(datasetId), snapshot);
-    if (!(await exists(source))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no received snapshot ${snapshot} in pool ${this.dir}`);
+    if (!(await exists(threadedFs, source))) throw new BackendError('unknown-volume', datasetId, `dataset ${datasetId} has no received snapshot ${snapshot} in pool ${this.dir}`);
     const live = this.liveDir(datasetId);
     const marker = await readHandOff(this.markerPath(datasetId));
-    if (await exists(live)) {
+    if (await exists(threadedFs, live)) {
       if (marker === null) {
         // Already the owner: a repeat of a promote that finished (its copy descends from this snapshot) is fine.
         const [l, s] = await Promise.all([subvolumeShow(live), subvolumeShow(source)]);
@@ -285,7 +286,7 @@ export class BtrfsPool implements SnapshotPool {
         await deleteSubvolume(live);
       }
     }
-    if (!(await exists(live))) {
+    if (!(await exists(threadedFs, live))) {
       const stage = join(this.dir, 'live', `.promote-${datasetId}`);
       await deleteSubvolume(stage).catch(() => undefined);
       try {
@@ -337,7 +338,7 @@ export class BtrfsPool implements SnapshotPool {
     await this.ready();
     if (!isSnapshotName(name)) throw new RangeError(`not a snapshot name: ${JSON.stringify(name)}`);
     for (const p of [join(this.snapDir(datasetId), name), join(this.recvDir(datasetId), name)]) {
-      if (await exists(p)) await deleteSubvolume(p);
+      if (await exists(threadedFs, p)) await deleteSubvolume(p);
     }
   }
 
@@ -385,7 +386,7 @@ function exposedError(id: DatasetId, what: string): BackendError {
 }
 
 async function deleteSubvolume(path: string): Promise<void> {
-  if (!(await exists(path))) return;
+  if (!(await exists(threadedFs, path))) return;
   await subvolumeDelete(path);
 }
 
