@@ -5,6 +5,7 @@ import { WebSocket } from 'ws';
 import { controlMetrics, secondsSince } from '../../metrics/registry.js';
 import type { ControlHub, Section } from './hub.js';
 import { TouchedSince } from '../../store/touched.js';
+import { AgentCluster } from './agent-cluster.js';
 import { PushEncoder } from './push.js';
 
 /** How long changes may wait behind a push still being written (a slow socket) before going out anyway. */
@@ -35,6 +36,7 @@ export class FanOut {
   private readonly push: PushEncoder;
   /** Configuration ids changed since the last push, so a delta compares only those. */
   private readonly touched: TouchedSince;
+  private readonly agentCluster = new AgentCluster();
   private readonly metrics = controlMetrics();
   private pushing = false;
   private pushAgain = false;
@@ -93,7 +95,7 @@ export class FanOut {
   broadcast(): void {
     const started = performance.now();
     const step = this.push.advance(
-      this.hub.generation, { configuration: this.hub.committed, cluster: this.hub.cluster }, this.hub.storeStamp, this.touched.take());
+      this.hub.generation, { configuration: this.hub.committed, cluster: this.agentCluster.view(this.hub.cluster) }, this.hub.storeStamp, this.touched.take());
     let snapshot: Buffer | undefined;
     let deltas = 0;
     let snapshots = 0;
