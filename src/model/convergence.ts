@@ -52,11 +52,11 @@ export function indexReports(cluster: ClusterState): ReportIndex {
 
 /**
  * Takes node `before`'s report out of the index and puts `after`'s in, in place: what one agent's
- * new report costs (as connected as before; any other change re-indexes everything).
+ * new report, or its (dis)connecting, costs. Either is absent for a node that joins or leaves.
  */
-export function reindexNode(ix: ReportIndex, before: NodeState, after: NodeState): void {
-  indexNode(ix, before, -1);
-  indexNode(ix, after, 1);
+export function reindexNode(ix: ReportIndex, before: NodeState | undefined, after: NodeState | undefined): void {
+  if (before) indexNode(ix, before, -1);
+  if (after) indexNode(ix, after, 1);
 }
 
 function listAdd<T>(m: Map<string, T[]>, id: string, x: T, uuid: string, of: (x: T) => string): void {

@@ -4,7 +4,8 @@
 // inserts one id in the sorted order (the rows used to be walked, re-sorted and put in a new map
 // on every change). A new report from an agent recomputes the rows of the datasets it or the
 // report before it names: no other row reads it. A node joining, leaving or (dis)connecting, or
-// a change of who is unreachable, still recomputes every row, as any row may depend on it.
+// becoming (un)reachable, recomputes those rows and the rows of the datasets configured on it.
+// Only a wholesale replacement of the configuration recomputes every row.
 import type { ClusterState, NodeReport, NodeState, Phase } from '../../model/cluster-state.js';
 import type { Dataset, Deployment } from '../../model/configuration.js';
 import {
@@ -29,21 +30,46 @@ interface Kept {
 }
 
 /**
- * The datasets whose rows a change from cluster `a` to `b` can change, when only reports changed
- * (the same nodes, each as connected as before): those the changed reports, old or new, say
- * something different of. undefined when more than reports changed. convergenceRow reads each
- * node's report (through the index), whether it is connected, and whether it exists; never
- * lastSeen, host, era or name.
+ * What a change from cluster `a` to `b` can change in the rows. convergenceRow reads each node's
+ * report (through the index), whether the node exists and is connected; never lastSeen, host,
+ * era or name.
  */
-function reportedChange(a: ClusterState, b: ClusterState): Set<string> | undefined {
-  const keys = Object.keys(b.nodes);
-  if (keys.length !== Object.keys(a.nodes).length) return undefined;
+interface ClusterChange {
+  /** The datasets the changed reports, old or new, say something different of. */
+  readonly ids: Set<string>;
+  /** Nodes that joined, left or (dis)connected: the rows of datasets configured on them read that. */
+  readonly nodes: Set<string>;
+  /** Every node whose entry in the report index is out of date: [before, after]. */
+  readonly reindex: [NodeState | undefined, NodeState | undefined][];
+}
+
+function clusterChange(a: ClusterState, b: ClusterState): ClusterChange {
   const ids = new Set<string>();
-  for (const k of keys) {
+  const nodes = new Set<string>();
+  const reindex: ClusterChange['reindex'] = [];
+  const all = (r: NodeReport | null): void => {
+    for (const id of entriesById(r).keys()) ids.add(id);
+  };
+  let kept = 0;
+  for (const [k, y] of Object.entries(b.nodes)) {
     const x = own(a.nodes, k);
-    const y = own(b.nodes, k) as NodeState;
-    if (!x || x.connected !== y.connected) return undefined;
+    if (!x) {
+      nodes.add(k);
+      all(y.report);
+      reindex.push([undefined, y]);
+      continue;
+    }
+    kept++;
+    if (x.connected !== y.connected) {
+      // Progress counts from connected nodes only: every row the node's report names may change.
+      nodes.add(k);
+      all(x.report);
+      all(y.report);
+      reindex.push([x, y]);
+      continue;
+    }
     if (x.report === y.report) continue;
+    reindex.push([x, y]);
     // A report comes whole, so compare it dataset by dataset: an agent with 1,000 datasets that
     // reports one of them creating changes one row, not a thousand.
     const was = entriesById(x.report);
@@ -51,7 +77,23 @@ function reportedChange(a: ClusterState, b: ClusterState): Set<string> | undefin
     for (const [id, e] of now) if (was.get(id) !== e) ids.add(id);
     for (const id of was.keys()) if (!now.has(id)) ids.add(id);
   }
-  return ids;
+  if (kept !== Object.keys(a.nodes).length) {
+    for (const [k, x] of Object.entries(a.nodes)) {
+      if (own(b.nodes, k)) continue;
+      nodes.add(k);
+      all(x.report);
+      reindex.push([x, undefined]);
+    }
+  }
+  return { ids, nodes, reindex };
+}
+
+/** Nodes in one set and not the other. */
+function symmetricDifference(a: ReadonlySet<string>, b: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>();
+  for (const x of a) if (!b.has(x)) out.add(x);
+  for (const x of b) if (!a.has(x)) out.add(x);
+  return out;
 }
 
 /** What a report says of each dataset, as text, to compare two reports dataset by dataset. */
@@ -77,6 +119,8 @@ export class ConvergenceView {
   /** Every configured id, sorted. */
   private ids: string[] = [];
   private rows = new Map<string, Kept>();
+  /** The configured ids by primary: the rows a node's joining, leaving or reachability can change. */
+  private byPrimary = new Map<string, Set<string>>();
   /** The ids of `rows`, sorted. */
   private order: string[] = [];
   private textCache?: string;
@@ -89,30 +133,46 @@ export class ConvergenceView {
    * changed since the previous call (undefined: any may have; everything is recomputed).
    */
   recompute(d: Deployment, c: ClusterState, nowMs: number, reach?: Reachability, touched?: ReadonlySet<string>): boolean {
-    let reported: Set<string> | undefined;
+    // With the rows up to date, only the rows of what changed need work: the datasets the new
+    // reports say something different of (a pong renews a node's lastSeen and so makes a new
+    // cluster object that needs none: rebuilding every row for it cost ~1 s at 100,000 datasets),
+    // and those configured on a node that joined, left, (dis)connected or became (un)reachable.
+    const inStep = this.rowsIx === this.ix && this.rowsIx !== undefined;
+    const reported = new Set<string>();
+    const nodes = new Set<string>();
     const was = this.cluster;
     if (c !== was) {
-      // With the rows up to date, only what the new reports say differently needs work, and only
-      // those reports are indexed again. A pong renews a node's lastSeen and so makes a new
-      // cluster object that needs none: rebuilding every row for it cost ~1 s at 100,000 datasets.
-      reported = was && this.rowsIx === this.ix ? reportedChange(was, c) : undefined;
-      if (was && reported) {
-        for (const k of Object.keys(c.nodes)) {
-          const before = own(was.nodes, k) as NodeState;
-          const after = own(c.nodes, k) as NodeState;
-          if (before.report !== after.report) reindexNode(this.ix, before, after);
-        }
+      if (was && inStep) {
+        const change = clusterChange(was, c);
+        for (const [before, after] of change.reindex) reindexNode(this.ix, before, after);
+        for (const id of change.ids) reported.add(id);
+        for (const n of change.nodes) nodes.add(n);
       } else {
         this.ix = indexReports(c);
       }
       this.cluster = c;
     }
-    let whole = this.ix !== this.rowsIx || reach !== this.rowsReach;
+    let whole = this.ix !== this.rowsIx;
+    if (!whole && reach !== this.rowsReach) {
+      if (reach && this.rowsReach && reach.timeoutSeconds === this.rowsReach.timeoutSeconds) {
+        for (const n of symmetricDifference(reach.unreachable, this.rowsReach.unreachable)) {
+          nodes.add(n);
+          // A row also reads whether the node its dataset is mounted on is reachable.
+          for (const m of own(c.nodes, n)?.report?.manifestations ?? []) reported.add(m.datasetId);
+        }
+        this.rowsReach = reach;
+      } else {
+        whole = true;
+      }
+    }
+    for (const n of nodes) for (const id of this.byPrimary.get(n) ?? []) reported.add(id);
     let changed = false;
-    if (reported && !whole) changed = this.reportRows(d, c, nowMs, reach, reported);
+    if (!whole && reported.size > 0) changed = this.reportRows(d, c, nowMs, reach, reported);
     if (d.datasets !== this.datasets) {
       if (this.datasets === undefined || touched === undefined) {
         this.ids = [...d.datasets.keys()].sort(byId);
+        this.byPrimary = new Map();
+        for (const x of d.datasets.values()) this.primaryOf(x.datasetId, undefined, x.primary);
         whole = true;
       } else {
         this.updateIds(d, touched);
@@ -124,7 +184,7 @@ export class ConvergenceView {
       }
       this.datasets = d.datasets;
     }
-    if (whole) changed = this.rebuild(d, c, nowMs, reach) || changed;
+    if (whole) changed = this.rebuild(d, c, nowMs, reach, reported) || changed;
     if (changed) this.textCache = undefined;
     return changed;
   }
@@ -132,9 +192,25 @@ export class ConvergenceView {
   private updateIds(d: Deployment, touched: ReadonlySet<string>): void {
     for (const id of touched) {
       const p = position(this.ids, id);
-      const configured = d.datasets.has(id);
-      if (configured && !p.found) this.ids.splice(p.at, 0, id);
-      if (!configured && p.found) this.ids.splice(p.at, 1);
+      const now = d.datasets.get(id);
+      if (now && !p.found) this.ids.splice(p.at, 0, id);
+      if (!now && p.found) this.ids.splice(p.at, 1);
+      this.primaryOf(id, this.datasets?.get(id)?.primary, now?.primary);
+    }
+  }
+
+  /** Files dataset `id` under its new primary (undefined: none) instead of its old one. */
+  private primaryOf(id: string, before: string | undefined, after: string | undefined): void {
+    if (before === after) return;
+    if (before !== undefined) {
+      const s = this.byPrimary.get(before);
+      s?.delete(id);
+      if (s?.size === 0) this.byPrimary.delete(before);
+    }
+    if (after !== undefined) {
+      const s = this.byPrimary.get(after);
+      if (s) s.add(id);
+      else this.byPrimary.set(after, new Set([id]));
     }
   }
 
@@ -183,7 +259,8 @@ export class ConvergenceView {
   }
 
   /** Every row, reusing those whose inputs are unchanged (kept rows keep their JSON text). */
-  private rebuild(d: Deployment, c: ClusterState, nowMs: number, reach: Reachability | undefined): boolean {
+  /** `stale`: rows whose inputs changed though the index and reachability are the same objects. */
+  private rebuild(d: Deployment, c: ClusterState, nowMs: number, reach: Reachability | undefined, stale: ReadonlySet<string>): boolean {
     const ix = this.ix;
     const reuse = ix === this.rowsIx && reach === this.rowsReach;
     const next = new Map<string, Kept>();
@@ -192,7 +269,7 @@ export class ConvergenceView {
     for (const id of this.ids) {
       const dataset = d.datasets.get(id) as Dataset;
       const old = this.rows.get(id);
-      if (reuse && old?.dataset === dataset) {
+      if (reuse && old?.dataset === dataset && !stale.has(id)) {
         next.set(id, old);
         order.push(id);
         continue;
