@@ -233,7 +233,7 @@ export class ConvergenceLoop {
     }
     this.lastWork = JSON.stringify(p.change);
     this.deps.log.info({ actions: actionsOf(p.change) }, 'converging');
-    const [result] = await Promise.all([this.deps.execute(p.change), remembered]);
+    const result = await this.deps.execute(p.change);
     for (const id of result.succeeded) this.errors.delete(id);
     for (const f of result.failures) {
       this.errors.set(f.datasetId, f.message);
@@ -256,6 +256,9 @@ export class ConvergenceLoop {
     } catch (e) {
       this.deps.log.warn({ err: errorMessage(e) }, 'discovering local state failed; will retry');
     }
+    // The write that ran beside the work ends with the pass; the reports above did not wait for it
+    // (an fsync, 5–10 ms here), as nothing in them depends on it.
+    await remembered;
     // Work that succeeded and moved things along goes on at once (create → attach → mount is
     // several passes, and each sleep would add to what a user waits for). Backoff is for failures
     // and for work that succeeds without changing what the next pass wants to do.

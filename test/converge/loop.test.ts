@@ -117,6 +117,8 @@ test('work that only adds runs while the acted-on mark is being written', async 
   assert.equal(memory.writes, [store]);
   assert.is(h.executed.length, 1, 'the create did not wait for the write');
   assert.equal(h.state.local, local(found.mounted(D1)));
+  assert.equal(h.reports.at(-1)!.manifestations.map((m) => m.datasetId), [D1], 'nor did its report');
+  assert.is(h.state.discoveries, 2, 'nor the reading after it');
   memory.finish();
   await settle();
   assert.equal(h.clock.requested, [IDLE_MS], 'converged once the write was done');
