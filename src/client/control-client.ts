@@ -10,7 +10,7 @@ import { identityFromPem } from '../tls/identity.js';
 import { clientTlsOptions } from '../tls/options.js';
 import { describeFailure, ownCertificateProblem, STREAM_IDLE_CODE, TIMEOUT_CODE } from './failures.js';
 import { SseParser, toClusterEvent } from './sse.js';
-import { ApiRequestError, type ClientOptions, type Conditional, type ControlAddress, type ControlClient } from './types.js';
+import { ApiRequestError, type ClientOptions, type Conditional, type ControlAddress, type ControlClient, type EventCursor } from './types.js';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_EVENTS_IDLE_MS = 60_000;
@@ -270,9 +270,9 @@ class HttpsControlClient implements ControlClient {
 
   // --- GET /v1/events ----------------------------------------------------------------------------
 
-  async *events(signal?: AbortSignal): AsyncGenerator<ClusterEvent, void, undefined> {
+  async *events(signal?: AbortSignal, cursor?: EventCursor): AsyncGenerator<ClusterEvent, void, undefined> {
     if (signal?.aborted) return;
-    const opened = await this.failingOver(() => this.openStream(signal));
+    const opened = await this.failingOver(() => this.openStream(signal, cursor?.lastEventId));
     if (!opened) return;
     const { req, res } = opened;
     const onAbort = (): void => {
@@ -286,14 +286,18 @@ class HttpsControlClient implements ControlClient {
       // what it missed folded into a few events (coalesceEvents), one pass over its rows each.
       for await (const chunk of res as AsyncIterable<string>) {
         const received: ClusterEvent[] = [];
+        let lastId: string | undefined;
         for (const m of parser.push(chunk)) {
           const e = toClusterEvent(m);
           if (e) received.push(e);
+          if (m.id !== undefined) lastId = m.id;
         }
         for (const e of coalesceEvents(received)) {
           if (signal?.aborted) return; // nothing more after an abort, even from the same chunk
           yield e;
         }
+        // Only once all of them were taken: a follower resumes after what it has applied.
+        if (cursor && lastId !== undefined) cursor.lastEventId = lastId;
       }
     } catch (e) {
       if (signal?.aborted) return;
@@ -309,9 +313,12 @@ class HttpsControlClient implements ControlClient {
   /** The response of GET /v1/events once its headers say 200; undefined if aborted meanwhile. */
   private openStream(
     signal?: AbortSignal,
+    lastEventId?: string,
   ): Promise<{ req: ClientRequest; res: IncomingMessage; idle: { error?: Error } } | undefined> {
     return new Promise((resolve, reject) => {
-      const { req, handshaken } = this.open('GET', '/v1/events', { Accept: 'text/event-stream' });
+      const headers: Record<string, string> = { Accept: 'text/event-stream' };
+      if (lastEventId !== undefined) headers['Last-Event-ID'] = lastEventId;
+      const { req, handshaken } = this.open('GET', '/v1/events', headers);
       const onAbort = (): void => {
         req.destroy();
         resolve(undefined);

@@ -6,7 +6,7 @@ import { errorMessage } from '../errors.js';
 import { abortableSleep } from '../abortable-sleep.js';
 import { applyEvent, changedIds, type ClusterEvent, type ClusterSnapshot } from '../protocol/events.js';
 import { Backoff, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import type { ControlClient } from './types.js';
+import type { ControlClient, EventCursor } from './types.js';
 
 export type FeedUpdate =
   /**
@@ -50,19 +50,21 @@ export class Lag {
 
 export async function* followCluster(client: ControlClient, o: FollowOptions): AsyncGenerator<FeedUpdate, void, undefined> {
   const backoff = new Backoff(o.backoff ?? DEFAULT_BACKOFF, o.random);
-  // Kept across reconnects, so the first snapshot after one is compared with what came before.
+  // Kept across reconnects, so the first snapshot after one is compared with what came before,
+  // and a resumed stream goes on from it.
   let snapshot: ClusterSnapshot | undefined;
+  const cursor: EventCursor = {};
   const now = o.now ?? Date.now;
   const lag = new Lag();
   while (!o.signal.aborted) {
     let reason = 'the event stream ended';
     lag.reset();
     try {
-      for await (const event of client.events(o.signal)) {
+      for await (const event of client.events(o.signal, cursor)) {
         if (o.signal.aborted) return;
         const next = applyEvent(snapshot, event);
         if (!next) continue;
-        if (event.type === 'snapshot') backoff.reset();
+        if (event.type === 'snapshot' || event.type === 'resumed') backoff.reset();
         const before = snapshot;
         snapshot = next;
         yield { kind: 'event', event, before, snapshot: next, changed: changedIds(event), behindMs: lag.behindMs(next.at, now()) };

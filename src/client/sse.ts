@@ -90,7 +90,7 @@ export class SseParser {
   }
 }
 
-const EVENT_TYPES: ReadonlySet<string> = new Set<ClusterEventType>(['snapshot', 'configuration', 'state', 'nodes', 'leases', 'convergence', 'tick']);
+const EVENT_TYPES: ReadonlySet<string> = new Set<ClusterEventType>(['snapshot', 'configuration', 'state', 'nodes', 'leases', 'convergence', 'tick', 'resumed']);
 
 /**
  * A ClusterEvent from a message, or undefined for event types we don't know (a newer server

@@ -58,9 +58,18 @@ export interface ControlClient {
   acquireLease(datasetId: string, nodeUuid: string, expires: number | null): Promise<ApiLease>;
   releaseLease(datasetId: string): Promise<ApiLease>;
   convergence(): Promise<ApiConvergenceRow[]>;
-  /** GET /v1/events: yields the snapshot, then every change, until the signal aborts or the stream ends. */
-  events(signal?: AbortSignal): AsyncIterable<ClusterEvent>;
+  /**
+   * GET /v1/events: yields the snapshot, then every change, until the signal aborts or the stream
+   * ends. With `cursor`, asks to resume from `cursor.lastEventId` (then the stream may start with
+   * `resumed` instead of a snapshot), and keeps it at the last event id yielded.
+   */
+  events(signal?: AbortSignal, cursor?: EventCursor): AsyncIterable<ClusterEvent>;
   close(): void;
+}
+
+/** Where a follower is in the event stream, kept across its reconnects. */
+export interface EventCursor {
+  lastEventId?: string;
 }
 
 /**

@@ -5,7 +5,9 @@
 // travel whole. Every event carries `at`, the server's time (epoch ms) when it was sent, so a
 // follower can tell how old what it shows is; a `tick` (only `at`) comes every second, so a
 // follower that was behind can tell when it has caught up although nothing changed since. Row
-// arrays are sorted by dataset_id (code units).
+// arrays are sorted by dataset_id (code units). The last event of each announcement has an SSE
+// id; a follower that reconnects with it as Last-Event-ID may get `resumed` (only `at`) and the
+// events it missed instead of a snapshot.
 import type { ApiConvergenceRow, ApiDatasetConfig, ApiDatasetState, ApiLease, ApiNodeLive } from './api-json.js';
 import { byId } from '../model/convergence.js';
 import { lowerBound } from '../model/sorted.js';
@@ -36,7 +38,9 @@ export type ClusterEvent =
   | { type: 'convergence'; data: RowChanges<ApiConvergenceRow> }
   | { type: 'nodes'; data: { at: number; nodes: ApiNodeLive[] } }
   | { type: 'leases'; data: { at: number; leases: ApiLease[] } }
-  | { type: 'tick'; data: { at: number } };
+  | { type: 'tick'; data: { at: number } }
+  /** Instead of a snapshot: what follows continues from the follower's Last-Event-ID. */
+  | { type: 'resumed'; data: { at: number } };
 
 export type ClusterEventType = ClusterEvent['type'];
 
@@ -102,7 +106,8 @@ export function changedIds(e: ClusterEvent): ReadonlySet<string> | undefined {
     case 'convergence': return new Set([...e.data.removed, ...e.data.set.map((r) => r.dataset_id)]);
     case 'nodes':
     case 'leases':
-    case 'tick': return new Set();
+    case 'tick':
+    case 'resumed': return new Set();
   }
 }
 
@@ -165,6 +170,7 @@ export function applyEvent(s: ClusterSnapshot | undefined, e: ClusterEvent): Clu
     case 'convergence': return { ...s, at, convergence: applyRowChanges(s.convergence, e.data) };
     case 'nodes': return { ...s, at, nodes: e.data.nodes };
     case 'leases': return { ...s, at, leases: e.data.leases };
-    case 'tick': return { ...s, at };
+    case 'tick':
+    case 'resumed': return { ...s, at };
   }
 }

@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createControlClient } from '../../src/client/control-client.js';
 import { clientFromCertsDir } from '../../src/client/from-certs-dir.js';
-import { ApiRequestError, type ControlClient } from '../../src/client/types.js';
+import { ApiRequestError, type ControlClient, type EventCursor } from '../../src/client/types.js';
 import { UnreachableError } from '../../src/errors.js';
 import type { ClusterEvent } from '../../src/protocol/events.js';
 import { makeCerts, type TestCerts } from '../support/certs.js';
@@ -113,6 +113,40 @@ test('events: the snapshot, then the change a create makes, then a clean stop', 
   assert.is(seen[0]?.type, 'snapshot');
   const last = seen[seen.length - 1]!;
   assert.is(last.type, 'configuration', `events seen: ${seen.map((e) => e.type).join(', ')}`);
+});
+
+test('events: a follower back with its last event id gets resumed and what it missed, not a snapshot', async () => {
+  const cursor: EventCursor = {};
+  const read = async (c: EventCursor, until: (e: ClusterEvent) => boolean, act?: (e: ClusterEvent) => Promise<void>): Promise<ClusterEvent[]> => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 10_000);
+    const seen: ClusterEvent[] = [];
+    for await (const e of client.events(ac.signal, c)) {
+      seen.push(e);
+      await act?.(e);
+      if (until(e)) ac.abort();
+    }
+    clearTimeout(timer);
+    return seen;
+  };
+  const mentions = (e: ClusterEvent, id: string | undefined): boolean => e.type === 'configuration' && e.data.set.some((d) => d.dataset_id === id);
+  let first: string | undefined;
+  const one = await read(cursor, (e) => mentions(e, first), async (e) => {
+    if (e.type === 'snapshot') first = (await client.createDataset({ primary: N1, metadata: { name: 'before' } })).dataset_id;
+  });
+  assert.is(one[0]?.type, 'snapshot');
+  assert.ok(mentions(one.at(-1)!, first), 'the create was seen');
+  assert.match(cursor.lastEventId ?? '', /^[0-9a-f]+\.\d+$/);
+  // Away while something changes.
+  const missed = (await client.createDataset({ primary: N1, metadata: { name: 'while away' } })).dataset_id;
+  const two = await read(cursor, (e) => mentions(e, missed));
+  assert.equal(two.map((e) => e.type).slice(0, 1), ['resumed'], `events seen: ${two.map((e) => e.type).join(', ')}`);
+  assert.not.ok(two.some((e) => e.type === 'snapshot'));
+  assert.ok(mentions(two.at(-1)!, missed), 'what it missed came after');
+  // An id this control service never gave (another one's, or from before a restart): a snapshot.
+  const three = await read({ lastEventId: '0badc0de0bad.3' }, (e) => e.type === 'snapshot');
+  assert.is(three[0]?.type, 'snapshot');
+  assert.ok((three[0] as Extract<ClusterEvent, { type: 'snapshot' }>).data.configuration.some((d) => d.dataset_id === missed));
 });
 
 test('a node certificate on the REST API: one line saying it needs an API user certificate', async () => {

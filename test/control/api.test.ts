@@ -279,6 +279,8 @@ test('events: snapshot, a change, heartbeats; the subscription ends when the cli
   const hb = await startApp({ heartbeatMs: 50 });
   try {
     const ac = new AbortController();
+    // A stream that never shows what is awaited fails the test instead of hanging it.
+    const deadline = setTimeout(() => ac.abort(), 20_000);
     const res = await fetch(`${hb.base}/v1/events`, { signal: ac.signal });
     assert.match(res.headers.get('content-type') ?? '', /text\/event-stream/);
     const reader = res.body!.getReader();
@@ -290,13 +292,14 @@ test('events: snapshot, a change, heartbeats; the subscription ends when the cli
         text += new TextDecoder().decode(value);
       }
     };
-    await readUntil(/^event: snapshot\ndata: .*\n\n/m);
+    await readUntil(/^event: snapshot\ndata: .*\nid: [0-9a-f]+\.\d+\n\n/m);
     assert.ok(text.startsWith('event: snapshot\n'), 'snapshot comes first');
     assert.is(hb.hub.listenerCount('events'), 1);
     await hb.call('POST', '/v1/configuration/datasets', { primary: N1, metadata: { name: 'sse' } });
     await readUntil(/event: configuration\ndata: \{"at":\d+,"tag":"[^"]+","set":\[\{[^\n]*"sse"[^\n]*"removed":\[\]\}\n/);
-    await readUntil(/event: convergence\ndata: \{"at":\d+,"set":\[\{[^\n]*"phase":"pending"/);
+    await readUntil(/event: convergence\ndata: \{"at":\d+,"set":\[\{[^\n]*"phase":"pending"[^\n]*\nid: [0-9a-f]+\.\d+\n\n/);
     await readUntil(/^: heartbeat$/m);
+    clearTimeout(deadline);
     ac.abort();
     for (let i = 0; i < 50 && hb.hub.listenerCount('events') > 0; i++) await new Promise((r) => setTimeout(r, 20));
     assert.is(hb.hub.listenerCount('events'), 0, 'listener removed on disconnect');

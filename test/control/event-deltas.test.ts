@@ -85,7 +85,9 @@ function perform(hub: ControlHub, clock: { t: number }, o: Op): Promise<unknown>
 
 /** A follower as the route feeds one: the snapshot, then every announced section's event. */
 function follow(hub: ControlHub): { snapshot: () => ClusterSnapshot; stop: () => void } {
-  let snap = applyEvent(undefined, { type: 'snapshot', data: JSON.parse(hub.openEvents()) as ClusterSnapshot });
+  const start = hub.openEvents();
+  if (start.kind !== 'snapshot') throw new Error('a reader without Last-Event-ID gets a snapshot');
+  let snap = applyEvent(undefined, { type: 'snapshot', data: JSON.parse(start.json) as ClusterSnapshot });
   const onChange = (sections: ReadonlySet<Section>): void => {
     for (const s of sections) snap = applyEvent(snap, { type: s, data: JSON.parse(hub.eventJson(s)) } as ClusterEvent);
   };

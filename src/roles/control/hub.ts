@@ -1,6 +1,7 @@
 // The control service's state, put together: the configuration (a ConfigurationStore, changed only
 // through the ConfigWriter), what the agents said (NodeTable) and the serialised views of both.
 // Observers (the event stream, the agent channel) get one coalesced 'change' per burst.
+import { randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import type { Deployment } from '../../model/configuration.js';
 import type { ClusterState, NodeReport } from '../../model/cluster-state.js';
@@ -12,6 +13,7 @@ import { MemoryStore } from '../../store/memory.js';
 import type { ConfigurationStore } from '../../store/store.js';
 import { ConfigWriter, type WriteError } from './config-writer.js';
 import { EventDeltas } from './event-deltas.js';
+import { EventReplay, type Announcement } from './event-replay.js';
 import { EventPace, eventPaceMs } from './event-pace.js';
 import { expireLeasesEdit, type Edit } from './edits.js';
 import { NodeTable } from './node-table.js';
@@ -20,6 +22,17 @@ import type { Section } from './sections.js';
 import { Views } from './views.js';
 
 export type { Section } from './sections.js';
+
+/** How long the event stream's announcements are kept for resuming after its last reader left. */
+export const RESUME_WINDOW_MS = 120_000;
+/** At most this many announcements, and this much JSON, are kept for resuming. */
+const RESUME_MAX_ANNOUNCEMENTS = 4096;
+const RESUME_MAX_BYTES = 32 * 1024 * 1024;
+
+/** How a GET /v1/events reader starts: a snapshot, or the announcements it missed. */
+export type EventsStart =
+  | { readonly kind: 'snapshot'; readonly json: string; readonly id: string }
+  | { readonly kind: 'resumed'; readonly missed: readonly Announcement[] };
 
 export interface HubOptions {
   readonly store?: ConfigurationStore;
@@ -74,6 +87,15 @@ export class ControlHub extends EventEmitter<HubEvents> {
   private eventsGeneration = 0;
   /** Server time of the event stream's latest announcement: the `at` of its events. */
   private eventsAt = 0;
+  /**
+   * Names this process's event stream in event ids: a follower's Last-Event-ID from another
+   * control service, or from before a restart, never matches, and it gets a snapshot.
+   */
+  private readonly eventsInstance = randomBytes(6).toString('hex');
+  private readonly replay = new EventReplay(RESUME_MAX_ANNOUNCEMENTS, RESUME_MAX_BYTES);
+  private eventReaders = 0;
+  /** Keeps announcements being worked out and kept a while after the last reader left. */
+  private lingering: NodeJS.Timeout | undefined;
 
   constructor(opts: HubOptions = {}) {
     super();
@@ -101,6 +123,9 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.pace = new EventPace(() => fixedPace ?? eventPaceMs(this.deployment.datasets.size), (sections) => {
       this.eventsGeneration += 1;
       this.eventsAt = this.now();
+      if (this.replay.keeping) {
+        this.replay.record({ generation: this.eventsGeneration, events: [...sections].map((s) => [s, this.eventJson(s)] as const) });
+      }
       this.emit('events', sections);
     });
     this.store.on('change', (what) => {
@@ -274,14 +299,49 @@ export class ControlHub extends EventEmitter<HubEvents> {
       + `"state":${JSON.stringify(state)},"nodes":${this.nodesLiveJson()},"leases":${JSON.stringify(this.leases())},"convergence":${convergence}}`;
   }
 
-  /** A GET /v1/events reader starts: its snapshot (then eventJson for each announcement). */
-  openEvents(): string {
-    this.deltas.open();
-    return this.snapshotJson();
+  /** The SSE id of announcement `generation` (default: the latest) of this process's event stream. */
+  eventId(generation: number = this.eventsGeneration): string {
+    return `${this.eventsInstance}.${generation}`;
+  }
+
+  /**
+   * A GET /v1/events reader starts (then gets eventJson for each announcement): from where its
+   * Last-Event-ID says it was, if every announcement since is kept, else from a snapshot.
+   */
+  openEvents(lastEventId?: string, maxReplayBytes = Infinity): EventsStart {
+    if (this.eventReaders === 0 && this.lingering === undefined) {
+      this.deltas.open();
+      this.replay.start(this.eventsGeneration);
+    }
+    clearTimeout(this.lingering);
+    this.lingering = undefined;
+    this.eventReaders += 1;
+    const from = this.resumePoint(lastEventId);
+    const missed = from === undefined ? undefined : this.replay.after(from, this.eventsGeneration);
+    // More than a reader may have waiting for it would get it dropped at once: a snapshot then.
+    if (missed && missed.reduce((n, a) => n + a.events.reduce((m, [, json]) => m + json.length, 0), 0) <= maxReplayBytes) {
+      return { kind: 'resumed', missed };
+    }
+    return { kind: 'snapshot', json: this.snapshotJson(), id: this.eventId() };
+  }
+
+  private resumePoint(lastEventId: string | undefined): number | undefined {
+    const dot = lastEventId?.lastIndexOf('.') ?? -1;
+    if (lastEventId === undefined || dot < 0 || lastEventId.slice(0, dot) !== this.eventsInstance) return undefined;
+    const n = Number(lastEventId.slice(dot + 1));
+    return Number.isSafeInteger(n) ? n : undefined;
   }
 
   closeEvents(): void {
-    this.deltas.close();
+    this.eventReaders -= 1;
+    if (this.eventReaders > 0) return;
+    // Worked out and kept a while longer, for a reader that comes back; then nothing until the next.
+    this.lingering = setTimeout(() => {
+      this.lingering = undefined;
+      this.replay.stop();
+      this.deltas.close();
+    }, RESUME_WINDOW_MS);
+    this.lingering.unref();
   }
 
   /** The JSON text of the event stream's latest announcement for `section` (event-deltas.ts). */

@@ -1,8 +1,10 @@
 // GET /v1/events: Server-Sent Events. A `snapshot` first, then one event per changed section
-// (protocol/events.ts), each serialised once by the hub for every reader. A reader that stops
-// reading must not grow us without bound: one more than a few snapshots behind is dropped (and
-// logged); when it reconnects it gets a fresh snapshot, which is all it would have learnt from
-// the backlog.
+// (protocol/events.ts), each serialised once by the hub for every reader. The last event of each
+// announcement (and the snapshot) carries an id; a reader that comes back with it as
+// Last-Event-ID gets `resumed` and the announcements it missed instead of a snapshot, while the
+// hub still has them all (hub.ts RESUME_WINDOW_MS). A reader that stops reading must not grow us
+// without bound: one more than a few snapshots behind is dropped (and logged); when it
+// reconnects it gets a fresh snapshot, which is all it would have learnt from the backlog.
 import { PassThrough } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
@@ -51,9 +53,9 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
     let closed = false;
     // Everything written but not yet taken by the kernel: our stream, the response, the socket.
     const backlog = (): number => stream.writableLength + stream.readableLength + ctx.res.writableLength + socket.writableLength;
-    const send = (type: string, json: string): void => {
+    const send = (type: string, json: string, id?: string): void => {
       if (closed) return;
-      const text = `event: ${type}\ndata: ${json}\n\n`;
+      const text = `event: ${type}\ndata: ${json}\n${id !== undefined ? `id: ${id}\n` : ''}\n`;
       largest = Math.max(largest, text.length);
       const behind = backlog();
       if (behind > Math.max(minBacklog, BACKLOG_EVENTS * largest)) {
@@ -64,8 +66,13 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
       }
       stream.write(text);
     };
+    // The id goes on an announcement's last event only: a reader cut off halfway through one
+    // resumes from the one before, and gets all of it again.
+    const announce = (events: readonly (readonly [Section, string])[], id: string): void => {
+      events.forEach(([s, json], i) => send(s, json, i === events.length - 1 ? id : undefined));
+    };
     const onChange = (sections: ReadonlySet<Section>): void => {
-      for (const s of sections) send(s, hub.eventJson(s));
+      announce([...sections].map((s) => [s, hub.eventJson(s)] as const), hub.eventId());
     };
     // A comment line keeps proxies and idle timers from closing a quiet stream.
     const heartbeat = setInterval(() => {
@@ -81,7 +88,13 @@ export function eventRoutes(router: Router, hub: ControlHub, o: EventRouteOption
       hub.closeEvents();
       stream.end();
     };
-    send('snapshot', hub.openEvents());
+    const start = hub.openEvents(ctx.get('Last-Event-ID') || undefined, minBacklog / 2);
+    if (start.kind === 'snapshot') {
+      send('snapshot', start.json, start.id);
+    } else {
+      send('resumed', JSON.stringify({ at: hub.now() }));
+      for (const a of start.missed) announce(a.events, hub.eventId(a.generation));
+    }
     hub.on('events', onChange);
     ctx.req.once('close', cleanup);
     ctx.res.once('close', cleanup);
