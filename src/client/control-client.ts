@@ -292,12 +292,15 @@ class HttpsControlClient implements ControlClient {
           if (e) received.push(e);
           if (m.id !== undefined) lastId = m.id;
         }
-        for (const e of coalesceEvents(received)) {
+        const out = coalesceEvents(received);
+        // The place moves on with the read's last event (folded events have no place of their
+        // own): a follower that stops before it takes this read again on its return.
+        if (out.length === 0 && cursor && lastId !== undefined) cursor.lastEventId = lastId;
+        for (const [i, e] of out.entries()) {
           if (signal?.aborted) return; // nothing more after an abort, even from the same chunk
+          if (i === out.length - 1 && cursor && lastId !== undefined) cursor.lastEventId = lastId;
           yield e;
         }
-        // Only once all of them were taken: a follower resumes after what it has applied.
-        if (cursor && lastId !== undefined) cursor.lastEventId = lastId;
       }
     } catch (e) {
       if (signal?.aborted) return;

@@ -27,6 +27,9 @@ import { CHANNEL_PATH, CHANNEL_VERSION } from '../../src/protocol/channel.js';
 import { agentTlsOptions } from '../../src/roles/agent/tls.js';
 import { openStore } from '../../src/store/sqlite.js';
 import { makeCerts } from '../support/certs.js';
+import { createControlClient } from '../../src/client/control-client.js';
+import type { EventCursor } from '../../src/client/types.js';
+import { applyEvent, type ClusterEvent, type ClusterSnapshot } from '../../src/protocol/events.js';
 import { clusterWith, found, local, vol } from '../converge/fixtures.js';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
@@ -181,8 +184,9 @@ async function control(n: number): Promise<void> {
       }
     }
     console.log(`  POST /v1/configuration/datasets (20 one after another)  ${creates.length ? `p50 ${f1(pct(creates, 50))} ms   max ${f1(Math.max(...creates))} ms` : ''}${failure ? `  a create failed: ${failure}` : ''}; RSS ${rssMiB(child.pid!).toFixed(0)} MiB`);
+    if (n > 0 && !failure) await reconnect(agent, ports.api_port, certs, node);
     agent.destroy();
-    if (n > 0 && !failure) await bursts(ports.api_port, certs, node, n + creates.length, child.pid!);
+    if (n > 0 && !failure) await bursts(ports.api_port, certs, node, n + creates.length + RECONNECT_CREATES, child.pid!);
   } finally {
     ws?.terminate();
     if (child && child.exitCode === null) {
@@ -192,6 +196,55 @@ async function control(n: number): Promise<void> {
       await gone;
     }
     rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const RECONNECT_CREATES = 20;
+
+/**
+ * A follower's first connection (the snapshot, parsed and applied), then the same follower back
+ * after 20 creates made while it was away, with its Last-Event-ID: resumed, no snapshot.
+ */
+async function reconnect(agent: HttpsAgent, port: number, certs: Awaited<ReturnType<typeof makeCerts>>, node: NodeId): Promise<void> {
+  const user = certs.users['user']!;
+  const client = createControlClient({ host: '127.0.0.1', port, caCert: readFileSync(certs.caCert, 'utf8'), cert: readFileSync(user.cert, 'utf8'), key: readFileSync(user.key, 'utf8') });
+  const cursor: EventCursor = {};
+  let snapshot: ClusterSnapshot | undefined;
+  /** ms until `done` holds of the applied snapshot, and the types of the events on the way. */
+  const follow = async (done: (s: ClusterSnapshot, e: ClusterEvent) => boolean): Promise<{ ms: number; snapshotMs?: number; types: string[] }> => {
+    const ac = new AbortController();
+    const timer = setTimeout(() => ac.abort(), 120_000);
+    const t = performance.now();
+    const types: string[] = [];
+    let snapshotMs: number | undefined;
+    for await (const e of client.events(ac.signal, cursor)) {
+      types.push(e.type);
+      snapshot = applyEvent(snapshot, e);
+      if (e.type === 'snapshot') snapshotMs = performance.now() - t;
+      if (snapshot && done(snapshot, e)) {
+        clearTimeout(timer);
+        return { ms: performance.now() - t, types, ...(snapshotMs !== undefined ? { snapshotMs } : {}) };
+      }
+    }
+    clearTimeout(timer);
+    throw new Error(`the follower did not get there (events: ${types.slice(0, 5).join(', ')})`);
+  };
+  try {
+    // On to the first tick after the snapshot: whatever came with it is taken, and the place kept.
+    const first = await follow((s, e) => e.type === 'tick');
+    const ids: string[] = [];
+    for (let i = 0; i < RECONNECT_CREATES; i++) {
+      const body = { dataset_id: randomUUID(), primary: node, maximum_size: 67108864 };
+      const r = await call(agent, port, 'POST', '/v1/configuration/datasets', body);
+      if (r.status !== 201) throw new Error(`a create failed: HTTP ${r.status}`);
+      ids.push(body.dataset_id);
+    }
+    const last = ids.at(-1)!;
+    const back = await follow((s) => s.configuration.some((d) => d.dataset_id === last));
+    const how = back.types[0] === 'resumed' ? 'resumed' : `not resumed (${back.types[0]})`;
+    console.log(`  a follower's first connection: snapshot applied in ${f1((first.snapshotMs ?? NaN) / 1000)} s; back after ${RECONNECT_CREATES} creates with its Last-Event-ID: ${how}, caught up in ${f1(back.ms)} ms`);
+  } finally {
+    client.close();
   }
 }
 

@@ -151,6 +151,33 @@ test('each change is serialised once for all readers', async () => {
   assert.equal(conf.removed, []);
 });
 
+test('a reader back with the id of its snapshot or of the last announcement it took resumes; it misses nothing, and gets nothing twice', async () => {
+  const hub = new ControlHub();
+  const start = hub.openEvents();
+  if (start.kind !== 'snapshot') throw new Error('a first reader gets a snapshot');
+  hub.closeEvents();
+  // Straight back, nothing happened meanwhile: nothing to replay.
+  const again = hub.openEvents(start.id);
+  assert.equal(again, { kind: 'resumed', missed: [] });
+  hub.closeEvents();
+  // Away while a create is announced: that announcement, and only it.
+  let announced = 0;
+  hub.on('events', () => { announced += 1; });
+  await hub.write(createEdit({ datasetId: ds(7), primary: node(0), maximumSize: null, metadata: {} }));
+  await until('the create to be announced', () => announced >= 1);
+  const back = hub.openEvents(start.id);
+  assert.is(back.kind, 'resumed');
+  const missed = back.kind === 'resumed' ? back.missed : [];
+  assert.is(missed.length, 1);
+  const conf = missed[0]!.events.find(([s]) => s === 'configuration');
+  assert.equal((JSON.parse(conf![1]) as { set: { dataset_id: string }[] }).set.map((r) => r.dataset_id), [ds(7)]);
+  hub.closeEvents();
+  assert.equal(hub.openEvents(hub.eventId(missed[0]!.generation)), { kind: 'resumed', missed: [] });
+  hub.closeEvents();
+  // Not this hub's, or not an id at all: a snapshot.
+  for (const id of ['0badc0de0bad.1', 'nonsense', `${start.id}x`]) assert.is(hub.openEvents(id).kind, 'snapshot', id);
+});
+
 test('changes that follow one another within the pace reach the event stream together, and whole', async () => {
   const hub = new ControlHub({ eventsEveryMs: 10_000 });
   const f = follow(hub);

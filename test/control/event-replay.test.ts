@@ -8,13 +8,14 @@ test('nothing is resumable before keeping starts, nor from before it started', (
   const r = new EventReplay(10, 1000);
   r.record(a(1));
   assert.is(r.after(0, 1), undefined);
-  r.start(1);
-  r.record(a(2));
+  r.start(2);
   r.record(a(3));
-  assert.is(r.after(1, 3), undefined, 'changes made before keeping started were never worked out');
-  assert.equal(r.after(2, 3)?.map((x) => x.generation), [3]);
-  assert.equal(r.after(3, 3), []);
-  assert.is(r.after(4, 3), undefined, 'a generation not made yet');
+  r.record(a(4));
+  assert.is(r.after(1, 4), undefined, 'changes made before keeping started were never worked out');
+  assert.equal(r.after(2, 4)?.map((x) => x.generation), [3, 4]);
+  assert.equal(r.after(3, 4)?.map((x) => x.generation), [4]);
+  assert.equal(r.after(4, 4), []);
+  assert.is(r.after(5, 4), undefined, 'a generation not made yet');
 });
 
 test('the oldest go first, by count and by bytes, and resuming from before them gets undefined', () => {

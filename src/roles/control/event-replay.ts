@@ -18,12 +18,9 @@ export class EventReplay {
 
   constructor(private readonly maxEntries: number, private readonly maxBytes: number) {}
 
-  /**
-   * Keep from now on. `latest`: the last announcement made before; changes since it were not
-   * worked out for anyone, so the earliest a follower can resume from is the next one.
-   */
-  start(latest: number): void {
-    if (this.floor === undefined) this.floor = latest + 1;
+  /** Keep from now on; `floor`: the earliest generation a follower may resume from. */
+  start(floor: number): void {
+    if (this.floor === undefined) this.floor = floor;
   }
 
   /** Forget everything and keep nothing until start(). */

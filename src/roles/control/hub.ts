@@ -310,7 +310,11 @@ export class ControlHub extends EventEmitter<HubEvents> {
    */
   openEvents(lastEventId?: string, maxReplayBytes = Infinity): EventsStart {
     if (this.eventReaders === 0 && this.lingering === undefined) {
+      // Changes made since the last announcement were worked out for nobody, and are in the
+      // snapshot only: a generation of its own marks where that snapshot stands, so no id handed
+      // out before can resume past them.
       this.deltas.open();
+      this.eventsGeneration += 1;
       this.replay.start(this.eventsGeneration);
     }
     clearTimeout(this.lingering);
