@@ -22,8 +22,8 @@ export interface FenceTokens {
 
 export function poolFenceTokens(rootPath: string): FenceTokens {
   const dir = join(rootPath, 'fences');
-  // Read before every attach and mount: decided once, as the pool is when the agent starts.
-  const fs = poolFs(rootPath);
+  // Every read and write asks poolFs afresh (one statfs): a pool mounted over NFS after the agent
+  // started must not get direct calls.
   const file = (id: DatasetId): string => {
     if (!isUuidV4(id)) throw new RangeError(`not a dataset id: ${id}`);
     return join(dir, `${id}.json`);
@@ -32,7 +32,7 @@ export function poolFenceTokens(rootPath: string): FenceTokens {
     async read(id) {
       let text: string;
       try {
-        text = await fs.readText(file(id));
+        text = await poolFs(rootPath).readText(file(id));
       } catch (e) {
         if (errno(e) === 'ENOENT') return undefined;
         throw e;
@@ -44,6 +44,7 @@ export function poolFenceTokens(rootPath: string): FenceTokens {
       return { epoch: o.epoch, fenced: o.fenced, holder: o.holder };
     },
     async write(id, token) {
+      const fs = poolFs(rootPath);
       await fs.mkdir(dir, { recursive: true });
       const tmp = `${file(id)}.${process.pid}.tmp`;
       await fs.writeText(tmp, `${JSON.stringify(token)}\n`);

@@ -59,14 +59,16 @@ export async function writeManifestFile(fs: PoolFs, file: string, m: DatasetMani
 /** POOL/manifests/<dataset_id>.json. */
 export function poolManifests(rootPath: string): ManifestStore {
   const dir = join(rootPath, 'manifests');
-  const fs = poolFs(rootPath);
+  // Every read and write asks poolFs afresh (one statfs): a pool mounted over NFS after the agent
+  // started must not get direct calls.
   return {
     async read(datasetId) {
       if (!isUuidV4(datasetId)) return undefined;
-      return readManifestFile(fs, join(dir, `${datasetId}.json`), asDatasetId(datasetId));
+      return readManifestFile(poolFs(rootPath), join(dir, `${datasetId}.json`), asDatasetId(datasetId));
     },
     async write(m) {
       if (!isUuidV4(m.datasetId)) throw new RangeError(`not a dataset id: ${m.datasetId}`);
+      const fs = poolFs(rootPath);
       await fs.mkdir(dir, { recursive: true });
       await writeManifestFile(fs, join(dir, `${m.datasetId}.json`), m);
     },
