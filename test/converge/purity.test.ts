@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 
-const PURE = ['dataset-state', 'changes', 'desired', 'transitions', 'plan', 'progress', 'peers', 'guard'];
+const PURE = ['dataset-state', 'changes', 'desired', 'transitions', 'plan', 'progress', 'peers', 'guard', 'expected'];
 
 for (const name of PURE) {
   test(`src/converge/${name}.ts imports only the model and its pure siblings, and reads no clock`, () => {
