@@ -11,6 +11,7 @@ import { sharedState, type LocalState } from './dataset-state.js';
 import type { ExecResult } from './execute.js';
 import { expectedAfter } from './expected.js';
 import { guard, letsGo, sameMark, trustedMark, type StoreMark } from './guard.js';
+import { knownElsewhere } from './peers.js';
 import { plan, type Plan } from './plan.js';
 import { stampProgress } from './progress.js';
 
@@ -80,16 +81,6 @@ type GuardedPlan = Plan & { readonly fenced: boolean; readonly record?: StoreMar
 
 type SleepKind = 'idle' | 'poll' | 'backoff';
 
-/** Whether a node other than `me` reports holding, or seeing, any of `ids`. */
-function othersMention(cluster: ClusterState, me: NodeId, ids: ReadonlySet<DatasetId>): boolean {
-  for (const node of Object.values(cluster.nodes)) {
-    const r = node.report;
-    if (node.uuid === me || !r) continue;
-    if (r.manifestations.some((m) => ids.has(m.datasetId)) || r.nonManifest.some((n) => ids.has(n.datasetId))) return true;
-  }
-  return false;
-}
-
 function holdsFreeVolume(local: LocalState): boolean {
   for (const d of local.datasets.values()) if (d.kind === 'non-manifest') return true;
   return false;
@@ -158,8 +149,8 @@ export class ConvergenceLoop {
     if (isNoop(p.change) || letsGo(p.change)) return undefined;
     // In a shared pool, a volume another node made since our reading is missing from it: the
     // create would only fail (and back off) where a fresh reading shows whose the volume is.
-    const creates = new Set(actionsOf(p.change).filter((a) => a.kind === 'create-volume').map((a) => a.datasetId));
-    return creates.size > 0 && othersMention(inputs.cluster, this.deps.nodeId, creates) ? undefined : local;
+    const madeElsewhere = actionsOf(p.change).some((a) => a.kind === 'create-volume' && knownElsewhere(inputs.cluster, a.datasetId, this.deps.nodeId));
+    return madeElsewhere ? undefined : local;
   }
 
   /** Called after every push from control: re-plan on cached local state; wake if there is work. */
