@@ -47,8 +47,12 @@ function clusterChange(a: ClusterState, b: ClusterState): ClusterChange {
   const ids = new Set<string>();
   const nodes = new Set<string>();
   const reindex: ClusterChange['reindex'] = [];
+  // Only which datasets a report names, for a node whose every row may change.
   const all = (r: NodeReport | null): void => {
-    for (const id of entriesById(r).keys()) ids.add(id);
+    if (!r) return;
+    for (const m of r.manifestations) ids.add(m.datasetId);
+    for (const m of r.nonManifest) ids.add(m.datasetId);
+    for (const p of r.progress) ids.add(p.datasetId);
   };
   let kept = 0;
   for (const [k, y] of Object.entries(b.nodes)) {
