@@ -25,7 +25,6 @@ export interface DeltaSource {
 export class EventDeltas {
   private readonly stateRows = new StateRows();
   private configIds = new Set<string>();
-  private readers = 0;
   private latest?: { readonly generation: number; readonly json: Map<Section, string> };
 
   constructor(private readonly source: DeltaSource) {}
@@ -36,21 +35,15 @@ export class EventDeltas {
   }
 
   /**
-   * A reader starts (it is sent a snapshot). With no other reader, what changed since the deltas
-   * were last worked out is owed to nobody: forgotten, or the first delta after a quiet spell
-   * would carry every change since.
+   * Deltas are worked out again from now on (the hub calls this when the event stream gets a
+   * reader after none, and keeps count of readers itself). What changed since they were last
+   * worked out is owed to nobody: forgotten, or the first delta after a quiet spell would carry
+   * every change since.
    */
-  open(): void {
-    if (this.readers === 0) {
-      this.configIds = new Set();
-      this.source.dropConvergenceChanges();
-      this.stateRows.changes(this.source.cluster());
-    }
-    this.readers += 1;
-  }
-
-  close(): void {
-    this.readers -= 1;
+  start(): void {
+    this.configIds = new Set();
+    this.source.dropConvergenceChanges();
+    this.stateRows.changes(this.source.cluster());
   }
 
   /** The JSON text of announcement `generation`'s event for `section`, stamped `at`. */

@@ -313,7 +313,7 @@ export class ControlHub extends EventEmitter<HubEvents> {
       // Changes made since the last announcement were worked out for nobody, and are in the
       // snapshot only: a generation of its own marks where that snapshot stands, so no id handed
       // out before can resume past them.
-      this.deltas.open();
+      this.deltas.start();
       this.eventsGeneration += 1;
       this.replay.start(this.eventsGeneration);
     }
@@ -343,7 +343,6 @@ export class ControlHub extends EventEmitter<HubEvents> {
     this.lingering = setTimeout(() => {
       this.lingering = undefined;
       this.replay.stop();
-      this.deltas.close();
     }, RESUME_WINDOW_MS);
     this.lingering.unref();
   }
