@@ -3,6 +3,7 @@
 // another's progress or manifests, and progress changes on every step of every dataset: carried
 // along, each such report was pushed to every agent (and woke them all) for nothing.
 import type { ClusterState, NodeReport, NodeState } from '../../model/cluster-state.js';
+import { own } from '../../model/own.js';
 
 function holdings(r: NodeReport): NodeReport {
   return {
@@ -36,9 +37,9 @@ export class AgentCluster {
 
   view(cluster: ClusterState): ClusterState {
     const out: Record<string, NodeState> = {};
-    const seen = new Set<string>();
+    let count = 0;
     for (const [id, node] of Object.entries(cluster.nodes)) {
-      seen.add(id);
+      count++;
       const kept = this.nodes.get(id);
       if (kept?.source === node) {
         out[id] = kept.view;
@@ -51,7 +52,7 @@ export class AgentCluster {
       this.nodes.set(id, { source: node, view });
       out[id] = view;
     }
-    if (this.nodes.size !== seen.size) for (const id of [...this.nodes.keys()]) if (!seen.has(id)) this.nodes.delete(id);
+    if (this.nodes.size !== count) for (const id of [...this.nodes.keys()]) if (!own(out, id)) this.nodes.delete(id);
     return { nodes: out };
   }
 }
